@@ -1,0 +1,49 @@
+# The two commands: `make run` (embedded demo) and `make test` (PostgreSQL + Redis).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test lint typecheck services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Embedded default: SQLite file under var/, in-process bus, worker and scheduler.
+run: install
+	env -u ELDERCARE_REDIS_URL $(BIN)/eldercare migrate
+	env -u ELDERCARE_REDIS_URL $(BIN)/eldercare seed --demo
+	env -u ELDERCARE_REDIS_URL $(BIN)/eldercare serve --host $(HOST) --port $(PORT)
+
+## Everything, against real PostgreSQL and Redis (started here when installed but stopped).
+test: install-test services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy backend mobile_api worker
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint: install-test
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: install-test
+	$(BIN)/mypy backend mobile_api worker
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,102 @@
+"""The ASGI application: backend API under /api/v1, mobile API under /mobile/v1, WebSockets on both."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from backend.areas.router import router as areas_router
+from backend.core.config import Settings, get_settings
+from backend.core.deps import RuntimeDep
+from backend.core.errors import install_error_handlers
+from backend.core.runtime import Runtime
+from backend.realtime.ws import websocket_router
+from backend.registry.router import router as registry_router
+from backend.requests.router import router as requests_router
+from backend.users import service as users
+from backend.users.deps import get_current_user
+from backend.users.router import public_router as auth_router
+from backend.users.router import router as users_router
+from mobile_api.router import router as mobile_router
+
+log = logging.getLogger(__name__)
+
+
+async def _ensure_admin(runtime: Runtime) -> None:
+    try:
+        async with runtime.unit_of_work() as session:
+            if await users.ensure_admin(session=session, password=runtime.settings.admin_password):
+                log.info("created user admin")
+    except (OperationalError, ProgrammingError, DBAPIError):
+        log.warning("database not migrated yet: run `eldercare migrate`")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the runtime (engine, bus, jobs) is made in its lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(settings, role="api")
+        app.state.runtime = runtime
+        await runtime.start()
+        await _ensure_admin(runtime)
+        scheduler = None
+        if settings.embedded:
+            from worker.scheduler import start_embedded
+
+            scheduler = start_embedded(runtime)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await runtime.stop()
+
+    app = FastAPI(
+        title="虚拟养老服务派单平台 · Virtual elder-care dispatch",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Hotline, dispatch, caregivers and dashboards. Contract v1: /api/v1 and /mobile/v1.",
+    )
+    install_error_handlers(app)
+
+    health = APIRouter(tags=["health"])
+
+    @health.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @health.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        """The database (and Redis, where configured) answer."""
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "unreachable"
+        if not settings.embedded:
+            checks["redis"] = "ok" if await runtime.bus.ping() else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    app.include_router(health)
+    app.include_router(auth_router, prefix="/api/v1")
+    protected = [Depends(get_current_user)]
+    for router in (areas_router, registry_router, requests_router, users_router):
+        app.include_router(router, prefix="/api/v1", dependencies=protected)
+    app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
+    app.include_router(websocket_router(), prefix="/api/v1")
+    app.include_router(websocket_router(), prefix="/mobile/v1")
+    return app

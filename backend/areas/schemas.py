@@ -1,0 +1,50 @@
+"""Administrative tree payloads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from backend.core.schemas import Location
+
+
+class AreaPublic(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    lat: float
+    lon: float
+
+
+class StreetPublic(AreaPublic):
+    district_id: int
+
+
+class CommunityPublic(AreaPublic):
+    street_id: int
+    district_id: int
+
+
+class AreaCreate(BaseModel):
+    code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["district", "county_city"] = "district"
+    location: Location
+
+
+class StreetCreate(BaseModel):
+    district_id: int
+    code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["street", "town"] = "street"
+    location: Location
+
+
+class CommunityCreate(BaseModel):
+    street_id: int
+    code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["community", "village"] = "community"
+    location: Location

@@ -1,0 +1,60 @@
+"""Maintaining the administrative tree (the bureau adds new communities as the city grows)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.areas.models import Community, District, Street
+from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
+from backend.core.errors import Conflict
+from backend.core.lookups import referenced
+
+T = TypeVar("T", District, Street, Community)
+
+
+async def _insert(session: AsyncSession, row: T) -> T:
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"代码已存在：{row.code}", code="code_taken", message_en=f"Code {row.code} exists") from exc
+    return row
+
+
+async def create_district(*, session: AsyncSession, data: AreaCreate) -> District:
+    """Add a county-level unit."""
+    district = District(code=data.code, name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon)
+    return await _insert(session, district)
+
+
+async def create_street(*, session: AsyncSession, data: StreetCreate) -> Street:
+    """Add a street or town to a district."""
+    await referenced(session, District, data.district_id, what="区", what_en="district")
+    street = Street(
+        district_id=data.district_id,
+        code=data.code,
+        name=data.name,
+        kind=data.kind,
+        lat=data.location.lat,
+        lon=data.location.lon,
+    )
+    return await _insert(session, street)
+
+
+async def create_community(*, session: AsyncSession, data: CommunityCreate) -> Community:
+    """Add a community or village to a street."""
+    street = await referenced(session, Street, data.street_id, what="街道", what_en="street")
+    community = Community(
+        street_id=data.street_id,
+        district_id=street.district_id,
+        code=data.code,
+        name=data.name,
+        kind=data.kind,
+        lat=data.location.lat,
+        lon=data.location.lon,
+    )
+    return await _insert(session, community)

@@ -1,0 +1,143 @@
+"""The ``eldercare`` command: migrate, seed, serve, worker, scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backend.core.config import REPO_ROOT, get_settings
+
+app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dispatch platform", no_args_is_help=True)
+console = Console()
+
+
+def _logging() -> None:
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def alembic_config() -> object:
+    """Alembic's configuration: ./alembic.ini if present (deployments), else the repository's."""
+    from alembic.config import Config
+
+    ini = Path.cwd() / "alembic.ini"
+    if not ini.exists():
+        ini = REPO_ROOT / "alembic.ini"
+    config = Config(str(ini))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (alembic upgrade head)."""
+    from alembic import command
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(), "head")  # type: ignore[arg-type]
+    console.print("[green]数据库已迁移到最新版本[/green] (migrations applied)")
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Add demo providers, caregivers, elders and accounts")] = False,
+    scale: Annotated[
+        str, typer.Option("--scale", help="demo: a slice of Suzhou; city: all 2,188 communities")
+    ] = "demo",
+) -> None:
+    """Seed the administrative tree (and with --demo, a believable demo)."""
+    if scale not in ("demo", "city"):
+        raise typer.BadParameter("scale must be demo or city")
+    asyncio.run(_seed(demo=demo, scale=scale))
+
+
+async def _seed(*, demo: bool, scale: str) -> None:
+    from backend.core.runtime import Runtime
+    from backend.seed import seed_areas, seed_demo, tree_for
+    from backend.users.service import ensure_admin
+
+    settings = get_settings().model_copy(update={"redis_url": None})
+    runtime = Runtime(settings, role="cli")
+    try:
+        async with runtime.unit_of_work() as session:
+            await ensure_admin(session=session, password=settings.admin_password)
+            added = await seed_areas(session, tree_for(scale))
+            accounts = await seed_demo(session) if demo else []
+    finally:
+        await runtime.stop()
+    console.print(f"[green]行政区划已就绪[/green]：新增 {added} 个社区/村 (communities added)")
+    if accounts:
+        table = Table(title="演示账号 Demo accounts")
+        for column in ("username", "password", "role"):
+            table.add_column(column)
+        for account in accounts:
+            table.add_row(account.username, account.password, account.role)
+        console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the backend (/api/v1), the mobile API (/mobile/v1) and their WebSockets."""
+    import uvicorn
+
+    from backend.app import create_app
+
+    _logging()
+    settings = get_settings()
+    mode = "嵌入式 embedded (SQLite/in-process)" if settings.embedded else "Redis + Celery workers"
+    console.print(f"[bold]虚拟养老派单平台[/bold] · {mode}")
+    console.print(f"  API      http://{host}:{port}/api/v1   docs http://{host}:{port}/docs")
+    console.print(f"  Mobile   http://{host}:{port}/mobile/v1   WebSocket ws://{host}:{port}/api/v1/ws")
+    console.print("  按 Ctrl-C 停止 (Ctrl-C to stop)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(), ws="websockets")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes")] = 2,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork or solo")] = "prefork",
+) -> None:
+    """Run a Celery worker (needs ELDERCARE_REDIS_URL)."""
+    from worker.celery_app import build_worker_app
+
+    _logging()
+    settings = get_settings()
+    if settings.embedded:
+        raise typer.BadParameter("set ELDERCARE_REDIS_URL: the embedded mode runs its worker inside `eldercare serve`")
+    build_worker_app(settings).worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--pool={pool}",
+            f"--loglevel={settings.log_level}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the one scheduler process of a deployment (needs ELDERCARE_REDIS_URL)."""
+    from worker.scheduler import run_scheduler
+
+    _logging()
+    settings = get_settings()
+    if settings.embedded:
+        raise typer.BadParameter("set ELDERCARE_REDIS_URL: the embedded mode schedules inside `eldercare serve`")
+    console.print("scheduler started: it only enqueues (deadline and outbox sweeps)")
+    run_scheduler(settings)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,88 @@
+"""Settings of the platform, read from the environment (prefix ``ELDERCARE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform; defaults give the embedded single-process mode."""
+
+    model_config = SettingsConfigDict(env_prefix="ELDERCARE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'eldercare.db'}"
+    redis_url: str | None = None
+    redis_prefix: str = "eldercare"
+    secret_key: str = "change-me"
+    admin_password: str = "admin"
+    access_token_minutes: int = 12 * 60
+
+    # Dispatch
+    dispatch_batch_seconds: float = 0.0
+    offer_seconds_normal: int = 120
+    offer_seconds_urgent: int = 60
+    offer_seconds_emergency: int = 30
+    offer_fanout_emergency: int = 3
+    max_candidates: int = 20
+    candidate_radius_km: float = 30.0
+    checkin_radius_m: float = 300.0
+
+    # Scheduler
+    sweep_seconds: float = 5.0
+    relay_sweep_seconds: float = 2.0
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
+                raise ValueError("ELDERCARE_SECRET_KEY must be set to a real secret in production")
+            if self.admin_password in PLACEHOLDER_SECRETS:
+                raise ValueError("ELDERCARE_ADMIN_PASSWORD must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: in-process bus and worker."""
+        return not self.redis_url
+
+    def offer_seconds(self, priority: str) -> int:
+        """How long a caregiver has to answer an offer of this priority."""
+        return {
+            "emergency": self.offer_seconds_emergency,
+            "urgent": self.offer_seconds_urgent,
+        }.get(priority, self.offer_seconds_normal)
+
+    def offer_fanout(self, priority: str) -> int:
+        """How many caregivers are offered an order of this priority at once."""
+        return max(1, self.offer_fanout_emergency) if priority == "emergency" else 1
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for synchronous drivers (Alembic)."""
+        return (
+            self.database_url.replace("+asyncpg", "+psycopg")
+            .replace("+aiosqlite", "")
+            .replace("postgresql://", "postgresql+psycopg://")
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache)."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""Database engines, sessions and the unit of work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
+    """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite)."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    if not pooled:
+        return create_async_engine(url, poolclass=NullPool)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit, *, key: str | None = None) -> None:
+    """Run ``callback`` once the session's transaction has committed (never on rollback)."""
+    callbacks: dict[str, AfterCommit] = session.info.setdefault("after_commit", {})
+    callbacks[key or f"cb{len(callbacks)}"] = callback
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the unit of work, then run what waited for the commit."""
+    await session.commit()
+    callbacks: dict[str, AfterCommit] = session.info.pop("after_commit", {})
+    for key, callback in callbacks.items():
+        try:  # the change is committed: a failed follow-up must not turn it into an error
+            result = callback()
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("after-commit callback %s failed", key)
+
+
+async def rollback(session: AsyncSession) -> None:
+    """Roll back and forget the callbacks that waited for a commit."""
+    session.info.pop("after_commit", None)
+    await session.rollback()
+
+
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session that commits on success and rolls back on error."""
+    async with factory() as session:
+        try:
+            yield session
+            await commit(session)
+        except BaseException:
+            await rollback(session)
+            raise

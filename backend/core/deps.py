@@ -1,0 +1,37 @@
+"""Dependencies shared by every router: the runtime, settings and the request's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.config import Settings
+from backend.core.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process runtime made in the app's lifespan."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit when the route returns, roll back when it raises."""
+    async with get_runtime(request).unit_of_work() as session:
+        yield session
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+# scope="function": the commit happens before the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_settings_dep(runtime: RuntimeDep) -> Settings:
+    """The settings of this process."""
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

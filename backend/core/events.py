@@ -1,0 +1,154 @@
+"""The outbox: events written in the same transaction as the change, relayed after commit.
+
+A change writes one ``OutboxEvent`` naming its channels. After the commit, the relay (one at a
+time, under a PostgreSQL advisory lock) gives each event a per-channel sequence number, stores it
+in ``ChannelEvent`` for replay, and publishes it on the bus. Nothing is pushed for a change that
+rolled back, and nothing is lost when the bus blinks: replay reads the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    UniqueConstraint,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from backend.core.db import after_commit, utcnow
+from backend.core.models import required_timestamp_field, timestamp_field
+
+RELAY_LOCK_KEY = 7_020_611  # pg advisory lock id of the relay
+
+
+class OutboxEvent(SQLModel, table=True):
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        Index(
+            "ix_outbox_event_pending",
+            "id",
+            postgresql_where=text("relayed_at IS NULL"),
+            sqlite_where=text("relayed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(max_length=64)
+    channels: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = required_timestamp_field()
+    relayed_at: datetime | None = timestamp_field()
+
+
+class ChannelEvent(SQLModel, table=True):
+    __tablename__ = "channel_event"
+    __table_args__ = (UniqueConstraint("channel", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64)
+    seq: int
+    event: str = Field(max_length=64)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = required_timestamp_field()
+
+
+class ChannelCursor(SQLModel, table=True):
+    __tablename__ = "channel_cursor"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    last_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    """One event as a subscriber receives it."""
+
+    channel: str
+    seq: int
+    event: str
+    data: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        """The WebSocket frame of the contract."""
+        return {"type": "event", "channel": self.channel, "seq": self.seq, "event": self.event, "data": self.data}
+
+
+def emit(session: AsyncSession, event: str, channels: list[str], data: dict[str, Any]) -> None:
+    """Record an event in the current transaction; it is relayed after commit."""
+    session.add(OutboxEvent(event=event, channels=sorted(set(channels)), data=data, created_at=utcnow()))
+    runtime = session.info.get("runtime")
+    if runtime is not None:
+        after_commit(session, runtime.kick_relay, key="relay")
+
+
+async def relay_batch(session: AsyncSession, *, limit: int = 500) -> list[Message]:
+    """Sequence and store up to ``limit`` pending outbox events; the caller commits, then publishes."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
+    pending = (
+        (
+            await session.execute(
+                select(OutboxEvent)
+                .where(col(OutboxEvent.relayed_at).is_(None))
+                .order_by(col(OutboxEvent.id))
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not pending:
+        return []
+    wanted = sorted({c for row in pending for c in row.channels})
+    cursors = {
+        c.channel: c
+        for c in (await session.execute(select(ChannelCursor).where(col(ChannelCursor.channel).in_(wanted)))).scalars()
+    }
+    messages: list[Message] = []
+    now = utcnow()
+    for row in pending:
+        for channel in row.channels:
+            cursor = cursors.get(channel)
+            if cursor is None:
+                cursor = cursors[channel] = ChannelCursor(channel=channel, last_seq=0)
+                session.add(cursor)
+            cursor.last_seq += 1
+            session.add(
+                ChannelEvent(
+                    channel=channel, seq=cursor.last_seq, event=row.event, data=row.data, created_at=row.created_at
+                )
+            )
+            messages.append(Message(channel, cursor.last_seq, row.event, row.data))
+    await session.execute(
+        update(OutboxEvent).where(col(OutboxEvent.id).in_([r.id for r in pending])).values(relayed_at=now)
+    )
+    await session.flush()
+    return messages
+
+
+async def replay(session: AsyncSession, channel: str, since: int, *, limit: int = 1000) -> list[Message]:
+    """Stored events of a channel after ``since``, oldest first."""
+    rows = (
+        await session.execute(
+            select(ChannelEvent)
+            .where(col(ChannelEvent.channel) == channel, col(ChannelEvent.seq) > since)
+            .order_by(col(ChannelEvent.seq))
+            .limit(limit)
+        )
+    ).scalars()
+    return [Message(r.channel, r.seq, r.event, r.data) for r in rows]
+
+
+async def last_seq(session: AsyncSession, channel: str) -> int:
+    """The newest sequence number of a channel (0 when it has none)."""
+    cursor = await session.get(ChannelCursor, channel)
+    return cursor.last_seq if cursor else 0

@@ -1,0 +1,98 @@
+"""Background jobs: one registry of async task functions, run by Celery or in-process.
+
+Tasks take ids, open their own session, and are idempotent. They have dotted names
+(``"dispatch.run_round"``). ``enqueue_after_commit`` is how services ask for one: nothing is
+enqueued for a transaction that rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.db import after_commit
+
+if TYPE_CHECKING:
+    from backend.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+TaskFn = Callable[..., Awaitable[Any]]
+REGISTRY: dict[str, TaskFn] = {}
+
+
+def task(name: str) -> Callable[[TaskFn], TaskFn]:
+    """Register an async function ``fn(runtime, *args)`` as the task ``name``."""
+
+    def register(fn: TaskFn) -> TaskFn:
+        if name in REGISTRY and REGISTRY[name] is not fn:
+            raise RuntimeError(f"task {name} registered twice")
+        REGISTRY[name] = fn
+        return fn
+
+    return register
+
+
+class JobQueue(Protocol):
+    def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def enqueue_after_commit(session: AsyncSession, name: str, *args: Any, countdown: float = 0) -> None:
+    """Enqueue a task once the current transaction has committed."""
+    runtime: Runtime | None = session.info.get("runtime")
+    if runtime is None:
+        raise RuntimeError("session has no runtime")
+    key = f"job:{name}:{args!r}"
+    after_commit(session, lambda: runtime.jobs.enqueue(name, *args, countdown=countdown), key=key)
+
+
+class InProcessJobs:
+    """The embedded worker: tasks run as asyncio tasks in the serving process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        import worker.registry  # noqa: F401  (registers every task)
+
+        self._runtime = runtime
+        self._running: set[asyncio.Task[None]] = set()
+
+    def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:
+        """Run the task soon in this process."""
+        if name not in REGISTRY:
+            raise KeyError(f"unknown task {name}")
+        job = asyncio.get_running_loop().create_task(self._run(name, args, countdown), name=name)
+        self._running.add(job)
+        job.add_done_callback(self._running.discard)
+
+    async def _run(self, name: str, args: tuple[Any, ...], countdown: float) -> None:
+        if countdown > 0:
+            await asyncio.sleep(countdown)
+        try:
+            await REGISTRY[name](self._runtime, *args)
+        except Exception:
+            log.exception("task %s%r failed", name, args)
+
+    async def stop(self) -> None:
+        """Cancel what is still running."""
+        for job in tuple(self._running):
+            job.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+
+class CeleryJobs:
+    """Tasks go to the Celery workers through the Redis broker."""
+
+    def __init__(self, broker_url: str) -> None:
+        from worker.celery_app import make_celery
+
+        self._celery = make_celery(broker_url)
+
+    def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:
+        """Send the task to the broker."""
+        self._celery.send_task(name, args=list(args), countdown=countdown or None)
+
+    async def stop(self) -> None:
+        """Nothing runs here."""

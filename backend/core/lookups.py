@@ -1,0 +1,27 @@
+"""Loading rows by id with the contract's refusals."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.errors import Invalid, NotFound
+
+T = TypeVar("T")
+
+
+async def get_or_404(session: AsyncSession, model: type[T], ident: Any, *, what: str, what_en: str) -> T:
+    """The row, or 404 ``<what_en>_not_found`` for an unknown id."""
+    row = await session.get(model, ident)
+    if row is None:
+        raise NotFound(f"{what}不存在：{ident}", code=f"{what_en}_not_found", message_en=f"Unknown {what_en} {ident}")
+    return row
+
+
+async def referenced(session: AsyncSession, model: type[T], ident: Any, *, what: str, what_en: str) -> T:
+    """A row named in a request body, or 422 ``unknown_<what_en>``."""
+    row = await session.get(model, ident)
+    if row is None:
+        raise Invalid(f"{what}不存在：{ident}", code=f"unknown_{what_en}", message_en=f"Unknown {what_en} {ident}")
+    return row

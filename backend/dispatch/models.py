@@ -1,0 +1,63 @@
+"""Offers (派单): the dispatcher's proposal of an order to one caregiver, with a deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import (
+    created_at_field,
+    required_timestamp_field,
+    timestamp_field,
+)
+
+
+class OfferStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    withdrawn = "withdrawn"
+
+
+class Offer(SQLModel, table=True):
+    __tablename__ = "offer"
+    __table_args__ = (
+        # The database decides: one accepted offer per order, one pending offer per caregiver.
+        Index(
+            "uq_offer_request_accepted",
+            "request_id",
+            unique=True,
+            postgresql_where=text("status = 'accepted'"),
+            sqlite_where=text("status = 'accepted'"),
+        ),
+        Index(
+            "uq_offer_caregiver_pending",
+            "caregiver_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_offer_pending_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", index=True)
+    caregiver_id: int = Field(foreign_key="caregiver.id", index=True)
+    status: str = Field(default=OfferStatus.pending, max_length=16)
+    rank: int = 1
+    distance_m: float
+    load: int = 0
+    explanation: str = Field(max_length=500)
+    explanation_en: str = Field(max_length=500)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = required_timestamp_field()
+    answered_at: datetime | None = timestamp_field()

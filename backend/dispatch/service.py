@@ -1,0 +1,406 @@
+"""Dispatcher v1: who may serve an order, who is asked first, and what happens to each answer.
+
+Eligible: the provider serves the elder's community and the service type, the caregiver has the
+skill, is on shift, holds no active order and no pending offer, and was not offered this order
+before. Ranked by travel distance, then by today's load. Offers go out one at a time (several at
+once for emergencies) with a deadline; a decline or a passed deadline moves to the next candidate;
+when nobody is left the order is escalated to the operators.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.events import emit
+from backend.core.geo import bounding_box, distance_m
+from backend.core.jobs import enqueue_after_commit
+from backend.dispatch.models import Offer, OfferStatus
+from backend.registry.models import (
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    ServiceType,
+)
+from backend.requests.lifecycle import Actor, transition
+from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status
+
+log = logging.getLogger(__name__)
+DISPATCHER = Actor.system("dispatcher")
+SCHEDULER = Actor.system("scheduler")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A caregiver who may serve an order, with why they rank where they do."""
+
+    caregiver_id: int
+    provider_id: int
+    name: str
+    distance_m: float
+    load: int
+    rank: int
+    explanation: str
+    explanation_en: str
+
+
+def _start_of_day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def find_candidates(
+    session: AsyncSession, request: ServiceRequest, settings: Settings, *, limit: int | None = None
+) -> list[Candidate]:
+    """Eligible caregivers for an order, nearest first, then least loaded today."""
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, settings.candidate_radius_km * 1000)
+    busy_order = exists().where(
+        col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
+        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+    )
+    pending_offer = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
+    )
+    offered_before = exists().where(col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.request_id) == request.id)
+    load_today = (
+        select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
+        .where(
+            col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
+            col(ServiceRequest.updated_at) >= _start_of_day(utcnow()),
+            col(ServiceRequest.status) != Status.cancelled.value,
+        )
+        .correlate(Caregiver)
+        .scalar_subquery()
+    )
+    query = (
+        sa_select(
+            col(Caregiver.id),
+            col(Caregiver.provider_id),
+            col(Caregiver.name),
+            col(Caregiver.lat),
+            col(Caregiver.lon),
+            load_today,
+        )
+        .join(Provider, col(Provider.id) == Caregiver.provider_id)
+        .join(
+            ProviderCommunity,
+            and_(
+                col(ProviderCommunity.provider_id) == col(Provider.id),
+                col(ProviderCommunity.community_id) == request.community_id,
+            ),
+        )
+        .join(
+            ProviderService,
+            and_(
+                col(ProviderService.provider_id) == col(Provider.id),
+                col(ProviderService.service_type) == request.service_type,
+            ),
+        )
+        .join(
+            CaregiverSkill,
+            and_(
+                col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
+                col(CaregiverSkill.service_type) == request.service_type,
+            ),
+        )
+        .where(
+            col(Provider.active).is_(True),
+            col(Caregiver.on_shift).is_(True),
+            col(Caregiver.lat).between(min_lat, max_lat),
+            col(Caregiver.lon).between(min_lon, max_lon),
+            ~busy_order,
+            ~pending_offer,
+            ~offered_before,
+        )
+    )
+    radius = settings.candidate_radius_km * 1000
+    scored = []
+    for cid, pid, name, lat, lon, load in (await session.execute(query)).all():
+        dist = distance_m(elder.lat, elder.lon, lat, lon)
+        if dist <= radius:
+            scored.append((dist, int(load or 0), cid, pid, name))
+    scored.sort(key=lambda row: (round(row[0] / 100), row[1], row[0], row[2]))  # 100 m buckets, then load
+    service_type = await session.get(ServiceType, request.service_type)
+    skill_zh = service_type.name_zh if service_type else request.service_type
+    total = len(scored)
+    out = []
+    for rank, (dist, load, cid, pid, name) in enumerate(scored[: limit or settings.max_candidates], start=1):
+        km = dist / 1000
+        out.append(
+            Candidate(
+                caregiver_id=cid,
+                provider_id=pid,
+                name=name,
+                distance_m=round(dist, 1),
+                load=load,
+                rank=rank,
+                explanation=f"距老人家 {km:.1f} 公里 · 具备{skill_zh}技能 · 今日已接 {load} 单 · "
+                f"在 {total} 名可派人员中排第 {rank}",
+                explanation_en=f"{km:.1f} km from the elder · {request.service_type} skill · {load} orders today · "
+                f"rank {rank} of {total} eligible",
+            )
+        )
+    return out
+
+
+def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:
+    return {
+        "offer_id": offer.id,
+        "request_id": request.id,
+        "service_type": request.service_type,
+        "priority": request.priority,
+        "expires_at": offer.expires_at.isoformat(),
+        "distance_m": offer.distance_m,
+        "explanation": offer.explanation,
+    }
+
+
+async def _lock_request(session: AsyncSession, request_id: int) -> ServiceRequest | None:
+    result = await session.execute(
+        select(ServiceRequest)
+        .where(col(ServiceRequest.id) == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def _pending_count(session: AsyncSession, request_id: int) -> int:
+    result = await session.execute(
+        select(func.count(col(Offer.id))).where(
+            col(Offer.request_id) == request_id, col(Offer.status) == OfferStatus.pending.value
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
+    """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
+    request = await _lock_request(session, request_id)
+    if request is None:
+        return None
+    if request.status == Status.new:
+        await transition(session, request, Status.dispatching, actor=DISPATCHER, reason="开始派单")
+    if request.status not in (Status.dispatching, Status.offered):
+        return request
+    wanted = settings.offer_fanout(request.priority) - await _pending_count(session, request_id)
+    made = 0
+    if wanted > 0:
+        now = utcnow()
+        expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
+        for candidate in await find_candidates(session, request, settings, limit=wanted + 5):
+            offer = Offer(
+                request_id=request_id,
+                caregiver_id=candidate.caregiver_id,
+                rank=candidate.rank,
+                distance_m=candidate.distance_m,
+                load=candidate.load,
+                explanation=candidate.explanation,
+                explanation_en=candidate.explanation_en,
+                created_at=now,
+                expires_at=expires,
+            )
+            try:
+                async with session.begin_nested():  # another order may have just taken this caregiver
+                    session.add(offer)
+                    await session.flush()
+            except IntegrityError:
+                continue
+            emit(session, "offer.created", [f"caregiver:{candidate.caregiver_id}"], _offer_payload(offer, request))
+            made += 1
+            if made >= wanted:
+                break
+    if request.status == Status.dispatching:
+        if made:
+            await transition(session, request, Status.offered, actor=DISPATCHER, reason=f"派单给 {made} 名护理员")
+        elif await _pending_count(session, request_id) == 0:
+            await transition(
+                session,
+                request,
+                Status.escalated,
+                actor=DISPATCHER,
+                reason="无可派人员，转人工",
+                escalation_reason="no_candidate",
+            )
+    return request
+
+
+async def _offer_of(session: AsyncSession, offer_id: int, caregiver: Caregiver) -> Offer:
+    offer = await session.get(Offer, offer_id)
+    if offer is None or offer.caregiver_id != caregiver.id:
+        raise NotFound("派单不存在", code="offer_not_found", message_en="Unknown offer")
+    return offer
+
+
+async def _close_offer(session: AsyncSession, offer: Offer, to: OfferStatus, now: datetime) -> None:
+    result = await session.execute(
+        update(Offer)
+        .where(col(Offer.id) == offer.id, col(Offer.status) == OfferStatus.pending.value)
+        .values(status=to.value, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("该派单已失效", code="offer_not_pending", message_en="This offer is no longer open")
+    offer.status, offer.answered_at = to.value, now
+
+
+async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, *, keep: int | None) -> None:
+    """Close the order's other pending offers and tell those caregivers."""
+    rows = (
+        (
+            await session.execute(
+                select(Offer).where(
+                    col(Offer.request_id) == request.id,
+                    col(Offer.status) == OfferStatus.pending.value,
+                    col(Offer.id) != keep,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    now = utcnow()
+    for other in rows:
+        other.status, other.answered_at = OfferStatus.withdrawn.value, now
+        emit(
+            session,
+            "offer.withdrawn",
+            [f"caregiver:{other.caregiver_id}"],
+            {"offer_id": other.id, "request_id": request.id},
+        )
+    await session.flush()
+
+
+async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver) -> ServiceRequest:
+    """The caregiver takes the order; exactly one acceptance wins (409 for the rest)."""
+    offer = await _offer_of(session, offer_id, caregiver)
+    now = utcnow()
+    if offer.status == OfferStatus.pending and offer.expires_at <= now:
+        raise Conflict("派单已超时", code="offer_expired", message_en="This offer has expired")
+    await _close_offer(session, offer, OfferStatus.accepted, now)
+    request = await session.get(ServiceRequest, offer.request_id)
+    assert request is not None
+    actor = Actor(
+        role="caregiver", label=f"caregiver:{caregiver.id}", user_id=caregiver.user_id, caregiver_id=caregiver.id
+    )
+    await transition(
+        session, request, Status.accepted, actor=actor, reason="护理员接单", assigned_caregiver_id=caregiver.id
+    )
+    await withdraw_other_offers(session, request, keep=offer.id)
+    return request
+
+
+async def decline_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver, reason: str | None) -> Offer:
+    """The caregiver says no; the order moves on to the next candidate."""
+    offer = await _offer_of(session, offer_id, caregiver)
+    await _close_offer(session, offer, OfferStatus.declined, utcnow())
+    await _after_offer_closed(session, offer.request_id, reason=f"护理员拒单{('：' + reason) if reason else ''}")
+    return offer
+
+
+async def _after_offer_closed(session: AsyncSession, request_id: int, *, reason: str) -> None:
+    request = await _lock_request(session, request_id)
+    if request is None or request.status != Status.offered or await _pending_count(session, request_id):
+        return
+    await transition(session, request, Status.dispatching, actor=DISPATCHER, reason=reason)
+    enqueue_after_commit(session, "dispatch.run_round", request_id)
+
+
+async def expire_offers(*, session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
+    """Close offers whose deadline passed and move their orders on; swept by the scheduler."""
+    now = now or utcnow()
+    query = (
+        select(Offer)
+        .where(col(Offer.status) == OfferStatus.pending.value, col(Offer.expires_at) <= now)
+        .order_by(col(Offer.expires_at))
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    offers = (await session.execute(query)).scalars().all()
+    for offer in offers:
+        offer.status, offer.answered_at = OfferStatus.expired.value, now
+        emit(
+            session,
+            "offer.expired",
+            [f"caregiver:{offer.caregiver_id}"],
+            {"offer_id": offer.id, "request_id": offer.request_id},
+        )
+    await session.flush()
+    for request_id in sorted({o.request_id for o in offers}):
+        await _after_offer_closed(session, request_id, reason="派单超时未响应")
+    return len(offers)
+
+
+async def assign_by_hand(
+    *, session: AsyncSession, settings: Settings, request_id: int, caregiver_id: int, actor: Actor, reason: str | None
+) -> ServiceRequest:
+    """An operator gives an order to a caregiver they reached themselves."""
+    request = await _lock_request(session, request_id)
+    if request is None:
+        raise NotFound("工单不存在", code="request_not_found", message_en="Unknown work order")
+    caregiver = await session.get(Caregiver, caregiver_id)
+    if caregiver is None:
+        raise Invalid("护理员不存在", code="unknown_caregiver", message_en="Unknown caregiver")
+    skilled = await session.get(CaregiverSkill, (caregiver_id, request.service_type))
+    if skilled is None:
+        raise Invalid(
+            "该护理员不具备此项服务技能", code="caregiver_lacks_skill", message_en="Caregiver lacks the skill"
+        )
+    now = utcnow()
+    await withdraw_other_offers(session, request, keep=None)
+    await transition(
+        session,
+        request,
+        Status.accepted,
+        actor=actor,
+        reason=reason or "人工派单",
+        assigned_caregiver_id=caregiver_id,
+        escalation_reason=None,
+    )
+    offer = Offer(
+        request_id=request_id,
+        caregiver_id=caregiver_id,
+        status=OfferStatus.accepted.value,
+        distance_m=0.0,
+        explanation=f"由{actor.label}人工指派",
+        explanation_en=f"Assigned by hand by {actor.label}",
+        created_at=now,
+        expires_at=now,
+        answered_at=now,
+    )
+    elder = await session.get(Elder, request.elder_id)
+    if elder is not None:
+        offer.distance_m = round(distance_m(elder.lat, elder.lon, caregiver.lat, caregiver.lon), 1)
+    session.add(offer)
+    await session.flush()
+    emit(session, "offer.assigned", [f"caregiver:{caregiver_id}"], _offer_payload(offer, request))
+    return request
+
+
+async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[Offer]:
+    """The caregiver's pending offers that have not expired."""
+    rows = await session.execute(
+        select(Offer)
+        .where(
+            col(Offer.caregiver_id) == caregiver.id,
+            col(Offer.status) == OfferStatus.pending.value,
+            col(Offer.expires_at) > utcnow(),
+        )
+        .order_by(col(Offer.expires_at))
+    )
+    return list(rows.scalars())

@@ -1,0 +1,41 @@
+"""Every table, imported so the metadata is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+from backend.areas.models import Community, District, Street
+from backend.core.db import metadata
+from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
+from backend.dispatch.models import Offer
+from backend.registry.models import (
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    ServiceType,
+)
+from backend.requests.models import RequestHistory, ServiceRequest, Visit
+from backend.users.models import User
+
+__all__ = [
+    "Caregiver",
+    "CaregiverSkill",
+    "ChannelCursor",
+    "ChannelEvent",
+    "Community",
+    "District",
+    "Elder",
+    "Offer",
+    "OutboxEvent",
+    "Provider",
+    "ProviderCommunity",
+    "ProviderService",
+    "RequestHistory",
+    "ServiceRequest",
+    "ServiceType",
+    "Street",
+    "User",
+    "Visit",
+    "metadata",
+]

@@ -1,0 +1,83 @@
+"""Who is served and who serves: elders, providers, caregivers, the service catalogue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import created_at_field
+
+
+class ServiceType(SQLModel, table=True):
+    __tablename__ = "service_type"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_zh: str = Field(max_length=32)
+    name_en: str = Field(max_length=64)
+    default_minutes: int = 60
+
+
+class Elder(SQLModel, table=True):
+    __tablename__ = "elder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=18, unique=True)
+    phone: str = Field(max_length=20, index=True)  # E.164
+    community_id: int = Field(foreign_key="community.id", index=True)
+    address: str = Field(max_length=255)
+    lat: float
+    lon: float
+    created_at: datetime = created_at_field()
+
+
+class Provider(SQLModel, table=True):
+    __tablename__ = "provider"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    kind: str = Field(max_length=16)  # home_care | day_care | institution
+    lat: float
+    lon: float
+    active: bool = True
+    created_at: datetime = created_at_field()
+
+
+class ProviderCommunity(SQLModel, table=True):
+    """A community in a provider's service area."""
+
+    __tablename__ = "provider_community"
+
+    provider_id: int = Field(foreign_key="provider.id", primary_key=True)
+    community_id: int = Field(foreign_key="community.id", primary_key=True, index=True)
+
+
+class ProviderService(SQLModel, table=True):
+    """A service type in a provider's catalogue."""
+
+    __tablename__ = "provider_service"
+
+    provider_id: int = Field(foreign_key="provider.id", primary_key=True)
+    service_type: str = Field(foreign_key="service_type.code", primary_key=True, max_length=32)
+
+
+class Caregiver(SQLModel, table=True):
+    __tablename__ = "caregiver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="provider.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", unique=True)
+    name: str = Field(max_length=64)
+    phone: str = Field(max_length=20)
+    lat: float
+    lon: float
+    on_shift: bool = True
+    created_at: datetime = created_at_field()
+
+
+class CaregiverSkill(SQLModel, table=True):
+    __tablename__ = "caregiver_skill"
+
+    caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
+    service_type: str = Field(foreign_key="service_type.code", primary_key=True, max_length=32, index=True)

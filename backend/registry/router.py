@@ -1,0 +1,106 @@
+"""Registry HTTP routes: providers, caregivers, elders, service types."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from backend.core.deps import SessionDep
+from backend.core.errors import Forbidden
+from backend.core.lookups import get_or_404
+from backend.registry import service
+from backend.registry.models import Provider
+from backend.registry.schemas import (
+    CaregiverCreate,
+    CaregiverPublic,
+    ElderCreate,
+    ElderPublic,
+    ProviderCreate,
+    ProviderPublic,
+    ServiceTypePublic,
+)
+from backend.users.deps import AdminUser, CurrentUser, StaffUser
+from backend.users.models import Role
+from backend.users.scope import (
+    check_caregiver,
+    check_community,
+    check_elder,
+    covers_community,
+    is_personal_viewer,
+)
+
+router = APIRouter(tags=["registry"])
+
+
+@router.get("/service-types", response_model=list[ServiceTypePublic])
+async def list_service_types(session: SessionDep, _user: CurrentUser) -> list[ServiceTypePublic]:
+    """The service catalogue (服务项目)."""
+    rows = await service.list_service_types(session=session)
+    return [ServiceTypePublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/providers", status_code=status.HTTP_201_CREATED, response_model=ProviderPublic)
+async def create_provider(data: ProviderCreate, session: SessionDep, _admin: AdminUser) -> ProviderPublic:
+    """Register a provider (服务组织) with its service area and catalogue."""
+    return await service.create_provider(session=session, data=data)
+
+
+@router.get("/providers/{provider_id}", response_model=ProviderPublic)
+async def get_provider(provider_id: int, session: SessionDep, user: CurrentUser) -> ProviderPublic:
+    """A provider's record."""
+    provider = await get_or_404(session, Provider, provider_id, what="服务组织", what_en="provider")
+    return await service.get_provider_public(session=session, provider=provider)
+
+
+@router.post("/caregivers", status_code=status.HTTP_201_CREATED, response_model=CaregiverPublic)
+async def create_caregiver(data: CaregiverCreate, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
+    """Register a caregiver (助老员) and their account: admins, or the provider's own admin."""
+    if not (user.role == Role.admin or (user.role == Role.provider_admin and user.provider_id == data.provider_id)):
+        raise Forbidden("无权为该服务组织登记护理员", code="role_forbidden", message_en="Not allowed for this provider")
+    caregiver = await service.create_caregiver(session=session, data=data)
+    return await service.caregiver_public(session, caregiver, whole=True)
+
+
+@router.get("/caregivers/{caregiver_id}", response_model=CaregiverPublic)
+async def get_caregiver(caregiver_id: int, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
+    """A caregiver's record, within scope."""
+    caregiver = await check_caregiver(session, user, caregiver_id)
+    return await service.caregiver_public(
+        session, caregiver, whole=is_personal_viewer(user, owner_user_id=caregiver.user_id)
+    )
+
+
+@router.post("/elders", status_code=status.HTTP_201_CREATED, response_model=ElderPublic)
+async def create_elder(data: ElderCreate, session: SessionDep, user: StaffUser) -> ElderPublic:
+    """Register an elder (老年人): admins, operators, or staff of the elder's community."""
+    if user.role == Role.community_staff:
+        await check_community(session, user, data.community_id)
+    elder = await service.create_elder(session=session, data=data)
+    return service.elder_public(elder, whole=is_personal_viewer(user))
+
+
+@router.get("/elders", response_model=list[ElderPublic])
+async def find_elders(
+    session: SessionDep,
+    user: StaffUser,
+    phone: str = Query(min_length=3, max_length=32, description="来电号码 / caller's number"),
+) -> list[ElderPublic]:
+    """The hotline's caller lookup by phone number."""
+    elders = await service.find_elders_by_phone(session=session, phone=phone)
+    if user.role == Role.community_staff:
+        from backend.areas.models import Community
+
+        visible = []
+        for elder in elders:
+            community = await session.get(Community, elder.community_id)
+            if community is not None and covers_community(user, community):
+                visible.append(elder)
+        elders = visible
+    return [service.elder_public(e, whole=is_personal_viewer(user)) for e in elders]
+
+
+@router.get("/elders/{elder_id}", response_model=ElderPublic)
+async def get_elder(elder_id: int, session: SessionDep, user: CurrentUser) -> ElderPublic:
+    """An elder's file, within scope."""
+    elder = await check_elder(session, user, elder_id)
+    own = user.role == Role.elder and user.elder_id == elder.id
+    return service.elder_public(elder, whole=own or is_personal_viewer(user))

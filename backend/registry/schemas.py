@@ -1,0 +1,86 @@
+"""Registry payloads: elders, providers, caregivers, service types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from backend.core.schemas import Location
+
+ProviderKind = Literal["home_care", "day_care", "institution"]
+
+
+class ServiceTypePublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    default_minutes: int
+
+
+class ProviderCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    kind: ProviderKind
+    community_ids: list[int] = Field(min_length=1)
+    service_types: list[str] = Field(min_length=1)
+    location: Location
+
+
+class ProviderPublic(BaseModel):
+    id: int
+    name: str
+    kind: ProviderKind
+    community_ids: list[int]
+    service_types: list[str]
+    location: Location
+    active: bool
+
+
+class CaregiverCreate(BaseModel):
+    provider_id: int
+    name: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=3, max_length=32)
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=128)
+    skills: list[str] = Field(default_factory=list)
+    location: Location
+    on_shift: bool = True
+
+
+class CaregiverPublic(BaseModel):
+    id: int
+    provider_id: int
+    user_id: int
+    name: str
+    phone: str
+    skills: list[str]
+    location: Location
+    on_shift: bool
+
+
+class ShiftUpdate(BaseModel):
+    on_shift: bool
+    location: Location | None = None
+
+
+class ElderCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=3, max_length=32)
+    community_id: int
+    address: str = Field(min_length=1, max_length=255)
+    location: Location
+
+
+class ElderPublic(BaseModel):
+    id: int
+    name: str
+    id_number: str
+    phone: str
+    community_id: int
+    address: str
+    location: Location
+    birth_date: str | None = None
+    age: int | None = None
+    created_at: datetime

@@ -1,0 +1,243 @@
+"""Registry rules: who may be registered, with what data, and how it is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.areas.models import Community
+from backend.core.errors import Conflict, Invalid
+from backend.core.identity import (
+    InvalidIdentity,
+    birth_date_from_id_number,
+    mask_id_number,
+    mask_phone,
+    normalize_id_number,
+    normalize_phone,
+)
+from backend.core.lookups import referenced
+from backend.core.schemas import Location
+from backend.registry.models import (
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    ServiceType,
+)
+from backend.registry.schemas import (
+    CaregiverCreate,
+    CaregiverPublic,
+    ElderCreate,
+    ElderPublic,
+    ProviderCreate,
+    ProviderPublic,
+)
+from backend.users.models import Role
+from backend.users.service import add_user
+
+
+def _identity(fn: object, value: str) -> str:
+    try:
+        return fn(value)  # type: ignore[operator,no-any-return]
+    except InvalidIdentity as exc:
+        raise Invalid(exc.message, code=exc.code, message_en=f"Invalid value: {exc.code}") from exc
+
+
+def phone_or_422(value: str) -> str:
+    """The phone number in E.164, or 422 ``invalid_phone``."""
+    return _identity(normalize_phone, value)
+
+
+async def known_service_types(session: AsyncSession, codes: Sequence[str]) -> list[str]:
+    """The codes, de-duplicated, or 422 ``unknown_service_type``."""
+    wanted = sorted(set(codes))
+    found = set((await session.execute(select(ServiceType.code).where(col(ServiceType.code).in_(wanted)))).scalars())
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise Invalid(
+            f"未知的服务项目：{', '.join(missing)}",
+            code="unknown_service_type",
+            message_en=f"Unknown service type: {', '.join(missing)}",
+        )
+    return wanted
+
+
+async def list_service_types(*, session: AsyncSession) -> list[ServiceType]:
+    """The service catalogue."""
+    return list((await session.execute(select(ServiceType).order_by(col(ServiceType.code)))).scalars())
+
+
+async def create_provider(*, session: AsyncSession, data: ProviderCreate) -> ProviderPublic:
+    """Register a provider with its service area and catalogue."""
+    communities = sorted(set(data.community_ids))
+    for community_id in communities:
+        await referenced(session, Community, community_id, what="社区", what_en="community")
+    types = await known_service_types(session, data.service_types)
+    provider = Provider(name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon)
+    session.add(provider)
+    await session.flush()
+    assert provider.id is not None
+    session.add_all([ProviderCommunity(provider_id=provider.id, community_id=c) for c in communities])
+    session.add_all([ProviderService(provider_id=provider.id, service_type=t) for t in types])
+    await session.flush()
+    return provider_public(provider, communities, types)
+
+
+def provider_public(provider: Provider, communities: list[int], types: list[str]) -> ProviderPublic:
+    """The provider as the API shows it."""
+    assert provider.id is not None
+    return ProviderPublic(
+        id=provider.id,
+        name=provider.name,
+        kind=provider.kind,
+        community_ids=communities,
+        service_types=types,
+        location=Location(lat=provider.lat, lon=provider.lon),
+        active=provider.active,
+    )
+
+
+async def get_provider_public(*, session: AsyncSession, provider: Provider) -> ProviderPublic:
+    """The provider with its area and catalogue."""
+    communities = list(
+        (
+            await session.execute(
+                select(ProviderCommunity.community_id).where(col(ProviderCommunity.provider_id) == provider.id)
+            )
+        ).scalars()
+    )
+    types = list(
+        (
+            await session.execute(
+                select(ProviderService.service_type).where(col(ProviderService.provider_id) == provider.id)
+            )
+        ).scalars()
+    )
+    return provider_public(provider, sorted(communities), sorted(types))
+
+
+async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate) -> Caregiver:
+    """Register a caregiver and their sign-in account."""
+    await referenced(session, Provider, data.provider_id, what="服务组织", what_en="provider")
+    phone = phone_or_422(data.phone)
+    skills = await known_service_types(session, data.skills)
+    user = await add_user(
+        session=session,
+        username=data.username,
+        password=data.password,
+        role=Role.caregiver,
+        provider_id=data.provider_id,
+        display_name=data.name,
+    )
+    assert user.id is not None
+    caregiver = Caregiver(
+        provider_id=data.provider_id,
+        user_id=user.id,
+        name=data.name,
+        phone=phone,
+        lat=data.location.lat,
+        lon=data.location.lon,
+        on_shift=data.on_shift,
+    )
+    session.add(caregiver)
+    await session.flush()
+    assert caregiver.id is not None
+    session.add_all([CaregiverSkill(caregiver_id=caregiver.id, service_type=s) for s in skills])
+    await session.flush()
+    return caregiver
+
+
+async def caregiver_skills(session: AsyncSession, caregiver_id: int) -> list[str]:
+    """A caregiver's skills, sorted."""
+    rows = await session.execute(
+        select(CaregiverSkill.service_type)
+        .where(col(CaregiverSkill.caregiver_id) == caregiver_id)
+        .order_by(col(CaregiverSkill.service_type))
+    )
+    return list(rows.scalars())
+
+
+async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, whole: bool) -> CaregiverPublic:
+    """The caregiver as shown; the phone whole only to admins and the caregiver."""
+    assert caregiver.id is not None
+    return CaregiverPublic(
+        id=caregiver.id,
+        provider_id=caregiver.provider_id,
+        user_id=caregiver.user_id,
+        name=caregiver.name,
+        phone=caregiver.phone if whole else mask_phone(caregiver.phone),
+        skills=await caregiver_skills(session, caregiver.id),
+        location=Location(lat=caregiver.lat, lon=caregiver.lon),
+        on_shift=caregiver.on_shift,
+    )
+
+
+async def set_shift(
+    *, session: AsyncSession, caregiver: Caregiver, on_shift: bool, location: Location | None
+) -> Caregiver:
+    """A caregiver starts or ends a shift, optionally reporting where they are."""
+    caregiver.on_shift = on_shift
+    if location is not None:
+        caregiver.lat, caregiver.lon = location.lat, location.lon
+    await session.flush()
+    return caregiver
+
+
+async def create_elder(*, session: AsyncSession, data: ElderCreate) -> Elder:
+    """Register an elder: resident ID and phone checked, community known."""
+    id_number = _identity(normalize_id_number, data.id_number)
+    phone = phone_or_422(data.phone)
+    await referenced(session, Community, data.community_id, what="社区", what_en="community")
+    elder = Elder(
+        name=data.name,
+        id_number=id_number,
+        phone=phone,
+        community_id=data.community_id,
+        address=data.address,
+        lat=data.location.lat,
+        lon=data.location.lon,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(elder)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists"
+        ) from exc
+    return elder
+
+
+async def find_elders_by_phone(*, session: AsyncSession, phone: str) -> list[Elder]:
+    """The hotline's caller lookup: elders registered with this number."""
+    normalized = phone_or_422(phone)
+    rows = await session.execute(select(Elder).where(col(Elder.phone) == normalized).order_by(col(Elder.id)))
+    return list(rows.scalars())
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
+    """The elder's file; ID number and phone whole only to admins and the elder."""
+    assert elder.id is not None
+    born = birth_date_from_id_number(elder.id_number)
+    return ElderPublic(
+        id=elder.id,
+        name=elder.name,
+        id_number=elder.id_number if whole else mask_id_number(elder.id_number),
+        phone=elder.phone if whole else mask_phone(elder.phone),
+        community_id=elder.community_id,
+        address=elder.address,
+        location=Location(lat=elder.lat, lon=elder.lon),
+        birth_date=born.isoformat(),
+        age=_age(born, date.today()),
+        created_at=elder.created_at,
+    )

@@ -1,0 +1,80 @@
+"""Work order payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from backend.requests.models import Priority, Status
+
+
+class RequestCreate(BaseModel):
+    elder_id: int
+    service_type: str = Field(min_length=1, max_length=32)
+    priority: Priority = Priority.normal
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    notes: str | None = Field(default=None, max_length=1000)
+
+
+class HistoryEntry(BaseModel):
+    status: Status
+    from_status: Status | None
+    at: datetime
+    by: str
+    reason: str | None
+
+
+class VisitPublic(BaseModel):
+    checkin_at: datetime
+    checkin_distance_m: float
+    location_flagged: bool
+    checkout_at: datetime | None
+    notes: str | None
+
+
+class RequestPublic(BaseModel):
+    id: int
+    status: Status
+    elder_id: int
+    community_id: int
+    service_type: str
+    priority: Priority
+    window_start: datetime | None
+    window_end: datetime | None
+    notes: str | None
+    assigned_caregiver_id: int | None
+    escalation_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryEntry] = Field(default_factory=list)
+    visit: VisitPublic | None = None
+
+
+class ReasonBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=255)
+
+
+class AssignBody(BaseModel):
+    caregiver_id: int
+    reason: str | None = Field(default=None, max_length=255)
+
+
+class CandidatePublic(BaseModel):
+    caregiver_id: int
+    provider_id: int
+    name: str
+    distance_m: float
+    load: int
+    rank: int
+    explanation: str
+
+
+class CheckIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class CheckOut(BaseModel):
+    notes: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,224 @@
+"""Work order rules: intake, the queue, cancellation, and the caregiver's steps at the door."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.areas.models import Community
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import Forbidden, Invalid, NotFound
+from backend.core.geo import distance_m
+from backend.core.jobs import enqueue_after_commit
+from backend.core.lookups import referenced
+from backend.dispatch.service import withdraw_other_offers
+from backend.registry.models import Caregiver, Elder
+from backend.registry.service import known_service_types
+from backend.requests.lifecycle import Actor, record_creation, transition
+from backend.requests.models import (
+    Priority,
+    RequestHistory,
+    ServiceRequest,
+    Status,
+    Visit,
+)
+from backend.requests.schemas import (
+    HistoryEntry,
+    RequestCreate,
+    RequestPublic,
+    VisitPublic,
+)
+from backend.users.models import Role, User
+from backend.users.scope import covers_community
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def actor_of(user: User) -> Actor:
+    """The user as the actor of a change."""
+    return Actor(role=user.role, label=f"{user.role}:{user.username}", user_id=user.id)
+
+
+def caregiver_actor(caregiver: Caregiver) -> Actor:
+    """A caregiver as the actor of a change."""
+    return Actor(
+        role=Role.caregiver.value,
+        label=f"caregiver:{caregiver.id}",
+        user_id=caregiver.user_id,
+        caregiver_id=caregiver.id,
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Times without a zone are Suzhou local time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=LOCAL_TZ)
+
+
+async def create_request(
+    *, session: AsyncSession, settings: Settings, user: User, data: RequestCreate
+) -> ServiceRequest:
+    """Take an order for an elder and start dispatching it after commit."""
+    elder = await referenced(session, Elder, data.elder_id, what="老人", what_en="elder")
+    if user.role == Role.elder and user.elder_id != elder.id:
+        raise Forbidden("只能为本人下单", code="out_of_scope", message_en="Elders may only order for themselves")
+    if user.role == Role.community_staff:
+        community = await session.get(Community, elder.community_id)
+        if community is None or not covers_community(user, community):
+            raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+    elif user.role not in (Role.admin, Role.operator, Role.elder):
+        raise Forbidden("无权下单", code="role_forbidden", message_en="Your role may not create orders")
+    await known_service_types(session, [data.service_type])
+    start, end = _aware(data.window_start), _aware(data.window_end)
+    if start and end and end <= start:
+        raise Invalid(
+            "服务时段的结束时间必须晚于开始时间",
+            code="invalid_window",
+            message_en="window_end must be after window_start",
+        )
+    now = utcnow()
+    request = ServiceRequest(
+        elder_id=elder.id,  # type: ignore[arg-type]
+        community_id=elder.community_id,
+        service_type=data.service_type,
+        priority=data.priority.value,
+        status=Status.new.value,
+        window_start=start,
+        window_end=end,
+        notes=data.notes,
+        created_by_user_id=user.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    await record_creation(session, request, actor_of(user))
+    # Emergencies never wait for the batching window.
+    countdown = 0.0 if data.priority == Priority.emergency else settings.dispatch_batch_seconds
+    enqueue_after_commit(session, "dispatch.run_round", request.id, countdown=countdown)
+    return request
+
+
+async def request_public(session: AsyncSession, request: ServiceRequest) -> RequestPublic:
+    """The order with its history and visit, as the API shows it."""
+    history = (
+        await session.execute(
+            select(RequestHistory).where(col(RequestHistory.request_id) == request.id).order_by(col(RequestHistory.id))
+        )
+    ).scalars()
+    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request.id))).scalar_one_or_none()
+    public = RequestPublic.model_validate(request, from_attributes=True)
+    public.history = [HistoryEntry.model_validate(h, from_attributes=True) for h in history]
+    public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
+    return public
+
+
+async def list_requests(
+    *, session: AsyncSession, user: User, community_id: int | None, status: Status | None, limit: int
+) -> list[ServiceRequest]:
+    """A queue of orders within the user's scope, newest first."""
+    query = select(ServiceRequest).order_by(col(ServiceRequest.id).desc()).limit(limit)
+    if community_id is not None:
+        query = query.where(col(ServiceRequest.community_id) == community_id)
+    if status is not None:
+        query = query.where(col(ServiceRequest.status) == status.value)
+    if user.role == Role.community_staff:
+        area = select(Community.id)
+        if user.community_id is not None:
+            area = area.where(col(Community.id) == user.community_id)
+        elif user.street_id is not None:
+            area = area.where(col(Community.street_id) == user.street_id)
+        else:
+            area = area.where(col(Community.district_id) == user.district_id)
+        query = query.where(col(ServiceRequest.community_id).in_(area))
+    elif user.role == Role.elder:
+        query = query.where(col(ServiceRequest.elder_id) == user.elder_id)
+    elif user.role == Role.caregiver:
+        caregiver_id = select(Caregiver.id).where(col(Caregiver.user_id) == user.id).scalar_subquery()
+        query = query.where(col(ServiceRequest.assigned_caregiver_id) == caregiver_id)
+    elif user.role == Role.provider_admin:
+        staff = select(Caregiver.id).where(col(Caregiver.provider_id) == user.provider_id)
+        query = query.where(col(ServiceRequest.assigned_caregiver_id).in_(staff))
+    return list((await session.execute(query)).scalars())
+
+
+async def cancel_request(
+    *, session: AsyncSession, request: ServiceRequest, user: User, reason: str | None
+) -> ServiceRequest:
+    """Cancel an open order; pending offers are withdrawn."""
+    if user.role == Role.elder and request.status in (Status.en_route, Status.in_service):
+        raise Forbidden(
+            "护理员已出发，请致电热线取消",
+            code="too_late_to_cancel",
+            message_en="Call the hotline: the caregiver is on the way",
+        )
+    await withdraw_other_offers(session, request, keep=None)
+    return await transition(session, request, Status.cancelled, actor=actor_of(user), reason=reason or "取消")
+
+
+async def redispatch(
+    *, session: AsyncSession, request: ServiceRequest, user: User, reason: str | None
+) -> ServiceRequest:
+    """Send an escalated order back to the dispatcher."""
+    await transition(
+        session, request, Status.dispatching, actor=actor_of(user), reason=reason or "重新派单", escalation_reason=None
+    )
+    enqueue_after_commit(session, "dispatch.run_round", request.id)
+    return request
+
+
+async def assigned_request(session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
+    """An order the caregiver holds (404 otherwise: others' orders are not theirs to see)."""
+    request = await session.get(ServiceRequest, request_id)
+    if request is None or request.assigned_caregiver_id != caregiver.id:
+        raise NotFound("工单不存在或未分配给您", code="request_not_found", message_en="No such order assigned to you")
+    return request
+
+
+async def start_en_route(*, session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
+    """The caregiver sets off."""
+    request = await assigned_request(session, request_id, caregiver)
+    return await transition(session, request, Status.en_route, actor=caregiver_actor(caregiver), reason="出发")
+
+
+async def check_in(
+    *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, lat: float, lon: float
+) -> tuple[ServiceRequest, Visit]:
+    """The caregiver arrives; a check-in far from the elder's home is flagged, not refused."""
+    request = await assigned_request(session, request_id, caregiver)
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    distance = round(distance_m(lat, lon, elder.lat, elder.lon), 1)
+    flagged = distance > settings.checkin_radius_m
+    reason = f"上门签到（距老人家 {distance:.0f} 米{'，超出范围已标记' if flagged else ''}）"
+    await transition(session, request, Status.in_service, actor=caregiver_actor(caregiver), reason=reason)
+    visit = Visit(
+        request_id=request_id,
+        caregiver_id=caregiver.id,  # type: ignore[arg-type]
+        checkin_lat=lat,
+        checkin_lon=lon,
+        checkin_distance_m=distance,
+        location_flagged=flagged,
+    )
+    session.add(visit)
+    caregiver.lat, caregiver.lon = lat, lon
+    await session.flush()
+    return request, visit
+
+
+async def check_out(
+    *, session: AsyncSession, request_id: int, caregiver: Caregiver, notes: str | None
+) -> ServiceRequest:
+    """The caregiver finishes the visit."""
+    request = await assigned_request(session, request_id, caregiver)
+    await transition(session, request, Status.completed, actor=caregiver_actor(caregiver), reason="服务完成签退")
+    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
+    visit.checkout_at = utcnow()
+    visit.notes = notes
+    await session.flush()
+    return request

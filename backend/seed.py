@@ -1,0 +1,215 @@
+"""Seed data: the administrative tree (demo slice or full city) and a believable demo."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from stdnum.cn import ric
+
+from backend.areas.models import Community, District, Street
+from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
+from backend.core.schemas import Location
+from backend.registry import service as registry
+from backend.registry.schemas import CaregiverCreate, ElderCreate, ProviderCreate
+from backend.users import service as users
+from backend.users.models import Role, User
+from backend.users.schemas import UserCreate
+
+DEMO_PASSWORD = "demo1234"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程苏魏吕丁沈"
+GIVEN = [
+    "秀英",
+    "桂英",
+    "玉兰",
+    "凤英",
+    "建国",
+    "国平",
+    "志强",
+    "金宝",
+    "阿毛",
+    "根生",
+    "美华",
+    "梅芳",
+    "文华",
+    "雪珍",
+    "福根",
+    "荣生",
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+    scope: str
+
+
+async def seed_areas(session: AsyncSession, tree: tuple[DistrictSeed, ...]) -> int:
+    """Insert districts, streets and communities that are not there yet (matched by code)."""
+    have = set((await session.execute(select(Community.code))).scalars())
+    districts = {d.code: d for d in (await session.execute(select(District))).scalars()}
+    streets = {s.code: s for s in (await session.execute(select(Street))).scalars()}
+    added = 0
+    for d in tree:
+        district = districts.get(d.code)
+        if district is None:
+            district = District(code=d.code, name=d.name, kind=d.kind, lat=d.lat, lon=d.lon)
+            session.add(district)
+            await session.flush()
+        for s in d.streets:
+            street = streets.get(s.code)
+            if street is None:
+                street = Street(district_id=district.id, code=s.code, name=s.name, kind=s.kind, lat=s.lat, lon=s.lon)  # type: ignore[arg-type]
+                session.add(street)
+                await session.flush()
+            for c in s.communities:
+                if c.code not in have:
+                    session.add(
+                        Community(
+                            street_id=street.id,  # type: ignore[arg-type]
+                            district_id=district.id,  # type: ignore[arg-type]
+                            code=c.code,
+                            name=c.name,
+                            kind=c.kind,
+                            lat=c.lat,
+                            lon=c.lon,
+                        )
+                    )
+                    added += 1
+    await session.flush()
+    return added
+
+
+def demo_id_number(rng: random.Random, born: date) -> str:
+    """A valid resident ID number of an elder born in old Suzhou (沧浪区 code 320502)."""
+    body = f"320502{born:%Y%m%d}{rng.randint(100, 999)}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
+    return Location(lat=lat + rng.uniform(-km, km) / 111.0, lon=lon + rng.uniform(-km, km) / 95.0)
+
+
+async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
+    """Providers, caregivers, elders and one account per role, in 姑苏区, 工业园区 and 吴中区."""
+    if (await session.execute(select(User.id).where(col(User.username) == "operator"))).first():
+        return _demo_accounts(await session.execute(select(User.username, User.role)))
+    rng = random.Random(2019)
+    districts = {d.name: d for d in (await session.execute(select(District))).scalars()}
+    plans = [
+        ("姑苏区", "姑苏区平江居家养老服务中心"),
+        ("苏州工业园区", "园区湖西颐家居家养老服务社"),
+        ("吴中区", "吴中区长桥乐龄居家服务中心"),
+    ]
+    all_types = ["meal", "bathing", "cleaning", "emergency", "medical_escort", "mobility", "companionship"]
+    skill_sets = [
+        all_types,
+        ["meal", "cleaning", "companionship"],
+        ["bathing", "mobility", "emergency"],
+        ["meal", "medical_escort", "emergency"],
+    ]
+    cg_no = elder_no = 0
+    first_provider_id = first_community_id = first_elder_id = None
+    for district_name, provider_name in plans:
+        district = districts[district_name]
+        communities = list(
+            (
+                await session.execute(
+                    select(Community).where(col(Community.district_id) == district.id).order_by(col(Community.code))
+                )
+            ).scalars()
+        )
+        provider = await registry.create_provider(
+            session=session,
+            data=ProviderCreate(
+                name=provider_name,
+                kind="home_care",
+                community_ids=[c.id for c in communities],
+                service_types=all_types,
+                location=Location(lat=district.lat, lon=district.lon),
+            ),
+        )
+        first_provider_id = first_provider_id or provider.id
+        for i in range(5):
+            cg_no += 1
+            base = communities[i % len(communities)]
+            await registry.create_caregiver(
+                session=session,
+                data=CaregiverCreate(
+                    provider_id=provider.id,
+                    name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    phone=f"1390512{cg_no:04d}",
+                    username=f"cg{cg_no:02d}",
+                    password=DEMO_PASSWORD,
+                    skills=skill_sets[i % len(skill_sets)],
+                    location=_near(rng, base.lat, base.lon, 1.0),
+                ),
+            )
+        for community in communities:
+            first_community_id = first_community_id or community.id
+            for _ in range(2):
+                elder_no += 1
+                born = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 22))
+                elder = await registry.create_elder(
+                    session=session,
+                    data=ElderCreate(
+                        name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                        id_number=demo_id_number(rng, born),
+                        phone=f"1381234{elder_no:04d}",
+                        community_id=community.id,
+                        address=f"{community.name}{rng.randint(1, 60)}幢{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
+                        location=_near(rng, community.lat, community.lon, 0.4),
+                    ),
+                )
+                first_elder_id = first_elder_id or elder.id
+    gusu = districts["姑苏区"]
+    for data in (
+        UserCreate(username="operator", password=DEMO_PASSWORD, role=Role.operator, display_name="话务员小王"),
+        UserCreate(
+            username="community",
+            password=DEMO_PASSWORD,
+            role=Role.community_staff,
+            community_id=first_community_id,
+            display_name="社区工作人员",
+        ),
+        UserCreate(
+            username="district",
+            password=DEMO_PASSWORD,
+            role=Role.community_staff,
+            district_id=gusu.id,
+            display_name="姑苏区民政",
+        ),
+        UserCreate(
+            username="provider",
+            password=DEMO_PASSWORD,
+            role=Role.provider_admin,
+            provider_id=first_provider_id,
+            display_name="服务中心管理员",
+        ),
+        UserCreate(
+            username="elder", password=DEMO_PASSWORD, role=Role.elder, elder_id=first_elder_id, display_name="老人账号"
+        ),
+    ):
+        await users.create_user(session=session, data=data)
+    await session.flush()
+    return _demo_accounts(await session.execute(select(User.username, User.role)))
+
+
+def _demo_accounts(rows: object) -> list[DemoAccount]:
+    accounts = []
+    for username, role in rows:  # type: ignore[attr-defined]
+        if username == "admin":
+            accounts.append(DemoAccount(username, "$ELDERCARE_ADMIN_PASSWORD (默认 admin)", role, "全市"))
+        elif role != Role.caregiver or username in ("cg01", "cg06", "cg11"):
+            accounts.append(DemoAccount(username, DEMO_PASSWORD, role, ""))
+    return accounts
+
+
+def tree_for(scale: str) -> tuple[DistrictSeed, ...]:
+    """The administrative tree of a seed scale."""
+    return city_tree() if scale == "city" else demo_tree()

@@ -1,0 +1,37 @@
+"""Account payloads."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from backend.users.models import Role
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=128)
+    role: Role
+    display_name: str | None = Field(default=None, max_length=64)
+    community_id: int | None = None
+    street_id: int | None = None
+    district_id: int | None = None
+    provider_id: int | None = None
+    elder_id: int | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    role: Role
+    display_name: str | None
+    community_id: int | None
+    street_id: int | None
+    district_id: int | None
+    provider_id: int | None
+    elder_id: int | None
+    caregiver_id: int | None = None

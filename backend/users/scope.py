@@ -1,0 +1,160 @@
+"""What each role may see: one place for every scope rule, used by HTTP and WebSocket alike."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.areas.models import Community
+from backend.core.errors import Forbidden, NotFound
+from backend.dispatch.models import Offer
+from backend.registry.models import Caregiver, Elder
+from backend.requests.models import ServiceRequest
+from backend.users.models import Role, User
+
+CITYWIDE = frozenset({Role.admin.value, Role.operator.value})
+
+
+def _outside() -> Forbidden:
+    return Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+
+
+def covers_community(user: User, community: Community) -> bool:
+    """True when the user's area includes the community."""
+    if user.role in CITYWIDE:
+        return True
+    if user.role != Role.community_staff:
+        return False
+    return (
+        user.community_id == community.id
+        or (user.street_id is not None and user.street_id == community.street_id)
+        or (user.district_id is not None and user.district_id == community.district_id)
+    )
+
+
+async def check_community(session: AsyncSession, user: User, community_id: int) -> Community:
+    """The community if the user's area covers it; 404 unknown, 403 outside."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound("社区不存在", code="community_not_found", message_en="Unknown community")
+    if not covers_community(user, community):
+        raise _outside()
+    return community
+
+
+async def caregiver_of(session: AsyncSession, user: User) -> Caregiver | None:
+    """The caregiver record of a caregiver account."""
+    if user.role != Role.caregiver:
+        return None
+    return (await session.execute(select(Caregiver).where(col(Caregiver.user_id) == user.id))).scalar_one_or_none()
+
+
+async def can_view_request(session: AsyncSession, user: User, request: ServiceRequest) -> bool:
+    """True when the user may see this order."""
+    if user.role in CITYWIDE:
+        return True
+    if user.role == Role.community_staff:
+        community = await session.get(Community, request.community_id)
+        return community is not None and covers_community(user, community)
+    if user.role == Role.elder:
+        return user.elder_id == request.elder_id
+    if user.role == Role.caregiver:
+        caregiver = await caregiver_of(session, user)
+        if caregiver is None:
+            return False
+        if request.assigned_caregiver_id == caregiver.id:
+            return True
+        offered = await session.execute(
+            select(Offer.id).where(col(Offer.request_id) == request.id, col(Offer.caregiver_id) == caregiver.id)
+        )
+        return offered.first() is not None
+    if user.role == Role.provider_admin:
+        ids = [request.assigned_caregiver_id] if request.assigned_caregiver_id else []
+        ids += list(
+            (await session.execute(select(Offer.caregiver_id).where(col(Offer.request_id) == request.id))).scalars()
+        )
+        if not ids:
+            return False
+        hit = await session.execute(
+            select(Caregiver.id).where(col(Caregiver.id).in_(ids), col(Caregiver.provider_id) == user.provider_id)
+        )
+        return hit.first() is not None
+    return False
+
+
+async def check_request(session: AsyncSession, user: User, request_id: int) -> ServiceRequest:
+    """The order if the user may see it; 404 unknown, 403 outside."""
+    request = await session.get(ServiceRequest, request_id)
+    if request is None:
+        raise NotFound("工单不存在", code="request_not_found", message_en="Unknown work order")
+    if not await can_view_request(session, user, request):
+        raise _outside()
+    return request
+
+
+async def check_elder(session: AsyncSession, user: User, elder_id: int) -> Elder:
+    """The elder if the user may see their file."""
+    elder = await session.get(Elder, elder_id)
+    if elder is None:
+        raise NotFound("老人不存在", code="elder_not_found", message_en="Unknown elder")
+    if user.role == Role.elder and user.elder_id == elder.id:
+        return elder
+    community = await session.get(Community, elder.community_id)
+    if community is None or not covers_community(user, community):
+        raise _outside()
+    return elder
+
+
+async def check_caregiver(session: AsyncSession, user: User, caregiver_id: int) -> Caregiver:
+    """The caregiver if the user may follow them (themself, their provider, city staff)."""
+    caregiver = await session.get(Caregiver, caregiver_id)
+    if caregiver is None:
+        raise NotFound("护理员不存在", code="caregiver_not_found", message_en="Unknown caregiver")
+    if user.role in CITYWIDE or caregiver.user_id == user.id:
+        return caregiver
+    if user.role == Role.provider_admin and user.provider_id == caregiver.provider_id:
+        return caregiver
+    raise _outside()
+
+
+def is_personal_viewer(user: User, *, owner_user_id: int | None = None) -> bool:
+    """True when personal data may be shown whole: admins and the person themself."""
+    return user.role == Role.admin or (owner_user_id is not None and owner_user_id == user.id)
+
+
+async def check_channel(session: AsyncSession, user: User, channel: str) -> None:
+    """Allow a WebSocket subscription only within the user's scope (404/403/422 otherwise)."""
+    from backend.areas.models import Street
+
+    kind, _, raw_id = channel.partition(":")
+    if not raw_id.isdigit():
+        from backend.core.errors import Invalid
+
+        raise Invalid("频道格式错误", code="bad_channel", message_en=f"Bad channel {channel!r}")
+    ident = int(raw_id)
+    if kind == "caregiver":
+        await check_caregiver(session, user, ident)
+    elif kind == "elder":
+        await check_elder(session, user, ident)
+    elif kind == "request":
+        await check_request(session, user, ident)
+    elif kind == "community":
+        await check_community(session, user, ident)
+    elif kind in ("street", "district"):
+        if kind == "street" and await session.get(Street, ident) is None:
+            raise NotFound("街道不存在", code="street_not_found", message_en="Unknown street")
+        if user.role in CITYWIDE:
+            return
+        if user.role == Role.community_staff and (
+            (kind == "street" and user.street_id == ident) or (kind == "district" and user.district_id == ident)
+        ):
+            return
+        if kind == "street" and user.role == Role.community_staff and user.district_id is not None:
+            street = await session.get(Street, ident)
+            if street is not None and street.district_id == user.district_id:
+                return
+        raise _outside()
+    else:
+        from backend.core.errors import Invalid
+
+        raise Invalid("未知频道", code="bad_channel", message_en=f"Unknown channel kind {kind!r}")

@@ -1,0 +1,9 @@
+"""Every task module, imported once so their tasks are registered."""
+
+from __future__ import annotations
+
+import backend.core.tasks
+import backend.dispatch.tasks  # noqa: F401
+from backend.core.jobs import REGISTRY
+
+__all__ = ["REGISTRY"]

@@ -1,0 +1,55 @@
+"""The scheduler: one process per deployment that only enqueues (deadline and outbox sweeps)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from backend.core.config import Settings
+
+if TYPE_CHECKING:
+    from backend.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def schedule(settings: Settings) -> list[tuple[str, float]]:
+    """(task name, interval in seconds) of every periodic job."""
+    return [
+        ("dispatch.sweep_deadlines", settings.sweep_seconds),
+        ("events.relay", settings.relay_sweep_seconds),
+    ]
+
+
+def run_scheduler(settings: Settings) -> None:
+    """Enqueue the periodic tasks to Celery until stopped."""
+    from worker.celery_app import make_celery
+
+    assert settings.redis_url, "the scheduler needs ELDERCARE_REDIS_URL"
+    celery = make_celery(settings.redis_url)
+    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    for name, seconds in schedule(settings):
+        scheduler.add_job(
+            celery.send_task, "interval", args=[name], seconds=seconds, id=name, max_instances=1, coalesce=True
+        )
+        log.info("scheduled %s every %ss", name, seconds)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+
+
+def start_embedded(runtime: Runtime) -> AsyncIOScheduler:
+    """The embedded default: the same jobs, enqueued to the in-process worker."""
+    scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+
+    async def enqueue(name: str) -> None:
+        runtime.jobs.enqueue(name)
+
+    for name, seconds in schedule(runtime.settings):
+        scheduler.add_job(enqueue, "interval", args=[name], seconds=seconds, id=name, max_instances=1, coalesce=True)
+    scheduler.start()
+    return scheduler
