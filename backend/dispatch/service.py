@@ -35,7 +35,7 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.lifecycle import Actor, transition
+from backend.requests.lifecycle import Actor, lock_request, transition
 from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
@@ -169,16 +169,6 @@ def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:
     }
 
 
-async def _lock_request(session: AsyncSession, request_id: int) -> ServiceRequest | None:
-    result = await session.execute(
-        select(ServiceRequest)
-        .where(col(ServiceRequest.id) == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return result.scalar_one_or_none()
-
-
 async def _pending_count(session: AsyncSession, request_id: int) -> int:
     result = await session.execute(
         select(func.count(col(Offer.id))).where(
@@ -190,7 +180,7 @@ async def _pending_count(session: AsyncSession, request_id: int) -> int:
 
 async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
     """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
-    request = await _lock_request(session, request_id)
+    request = await lock_request(session, request_id)
     if request is None:
         return None
     if request.status == Status.new:
@@ -288,12 +278,12 @@ async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, 
 async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver) -> ServiceRequest:
     """The caregiver takes the order; exactly one acceptance wins (409 for the rest)."""
     offer = await _offer_of(session, offer_id, caregiver)
+    request = await lock_request(session, offer.request_id)  # accepts of one order queue up here
+    assert request is not None
     now = utcnow()
     if offer.status == OfferStatus.pending and offer.expires_at <= now:
         raise Conflict("派单已超时", code="offer_expired", message_en="This offer has expired")
     await _close_offer(session, offer, OfferStatus.accepted, now)
-    request = await session.get(ServiceRequest, offer.request_id)
-    assert request is not None
     actor = Actor(
         role="caregiver", label=f"caregiver:{caregiver.id}", user_id=caregiver.user_id, caregiver_id=caregiver.id
     )
@@ -307,50 +297,64 @@ async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Careg
 async def decline_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver, reason: str | None) -> Offer:
     """The caregiver says no; the order moves on to the next candidate."""
     offer = await _offer_of(session, offer_id, caregiver)
+    request = await lock_request(session, offer.request_id)
+    assert request is not None
     await _close_offer(session, offer, OfferStatus.declined, utcnow())
-    await _after_offer_closed(session, offer.request_id, reason=f"护理员拒单{('：' + reason) if reason else ''}")
+    await _after_offer_closed(session, request, reason=f"护理员拒单{('：' + reason) if reason else ''}")
     return offer
 
 
-async def _after_offer_closed(session: AsyncSession, request_id: int, *, reason: str) -> None:
-    request = await _lock_request(session, request_id)
-    if request is None or request.status != Status.offered or await _pending_count(session, request_id):
+async def _after_offer_closed(session: AsyncSession, request: ServiceRequest, *, reason: str) -> None:
+    """With the order locked: when its last open offer closed, dispatch it again."""
+    assert request.id is not None
+    if request.status != Status.offered or await _pending_count(session, request.id):
         return
     await transition(session, request, Status.dispatching, actor=DISPATCHER, reason=reason)
-    enqueue_after_commit(session, "dispatch.run_round", request_id)
+    enqueue_after_commit(session, "dispatch.run_round", request.id)
 
 
 async def expire_offers(*, session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
     """Close offers whose deadline passed and move their orders on; swept by the scheduler."""
     now = now or utcnow()
-    query = (
-        select(Offer)
+    due = (
+        select(Offer.request_id)
         .where(col(Offer.status) == OfferStatus.pending.value, col(Offer.expires_at) <= now)
-        .order_by(col(Offer.expires_at))
+        .distinct()
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    offers = (await session.execute(query)).scalars().all()
-    for offer in offers:
-        offer.status, offer.answered_at = OfferStatus.expired.value, now
-        emit(
-            session,
-            "offer.expired",
-            [f"caregiver:{offer.caregiver_id}"],
-            {"offer_id": offer.id, "request_id": offer.request_id},
+    expired = 0
+    for request_id in sorted((await session.execute(due)).scalars()):
+        request = await lock_request(session, request_id)  # the order first, then its offers
+        if request is None:
+            continue
+        closed = await session.execute(
+            update(Offer)
+            .where(
+                col(Offer.request_id) == request_id,
+                col(Offer.status) == OfferStatus.pending.value,
+                col(Offer.expires_at) <= now,
+            )
+            .values(status=OfferStatus.expired.value, answered_at=now)
+            .returning(col(Offer.id), col(Offer.caregiver_id))
+            .execution_options(synchronize_session=False)
         )
-    await session.flush()
-    for request_id in sorted({o.request_id for o in offers}):
-        await _after_offer_closed(session, request_id, reason="派单超时未响应")
-    return len(offers)
+        for offer_id, caregiver_id in closed.all():
+            expired += 1
+            emit(
+                session,
+                "offer.expired",
+                [f"caregiver:{caregiver_id}"],
+                {"offer_id": offer_id, "request_id": request_id},
+            )
+        await _after_offer_closed(session, request, reason="派单超时未响应")
+    return expired
 
 
 async def assign_by_hand(
     *, session: AsyncSession, settings: Settings, request_id: int, caregiver_id: int, actor: Actor, reason: str | None
 ) -> ServiceRequest:
     """An operator gives an order to a caregiver they reached themselves."""
-    request = await _lock_request(session, request_id)
+    request = await lock_request(session, request_id)
     if request is None:
         raise NotFound("工单不存在", code="request_not_found", message_en="Unknown work order")
     caregiver = await session.get(Caregiver, caregiver_id)

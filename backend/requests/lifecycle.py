@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import col
+from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.core.db import utcnow
@@ -79,6 +79,21 @@ class Actor:
     def system(cls, name: str) -> Actor:
         """The platform itself, e.g. ``Actor.system("dispatcher")``."""
         return cls(role=SYSTEM, label=f"system:{name}")
+
+
+async def lock_request(session: AsyncSession, request_id: int) -> ServiceRequest | None:
+    """Load an order and lock its row until commit.
+
+    Every change that touches an order and its offers locks the order first: one lock order
+    everywhere, so concurrent accepts, declines, sweeps and cancels queue up instead of deadlocking.
+    """
+    result = await session.execute(
+        select(ServiceRequest)
+        .where(col(ServiceRequest.id) == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
 
 
 async def request_channels(session: AsyncSession, request: ServiceRequest) -> list[str]:

@@ -18,7 +18,7 @@ from backend.core.lookups import referenced
 from backend.dispatch.service import withdraw_other_offers
 from backend.registry.models import Caregiver, Elder
 from backend.registry.service import known_service_types
-from backend.requests.lifecycle import Actor, record_creation, transition
+from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     Priority,
     RequestHistory,
@@ -151,6 +151,9 @@ async def cancel_request(
     *, session: AsyncSession, request: ServiceRequest, user: User, reason: str | None
 ) -> ServiceRequest:
     """Cancel an open order; pending offers are withdrawn."""
+    locked = await lock_request(session, request.id)  # type: ignore[arg-type]
+    assert locked is not None
+    request = locked
     if user.role == Role.elder and request.status in (Status.en_route, Status.in_service):
         raise Forbidden(
             "护理员已出发，请致电热线取消",

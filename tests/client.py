@@ -1,0 +1,244 @@
+"""How the tests talk to the platform: HTTP as each user, WebSockets as each app, and a small world factory."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+from stdnum.cn import ric
+
+ADMIN_PASSWORD = "admin-test-pass"
+PASSWORD = "test-pass-123"
+_serial = itertools.count(1)
+
+
+class Api:
+    """An HTTP client signed in as one user."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.token = token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+
+    @classmethod
+    async def login(cls, base_url: str, username: str, password: str = PASSWORD) -> Api:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            r = await http.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return cls(base_url, r.json()["access_token"])
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.http.get(path, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.post(path, json=json, **kw)
+
+    async def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
+        r = await self.http.request(method, path, json=json)
+        assert r.status_code == status, f"{method} {path} -> {r.status_code}: {r.text}"
+        return r.json()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class Ws:
+    """A WebSocket client of the contract's protocol."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.events: list[dict[str, Any]] = []
+        self.frames: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, base_url: str, token: str, path: str = "/api/v1/ws") -> Ws:
+        conn = await websockets.connect(base_url.replace("http", "ws", 1) + path)
+        ws = cls(conn)
+        await ws.send({"type": "auth", "token": token})
+        frame = await ws.recv()
+        assert frame["type"] == "auth_ok", frame
+        return ws
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.conn.send(json.dumps(message))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+        self.frames.append(frame)
+        if frame.get("type") == "event":
+            self.events.append(frame)
+        return frame
+
+    async def subscribe(self, channel: str, since: int | None = None) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "subscribe", "channel": channel}
+        if since is not None:
+            message["since"] = since
+        await self.send(message)
+        while True:
+            frame = await self.recv()
+            if frame.get("type") in ("subscribed", "error") and frame.get("channel") == channel:
+                return frame
+
+    async def wait_event(self, event: str, timeout: float = 15, **match: Any) -> dict[str, Any]:
+        """The next event of this name whose data contains ``match`` (earlier received ones count)."""
+        for frame in self.events:
+            matches = frame["event"] == event and all(frame["data"].get(k) == v for k, v in match.items())
+            if matches and not frame.get("_taken"):
+                frame["_taken"] = True
+                return frame
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise AssertionError(f"no {event} {match} within {timeout}s; got {self.events}")
+            frame = await self.recv(timeout=left)
+            if (
+                frame.get("type") == "event"
+                and frame["event"] == event
+                and all(frame["data"].get(k) == v for k, v in match.items())
+            ):
+                frame["_taken"] = True
+                return frame
+
+    async def wait_status(self, request_id: int, status: str, timeout: float = 15) -> dict[str, Any]:
+        return await self.wait_event("request.status", timeout, request_id=request_id, status=status)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def id_number(born: str = "19450302", region: str = "320502") -> str:
+    """A valid resident ID number (default: old 沧浪区 code, born 1945, before 姑苏区 existed)."""
+    body = f"{region}{born}{next(_serial) % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def unique_phone() -> str:
+    return f"137{uuid.uuid4().int % 10**8:08d}"
+
+
+def offset(lat: float, lon: float, east_km: float = 0.0, north_km: float = 0.0) -> dict[str, float]:
+    return {"lat": lat + north_km / 111.32, "lon": lon + east_km / 95.3}
+
+
+@dataclass
+class World:
+    """A fresh district → street → community with a provider, its caregivers and elders."""
+
+    base_url: str
+    admin: Api
+    district: dict[str, Any] = field(default_factory=dict)
+    street: dict[str, Any] = field(default_factory=dict)
+    community: dict[str, Any] = field(default_factory=dict)
+    provider: dict[str, Any] = field(default_factory=dict)
+    caregivers: list[dict[str, Any]] = field(default_factory=list)
+    elders: list[dict[str, Any]] = field(default_factory=list)
+    home: dict[str, float] = field(default_factory=lambda: {"lat": 31.31, "lon": 120.62})
+
+    @classmethod
+    async def build(
+        cls,
+        base_url: str,
+        admin: Api,
+        *,
+        caregivers_km: tuple[float, ...] = (0.5,),
+        skills: tuple[str, ...] = ("meal", "bathing", "emergency"),
+    ) -> World:
+        world = cls(base_url, admin)
+        tag = uuid.uuid4().hex[:8]
+        world.district = await admin.ok(
+            "POST", "/api/v1/districts", {"code": f"D{tag}", "name": f"测试区{tag}", "location": world.home}, 201
+        )
+        world.street = await admin.ok(
+            "POST",
+            "/api/v1/streets",
+            {"district_id": world.district["id"], "code": f"S{tag}", "name": f"测试街道{tag}", "location": world.home},
+            201,
+        )
+        world.community = await admin.ok(
+            "POST",
+            "/api/v1/communities",
+            {"street_id": world.street["id"], "code": f"C{tag}", "name": f"测试社区{tag}", "location": world.home},
+            201,
+        )
+        world.provider = await admin.ok(
+            "POST",
+            "/api/v1/providers",
+            {
+                "name": f"测试居家养老服务中心{tag}",
+                "kind": "home_care",
+                "community_ids": [world.community["id"]],
+                "service_types": ["meal", "bathing", "cleaning", "emergency"],
+                "location": world.home,
+            },
+            201,
+        )
+        for km in caregivers_km:
+            await world.add_caregiver(km, skills=skills)
+        await world.add_elder()
+        return world
+
+    async def add_caregiver(
+        self,
+        east_km: float,
+        *,
+        skills: tuple[str, ...] = ("meal", "bathing", "emergency"),
+        provider_id: int | None = None,
+    ) -> dict[str, Any]:
+        username = f"cg_{uuid.uuid4().hex[:10]}"
+        caregiver = await self.admin.ok(
+            "POST",
+            "/api/v1/caregivers",
+            {
+                "provider_id": provider_id or self.provider["id"],
+                "name": f"护理员{len(self.caregivers) + 1}",
+                "phone": unique_phone(),
+                "username": username,
+                "password": PASSWORD,
+                "skills": list(skills),
+                "location": offset(self.home["lat"], self.home["lon"], east_km=east_km),
+            },
+            201,
+        )
+        caregiver["username"] = username
+        caregiver["api"] = await Api.login(self.base_url, username)
+        self.caregivers.append(caregiver)
+        return caregiver
+
+    async def add_elder(self) -> dict[str, Any]:
+        phone = unique_phone()
+        elder = await self.admin.ok(
+            "POST",
+            "/api/v1/elders",
+            {
+                "name": "张阿婆",
+                "id_number": id_number(),
+                "phone": phone,
+                "community_id": self.community["id"],
+                "address": "平江路 1 号",
+                "location": self.home,
+            },
+            201,
+        )
+        elder["raw_phone"] = phone
+        self.elders.append(elder)
+        return elder
+
+    async def user(self, role: str, **scope: Any) -> Api:
+        username = f"{role}_{uuid.uuid4().hex[:10]}"
+        await self.admin.ok(
+            "POST", "/api/v1/users", {"username": username, "password": PASSWORD, "role": role, **scope}, 201
+        )
+        return await Api.login(self.base_url, username)
+
+    async def close(self) -> None:
+        for caregiver in self.caregivers:
+            await caregiver["api"].close()

@@ -1,0 +1,91 @@
+"""Shared fixtures: the real stack (API, Celery worker, scheduler on PostgreSQL and Redis)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.client import ADMIN_PASSWORD, Api, World
+from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, wait_ready
+
+# Short clocks so deadlines pass within a test.
+STACK_SETTINGS = {
+    "ELDERCARE_OFFER_SECONDS_NORMAL": "4",
+    "ELDERCARE_OFFER_SECONDS_URGENT": "4",
+    "ELDERCARE_OFFER_SECONDS_EMERGENCY": "20",
+    "ELDERCARE_OFFER_FANOUT_EMERGENCY": "25",
+    "ELDERCARE_SWEEP_SECONDS": "0.5",
+    "ELDERCARE_RELAY_SWEEP_SECONDS": "1",
+    "ELDERCARE_CHECKIN_RADIUS_M": "300",
+}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    database_url: str
+    redis_url: str
+    processes: dict[str, Process]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with private_database() as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with private_redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+    """``eldercare serve``, ``eldercare worker`` and ``eldercare scheduler`` as separate processes."""
+    port = free_port()
+    env = platform_env(
+        ELDERCARE_DATABASE_URL=database_url,
+        ELDERCARE_REDIS_URL=redis_url,
+        ELDERCARE_REDIS_PREFIX=f"eldercare-test-{uuid.uuid4().hex[:8]}",
+        **STACK_SETTINGS,
+    )
+    processes = {
+        "worker": Process("worker", ["worker", "--concurrency", "2"], env),
+        "scheduler": Process("scheduler", ["scheduler"], env),
+        "api": Process("api", ["serve", "--port", str(port)], env),
+    }
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base_url, processes["api"])
+        yield Stack(base_url, database_url, redis_url, processes)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+async def admin(stack: Stack) -> AsyncIterator[Api]:
+    api = await Api.login(stack.base_url, "admin", ADMIN_PASSWORD)
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def make_world(stack: Stack, admin: Api) -> AsyncIterator[Callable[..., Awaitable[World]]]:
+    """Build isolated worlds (own district, community, provider, caregivers, elders)."""
+    worlds: list[World] = []
+
+    async def build(**kw: Any) -> World:
+        world = await World.build(stack.base_url, admin, **kw)
+        worlds.append(world)
+        return world
+
+    yield build
+    for world in worlds:
+        await world.close()

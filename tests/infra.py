@@ -1,0 +1,118 @@
+"""Test infrastructure: a private PostgreSQL database, a private Redis DB index, real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+PG_ADMIN_URL = os.environ.get("ELDERCARE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("ELDERCARE_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def private_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test run; dropped afterwards. Yields its asyncpg URL."""
+    name = f"eldercare_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """An empty Redis DB index claimed for this run (never one in use); flushed afterwards."""
+    claim = f"eldercare-test-claim:{uuid.uuid4().hex}"
+    for index in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{REDIS_BASE}/{index}")
+        if client.dbsize() == 0 and client.set("eldercare-test-claim", claim, nx=True, ex=3600):
+            try:
+                yield f"{REDIS_BASE}/{index}"
+            finally:
+                if client.get("eldercare-test-claim") == claim.encode():
+                    client.flushdb()
+                client.close()
+            return
+        client.close()
+    raise RuntimeError("no empty Redis DB index left for the tests")
+
+
+def migrate(database_url: str) -> None:
+    """Run ``eldercare migrate`` against the database."""
+    env = os.environ | {"ELDERCARE_DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+
+
+class Process:
+    """A platform process (serve, worker, scheduler) with its log in test-artifacts/."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.name = name
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_ready(base_url: str, process: Process, timeout: float = 40) -> None:
+    """Wait until /readyz answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.proc.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log()[-4000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.name} not ready:\n{process.log()[-4000:]}")
+
+
+def platform_env(**overrides: str) -> dict[str, str]:
+    """The environment of a platform process, without anything inherited from ELDERCARE_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
+    env |= {
+        "ELDERCARE_ENVIRONMENT": "test",
+        "ELDERCARE_SECRET_KEY": "test-secret-key-for-the-suite-only",
+        "ELDERCARE_ADMIN_PASSWORD": "admin-test-pass",
+        "ELDERCARE_LOG_LEVEL": "INFO",
+    }
+    return env | overrides
