@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.core.config import REPO_ROOT, get_settings
+from backend.core.logging import configure_logging, uvicorn_log_config
 
 app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dispatch platform", no_args_is_help=True)
 console = Console()
 
 
 def _logging() -> None:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(get_settings().log_level)
 
 
 def alembic_config() -> object:
@@ -99,7 +99,9 @@ def serve(
     console.print(f"  API      http://{host}:{port}/api/v1   docs http://{host}:{port}/docs")
     console.print(f"  Mobile   http://{host}:{port}/mobile/v1   WebSocket ws://{host}:{port}/api/v1/ws")
     console.print("  按 Ctrl-C 停止 (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(), ws="websockets")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=uvicorn_log_config(settings.log_level), ws="websockets"
+    )
 
 
 @app.command()

@@ -1,0 +1,94 @@
+"""The embedded default: `eldercare serve` on SQLite with no Redis runs the same order life in one process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.client import ADMIN_PASSWORD, Api, World, Ws
+from tests.infra import ROOT, Process, free_port, platform_env, wait_ready
+
+SUZHOU = {
+    "姑苏区",
+    "苏州高新区(虎丘区)",
+    "吴中区",
+    "相城区",
+    "吴江区",
+    "苏州工业园区",
+    "张家港市",
+    "常熟市",
+    "太仓市",
+    "昆山市",
+}
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    db = tmp_path_factory.mktemp("embedded") / "eldercare.db"
+    env = platform_env(
+        ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        ELDERCARE_OFFER_SECONDS_NORMAL="3",
+        ELDERCARE_SWEEP_SECONDS="0.5",
+    )
+    for args in (["migrate"], ["seed", "--demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+    assert "operator" in done.stdout and "demo1234" in done.stdout  # the demo accounts are printed
+    port = free_port()
+    process = Process("embedded", ["serve", "--port", str(port)], env)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+async def test_demo_data_and_the_order_life_in_one_process(embedded) -> None:
+    admin = await Api.login(embedded, "admin", ADMIN_PASSWORD)
+    ready = await admin.ok("GET", "/readyz")
+    assert ready == {"status": "ok", "checks": {"database": "ok"}}
+    assert {d["name"] for d in await admin.ok("GET", "/api/v1/districts")} == SUZHOU
+    operator = await Api.login(embedded, "operator", "demo1234")
+    assert len(await operator.ok("GET", "/api/v1/elders?phone=13812340001")) == 1
+
+    world = await World.build(embedded, admin, caregivers_km=(0.5, 1.5))
+    near, far = world.caregivers
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    dashboard = await Ws.connect(embedded, staff.token)
+    await dashboard.subscribe(f"community:{world.community['id']}")
+    phone = await Ws.connect(embedded, far["api"].token, "/mobile/v1/ws")
+    await phone.subscribe(f"caregiver:{far['id']}")
+
+    order = await operator.ok(
+        "POST", "/api/v1/requests", {"elder_id": world.elders[0]["id"], "service_type": "meal"}, 201
+    )
+    rid = order["id"]
+    await dashboard.wait_status(rid, "offered")
+    [offer] = await near["api"].ok("GET", "/mobile/v1/offers")
+    # The nearest lets the deadline pass; the in-process scheduler moves the order on.
+    second = await phone.wait_event("offer.created", request_id=rid, timeout=15)
+    await far["api"].ok("POST", f"/mobile/v1/offers/{second['data']['offer_id']}/accept")
+    await far["api"].ok("POST", f"/mobile/v1/requests/{rid}/en-route")
+    await far["api"].ok("POST", f"/mobile/v1/requests/{rid}/check-in", world.home)
+    await far["api"].ok("POST", f"/mobile/v1/requests/{rid}/check-out")
+    await dashboard.wait_status(rid, "completed")
+    statuses = [e["data"]["status"] for e in dashboard.events if e["data"].get("request_id") == rid]
+    assert statuses == [
+        "new",
+        "dispatching",
+        "offered",
+        "dispatching",
+        "offered",
+        "accepted",
+        "en_route",
+        "in_service",
+        "completed",
+    ]
+    expired = await near["api"].post(f"/mobile/v1/offers/{offer['id']}/accept")
+    assert expired.status_code == 409
+    for closable in (dashboard, phone, admin, operator, staff, world):
+        await closable.close()
