@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_candidates: int = 20
     candidate_radius_km: float = 30.0
     checkin_radius_m: float = 300.0
+    emergency_escalate_seconds: int = 90
+    stalled_seconds: float = 30.0
 
     # Scheduler
     sweep_seconds: float = 5.0

@@ -36,7 +36,7 @@ from backend.registry.models import (
     ServiceType,
 )
 from backend.requests.lifecycle import Actor, lock_request, transition
-from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status
+from backend.requests.models import ACTIVE_STATUSES, Priority, RequestHistory, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
 DISPATCHER = Actor.system("dispatcher")
@@ -348,6 +348,40 @@ async def expire_offers(*, session: AsyncSession, now: datetime | None = None, l
             )
         await _after_offer_closed(session, request, reason="派单超时未响应")
     return expired
+
+
+async def sweep_overdue(*, session: AsyncSession, settings: Settings, now: datetime | None = None) -> None:
+    """Escalate emergencies nobody took in time; give orders whose round was lost another one."""
+    now = now or utcnow()
+    already_escalated = exists().where(
+        col(RequestHistory.request_id) == col(ServiceRequest.id), col(RequestHistory.status) == Status.escalated.value
+    )
+    late = select(ServiceRequest.id).where(
+        col(ServiceRequest.priority) == Priority.emergency.value,
+        col(ServiceRequest.status).in_([Status.dispatching.value, Status.offered.value]),
+        col(ServiceRequest.created_at) <= now - timedelta(seconds=settings.emergency_escalate_seconds),
+        ~already_escalated,
+    )
+    for request_id in sorted((await session.execute(late)).scalars()):
+        request = await lock_request(session, request_id)
+        if request is None or request.status not in (Status.dispatching, Status.offered):
+            continue
+        await withdraw_other_offers(session, request, keep=None)
+        await transition(
+            session,
+            request,
+            Status.escalated,
+            actor=SCHEDULER,
+            reason=f"紧急工单 {settings.emergency_escalate_seconds} 秒内无人接单，转人工",
+            escalation_reason="emergency_not_accepted",
+        )
+    stalled = select(ServiceRequest.id).where(
+        col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
+        col(ServiceRequest.updated_at)
+        <= now - timedelta(seconds=settings.stalled_seconds + settings.dispatch_batch_seconds),
+    )
+    for request_id in (await session.execute(stalled.limit(500))).scalars():
+        enqueue_after_commit(session, "dispatch.run_round", request_id)
 
 
 async def assign_by_hand(

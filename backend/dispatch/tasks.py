@@ -16,6 +16,9 @@ async def run_round(runtime: Runtime, request_id: int) -> None:
 
 @task("dispatch.sweep_deadlines")
 async def sweep_deadlines(runtime: Runtime) -> int:
-    """Expire offers whose deadline passed and move their orders on."""
+    """Expire offers whose deadline passed, escalate late emergencies, restart stalled rounds."""
     async with runtime.unit_of_work() as session:
-        return await service.expire_offers(session=session)
+        expired = await service.expire_offers(session=session)
+    async with runtime.unit_of_work() as session:
+        await service.sweep_overdue(session=session, settings=runtime.settings)
+    return expired

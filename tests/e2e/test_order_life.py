@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from tests.client import Ws, offset
 
@@ -169,3 +170,28 @@ async def test_cancel_withdraws_the_offer_from_the_caregivers_phone(stack, admin
     twice = await operator.post(f"/api/v1/requests/{order['id']}/cancel")
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "illegal_transition"
     await phone.close()
+
+
+async def test_an_emergency_nobody_takes_escalates_on_its_short_clock(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5, 0.9))
+    operator = await world.user("operator")
+    queue = await Ws.connect(stack.base_url, operator.token)
+    await queue.subscribe(f"community:{world.community['id']}")
+    order = await operator.ok(
+        "POST",
+        "/api/v1/requests",
+        {"elder_id": world.elders[0]["id"], "service_type": "emergency", "priority": "emergency", "notes": "老人摔倒"},
+        201,
+    )
+    offered = await queue.wait_status(order["id"], "offered", timeout=5)
+    escalated = await queue.wait_status(order["id"], "escalated", timeout=20)
+    waited = datetime.fromisoformat(escalated["data"]["at"]) - datetime.fromisoformat(offered["data"]["at"])
+    assert 6 <= waited.total_seconds() <= 12
+    assert "无人接单" in escalated["data"]["reason"]
+    # Both caregivers' offers were withdrawn; the operator's escalated queue shows the order.
+    for caregiver in world.caregivers:
+        assert await caregiver["api"].ok("GET", "/mobile/v1/offers") == []
+    waiting = await operator.ok("GET", f"/api/v1/requests?status=escalated&community_id={world.community['id']}")
+    assert [r["id"] for r in waiting] == [order["id"]]
+    assert waiting[0]["escalation_reason"] == "emergency_not_accepted"
+    await queue.close()
