@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlmodel import col
+from fastapi import APIRouter, Request
+from sqlmodel import col, select
 
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
@@ -15,7 +15,7 @@ from backend.registry.models import Elder
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
 from backend.registry.service import caregiver_public, set_shift
 from backend.requests import service as requests
-from backend.requests.models import ServiceRequest
+from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
 from backend.requests.schemas import CheckIn, CheckOut
 from backend.users.deps import CurrentCaregiver
 from mobile_api.schemas import AssignmentPublic, DeclineBody, Destination, OfferPublic
@@ -65,14 +65,14 @@ async def shift(body: ShiftUpdate, session: SessionDep, caregiver: CurrentCaregi
 
 
 @router.get("/offers", response_model=list[OfferPublic])
-async def list_offers(session: SessionDep, caregiver: CurrentCaregiver, settings: SettingsDep) -> list[OfferPublic]:
+async def list_offers(http: Request, session: SessionDep, caregiver: CurrentCaregiver) -> list[OfferPublic]:
     """The caller's open offers, soonest deadline first."""
     offers = await dispatch.open_offers(session=session, caregiver=caregiver)
     out = []
     for offer in offers:
         request = await session.get(ServiceRequest, offer.request_id)
         assert request is not None
-        out.append(_offer_public(offer, request, english=False))
+        out.append(_offer_public(offer, request, english=prefers_english(http)))
     return out
 
 
@@ -85,7 +85,7 @@ async def accept_offer(offer_id: int, session: SessionDep, caregiver: CurrentCar
 
 @router.post("/offers/{offer_id}/decline", response_model=OfferPublic)
 async def decline_offer(
-    offer_id: int, session: SessionDep, caregiver: CurrentCaregiver, body: DeclineBody | None = None
+    http: Request, offer_id: int, session: SessionDep, caregiver: CurrentCaregiver, body: DeclineBody | None = None
 ) -> OfferPublic:
     """Turn the order down (拒单); it goes to the next candidate."""
     offer = await dispatch.decline_offer(
@@ -93,16 +93,12 @@ async def decline_offer(
     )
     request = await session.get(ServiceRequest, offer.request_id)
     assert request is not None
-    return _offer_public(offer, request, english=False)
+    return _offer_public(offer, request, english=prefers_english(http))
 
 
 @router.get("/requests", response_model=list[AssignmentPublic])
 async def my_requests(session: SessionDep, caregiver: CurrentCaregiver) -> list[AssignmentPublic]:
     """The orders the caller holds now (accepted, en route, in service)."""
-    from sqlalchemy import select
-
-    from backend.requests.models import ACTIVE_STATUSES
-
     rows = await session.execute(
         select(ServiceRequest)
         .where(
@@ -148,6 +144,3 @@ async def check_out(
         session=session, request_id=request_id, caregiver=caregiver, notes=body.notes if body else None
     )
     return await _assignment(session, request)
-
-
-__all__ = ["prefers_english", "router"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
+from backend.areas.models import Community
 from backend.core.deps import SessionDep
 from backend.core.errors import Forbidden
 from backend.core.lookups import get_or_404
@@ -87,8 +88,6 @@ async def find_elders(
     """The hotline's caller lookup by phone number."""
     elders = await service.find_elders_by_phone(session=session, phone=phone)
     if user.role == Role.community_staff:
-        from backend.areas.models import Community
-
         visible = []
         for elder in elders:
             community = await session.get(Community, elder.community_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.areas.models import Community
-from backend.core.errors import Forbidden, NotFound
+from backend.areas.models import Community, District, Street
+from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.dispatch.models import Offer
 from backend.registry.models import Caregiver, Elder
 from backend.requests.models import ServiceRequest
@@ -124,12 +124,8 @@ def is_personal_viewer(user: User, *, owner_user_id: int | None = None) -> bool:
 
 async def check_channel(session: AsyncSession, user: User, channel: str) -> None:
     """Allow a WebSocket subscription only within the user's scope (404/403/422 otherwise)."""
-    from backend.areas.models import Street
-
     kind, _, raw_id = channel.partition(":")
     if not raw_id.isdigit():
-        from backend.core.errors import Invalid
-
         raise Invalid("频道格式错误", code="bad_channel", message_en=f"Bad channel {channel!r}")
     ident = int(raw_id)
     if kind == "caregiver":
@@ -140,21 +136,18 @@ async def check_channel(session: AsyncSession, user: User, channel: str) -> None
         await check_request(session, user, ident)
     elif kind == "community":
         await check_community(session, user, ident)
-    elif kind in ("street", "district"):
-        if kind == "street" and await session.get(Street, ident) is None:
+    elif kind == "street":
+        street = await session.get(Street, ident)
+        if street is None:
             raise NotFound("街道不存在", code="street_not_found", message_en="Unknown street")
-        if user.role in CITYWIDE:
-            return
-        if user.role == Role.community_staff and (
-            (kind == "street" and user.street_id == ident) or (kind == "district" and user.district_id == ident)
-        ):
-            return
-        if kind == "street" and user.role == Role.community_staff and user.district_id is not None:
-            street = await session.get(Street, ident)
-            if street is not None and street.district_id == user.district_id:
-                return
-        raise _outside()
+        staff = user.role == Role.community_staff
+        covers = staff and (user.street_id == street.id or user.district_id == street.district_id)
+        if not (user.role in CITYWIDE or covers):
+            raise _outside()
+    elif kind == "district":
+        if await session.get(District, ident) is None:
+            raise NotFound("区不存在", code="district_not_found", message_en="Unknown district")
+        if not (user.role in CITYWIDE or (user.role == Role.community_staff and user.district_id == ident)):
+            raise _outside()
     else:
-        from backend.core.errors import Invalid
-
         raise Invalid("未知频道", code="bad_channel", message_en=f"Unknown channel kind {kind!r}")
