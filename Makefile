@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint typecheck services clean
+.PHONY: run test install install-test lint typecheck services clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,8 @@ typecheck: install-test
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## Order → offer latency on a private stack (not part of make test).
+bench: install-test services
+	$(BIN)/python -m benchmarks.order_to_offer --orders 200 --burst 20
+	$(BIN)/python -m benchmarks.order_to_offer --orders 200 --burst 20 --embedded

@@ -61,10 +61,18 @@ def private_redis() -> Iterator[str]:
     raise RuntimeError("no empty Redis DB index left for the tests")
 
 
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """Run an ``eldercare`` command to completion; its standard output, or an assertion with its errors."""
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def migrate(database_url: str) -> None:
     """Run ``eldercare migrate`` against the database."""
-    env = os.environ | {"ELDERCARE_DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+    run_cli(platform_env(ELDERCARE_DATABASE_URL=database_url), "migrate")
 
 
 class Process:

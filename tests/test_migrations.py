@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import psycopg
 from alembic.config import Config
 
 from alembic import command
-from tests.infra import ROOT, private_database
+from tests.infra import ROOT, platform_env, private_database, run_cli
 
 
 def _config(url: str) -> Config:
@@ -33,10 +30,6 @@ def test_upgrade_from_empty_to_head_then_check_finds_no_drift() -> None:
 
 def test_migrate_command_builds_the_embedded_sqlite_database(tmp_path) -> None:
     db = tmp_path / "embedded.db"
-    env = {"ELDERCARE_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PATH": ""}
-    result = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert "数据库已迁移" in result.stdout
+    printed = run_cli(platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}"), "migrate")
+    assert "数据库已迁移" in printed
     command.check(_config(f"sqlite:///{db}"))

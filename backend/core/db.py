@@ -52,7 +52,7 @@ def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
         return engine
     if not pooled:
         return create_async_engine(url, poolclass=NullPool)
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

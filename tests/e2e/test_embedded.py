@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
-from tests.infra import ROOT, Process, free_port, platform_env, wait_ready
+from tests.infra import Process, free_port, platform_env, run_cli, wait_ready
 
 SUZHOU = {
     "姑苏区",
@@ -32,12 +29,9 @@ def embedded(tmp_path_factory):
         ELDERCARE_OFFER_SECONDS_NORMAL="3",
         ELDERCARE_SWEEP_SECONDS="0.5",
     )
-    for args in (["migrate"], ["seed", "--demo"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-    assert "operator" in done.stdout and "demo1234" in done.stdout  # the demo accounts are printed
+    run_cli(env, "migrate")
+    printed = run_cli(env, "seed", "--demo")
+    assert "operator" in printed and "demo1234" in printed  # the demo accounts are printed
     port = free_port()
     process = Process("embedded", ["serve", "--port", str(port)], env)
     try:

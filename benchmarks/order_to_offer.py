@@ -1,0 +1,147 @@
+"""Benchmark: time from a work order's POST to the offer arriving on the caregiver's WebSocket.
+
+Starts its own stack (API, Celery worker, scheduler) on a private PostgreSQL database and Redis
+DB index, exactly as the tests do, or with --embedded the single-process SQLite mode. Prints
+percentiles of the POST round trip and of order→offer, sequentially and in concurrent bursts.
+
+    .venv/bin/python -m benchmarks.order_to_offer --orders 200 --burst 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+
+from tests.client import ADMIN_PASSWORD, Api, World, Ws
+from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, run_cli, wait_ready
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _report(name: str, values: list[float]) -> None:
+    print(
+        f"{name:<34} n={len(values):<4} p50={_pct(values, 50):7.1f} ms  p95={_pct(values, 95):7.1f} ms  "
+        f"p99={_pct(values, 99):7.1f} ms  mean={statistics.fmean(values):7.1f} ms"
+    )
+
+
+@contextlib.contextmanager
+def _stack(embedded: bool, tmp: str) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    if embedded:
+        env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.db", ELDERCARE_LOG_LEVEL="WARNING")
+        run_cli(env, "migrate")
+        processes = [Process("bench-embedded", ["serve", "--port", str(port)], env)]
+        try:
+            wait_ready(base, processes[0])
+            yield base
+        finally:
+            processes[0].stop()
+        return
+    with private_database() as db, private_redis() as redis_url:
+        migrate(db)
+        env = platform_env(
+            ELDERCARE_DATABASE_URL=db,
+            ELDERCARE_REDIS_URL=redis_url,
+            ELDERCARE_REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:8]}",
+            ELDERCARE_LOG_LEVEL="WARNING",
+        )
+        processes = [
+            Process("bench-worker", ["worker", "--concurrency", "2"], env),
+            Process("bench-scheduler", ["scheduler"], env),
+            Process("bench-api", ["serve", "--port", str(port)], env),
+        ]
+        try:
+            wait_ready(base, processes[-1])
+            yield base
+        finally:
+            for process in processes:
+                process.stop()
+
+
+class Offers:
+    """Reads one WebSocket in the background and notes when each order's offer arrives."""
+
+    def __init__(self, ws: Ws) -> None:
+        self.ws = ws
+        self.arrived: dict[int, asyncio.Future[float]] = {}
+        self.task = asyncio.create_task(self._read())
+
+    def expect(self, request_id: int) -> asyncio.Future[float]:
+        return self.arrived.setdefault(request_id, asyncio.get_running_loop().create_future())
+
+    async def _read(self) -> None:
+        while True:
+            frame = await self.ws.recv(timeout=3600)
+            if frame.get("event") == "offer.created":
+                future = self.expect(frame["data"]["request_id"])
+                if not future.done():
+                    future.set_result(time.perf_counter())
+
+
+async def _one(operator: Api, offers: Offers, elder_id: int) -> tuple[float, float]:
+    started = time.perf_counter()
+    order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder_id, "service_type": "meal"}, 201)
+    posted = time.perf_counter()
+    offered = await asyncio.wait_for(offers.expect(order["id"]), 30)
+    await operator.ok("POST", f"/api/v1/requests/{order['id']}/cancel", {"reason": "benchmark"})
+    return (posted - started) * 1000, (offered - started) * 1000
+
+
+async def _run(base: str, orders: int, burst: int) -> None:
+    admin = await Api.login(base, "admin", ADMIN_PASSWORD)
+    world = await World.build(base, admin, caregivers_km=tuple(0.2 * i for i in range(1, burst + 1)))
+    for _ in range(burst - 1):
+        await world.add_elder()
+    operator = await world.user("operator")
+    ws = await Ws.connect(base, admin.token)
+    for caregiver in world.caregivers:
+        await ws.subscribe(f"caregiver:{caregiver['id']}")
+    offers = Offers(ws)
+    for _ in range(5):  # warm up connections and caches
+        await _one(operator, offers, world.elders[0]["id"])
+    post_ms, offer_ms = [], []
+    for _ in range(orders):
+        p, o = await _one(operator, offers, world.elders[0]["id"])
+        post_ms.append(p)
+        offer_ms.append(o)
+    _report("POST /requests (sequential)", post_ms)
+    _report("order → offer on phone (sequential)", offer_ms)
+    burst_post, burst_offer = [], []
+    for _ in range(max(1, orders // burst)):
+        results = await asyncio.gather(*(_one(operator, offers, e["id"]) for e in world.elders))
+        burst_post += [p for p, _ in results]
+        burst_offer += [o for _, o in results]
+    _report(f"POST /requests (bursts of {burst})", burst_post)
+    _report(f"order → offer on phone (bursts of {burst})", burst_offer)
+    offers.task.cancel()
+    await ws.close()
+    for api in (admin, operator, world):
+        await api.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--embedded", action="store_true", help="SQLite + in-process bus and worker")
+    args = parser.parse_args()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, _stack(args.embedded, tmp) as base:
+        mode = "embedded (SQLite, in-process)" if args.embedded else "PostgreSQL + Redis + Celery worker + scheduler"
+        print(f"order → offer benchmark · {mode}")
+        asyncio.run(_run(base, args.orders, args.burst))
+
+
+if __name__ == "__main__":
+    main()

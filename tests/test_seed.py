@@ -1,0 +1,41 @@
+"""`eldercare seed`: the Suzhou tree at demo and city scale, idempotent."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.infra import platform_env
+from tests.infra import run_cli as _cli
+
+
+def test_city_scale_seed_builds_the_whole_administrative_tree_once(tmp_path) -> None:
+    db = tmp_path / "city.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    _cli(env, "migrate")
+    assert "新增 2188 个社区/村" in _cli(env, "seed", "--scale", "city")
+    assert "新增 0 个社区/村" in _cli(env, "seed", "--scale", "city")  # a second run adds nothing
+    with sqlite3.connect(db) as conn:
+        streets = dict(conn.execute("SELECT kind, count(*) FROM street GROUP BY kind").fetchall())
+        communities = dict(conn.execute("SELECT kind, count(*) FROM community GROUP BY kind").fetchall())
+        districts = conn.execute("SELECT count(*) FROM district").fetchone()[0]
+        admins = conn.execute("SELECT role FROM user_account").fetchall()
+    assert districts == 10
+    assert streets == {"street": 37, "town": 53}
+    assert communities == {"community": 1162, "village": 1026}
+    assert admins == [("admin",)]
+
+
+def test_demo_seed_is_idempotent(tmp_path) -> None:
+    db = tmp_path / "demo.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    _cli(env, "migrate")
+    first = _cli(env, "seed", "--demo")
+    second = _cli(env, "seed", "--demo")
+    assert "operator" in first and "operator" in second
+    with sqlite3.connect(db) as conn:
+        elders = conn.execute("SELECT count(*) FROM elder").fetchone()[0]
+        caregivers = conn.execute("SELECT count(*) FROM caregiver").fetchone()[0]
+        outside = conn.execute(
+            "SELECT count(*) FROM elder WHERE lat NOT BETWEEN 30.75 AND 32.05 OR lon NOT BETWEEN 119.9 AND 121.4"
+        ).fetchone()[0]
+    assert elders > 20 and caregivers == 15 and outside == 0
