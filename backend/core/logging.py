@@ -35,6 +35,7 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactPersonalData())
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep is noise
 
 
 def uvicorn_log_config(level: str) -> dict[str, Any]:
