@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.areas.models import Community, District, Street
 from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
 from backend.core.errors import Conflict
-from backend.core.lookups import referenced
+from backend.core.lookups import insert_unique, referenced
 
 T = TypeVar("T", District, Street, Community)
 
 
 async def _insert(session: AsyncSession, row: T) -> T:
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"代码已存在：{row.code}", code="code_taken", message_en=f"Code {row.code} exists") from exc
-    return row
+    taken = Conflict(f"代码已存在：{row.code}", code="code_taken", message_en=f"Code {row.code} exists")
+    return await insert_unique(session, row, taken)
 
 
 async def create_district(*, session: AsyncSession, data: AreaCreate) -> District:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,14 +83,3 @@ async def rollback(session: AsyncSession) -> None:
     """Roll back and forget the callbacks that waited for a commit."""
     session.info.pop("after_commit", None)
     await session.rollback()
-
-
-async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session that commits on success and rolls back on error."""
-    async with factory() as session:
-        try:
-            yield session
-            await commit(session)
-        except BaseException:
-            await rollback(session)
-            raise

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.errors import Invalid, NotFound
+from backend.core.errors import Conflict, Invalid, NotFound
 
 T = TypeVar("T")
 
@@ -24,4 +25,15 @@ async def referenced(session: AsyncSession, model: type[T], ident: Any, *, what:
     row = await session.get(model, ident)
     if row is None:
         raise Invalid(f"{what}不存在：{ident}", code=f"unknown_{what_en}", message_en=f"Unknown {what_en} {ident}")
+    return row
+
+
+async def insert_unique(session: AsyncSession, row: T, conflict: Conflict) -> T:
+    """Insert a row in a savepoint; ``conflict`` (409) when a unique key is taken, the transaction intact."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
     return row

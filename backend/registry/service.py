@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -19,7 +18,7 @@ from backend.core.identity import (
     normalize_id_number,
     normalize_phone,
 )
-from backend.core.lookups import referenced
+from backend.core.lookups import insert_unique, referenced
 from backend.core.schemas import Location
 from backend.registry.models import (
     Caregiver,
@@ -203,15 +202,8 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate) -> Elder:
         lat=data.location.lat,
         lon=data.location.lon,
     )
-    try:
-        async with session.begin_nested():
-            session.add(elder)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            "该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists"
-        ) from exc
-    return elder
+    exists = Conflict("该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists")
+    return await insert_unique(session, elder, exists)
 
 
 async def find_elders_by_phone(*, session: AsyncSession, phone: str) -> list[Elder]:

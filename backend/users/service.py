@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community, District, Street
 from backend.core.errors import Conflict, Invalid, Unauthorized
-from backend.core.lookups import referenced
+from backend.core.lookups import insert_unique, referenced
 from backend.core.security import hash_password, verify_password
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.users.models import Role, User
@@ -28,13 +27,8 @@ async def authenticate(*, session: AsyncSession, username: str, password: str) -
 async def add_user(*, session: AsyncSession, username: str, password: str, role: Role, **scope: Any) -> User:
     """Store a new account; 409 when the username is taken."""
     user = User(username=username, password_hash=hash_password(password), role=role.value, **scope)
-    try:
-        async with session.begin_nested():
-            session.add(user)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"用户名已存在：{username}", code="username_taken", message_en="Username taken") from exc
-    return user
+    taken = Conflict(f"用户名已存在：{username}", code="username_taken", message_en="Username taken")
+    return await insert_unique(session, user, taken)
 
 
 async def create_user(*, session: AsyncSession, data: UserCreate) -> User:
