@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin"}
+DEV_SECRET_KEY = "development-only-secret-key-change-me-before-production"
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", DEV_SECRET_KEY}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,7 +23,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'eldercare.db'}"
     redis_url: str | None = None
     redis_prefix: str = "eldercare"
-    secret_key: str = "change-me"
+    secret_key: str = DEV_SECRET_KEY
     admin_password: str = "admin"
     access_token_minutes: int = 12 * 60
 
@@ -47,8 +48,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
-                raise ValueError("ELDERCARE_SECRET_KEY must be set to a real secret in production")
+            if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError("ELDERCARE_SECRET_KEY must be a real secret of 32+ characters in production")
             if self.admin_password in PLACEHOLDER_SECRETS:
                 raise ValueError("ELDERCARE_ADMIN_PASSWORD must be set in production")
         return self

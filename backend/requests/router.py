@@ -46,7 +46,7 @@ async def list_requests(
     rows = await service.list_requests(
         session=session, user=user, community_id=community_id, status=status, limit=limit
     )
-    return [await service.request_public(session, r) for r in rows]
+    return await service.requests_public(session, rows)
 
 
 @router.get("/{request_id}", response_model=RequestPublic)

@@ -104,18 +104,31 @@ async def create_request(
     return request
 
 
+async def requests_public(session: AsyncSession, requests: list[ServiceRequest]) -> list[RequestPublic]:
+    """Orders with their history and visit, as the API shows them (three queries for any number)."""
+    ids = [r.id for r in requests]
+    histories: dict[int, list[HistoryEntry]] = {i: [] for i in ids if i is not None}
+    rows = await session.execute(
+        select(RequestHistory).where(col(RequestHistory.request_id).in_(ids)).order_by(col(RequestHistory.id))
+    )
+    for h in rows.scalars():
+        histories[h.request_id].append(HistoryEntry.model_validate(h, from_attributes=True))
+    visits = {
+        v.request_id: v for v in (await session.execute(select(Visit).where(col(Visit.request_id).in_(ids)))).scalars()
+    }
+    out = []
+    for request in requests:
+        public = RequestPublic.model_validate(request, from_attributes=True)
+        public.history = histories.get(request.id, [])  # type: ignore[arg-type]
+        visit = visits.get(request.id)  # type: ignore[arg-type]
+        public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
+        out.append(public)
+    return out
+
+
 async def request_public(session: AsyncSession, request: ServiceRequest) -> RequestPublic:
-    """The order with its history and visit, as the API shows it."""
-    history = (
-        await session.execute(
-            select(RequestHistory).where(col(RequestHistory.request_id) == request.id).order_by(col(RequestHistory.id))
-        )
-    ).scalars()
-    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request.id))).scalar_one_or_none()
-    public = RequestPublic.model_validate(request, from_attributes=True)
-    public.history = [HistoryEntry.model_validate(h, from_attributes=True) for h in history]
-    public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
-    return public
+    """One order with its history and visit."""
+    return (await requests_public(session, [request]))[0]
 
 
 async def list_requests(
