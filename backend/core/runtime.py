@@ -26,7 +26,7 @@ class Runtime:
     def __init__(self, settings: Settings, *, role: Role = "api") -> None:
         self.settings = settings
         self.role = role
-        self.engine = make_engine(settings.database_url, pooled=role == "api")
+        self.engine = make_engine(settings.database_url, pooled=role in ("api", "worker"))
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
         )
