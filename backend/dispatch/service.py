@@ -159,6 +159,7 @@ async def find_candidates(
 
 def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:
     return {
+        "id": offer.id,
         "offer_id": offer.id,
         "request_id": request.id,
         "service_type": request.service_type,

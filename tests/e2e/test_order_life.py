@@ -47,6 +47,7 @@ async def test_order_from_hotline_to_check_out_with_decline_and_deadline_cascade
 
     # The nearest caregiver's phone gets the offer, explained.
     offer_event = await phones[near["id"]].wait_event("offer.created", request_id=rid)
+    assert offer_event["data"]["id"] == offer_event["data"]["offer_id"]
     first_offer_s = time.monotonic() - started
     offers = await near["api"].ok("GET", "/mobile/v1/offers")
     assert [o["id"] for o in offers] == [offer_event["data"]["offer_id"]]

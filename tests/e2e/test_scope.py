@@ -167,7 +167,11 @@ async def test_health_needs_no_token(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = (await http.get("/readyz")).json()
+        spec = (await http.get("/openapi.json")).json()
+        docs = await http.get("/docs")
     assert ready == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert {"/api/v1/requests", "/mobile/v1/offers/{offer_id}/accept", "/api/v1/auth/token"} <= set(spec["paths"])
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
 async def test_websocket_refuses_anything_before_auth(stack) -> None:
