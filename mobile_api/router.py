@@ -13,7 +13,7 @@ from backend.dispatch import service as dispatch
 from backend.dispatch.models import Offer
 from backend.registry.models import Elder
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
-from backend.registry.service import caregiver_public, set_shift
+from backend.registry.service import caregiver_public, report_location, set_shift
 from backend.requests import service as requests
 from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
 from backend.requests.schemas import CheckIn, CheckOut
@@ -61,6 +61,13 @@ async def me(session: SessionDep, caregiver: CurrentCaregiver) -> CaregiverPubli
 async def shift(body: ShiftUpdate, session: SessionDep, caregiver: CurrentCaregiver) -> CaregiverPublic:
     """Start or end a shift (上班/下班), optionally with the current position."""
     await set_shift(session=session, caregiver=caregiver, on_shift=body.on_shift, location=body.location)
+    return await caregiver_public(session, caregiver, whole=True)
+
+
+@router.post("/location", response_model=CaregiverPublic)
+async def location(body: Location, session: SessionDep, caregiver: CurrentCaregiver) -> CaregiverPublic:
+    """Report the phone's GPS position (WGS-84)."""
+    await report_location(session=session, caregiver=caregiver, location=body)
     return await caregiver_public(session, caregiver, whole=True)
 
 

@@ -183,7 +183,14 @@ async def set_shift(
     """A caregiver starts or ends a shift, optionally reporting where they are."""
     caregiver.on_shift = on_shift
     if location is not None:
-        caregiver.lat, caregiver.lon = location.lat, location.lon
+        return await report_location(session=session, caregiver=caregiver, location=location)
+    await session.flush()
+    return caregiver
+
+
+async def report_location(*, session: AsyncSession, caregiver: Caregiver, location: Location) -> Caregiver:
+    """The caregiver's phone reports where they are (the dispatcher measures distance from here)."""
+    caregiver.lat, caregiver.lon = location.lat, location.lon
     await session.flush()
     return caregiver
 

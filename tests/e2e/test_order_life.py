@@ -139,6 +139,13 @@ async def test_no_candidate_escalates_and_the_operator_assigns_by_hand(stack, ad
     bather = await world.add_caregiver(8.0, skills=("bathing",))
     candidates = await operator.ok("GET", f"/api/v1/requests/{rid}/candidates")
     assert [c["caregiver_id"] for c in candidates] == [bather["id"]] and "8.0 公里" in candidates[0]["explanation"]
+    # Their phone reports they moved closer; the dispatcher's distance follows.
+    await bather["api"].ok("POST", "/mobile/v1/location", offset(world.home["lat"], world.home["lon"], east_km=2.0))
+    [moved] = await operator.ok("GET", f"/api/v1/requests/{rid}/candidates")
+    assert 1900 < moved["distance_m"] < 2100 and "2.0 公里" in moved["explanation"]
+    off = await bather["api"].ok("POST", "/mobile/v1/shift", {"on_shift": False})
+    assert off["on_shift"] is False
+    assert await operator.ok("GET", f"/api/v1/requests/{rid}/candidates") == []
     assigned = await operator.ok(
         "POST", f"/api/v1/requests/{rid}/assign", {"caregiver_id": bather["id"], "reason": "电话联系确认"}
     )
