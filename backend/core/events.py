@@ -135,12 +135,12 @@ async def relay_batch(session: AsyncSession, *, limit: int = 500) -> list[Messag
     return messages
 
 
-async def replay(session: AsyncSession, channel: str, since: int, *, limit: int = 1000) -> list[Message]:
-    """Stored events of a channel after ``since``, oldest first."""
+async def replay(session: AsyncSession, channel: str, since: int, *, until: int, limit: int = 1000) -> list[Message]:
+    """Stored events of a channel with ``since < seq <= until``, oldest first."""
     rows = (
         await session.execute(
             select(ChannelEvent)
-            .where(col(ChannelEvent.channel) == channel, col(ChannelEvent.seq) > since)
+            .where(col(ChannelEvent.channel) == channel, col(ChannelEvent.seq) > since, col(ChannelEvent.seq) <= until)
             .order_by(col(ChannelEvent.seq))
             .limit(limit)
         )

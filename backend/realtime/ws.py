@@ -60,8 +60,8 @@ class Connection:
                 continue
             seen = self.last.get(item.channel)
             if seen is None or item.seq <= seen:
-                continue
-            if item.seq > seen + 1:
+                continue  # not subscribed (any more), or already sent
+            if item.seq > seen + 1:  # a push was lost or overtaken: fill the gap from the database
                 await self._catch_up(item.channel, seen, upto=item.seq - 1)
             await self.websocket.send_json(item.wire())
             self.last[item.channel] = item.seq
@@ -76,9 +76,10 @@ class Connection:
             await self._catch_up(sub.channel, start, upto=current)
 
     async def _catch_up(self, channel: str, after: int, *, upto: int) -> None:
+        """Send the stored events ``after < seq <= upto``, oldest first."""
         while after < upto:
             async with self.runtime.sessions() as session:
-                missed = await replay(session, channel, after)
+                missed = await replay(session, channel, after, until=upto)
             if not missed:
                 return
             for message in missed:

@@ -1,0 +1,104 @@
+"""The WebSocket connection's promise: every event of a channel once, in order, even across a lost push."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
+from backend.areas.service import create_community, create_district, create_street
+from backend.core.config import Settings
+from backend.core.events import Message, emit
+from backend.core.runtime import Runtime
+from backend.core.schemas import Location
+from backend.realtime.ws import Connection
+from backend.users.models import User
+
+
+class FakeSocket:
+    """Records what the server would send to the client."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_json(self, data: dict[str, Any]) -> None:
+        self.sent.append(data)
+
+
+@pytest.fixture(scope="module")
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    runtime = Runtime(Settings(database_url=database_url, redis_url=None, environment="test"), role="cli")
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture
+async def channel(runtime: Runtime) -> str:
+    tag, here = uuid.uuid4().hex[:8], Location(lat=31.3, lon=120.6)
+    async with runtime.unit_of_work() as session:
+        district = await create_district(session=session, data=AreaCreate(code=f"W{tag}", name="区", location=here))
+        street = await create_street(
+            session=session, data=StreetCreate(district_id=district.id, code=f"WS{tag}", name="街", location=here)
+        )
+        community = await create_community(
+            session=session, data=CommunityCreate(street_id=street.id, code=f"WC{tag}", name="社区", location=here)
+        )
+    return f"community:{community.id}"
+
+
+async def _emit(runtime: Runtime, channel: str, n: int) -> None:
+    async with runtime.unit_of_work() as session:  # commits, then relays (and publishes) before returning
+        emit(session, "test.tick", [channel], {"n": n})
+
+
+async def _until(sock: FakeSocket, count: int) -> list[int]:
+    for _ in range(200):
+        events = [f["seq"] for f in sock.sent if f["type"] == "event"]
+        if len(events) >= count:
+            return events
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"only {sock.sent}")
+
+
+async def test_since_replays_then_live_events_follow_and_a_lost_push_is_filled_from_the_database(runtime, channel):
+    for n in (1, 2, 3):
+        await _emit(runtime, channel, n)
+    sock = FakeSocket()
+    conn = Connection(sock, runtime, User(id=0, username="x", password_hash="x", role="admin"))  # type: ignore[arg-type]
+    sender = asyncio.create_task(conn.send_loop())
+    try:
+        await conn.subscribe(channel, since=1)
+        assert await _until(sock, 2) == [2, 3]
+        assert sock.sent[0] == {"type": "subscribed", "channel": channel, "seq": 3}
+
+        await _emit(runtime, channel, 4)
+        assert await _until(sock, 3) == [2, 3, 4]
+
+        # Redis blinks: event 5 is stored but never pushed. Event 6 arrives live; 5 is fetched first.
+        publish = runtime.bus.publish
+
+        async def lost(messages: list[Message]) -> None:
+            return None
+
+        runtime.bus.publish = lost  # type: ignore[method-assign]
+        await _emit(runtime, channel, 5)
+        runtime.bus.publish = publish  # type: ignore[method-assign]
+        await _emit(runtime, channel, 6)
+        assert await _until(sock, 5) == [2, 3, 4, 5, 6]
+
+        # A duplicate or stale push changes nothing.
+        conn.on_message(Message(channel, 4, "test.tick", {"n": 4}))
+        await _emit(runtime, channel, 7)
+        assert await _until(sock, 6) == [2, 3, 4, 5, 6, 7]
+        assert [f["data"]["n"] for f in sock.sent if f["type"] == "event"] == [2, 3, 4, 5, 6, 7]
+
+        conn.unsubscribe(channel)
+        await _emit(runtime, channel, 8)
+        await asyncio.sleep(0.1)
+        assert len([f for f in sock.sent if f["type"] == "event"]) == 6
+    finally:
+        sender.cancel()
