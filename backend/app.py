@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 async def _ensure_admin(runtime: Runtime) -> None:
     try:
         async with runtime.unit_of_work() as session:
-            if await users.ensure_admin(session=session, password=runtime.settings.admin_password):
-                log.info("created user admin")
+            await users.ensure_admin(session=session, settings=runtime.settings)
     except (OperationalError, ProgrammingError, DBAPIError):
         log.warning("database not migrated yet: run `eldercare migrate`")
 

@@ -67,12 +67,14 @@ async def _seed(*, demo: bool, scale: str) -> None:
     runtime = Runtime(settings, role="cli")
     try:
         async with runtime.unit_of_work() as session:
-            await ensure_admin(session=session, password=settings.admin_password)
+            generated = await ensure_admin(session=session, settings=settings)
             added = await seed_areas(session, tree_for(scale))
             accounts = await seed_demo(session) if demo else []
     finally:
         await runtime.stop()
     console.print(f"[green]行政区划已就绪[/green]：新增 {added} 个社区/村 (communities added)")
+    if generated:
+        console.print(f"[yellow]已创建 admin 账号，密码 (generated admin password)：{generated}[/yellow]")
     if accounts:
         table = Table(title="演示账号 Demo accounts")
         for column in ("username", "password", "role"):

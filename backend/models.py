@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.areas.models import Community, District, Street
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
+from backend.core.secrets import PlatformSecret
 from backend.dispatch.models import Offer
 from backend.registry.models import (
     Caregiver,
@@ -28,6 +29,7 @@ __all__ = [
     "Elder",
     "Offer",
     "OutboxEvent",
+    "PlatformSecret",
     "Provider",
     "ProviderCommunity",
     "ProviderService",

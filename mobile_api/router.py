@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.identity import mask_phone
-from backend.core.schemas import Location
+from backend.core.schemas import Location, PathId
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import Offer
 from backend.registry.models import Elder
@@ -84,7 +84,7 @@ async def list_offers(http: Request, session: SessionDep, caregiver: CurrentCare
 
 
 @router.post("/offers/{offer_id}/accept", response_model=AssignmentPublic)
-async def accept_offer(offer_id: int, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
+async def accept_offer(offer_id: PathId, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
     """Take the order (接单); 409 when someone else was faster or the offer lapsed."""
     request = await dispatch.accept_offer(session=session, offer_id=offer_id, caregiver=caregiver)
     return await _assignment(session, request)
@@ -92,7 +92,7 @@ async def accept_offer(offer_id: int, session: SessionDep, caregiver: CurrentCar
 
 @router.post("/offers/{offer_id}/decline", response_model=OfferPublic)
 async def decline_offer(
-    http: Request, offer_id: int, session: SessionDep, caregiver: CurrentCaregiver, body: DeclineBody | None = None
+    http: Request, offer_id: PathId, session: SessionDep, caregiver: CurrentCaregiver, body: DeclineBody | None = None
 ) -> OfferPublic:
     """Turn the order down (拒单); it goes to the next candidate."""
     offer = await dispatch.decline_offer(
@@ -118,13 +118,13 @@ async def my_requests(session: SessionDep, caregiver: CurrentCaregiver) -> list[
 
 
 @router.get("/requests/{request_id}", response_model=AssignmentPublic)
-async def my_request(request_id: int, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
+async def my_request(request_id: PathId, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
     """One order the caller holds, with where to go."""
     return await _assignment(session, await requests.assigned_request(session, request_id, caregiver))
 
 
 @router.post("/requests/{request_id}/en-route", response_model=AssignmentPublic)
-async def en_route(request_id: int, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
+async def en_route(request_id: PathId, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
     """Set off to the elder (出发)."""
     return await _assignment(
         session, await requests.start_en_route(session=session, request_id=request_id, caregiver=caregiver)
@@ -133,7 +133,7 @@ async def en_route(request_id: int, session: SessionDep, caregiver: CurrentCareg
 
 @router.post("/requests/{request_id}/check-in", response_model=AssignmentPublic)
 async def check_in(
-    request_id: int, body: CheckIn, session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver
+    request_id: PathId, body: CheckIn, session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver
 ) -> AssignmentPublic:
     """Check in at the door with GPS (签到); far from home is flagged, not refused."""
     request, _visit = await requests.check_in(
@@ -144,7 +144,7 @@ async def check_in(
 
 @router.post("/requests/{request_id}/check-out", response_model=AssignmentPublic)
 async def check_out(
-    request_id: int, session: SessionDep, caregiver: CurrentCaregiver, body: CheckOut | None = None
+    request_id: PathId, session: SessionDep, caregiver: CurrentCaregiver, body: CheckOut | None = None
 ) -> AssignmentPublic:
     """Check out when the service is done (签退)."""
     request = await requests.check_out(

@@ -24,7 +24,7 @@ class OfferPublic(BaseModel):
 
 
 class DeclineBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=255)
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class Destination(BaseModel):

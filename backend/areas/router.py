@@ -9,6 +9,7 @@ from backend.areas import service
 from backend.areas.models import Community, District, Street
 from backend.areas.schemas import AreaCreate, AreaPublic, CommunityCreate, CommunityPublic, StreetCreate, StreetPublic
 from backend.core.deps import SessionDep
+from backend.core.schemas import QueryId
 from backend.users.deps import AdminUser, CurrentUser
 
 router = APIRouter(tags=["areas"])
@@ -22,7 +23,7 @@ async def list_districts(session: SessionDep, _user: CurrentUser) -> list[AreaPu
 
 
 @router.get("/streets", response_model=list[StreetPublic])
-async def list_streets(session: SessionDep, _user: CurrentUser, district_id: int | None = None) -> list[StreetPublic]:
+async def list_streets(session: SessionDep, _user: CurrentUser, district_id: QueryId = None) -> list[StreetPublic]:
     """Streets and towns (街道/镇), optionally of one district."""
     query = select(Street).order_by(col(Street.code))
     if district_id is not None:
@@ -32,7 +33,7 @@ async def list_streets(session: SessionDep, _user: CurrentUser, district_id: int
 
 @router.get("/communities", response_model=list[CommunityPublic])
 async def list_communities(
-    session: SessionDep, _user: CurrentUser, district_id: int | None = None, street_id: int | None = None
+    session: SessionDep, _user: CurrentUser, district_id: QueryId = None, street_id: QueryId = None
 ) -> list[CommunityPublic]:
     """Communities and villages (社区/村), optionally of one district or street."""
     query = select(Community).order_by(col(Community.code))

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Location
+from backend.core.schemas import Id, Location
 
 
 class AreaPublic(BaseModel):
@@ -28,22 +28,22 @@ class CommunityPublic(AreaPublic):
 
 
 class AreaCreate(BaseModel):
-    code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
+    code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["district", "county_city"] = "district"
     location: Location
 
 
 class StreetCreate(BaseModel):
-    district_id: int
-    code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
+    district_id: Id
+    code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["street", "town"] = "street"
     location: Location
 
 
 class CommunityCreate(BaseModel):
-    street_id: int
+    street_id: Id
     code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["community", "village"] = "community"

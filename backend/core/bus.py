@@ -27,6 +27,7 @@ class Hub:
 
     def __init__(self) -> None:
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
+        self.resync_listeners: set[Callable[[], None]] = set()
 
     def add(self, channel: str, listener: Listener) -> None:
         """Start delivering a channel's messages to ``listener``."""
@@ -39,6 +40,11 @@ class Hub:
             listeners.discard(listener)
             if not listeners:
                 del self._listeners[channel]
+
+    def resync(self) -> None:
+        """Tell every subscriber that pushes may have been missed (the bus reconnected)."""
+        for listener in tuple(self.resync_listeners):
+            listener()
 
     def deliver(self, messages: list[Message]) -> None:
         """Hand each message to the listeners of its channel."""
@@ -121,11 +127,14 @@ class RedisBus:
             return False
 
     async def _run(self) -> None:
+        reconnecting = False
         while True:
+            pubsub = self._redis.pubsub()
             try:
-                pubsub = self._redis.pubsub()
                 await pubsub.subscribe(self._topic)
                 self._ready.set()
+                if reconnecting:  # whatever was published while we were away is in the database
+                    self.hub.resync()
                 async for raw in pubsub.listen():
                     if raw.get("type") != "message":
                         continue
@@ -135,4 +144,8 @@ class RedisBus:
                 raise
             except Exception:
                 log.exception("redis bus listener failed; reconnecting")
+                reconnecting = True
                 await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_KEY = "development-only-secret-key-change-me-before-production"
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", DEV_SECRET_KEY}
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", "password"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,8 +22,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'eldercare.db'}"
     redis_url: str | None = None
     redis_prefix: str = "eldercare"
-    secret_key: str = DEV_SECRET_KEY
-    admin_password: str = "admin"
+    # Unset: a random key is made on first start and kept in the database, shared by every process.
+    secret_key: str | None = None
+    # Unset: "admin" in the embedded mode; elsewhere a random password, printed once when admin is created.
+    admin_password: str | None = None
     access_token_minutes: int = 12 * 60
 
     # Dispatch
@@ -48,10 +49,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
-                raise ValueError("ELDERCARE_SECRET_KEY must be a real secret of 32+ characters in production")
-            if self.admin_password in PLACEHOLDER_SECRETS:
-                raise ValueError("ELDERCARE_ADMIN_PASSWORD must be set in production")
+            if self.secret_key is not None and (self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
+                raise ValueError("ELDERCARE_SECRET_KEY must be a real secret of 32+ characters (or unset)")
+            if self.admin_password is not None and self.admin_password in PLACEHOLDER_SECRETS:
+                raise ValueError("ELDERCARE_ADMIN_PASSWORD must not be a placeholder in production")
         return self
 
     @property

@@ -39,7 +39,7 @@ def utcnow() -> datetime:
 def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
     """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -51,8 +51,8 @@ def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
 
         return engine
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool)
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+        return create_async_engine(url, poolclass=NullPool, hide_parameters=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

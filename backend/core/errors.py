@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core.i18n import prefers_english
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -84,8 +88,30 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _bad_value(exc: DBAPIError) -> bool:
+    """True when the database refused a value (SQLSTATE class 22, or the driver could not encode it)."""
+    if isinstance(exc, DataError):
+        return True
+    cause = getattr(exc.orig, "__cause__", None)
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    return sqlstate.startswith("22") or type(cause).__name__ == "DataError"
+
+
+def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (an id beyond its range, say) is bad input, not a server error."""
+    assert isinstance(exc, DBAPIError)
+    english = prefers_english(request)
+    if _bad_value(exc):
+        message = "A value is out of range or malformed" if english else "输入的数值超出范围或格式不正确"
+        return JSONResponse({"error": {"code": "invalid_value", "message": message}}, status_code=422)
+    log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "The service is temporarily unavailable" if english else "服务暂时不可用，请稍后重试"
+    return JSONResponse({"error": {"code": "service_unavailable", "message": message}}, status_code=503)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every refusal in the contract's shape."""
     app.add_exception_handler(DomainError, _domain_handler)
+    app.add_exception_handler(DBAPIError, _database_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import traceback
 from typing import Any
 
-_MOBILE = re.compile(r"(?<!\d)((?:\+|%2B)?86)?(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}[- ]?(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_SEP = r"(?:[-. ]|%20|%2D)?"  # separators people type, raw or URL-encoded
+_MOBILE = re.compile(rf"(?<!\d)(?:(?:\+|%2B|00)?86{_SEP})?(1[3-9]\d){_SEP}\d{{4}}{_SEP}(\d{{4}})(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d)\(?(0\d{{2,3}})\)?{_SEP}\d{{3,4}}{_SEP}(\d{{4}})(?!\d)")
+_ID_NUMBER = re.compile(rf"(?<![0-9A-Za-z])(\d{{4}})\d{{2}}{_SEP}\d{{8}}{_SEP}(\d{{3}}[0-9Xx])(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:
     """The text with resident ID numbers and phone numbers masked."""
     text = _ID_NUMBER.sub(r"\1**********\2", text)
-    text = _MOBILE.sub(r"\2****\3", text)
+    text = _MOBILE.sub(r"\1****\2", text)
     return _LANDLINE.sub(r"\1****\2", text)
 
 
@@ -27,6 +29,10 @@ class RedactPersonalData(logging.Filter):
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:  # tracebacks quote values too
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -44,8 +45,23 @@ class Runtime:
         self._relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Connect what needs connecting."""
+        """Connect what needs connecting; resolve the token signing key."""
         await self.bus.start()
+        if self.settings.secret_key is None and self.role == "api":
+            await self._load_signing_key()
+
+    async def _load_signing_key(self) -> None:
+        from sqlalchemy.exc import DBAPIError
+
+        from backend.core.secrets import platform_secret
+
+        try:
+            async with self.unit_of_work() as session:
+                key = await platform_secret(session, "jwt_signing_key")
+        except DBAPIError:
+            log.warning("database not migrated: tokens are signed with a key that lasts until restart")
+            key = secrets.token_urlsafe(48)
+        self.settings = self.settings.model_copy(update={"secret_key": key})
 
     async def stop(self) -> None:
         """Finish pending relays, close connections."""

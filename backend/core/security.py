@@ -38,13 +38,14 @@ def create_access_token(settings: Settings, *, user_id: int, role: str) -> str:
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
     }
+    assert settings.secret_key, "the runtime resolves the signing key at start"
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM)
 
 
 def decode_access_token(settings: Settings, token: str) -> int:
     """The user id in a valid token, or Unauthorized."""
     try:
-        payload = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM])
+        payload = jwt.decode(token, settings.secret_key or "", algorithms=[ALGORITHM])
         return int(payload["sub"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise Unauthorized(

@@ -285,9 +285,7 @@ async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Careg
     if offer.status == OfferStatus.pending and offer.expires_at <= now:
         raise Conflict("派单已超时", code="offer_expired", message_en="This offer has expired")
     await _close_offer(session, offer, OfferStatus.accepted, now)
-    actor = Actor(
-        role="caregiver", label=f"caregiver:{caregiver.id}", user_id=caregiver.user_id, caregiver_id=caregiver.id
-    )
+    actor = Actor.of_caregiver(caregiver)
     await transition(
         session, request, Status.accepted, actor=actor, reason="护理员接单", assigned_caregiver_id=caregiver.id
     )

@@ -8,6 +8,7 @@ from backend.areas.models import Community
 from backend.core.deps import SessionDep
 from backend.core.errors import Forbidden
 from backend.core.lookups import get_or_404
+from backend.core.schemas import PathId
 from backend.registry import service
 from backend.registry.models import Provider
 from backend.registry.schemas import (
@@ -46,7 +47,7 @@ async def create_provider(data: ProviderCreate, session: SessionDep, _admin: Adm
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderPublic)
-async def get_provider(provider_id: int, session: SessionDep, user: CurrentUser) -> ProviderPublic:
+async def get_provider(provider_id: PathId, session: SessionDep, user: CurrentUser) -> ProviderPublic:
     """A provider's record."""
     provider = await get_or_404(session, Provider, provider_id, what="服务组织", what_en="provider")
     return await service.get_provider_public(session=session, provider=provider)
@@ -62,7 +63,7 @@ async def create_caregiver(data: CaregiverCreate, session: SessionDep, user: Cur
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=CaregiverPublic)
-async def get_caregiver(caregiver_id: int, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
+async def get_caregiver(caregiver_id: PathId, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
     """A caregiver's record, within scope."""
     caregiver = await check_caregiver(session, user, caregiver_id)
     return await service.caregiver_public(
@@ -98,7 +99,7 @@ async def find_elders(
 
 
 @router.get("/elders/{elder_id}", response_model=ElderPublic)
-async def get_elder(elder_id: int, session: SessionDep, user: CurrentUser) -> ElderPublic:
+async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser) -> ElderPublic:
     """An elder's file, within scope."""
     elder = await check_elder(session, user, elder_id)
     own = user.role == Role.elder and user.elder_id == elder.id

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Location
+from backend.core.schemas import Id, Location
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
 
@@ -22,7 +22,7 @@ class ServiceTypePublic(BaseModel):
 class ProviderCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     kind: ProviderKind
-    community_ids: list[int] = Field(min_length=1)
+    community_ids: list[Id] = Field(min_length=1, max_length=5000)
     service_types: list[str] = Field(min_length=1)
     location: Location
 
@@ -38,7 +38,7 @@ class ProviderPublic(BaseModel):
 
 
 class CaregiverCreate(BaseModel):
-    provider_id: int
+    provider_id: Id
     name: str = Field(min_length=1, max_length=64)
     phone: str = Field(min_length=3, max_length=32)
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -68,7 +68,7 @@ class ElderCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     id_number: str = Field(min_length=1, max_length=32)
     phone: str = Field(min_length=3, max_length=32)
-    community_id: int
+    community_id: Id
     address: str = Field(min_length=1, max_length=255)
     location: Location
 

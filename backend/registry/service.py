@@ -236,7 +236,8 @@ def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
         community_id=elder.community_id,
         address=elder.address,
         location=Location(lat=elder.lat, lon=elder.lon),
-        birth_date=born.isoformat(),
+        # The birth date would give back the masked digits of the ID number: whole viewers only.
+        birth_date=born.isoformat() if whole else None,
         age=_age(born, date.today()),
         created_at=elder.created_at,
     )

@@ -19,8 +19,9 @@ from backend.areas.models import Community
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
+from backend.registry.models import Caregiver
 from backend.requests.models import RequestHistory, ServiceRequest, Status
-from backend.users.models import Role
+from backend.users.models import Role, User
 
 SYSTEM = "system"
 
@@ -79,6 +80,21 @@ class Actor:
     def system(cls, name: str) -> Actor:
         """The platform itself, e.g. ``Actor.system("dispatcher")``."""
         return cls(role=SYSTEM, label=f"system:{name}")
+
+    @classmethod
+    def of_user(cls, user: User) -> Actor:
+        """A signed-in user; the label names the account by id, never by a name or a phone number."""
+        return cls(role=user.role, label=f"{user.role}:{user.id}", user_id=user.id)
+
+    @classmethod
+    def of_caregiver(cls, caregiver: Caregiver) -> Actor:
+        """A caregiver acting from their phone."""
+        return cls(
+            role=Role.caregiver.value,
+            label=f"caregiver:{caregiver.id}",
+            user_id=caregiver.user_id,
+            caregiver_id=caregiver.id,
+        )
 
 
 async def lock_request(session: AsyncSession, request_id: int) -> ServiceRequest | None:

@@ -71,6 +71,9 @@ class ServiceRequest(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=1000)
     assigned_caregiver_id: int | None = Field(default=None, foreign_key="caregiver.id")
     escalation_reason: str | None = Field(default=None, max_length=64)
+    # When the current dispatch began (creation, or an operator's redispatch): the emergency clock and
+    # "who was already asked" both count from here.
+    dispatch_started_at: datetime | None = timestamp_field()
     created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = required_timestamp_field()

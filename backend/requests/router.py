@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from backend.core.deps import SessionDep, SettingsDep
+from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.requests import service
 from backend.requests.deps import VisibleRequest
+from backend.requests.lifecycle import Actor
 from backend.requests.models import Status
 from backend.requests.schemas import (
     AssignBody,
@@ -36,7 +38,7 @@ async def create_request(
 async def list_requests(
     session: SessionDep,
     user: CurrentUser,
-    community_id: int | None = None,
+    community_id: QueryId = None,
     status: Status | None = None,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> list[RequestPublic]:
@@ -92,7 +94,7 @@ async def assign(
         settings=settings,
         request_id=request.id,  # type: ignore[arg-type]
         caregiver_id=body.caregiver_id,
-        actor=service.actor_of(user),
+        actor=Actor.of_user(user),
         reason=body.reason,
     )
     return await service.request_public(session, assigned)

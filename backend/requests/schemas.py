@@ -6,11 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import Id
 from backend.requests.models import Priority, Status
 
 
 class RequestCreate(BaseModel):
-    elder_id: int
+    elder_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     priority: Priority = Priority.normal
     window_start: datetime | None = None
@@ -53,12 +54,12 @@ class RequestPublic(BaseModel):
 
 
 class ReasonBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=255)
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class AssignBody(BaseModel):
-    caregiver_id: int
-    reason: str | None = Field(default=None, max_length=255)
+    caregiver_id: Id
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class CandidatePublic(BaseModel):

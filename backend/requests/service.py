@@ -38,21 +38,6 @@ from backend.users.scope import covers_community
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-def actor_of(user: User) -> Actor:
-    """The user as the actor of a change."""
-    return Actor(role=user.role, label=f"{user.role}:{user.username}", user_id=user.id)
-
-
-def caregiver_actor(caregiver: Caregiver) -> Actor:
-    """A caregiver as the actor of a change."""
-    return Actor(
-        role=Role.caregiver.value,
-        label=f"caregiver:{caregiver.id}",
-        user_id=caregiver.user_id,
-        caregiver_id=caregiver.id,
-    )
-
-
 def _aware(value: datetime | None) -> datetime | None:
     """Times without a zone are Suzhou local time."""
     if value is None or value.tzinfo is not None:
@@ -94,10 +79,11 @@ async def create_request(
         created_by_user_id=user.id,
         created_at=now,
         updated_at=now,
+        dispatch_started_at=now,
     )
     session.add(request)
     await session.flush()
-    await record_creation(session, request, actor_of(user))
+    await record_creation(session, request, Actor.of_user(user))
     # Emergencies never wait for the batching window.
     countdown = 0.0 if data.priority == Priority.emergency else settings.dispatch_batch_seconds
     enqueue_after_commit(session, "dispatch.run_round", request.id, countdown=countdown)
@@ -174,7 +160,7 @@ async def cancel_request(
             message_en="Call the hotline: the caregiver is on the way",
         )
     await withdraw_other_offers(session, request, keep=None)
-    return await transition(session, request, Status.cancelled, actor=actor_of(user), reason=reason or "取消")
+    return await transition(session, request, Status.cancelled, actor=Actor.of_user(user), reason=reason or "取消")
 
 
 async def redispatch(
@@ -182,7 +168,13 @@ async def redispatch(
 ) -> ServiceRequest:
     """Send an escalated order back to the dispatcher."""
     await transition(
-        session, request, Status.dispatching, actor=actor_of(user), reason=reason or "重新派单", escalation_reason=None
+        session,
+        request,
+        Status.dispatching,
+        actor=Actor.of_user(user),
+        reason=reason or "重新派单",
+        escalation_reason=None,
+        dispatch_started_at=utcnow(),  # a fresh dispatch: everyone may be asked again, the clock restarts
     )
     enqueue_after_commit(session, "dispatch.run_round", request.id)
     return request
@@ -199,7 +191,7 @@ async def assigned_request(session: AsyncSession, request_id: int, caregiver: Ca
 async def start_en_route(*, session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
     """The caregiver sets off."""
     request = await assigned_request(session, request_id, caregiver)
-    return await transition(session, request, Status.en_route, actor=caregiver_actor(caregiver), reason="出发")
+    return await transition(session, request, Status.en_route, actor=Actor.of_caregiver(caregiver), reason="出发")
 
 
 async def check_in(
@@ -212,7 +204,7 @@ async def check_in(
     distance = round(distance_m(lat, lon, elder.lat, elder.lon), 1)
     flagged = distance > settings.checkin_radius_m
     reason = f"上门签到（距老人家 {distance:.0f} 米{'，超出范围已标记' if flagged else ''}）"
-    await transition(session, request, Status.in_service, actor=caregiver_actor(caregiver), reason=reason)
+    await transition(session, request, Status.in_service, actor=Actor.of_caregiver(caregiver), reason=reason)
     visit = Visit(
         request_id=request_id,
         caregiver_id=caregiver.id,  # type: ignore[arg-type]
@@ -232,7 +224,7 @@ async def check_out(
 ) -> ServiceRequest:
     """The caregiver finishes the visit."""
     request = await assigned_request(session, request_id, caregiver)
-    await transition(session, request, Status.completed, actor=caregiver_actor(caregiver), reason="服务完成签退")
+    await transition(session, request, Status.completed, actor=Actor.of_caregiver(caregiver), reason="服务完成签退")
     visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
     visit.checkout_at = utcnow()
     visit.notes = notes

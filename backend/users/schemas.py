@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import Id
 from backend.users.models import Role
 
 
@@ -17,11 +18,11 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=8, max_length=128)
     role: Role
     display_name: str | None = Field(default=None, max_length=64)
-    community_id: int | None = None
-    street_id: int | None = None
-    district_id: int | None = None
-    provider_id: int | None = None
-    elder_id: int | None = None
+    community_id: Id | None = None
+    street_id: Id | None = None
+    district_id: Id | None = None
+    provider_id: Id | None = None
+    elder_id: Id | None = None
 
 
 class UserPublic(BaseModel):

@@ -1,17 +1,19 @@
-"""What each role may see: one place for every scope rule, used by HTTP and WebSocket alike."""
-
 from __future__ import annotations
+
+import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community, District, Street
 from backend.core.errors import Forbidden, Invalid, NotFound
+from backend.core.schemas import MAX_ID
 from backend.dispatch.models import Offer
 from backend.registry.models import Caregiver, Elder
 from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
 
+CHANNEL = re.compile(r"(?P<kind>caregiver|elder|request|community|street|district):(?P<id>[1-9][0-9]{0,9})", re.ASCII)
 CITYWIDE = frozenset({Role.admin.value, Role.operator.value})
 
 
@@ -124,10 +126,14 @@ def is_personal_viewer(user: User, *, owner_user_id: int | None = None) -> bool:
 
 async def check_channel(session: AsyncSession, user: User, channel: str) -> None:
     """Allow a WebSocket subscription only within the user's scope (404/403/422 otherwise)."""
-    kind, _, raw_id = channel.partition(":")
-    if not raw_id.isdigit():
-        raise Invalid("频道格式错误", code="bad_channel", message_en=f"Bad channel {channel!r}")
-    ident = int(raw_id)
+    match = CHANNEL.fullmatch(channel)
+    if match is None or int(match["id"]) > MAX_ID:
+        raise Invalid(
+            "频道格式错误，应为 caregiver|elder|request|community|street|district:编号",
+            code="bad_channel",
+            message_en=f"Bad channel {channel[:80]!r}: expected KIND:ID",
+        )
+    kind, ident = match["kind"], int(match["id"])
     if kind == "caregiver":
         await check_caregiver(session, user, ident)
     elif kind == "elder":
@@ -149,5 +155,3 @@ async def check_channel(session: AsyncSession, user: User, channel: str) -> None
             raise NotFound("区不存在", code="district_not_found", message_en="Unknown district")
         if not (user.role in CITYWIDE or (user.role == Role.community_staff and user.district_id == ident)):
             raise _outside()
-    else:
-        raise Invalid("未知频道", code="bad_channel", message_en=f"Unknown channel kind {kind!r}")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community, District, Street
+from backend.core.config import Settings
 from backend.core.errors import Conflict, Invalid, Unauthorized
 from backend.core.lookups import insert_unique, referenced
 from backend.core.security import hash_password, verify_password
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.users.models import Role, User
 from backend.users.schemas import UserCreate, UserPublic
+
+log = logging.getLogger(__name__)
 
 
 async def authenticate(*, session: AsyncSession, username: str, password: str) -> User:
@@ -74,16 +79,22 @@ async def create_user(*, session: AsyncSession, data: UserCreate) -> User:
     )
 
 
-async def ensure_admin(*, session: AsyncSession, password: str) -> bool:
-    """Create user ``admin`` on first start; True when it was created."""
+async def ensure_admin(*, session: AsyncSession, settings: Settings) -> str | None:
+    """Create user ``admin`` on first start; returns the password when it had to be generated."""
     exists = (await session.execute(select(User.id).where(col(User.username) == "admin"))).first()
     if exists:
-        return False
+        return None
+    password, generated = settings.admin_password, None
+    if password is None:
+        password = "admin" if settings.embedded and settings.is_sqlite else secrets.token_urlsafe(12)
+        generated = password if password != "admin" else None
     session.add(
         User(username="admin", password_hash=hash_password(password), role=Role.admin.value, display_name="管理员")
     )
     await session.flush()
-    return True
+    if generated:
+        log.warning("created user admin with the generated password %s (set ELDERCARE_ADMIN_PASSWORD)", generated)
+    return generated
 
 
 async def to_public(session: AsyncSession, user: User) -> UserPublic:

@@ -186,3 +186,31 @@ async def test_websocket_refuses_anything_before_auth(stack) -> None:
     async with websockets.connect(url) as conn:
         await conn.send(json.dumps({"type": "auth", "token": "forged"}))
         assert json.loads(await conn.recv())["code"] == "invalid_token"
+
+
+async def test_malformed_frames_get_an_error_and_the_socket_lives_on(stack, admin) -> None:
+    ws = await Ws.connect(stack.base_url, admin.token)
+    await ws.conn.send(b"\x00\x01binary")
+    assert (await ws.recv())["code"] == "bad_message"
+    await ws.send({"type": "dance"})
+    assert (await ws.recv())["code"] == "bad_message"
+    await ws.conn.send("not json")
+    assert (await ws.recv())["code"] == "bad_message"
+    for channel in ("caregiver:²", "caregiver:99999999999999999999", "caregiver:0", "nothing:1", "community:abc"):
+        frame = await ws.subscribe(channel)
+        assert frame["type"] == "error" and frame["code"] == "bad_channel", (channel, frame)
+    await ws.send({"type": "subscribe", "channel": "community:1", "since": "yesterday"})
+    assert (await ws.recv())["code"] == "bad_since"
+    await ws.send({"type": "ping"})
+    assert (await ws.recv()) == {"type": "pong"}
+    await ws.close()
+
+
+async def test_out_of_range_ids_are_bad_input_not_server_errors(stack, admin) -> None:
+    huge = 99999999999999999999
+    for path in (f"/api/v1/requests/{huge}", f"/api/v1/requests?community_id={huge}", f"/api/v1/caregivers/{huge}"):
+        response = await admin.get(path)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error", path
+    body = await admin.post("/api/v1/requests", {"elder_id": huge, "service_type": "meal"})
+    assert body.status_code == 422 and body.json()["error"]["code"] == "validation_error"
+    assert (await admin.get("/healthz")).status_code == 200  # the connection is still usable

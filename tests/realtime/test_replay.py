@@ -102,3 +102,33 @@ async def test_since_replays_then_live_events_follow_and_a_lost_push_is_filled_f
         assert len([f for f in sock.sent if f["type"] == "event"]) == 6
     finally:
         sender.cancel()
+
+
+async def test_subscribe_unsubscribe_subscribe_keeps_live_events_and_a_reconnect_resyncs(runtime, channel):
+    sock = FakeSocket()
+    conn = Connection(sock, runtime, User(id=0, username="x", password_hash="x", role="admin"))  # type: ignore[arg-type]
+    runtime.bus.hub.resync_listeners.add(conn.on_resync)
+    sender = asyncio.create_task(conn.send_loop())
+    try:
+        await conn.subscribe(channel, since=None)
+        conn.unsubscribe(channel)
+        await conn.subscribe(channel, since=None)
+        await _emit(runtime, channel, 1)
+        assert await _until(sock, 1) == [1]
+        assert [f["type"] for f in sock.sent] == ["subscribed", "unsubscribed", "subscribed", "event"]
+
+        # Events published while the bus was away arrive when it reconnects, without waiting for the next.
+        publish = runtime.bus.publish
+
+        async def lost(messages: list[Message]) -> None:
+            return None
+
+        runtime.bus.publish = lost  # type: ignore[method-assign]
+        await _emit(runtime, channel, 2)
+        await _emit(runtime, channel, 3)
+        runtime.bus.publish = publish  # type: ignore[method-assign]
+        runtime.bus.hub.resync()
+        assert await _until(sock, 3) == [1, 2, 3]
+    finally:
+        conn.close()
+        sender.cancel()
