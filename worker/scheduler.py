@@ -32,8 +32,16 @@ def run_scheduler(settings: Settings) -> None:
     celery = make_celery(settings.redis_url)
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     for name, seconds in schedule(settings):
+        # A sweep not started within a few intervals is dropped: the next one does its work.
         scheduler.add_job(
-            celery.send_task, "interval", args=[name], seconds=seconds, id=name, max_instances=1, coalesce=True
+            celery.send_task,
+            "interval",
+            args=[name],
+            kwargs={"expires": max(3 * seconds, 5)},
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
         )
         log.info("scheduled %s every %ss", name, seconds)
     try:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from starlette.requests import HTTPConnection
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # Suzhou: "today", local times without a zone
 
 
 def prefers_english(conn: HTTPConnection) -> bool:

@@ -24,6 +24,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import bounding_box, distance_m
+from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import (
@@ -35,8 +36,8 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.lifecycle import Actor, lock_request, transition
-from backend.requests.models import ACTIVE_STATUSES, Priority, RequestHistory, ServiceRequest, Status
+from backend.requests.lifecycle import Actor, check_transition, lock_request, transition
+from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
 DISPATCHER = Actor.system("dispatcher")
@@ -57,8 +58,9 @@ class Candidate:
     explanation_en: str
 
 
-def _start_of_day(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def _start_of_local_day(now: datetime) -> datetime:
+    """Midnight in Suzhou, where "today" is counted."""
+    return now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 async def find_candidates(
@@ -75,12 +77,18 @@ async def find_candidates(
     pending_offer = exists().where(
         col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
     )
-    offered_before = exists().where(col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.request_id) == request.id)
+    # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
+    offered_before = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.request_id) == request.id,
+        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
+        col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
+    )
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
             col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
-            col(ServiceRequest.updated_at) >= _start_of_day(utcnow()),
+            col(ServiceRequest.updated_at) >= _start_of_local_day(utcnow()),
             col(ServiceRequest.status) != Status.cancelled.value,
         )
         .correlate(Caregiver)
@@ -179,6 +187,16 @@ async def _pending_count(session: AsyncSession, request_id: int) -> int:
     return int(result.scalar_one())
 
 
+async def _claim_caregivers(session: AsyncSession, caregiver_ids: list[int]) -> set[int]:
+    """Lock the caregivers' rows for this round, skipping any another round holds (PostgreSQL)."""
+    if not caregiver_ids:
+        return set()
+    rows = await session.execute(
+        select(Caregiver.id).where(col(Caregiver.id).in_(caregiver_ids)).with_for_update(skip_locked=True)
+    )
+    return {i for i in rows.scalars() if i is not None}
+
+
 async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
     """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
     request = await lock_request(session, request_id)
@@ -193,7 +211,11 @@ async def run_round(*, session: AsyncSession, settings: Settings, request_id: in
     if wanted > 0:
         now = utcnow()
         expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
-        for candidate in await find_candidates(session, request, settings, limit=wanted + 5):
+        candidates = await find_candidates(session, request, settings, limit=wanted + 5)
+        free = await _claim_caregivers(session, [c.caregiver_id for c in candidates])
+        for candidate in candidates:
+            if candidate.caregiver_id not in free:
+                continue  # another round is offering them something right now
             offer = Offer(
                 request_id=request_id,
                 caregiver_id=candidate.caregiver_id,
@@ -228,6 +250,18 @@ async def run_round(*, session: AsyncSession, settings: Settings, request_id: in
                 escalation_reason="no_candidate",
             )
     return request
+
+
+async def _holds_work(session: AsyncSession, caregiver_id: int) -> bool:
+    """True when the caregiver holds an active order or a pending offer."""
+    active = select(ServiceRequest.id).where(
+        col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
+        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+    )
+    pending = select(Offer.id).where(
+        col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
+    )
+    return (await session.execute(active.union_all(pending).limit(1))).first() is not None
 
 
 async def _offer_of(session: AsyncSession, offer_id: int, caregiver: Caregiver) -> Offer:
@@ -312,75 +346,78 @@ async def _after_offer_closed(session: AsyncSession, request: ServiceRequest, *,
     enqueue_after_commit(session, "dispatch.run_round", request.id)
 
 
-async def expire_offers(*, session: AsyncSession, now: datetime | None = None, limit: int = 500) -> int:
-    """Close offers whose deadline passed and move their orders on; swept by the scheduler."""
-    now = now or utcnow()
+async def orders_with_lapsed_offers(*, session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    """Orders that have a pending offer past its deadline."""
     due = (
         select(Offer.request_id)
         .where(col(Offer.status) == OfferStatus.pending.value, col(Offer.expires_at) <= now)
         .distinct()
         .limit(limit)
     )
-    expired = 0
-    for request_id in sorted((await session.execute(due)).scalars()):
-        request = await lock_request(session, request_id)  # the order first, then its offers
-        if request is None:
-            continue
-        closed = await session.execute(
-            update(Offer)
-            .where(
-                col(Offer.request_id) == request_id,
-                col(Offer.status) == OfferStatus.pending.value,
-                col(Offer.expires_at) <= now,
-            )
-            .values(status=OfferStatus.expired.value, answered_at=now)
-            .returning(col(Offer.id), col(Offer.caregiver_id))
-            .execution_options(synchronize_session=False)
+    return sorted((await session.execute(due)).scalars())
+
+
+async def expire_offers_of(*, session: AsyncSession, request_id: int, now: datetime) -> int:
+    """Close an order's offers whose deadline passed, and move the order on (one unit of work per order)."""
+    request = await lock_request(session, request_id)  # the order first, then its offers
+    if request is None:
+        return 0
+    closed = await session.execute(
+        update(Offer)
+        .where(
+            col(Offer.request_id) == request_id,
+            col(Offer.status) == OfferStatus.pending.value,
+            col(Offer.expires_at) <= now,
         )
-        for offer_id, caregiver_id in closed.all():
-            expired += 1
-            emit(
-                session,
-                "offer.expired",
-                [f"caregiver:{caregiver_id}"],
-                {"offer_id": offer_id, "request_id": request_id},
-            )
-        await _after_offer_closed(session, request, reason="派单超时未响应")
-    return expired
-
-
-async def sweep_overdue(*, session: AsyncSession, settings: Settings, now: datetime | None = None) -> None:
-    """Escalate emergencies nobody took in time; give orders whose round was lost another one."""
-    now = now or utcnow()
-    already_escalated = exists().where(
-        col(RequestHistory.request_id) == col(ServiceRequest.id), col(RequestHistory.status) == Status.escalated.value
+        .values(status=OfferStatus.expired.value, answered_at=now)
+        .returning(col(Offer.id), col(Offer.caregiver_id))
+        .execution_options(synchronize_session=False)
     )
+    expired = closed.all()
+    for offer_id, caregiver_id in expired:
+        emit(session, "offer.expired", [f"caregiver:{caregiver_id}"], {"offer_id": offer_id, "request_id": request_id})
+    await _after_offer_closed(session, request, reason="派单超时未响应")
+    return len(expired)
+
+
+async def late_emergencies(*, session: AsyncSession, settings: Settings, now: datetime) -> list[int]:
+    """Emergencies still without a caregiver after their clock (counted from the start of this dispatch)."""
+    started = func.coalesce(col(ServiceRequest.dispatch_started_at), col(ServiceRequest.created_at))
     late = select(ServiceRequest.id).where(
         col(ServiceRequest.priority) == Priority.emergency.value,
         col(ServiceRequest.status).in_([Status.dispatching.value, Status.offered.value]),
-        col(ServiceRequest.created_at) <= now - timedelta(seconds=settings.emergency_escalate_seconds),
-        ~already_escalated,
+        started <= now - timedelta(seconds=settings.emergency_escalate_seconds),
     )
-    for request_id in sorted((await session.execute(late)).scalars()):
-        request = await lock_request(session, request_id)
-        if request is None or request.status not in (Status.dispatching, Status.offered):
-            continue
-        await withdraw_other_offers(session, request, keep=None)
-        await transition(
-            session,
-            request,
-            Status.escalated,
-            actor=SCHEDULER,
-            reason=f"紧急工单 {settings.emergency_escalate_seconds} 秒内无人接单，转人工",
-            escalation_reason="emergency_not_accepted",
-        )
+    return sorted(i for i in (await session.execute(late)).scalars() if i is not None)
+
+
+async def escalate_late_emergency(*, session: AsyncSession, settings: Settings, request_id: int) -> None:
+    """Withdraw a late emergency's offers and hand it to the operators."""
+    request = await lock_request(session, request_id)
+    if request is None or request.status not in (Status.dispatching, Status.offered):
+        return
+    await withdraw_other_offers(session, request, keep=None)
+    await transition(
+        session,
+        request,
+        Status.escalated,
+        actor=SCHEDULER,
+        reason=f"紧急工单 {settings.emergency_escalate_seconds} 秒内无人接单，转人工",
+        escalation_reason="emergency_not_accepted",
+    )
+
+
+async def restart_stalled(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Give orders whose dispatch round was lost (a crashed worker, say) another one."""
+    quiet_since = now - timedelta(seconds=settings.stalled_seconds + settings.dispatch_batch_seconds)
     stalled = select(ServiceRequest.id).where(
         col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
-        col(ServiceRequest.updated_at)
-        <= now - timedelta(seconds=settings.stalled_seconds + settings.dispatch_batch_seconds),
+        col(ServiceRequest.updated_at) <= quiet_since,
     )
-    for request_id in (await session.execute(stalled.limit(500))).scalars():
+    ids = list((await session.execute(stalled.limit(500))).scalars())
+    for request_id in ids:
         enqueue_after_commit(session, "dispatch.run_round", request_id)
+    return len(ids)
 
 
 async def assign_by_hand(
@@ -390,13 +427,21 @@ async def assign_by_hand(
     request = await lock_request(session, request_id)
     if request is None:
         raise NotFound("工单不存在", code="request_not_found", message_en="Unknown work order")
-    caregiver = await session.get(Caregiver, caregiver_id)
+    check_transition(request, Status.accepted, actor=actor)  # the order's state decides before the caregiver's
+    locked = await session.execute(select(Caregiver).where(col(Caregiver.id) == caregiver_id).with_for_update())
+    caregiver = locked.scalar_one_or_none()  # the order first, then the caregiver: one lock order
     if caregiver is None:
         raise Invalid("护理员不存在", code="unknown_caregiver", message_en="Unknown caregiver")
     skilled = await session.get(CaregiverSkill, (caregiver_id, request.service_type))
     if skilled is None:
         raise Invalid(
             "该护理员不具备此项服务技能", code="caregiver_lacks_skill", message_en="Caregiver lacks the skill"
+        )
+    if await _holds_work(session, caregiver_id):
+        raise Conflict(
+            "该护理员正在服务或有待回复的派单",
+            code="caregiver_busy",
+            message_en="The caregiver holds an order or an open offer",
         )
     now = utcnow()
     await withdraw_other_offers(session, request, keep=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 from backend.dispatch import service
@@ -16,9 +17,18 @@ async def run_round(runtime: Runtime, request_id: int) -> None:
 
 @task("dispatch.sweep_deadlines")
 async def sweep_deadlines(runtime: Runtime) -> int:
-    """Expire offers whose deadline passed, escalate late emergencies, restart stalled rounds."""
+    """Expire lapsed offers, escalate late emergencies, restart lost rounds: one short transaction per order."""
+    now = utcnow()
+    async with runtime.sessions() as session:
+        lapsed = await service.orders_with_lapsed_offers(session=session, now=now)
+        late = await service.late_emergencies(session=session, settings=runtime.settings, now=now)
+    expired = 0
+    for request_id in lapsed:
+        async with runtime.unit_of_work() as session:
+            expired += await service.expire_offers_of(session=session, request_id=request_id, now=now)
+    for request_id in late:
+        async with runtime.unit_of_work() as session:
+            await service.escalate_late_emergency(session=session, settings=runtime.settings, request_id=request_id)
     async with runtime.unit_of_work() as session:
-        expired = await service.expire_offers(session=session)
-    async with runtime.unit_of_work() as session:
-        await service.sweep_overdue(session=session, settings=runtime.settings)
+        await service.restart_stalled(session=session, settings=runtime.settings, now=now)
     return expired

@@ -149,17 +149,8 @@ async def record_creation(session: AsyncSession, request: ServiceRequest, actor:
     emit(session, "request.status", await request_channels(session, request), data)
 
 
-async def transition(
-    session: AsyncSession,
-    request: ServiceRequest,
-    to: Status,
-    *,
-    actor: Actor,
-    reason: str | None = None,
-    **changes: Any,
-) -> ServiceRequest:
-    """Move an order to ``to`` if its state and the actor allow it; 409 on an illegal move or a lost race."""
-    assert request.id is not None
+def check_transition(request: ServiceRequest, to: Status, *, actor: Actor) -> Status:
+    """The order's current state if the actor may move it to ``to`` (403 or 409 otherwise); writes nothing."""
     current = Status(request.status)
     if actor.role not in RIGHTS[to]:
         raise Forbidden(
@@ -173,6 +164,21 @@ async def transition(
             code="illegal_transition",
             message_en=f"Cannot move an order from {current} to {to}",
         )
+    return current
+
+
+async def transition(
+    session: AsyncSession,
+    request: ServiceRequest,
+    to: Status,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    **changes: Any,
+) -> ServiceRequest:
+    """Move an order to ``to`` if its state and the actor allow it; 409 on an illegal move or a lost race."""
+    assert request.id is not None
+    current = check_transition(request, to, actor=actor)
     now = utcnow()
     values = {"status": to.value, "updated_at": now, **changes}
     result = await session.execute(

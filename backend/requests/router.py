@@ -18,7 +18,7 @@ from backend.requests.schemas import (
     RequestCreate,
     RequestPublic,
 )
-from backend.users.deps import CurrentUser, StaffUser
+from backend.users.deps import CurrentUser, OperatorUser, StaffUser
 from backend.users.models import Role
 from backend.users.scope import check_community
 
@@ -68,7 +68,7 @@ async def cancel_request(
 
 @router.post("/{request_id}/redispatch", response_model=RequestPublic)
 async def redispatch(
-    request: VisibleRequest, session: SessionDep, user: StaffUser, body: ReasonBody | None = None
+    request: VisibleRequest, session: SessionDep, user: OperatorUser, body: ReasonBody | None = None
 ) -> RequestPublic:
     """Send an escalated order back to the dispatcher."""
     await service.redispatch(session=session, request=request, user=user, reason=body.reason if body else None)
@@ -86,7 +86,7 @@ async def candidates(
 
 @router.post("/{request_id}/assign", response_model=RequestPublic)
 async def assign(
-    request: VisibleRequest, body: AssignBody, session: SessionDep, settings: SettingsDep, user: StaffUser
+    request: VisibleRequest, body: AssignBody, session: SessionDep, settings: SettingsDep, user: OperatorUser
 ) -> RequestPublic:
     """Assign an order to a caregiver by hand (the operator reached them)."""
     assigned = await dispatch.assign_by_hand(

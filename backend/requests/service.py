@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -13,6 +12,7 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.core.geo import distance_m
+from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.core.lookups import referenced
 from backend.dispatch.service import withdraw_other_offers
@@ -34,8 +34,6 @@ from backend.requests.schemas import (
 )
 from backend.users.models import Role, User
 from backend.users.scope import covers_community
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -181,8 +179,8 @@ async def redispatch(
 
 
 async def assigned_request(session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
-    """An order the caregiver holds (404 otherwise: others' orders are not theirs to see)."""
-    request = await session.get(ServiceRequest, request_id)
+    """An order the caregiver holds, locked (404 otherwise: others' orders are not theirs to see)."""
+    request = await lock_request(session, request_id)
     if request is None or request.assigned_caregiver_id != caregiver.id:
         raise NotFound("工单不存在或未分配给您", code="request_not_found", message_en="No such order assigned to you")
     return request

@@ -54,6 +54,8 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 StaffUser = Annotated[User, Depends(require_roles(Role.admin, Role.operator, Role.community_staff))]
+# Those who may move an order by hand (the state machine's rights for assign and redispatch).
+OperatorUser = Annotated[User, Depends(require_roles(Role.admin, Role.operator))]
 
 
 async def get_current_caregiver(session: SessionDep, user: CurrentUser) -> Caregiver:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,14 +25,17 @@ log = logging.getLogger(__name__)
 async def authenticate(*, session: AsyncSession, username: str, password: str) -> User:
     """The active user with these credentials, or 401."""
     user = (await session.execute(select(User).where(col(User.username) == username))).scalar_one_or_none()
-    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+    # argon2 is deliberately slow: run it off the event loop so sockets keep flowing.
+    matches = user is not None and await anyio.to_thread.run_sync(verify_password, password, user.password_hash)
+    if user is None or not user.is_active or not matches:
         raise Unauthorized("用户名或密码错误", code="bad_credentials", message_en="Wrong username or password")
     return user
 
 
 async def add_user(*, session: AsyncSession, username: str, password: str, role: Role, **scope: Any) -> User:
     """Store a new account; 409 when the username is taken."""
-    user = User(username=username, password_hash=hash_password(password), role=role.value, **scope)
+    password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    user = User(username=username, password_hash=password_hash, role=role.value, **scope)
     taken = Conflict(f"用户名已存在：{username}", code="username_taken", message_en="Username taken")
     return await insert_unique(session, user, taken)
 

@@ -203,3 +203,42 @@ async def test_an_emergency_nobody_takes_escalates_on_its_short_clock(stack, adm
     assert [r["id"] for r in waiting] == [order["id"]]
     assert waiting[0]["escalation_reason"] == "emergency_not_accepted"
     await queue.close()
+
+
+async def test_redispatch_after_escalation_asks_everyone_again_and_busy_caregivers_cannot_be_assigned(
+    stack, admin, make_world
+) -> None:
+    world = await make_world(caregivers_km=(0.5,))
+    caregiver = world.caregivers[0]
+    second_elder = await world.add_elder()
+    operator = await world.user("operator")
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    queue = await Ws.connect(stack.base_url, operator.token)
+    await queue.subscribe(f"community:{world.community['id']}")
+    emergency = await operator.ok(
+        "POST",
+        "/api/v1/requests",
+        {"elder_id": world.elders[0]["id"], "service_type": "emergency", "priority": "emergency"},
+        201,
+    )
+    rid = emergency["id"]
+    await queue.wait_status(rid, "offered")
+    await queue.wait_status(rid, "escalated", timeout=20)
+
+    # Community staff may watch but not move an order by hand.
+    refused = await staff.post(f"/api/v1/requests/{rid}/redispatch")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "role_forbidden"
+    # The operator redispatches: the caregiver whose offer was withdrawn is asked again, on a fresh clock.
+    await operator.ok("POST", f"/api/v1/requests/{rid}/redispatch", {"reason": "联系上护理员，请再派"})
+    await queue.wait_status(rid, "offered", timeout=10)
+    [offer] = await caregiver["api"].ok("GET", "/mobile/v1/offers")
+    assert offer["request_id"] == rid
+
+    # A caregiver holding an open offer cannot also be assigned another order by hand.
+    other = await operator.ok("POST", "/api/v1/requests", {"elder_id": second_elder["id"], "service_type": "meal"}, 201)
+    await queue.wait_status(other["id"], "escalated")
+    busy = await operator.post(f"/api/v1/requests/{other['id']}/assign", {"caregiver_id": caregiver["id"]})
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "caregiver_busy"
+    assert (await operator.ok("GET", f"/api/v1/requests/{other['id']}"))["status"] == "escalated"
+    await caregiver["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
+    await queue.close()
