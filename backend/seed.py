@@ -140,6 +140,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
             base = communities[i % len(communities)]
             await registry.create_caregiver(
                 session=session,
+                user=None,
                 data=CaregiverCreate(
                     provider_id=provider.id,
                     name=rng.choice(SURNAMES) + rng.choice(GIVEN),
@@ -157,6 +158,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                 born = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 22))
                 elder = await registry.create_elder(
                     session=session,
+                    user=None,
                     data=ElderCreate(
                         name=rng.choice(SURNAMES) + rng.choice(GIVEN),
                         id_number=demo_id_number(rng, born),

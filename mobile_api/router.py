@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlmodel import col, select
 
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
@@ -15,7 +14,7 @@ from backend.registry.models import Elder
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
 from backend.registry.service import caregiver_public, report_location, set_shift
 from backend.requests import service as requests
-from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
+from backend.requests.models import ServiceRequest
 from backend.requests.schemas import CheckIn, CheckOut
 from backend.users.deps import CurrentCaregiver
 from mobile_api.schemas import AssignmentPublic, DeclineBody, Destination, OfferPublic
@@ -74,13 +73,9 @@ async def location(body: Location, session: SessionDep, caregiver: CurrentCaregi
 @router.get("/offers", response_model=list[OfferPublic])
 async def list_offers(http: Request, session: SessionDep, caregiver: CurrentCaregiver) -> list[OfferPublic]:
     """The caller's open offers, soonest deadline first."""
+    english = prefers_english(http)
     offers = await dispatch.open_offers(session=session, caregiver=caregiver)
-    out = []
-    for offer in offers:
-        request = await session.get(ServiceRequest, offer.request_id)
-        assert request is not None
-        out.append(_offer_public(offer, request, english=prefers_english(http)))
-    return out
+    return [_offer_public(offer, request, english=english) for offer, request in offers]
 
 
 @router.post("/offers/{offer_id}/accept", response_model=AssignmentPublic)
@@ -106,15 +101,9 @@ async def decline_offer(
 @router.get("/requests", response_model=list[AssignmentPublic])
 async def my_requests(session: SessionDep, caregiver: CurrentCaregiver) -> list[AssignmentPublic]:
     """The orders the caller holds now (accepted, en route, in service)."""
-    rows = await session.execute(
-        select(ServiceRequest)
-        .where(
-            col(ServiceRequest.assigned_caregiver_id) == caregiver.id,
-            col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
-        )
-        .order_by(col(ServiceRequest.id))
-    )
-    return [await _assignment(session, r) for r in rows.scalars()]
+    return [
+        await _assignment(session, r) for r in await requests.active_assignments(session=session, caregiver=caregiver)
+    ]
 
 
 @router.get("/requests/{request_id}", response_model=AssignmentPublic)

@@ -474,10 +474,11 @@ async def assign_by_hand(
     return request
 
 
-async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[Offer]:
-    """The caregiver's pending offers that have not expired."""
+async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[tuple[Offer, ServiceRequest]]:
+    """The caregiver's pending offers that have not expired, with their orders, soonest deadline first."""
     rows = await session.execute(
-        select(Offer)
+        select(Offer, ServiceRequest)
+        .join(ServiceRequest, col(ServiceRequest.id) == col(Offer.request_id))
         .where(
             col(Offer.caregiver_id) == caregiver.id,
             col(Offer.status) == OfferStatus.pending.value,
@@ -485,4 +486,4 @@ async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[Of
         )
         .order_by(col(Offer.expires_at))
     )
-    return list(rows.scalars())
+    return [(offer, request) for offer, request in rows.all()]

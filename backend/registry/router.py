@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from backend.areas.models import Community
 from backend.core.deps import SessionDep
-from backend.core.errors import Forbidden
 from backend.core.lookups import get_or_404
 from backend.core.schemas import PathId
 from backend.registry import service
@@ -24,9 +22,7 @@ from backend.users.deps import AdminUser, CurrentUser, StaffUser
 from backend.users.models import Role
 from backend.users.scope import (
     check_caregiver,
-    check_community,
     check_elder,
-    covers_community,
     is_personal_viewer,
 )
 
@@ -56,9 +52,7 @@ async def get_provider(provider_id: PathId, session: SessionDep, user: CurrentUs
 @router.post("/caregivers", status_code=status.HTTP_201_CREATED, response_model=CaregiverPublic)
 async def create_caregiver(data: CaregiverCreate, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
     """Register a caregiver (助老员) and their account: admins, or the provider's own admin."""
-    if not (user.role == Role.admin or (user.role == Role.provider_admin and user.provider_id == data.provider_id)):
-        raise Forbidden("无权为该服务组织登记护理员", code="role_forbidden", message_en="Not allowed for this provider")
-    caregiver = await service.create_caregiver(session=session, data=data)
+    caregiver = await service.create_caregiver(session=session, data=data, user=user)
     return await service.caregiver_public(session, caregiver, whole=True)
 
 
@@ -74,9 +68,7 @@ async def get_caregiver(caregiver_id: PathId, session: SessionDep, user: Current
 @router.post("/elders", status_code=status.HTTP_201_CREATED, response_model=ElderPublic)
 async def create_elder(data: ElderCreate, session: SessionDep, user: StaffUser) -> ElderPublic:
     """Register an elder (老年人): admins, operators, or staff of the elder's community."""
-    if user.role == Role.community_staff:
-        await check_community(session, user, data.community_id)
-    elder = await service.create_elder(session=session, data=data)
+    elder = await service.create_elder(session=session, data=data, user=user)
     return service.elder_public(elder, whole=is_personal_viewer(user))
 
 
@@ -87,14 +79,7 @@ async def find_elders(
     phone: str = Query(min_length=3, max_length=32, description="来电号码 / caller's number"),
 ) -> list[ElderPublic]:
     """The hotline's caller lookup by phone number."""
-    elders = await service.find_elders_by_phone(session=session, phone=phone)
-    if user.role == Role.community_staff:
-        visible = []
-        for elder in elders:
-            community = await session.get(Community, elder.community_id)
-            if community is not None and covers_community(user, community):
-                visible.append(elder)
-        elders = visible
+    elders = await service.find_elders_by_phone(session=session, phone=phone, user=user)
     return [service.elder_public(e, whole=is_personal_viewer(user)) for e in elders]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
-from backend.core.errors import Conflict, Invalid
+from backend.core.errors import Conflict, Forbidden, Invalid
 from backend.core.identity import (
     InvalidIdentity,
     birth_date_from_id_number,
@@ -37,7 +37,8 @@ from backend.registry.schemas import (
     ProviderCreate,
     ProviderPublic,
 )
-from backend.users.models import Role
+from backend.users.models import Role, User
+from backend.users.scope import covers_community, visible_communities
 from backend.users.service import add_user
 
 
@@ -121,8 +122,11 @@ async def get_provider_public(*, session: AsyncSession, provider: Provider) -> P
     return provider_public(provider, sorted(communities), sorted(types))
 
 
-async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate) -> Caregiver:
-    """Register a caregiver and their sign-in account."""
+async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate, user: User | None) -> Caregiver:
+    """Register a caregiver and their sign-in account: admins, or the provider's own admin (None: the system)."""
+    own_provider = user is not None and user.role == Role.provider_admin and user.provider_id == data.provider_id
+    if user is not None and user.role != Role.admin and not own_provider:
+        raise Forbidden("无权为该服务组织登记护理员", code="role_forbidden", message_en="Not allowed for this provider")
     await referenced(session, Provider, data.provider_id, what="服务组织", what_en="provider")
     phone = phone_or_422(data.phone)
     skills = await known_service_types(session, data.skills)
@@ -195,11 +199,13 @@ async def report_location(*, session: AsyncSession, caregiver: Caregiver, locati
     return caregiver
 
 
-async def create_elder(*, session: AsyncSession, data: ElderCreate) -> Elder:
-    """Register an elder: resident ID and phone checked, community known."""
+async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User | None) -> Elder:
+    """Register an elder: resident ID and phone checked, community known and within the user's area."""
     id_number = _identity(normalize_id_number, data.id_number)
     phone = phone_or_422(data.phone)
-    await referenced(session, Community, data.community_id, what="社区", what_en="community")
+    community = await referenced(session, Community, data.community_id, what="社区", what_en="community")
+    if user is not None and not covers_community(user, community):
+        raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
     elder = Elder(
         name=data.name,
         id_number=id_number,
@@ -213,10 +219,14 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate) -> Elder:
     return await insert_unique(session, elder, exists)
 
 
-async def find_elders_by_phone(*, session: AsyncSession, phone: str) -> list[Elder]:
-    """The hotline's caller lookup: elders registered with this number."""
+async def find_elders_by_phone(*, session: AsyncSession, phone: str, user: User) -> list[Elder]:
+    """The hotline's caller lookup: elders registered with this number, within the user's area."""
     normalized = phone_or_422(phone)
-    rows = await session.execute(select(Elder).where(col(Elder.phone) == normalized).order_by(col(Elder.id)))
+    query = select(Elder).where(col(Elder.phone) == normalized).order_by(col(Elder.id))
+    area = visible_communities(user)
+    if area is not None:
+        query = query.where(col(Elder.community_id).in_(area))
+    rows = await session.execute(query)
     return list(rows.scalars())
 
 

@@ -19,6 +19,7 @@ from backend.areas.models import Community
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
+from backend.core.logging import redact
 from backend.registry.models import Caregiver
 from backend.requests.models import RequestHistory, ServiceRequest, Status
 from backend.users.models import Role, User
@@ -208,7 +209,7 @@ async def transition(
         "from_status": current.value,
         "at": now.isoformat(),
         "by": actor.role,
-        "reason": reason,
+        "reason": redact(reason) if reason else None,  # free text may quote a phone number
     }
     emit(session, "request.status", await request_channels(session, request), data)
     await session.flush()

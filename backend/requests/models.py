@@ -28,17 +28,6 @@ class Status(StrEnum):
     escalated = "escalated"
 
 
-OPEN_STATUSES = frozenset(
-    {
-        Status.new,
-        Status.dispatching,
-        Status.offered,
-        Status.accepted,
-        Status.en_route,
-        Status.in_service,
-        Status.escalated,
-    }
-)
 ACTIVE_STATUSES = frozenset({Status.accepted, Status.en_route, Status.in_service})
 
 

@@ -20,6 +20,7 @@ from backend.registry.models import Caregiver, Elder
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
+    ACTIVE_STATUSES,
     Priority,
     RequestHistory,
     ServiceRequest,
@@ -33,7 +34,7 @@ from backend.requests.schemas import (
     VisitPublic,
 )
 from backend.users.models import Role, User
-from backend.users.scope import covers_community
+from backend.users.scope import check_community, covers_community, visible_communities
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -124,15 +125,10 @@ async def list_requests(
         query = query.where(col(ServiceRequest.community_id) == community_id)
     if status is not None:
         query = query.where(col(ServiceRequest.status) == status.value)
+    if community_id is not None and user.role in (Role.admin, Role.operator, Role.community_staff):
+        await check_community(session, user, community_id)
     if user.role == Role.community_staff:
-        area = select(Community.id)
-        if user.community_id is not None:
-            area = area.where(col(Community.id) == user.community_id)
-        elif user.street_id is not None:
-            area = area.where(col(Community.street_id) == user.street_id)
-        else:
-            area = area.where(col(Community.district_id) == user.district_id)
-        query = query.where(col(ServiceRequest.community_id).in_(area))
+        query = query.where(col(ServiceRequest.community_id).in_(visible_communities(user)))  # type: ignore[arg-type]
     elif user.role == Role.elder:
         query = query.where(col(ServiceRequest.elder_id) == user.elder_id)
     elif user.role == Role.caregiver:
@@ -176,6 +172,19 @@ async def redispatch(
     )
     enqueue_after_commit(session, "dispatch.run_round", request.id)
     return request
+
+
+async def active_assignments(*, session: AsyncSession, caregiver: Caregiver) -> list[ServiceRequest]:
+    """The orders a caregiver holds now (accepted, en route, in service)."""
+    rows = await session.execute(
+        select(ServiceRequest)
+        .where(
+            col(ServiceRequest.assigned_caregiver_id) == caregiver.id,
+            col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+        )
+        .order_by(col(ServiceRequest.id))
+    )
+    return list(rows.scalars())
 
 
 async def assigned_request(session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from sqlalchemy import false
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.areas.models import Community, District, Street
 from backend.core.errors import Forbidden, Invalid, NotFound
@@ -32,6 +35,20 @@ def covers_community(user: User, community: Community) -> bool:
         or (user.street_id is not None and user.street_id == community.street_id)
         or (user.district_id is not None and user.district_id == community.district_id)
     )
+
+
+def visible_communities(user: User) -> SelectOfScalar[Any] | None:
+    """The ids of the communities a user's area covers, as a subquery; ``None`` for the whole city."""
+    if user.role in CITYWIDE:
+        return None
+    area: SelectOfScalar[Any] = select(Community.id)
+    if user.role != Role.community_staff:
+        return area.where(false())
+    if user.community_id is not None:
+        return area.where(col(Community.id) == user.community_id)
+    if user.street_id is not None:
+        return area.where(col(Community.street_id) == user.street_id)
+    return area.where(col(Community.district_id) == user.district_id)
 
 
 async def check_community(session: AsyncSession, user: User, community_id: int) -> Community:

@@ -153,4 +153,8 @@ async def test_personal_data_is_masked_except_for_admins_and_never_in_events(sta
     for log in ("api", "worker"):
         text = stack.processes[log].log()
         assert body["id_number"] not in text and body["phone"][-8:] not in text
+    # Free text typed by a person is masked before it is broadcast.
+    await operator.ok("POST", f"/api/v1/requests/{order['id']}/cancel", {"reason": "家属来电 13912345678 取消"})
+    cancelled = await ws.wait_status(order["id"], "cancelled")
+    assert cancelled["data"]["reason"] == "家属来电 139****5678 取消"
     await ws.close()

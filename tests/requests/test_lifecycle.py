@@ -61,6 +61,7 @@ async def elder_id(runtime: Runtime) -> int:
         )
         elder = await create_elder(
             session=session,
+            user=None,
             data=ElderCreate(
                 name="测",
                 id_number=id_number(),
