@@ -41,6 +41,7 @@ class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
     __table_args__ = (
         Index("ix_service_request_community_status", "community_id", "status"),
+        Index("ix_service_request_caregiver_updated", "assigned_caregiver_id", "updated_at"),  # today's load
         Index(
             "ix_service_request_caregiver_active",
             "assigned_caregiver_id",
