@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, update
+from sqlalchemy import func, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +27,11 @@ from backend.core.geo import bounding_box, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
+from backend.dispatch.rules import Rule, hard_rules
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
     Elder,
-    Provider,
-    ProviderCommunity,
-    ProviderService,
     ServiceType,
 )
 from backend.requests.lifecycle import Actor, check_transition, lock_request, transition
@@ -70,20 +68,6 @@ async def find_candidates(
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, settings.candidate_radius_km * 1000)
-    busy_order = exists().where(
-        col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
-        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
-    )
-    pending_offer = exists().where(
-        col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
-    )
-    # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
-    offered_before = exists().where(
-        col(Offer.caregiver_id) == col(Caregiver.id),
-        col(Offer.request_id) == request.id,
-        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
-        col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
-    )
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
@@ -94,46 +78,17 @@ async def find_candidates(
         .correlate(Caregiver)
         .scalar_subquery()
     )
-    query = (
-        sa_select(
-            col(Caregiver.id),
-            col(Caregiver.provider_id),
-            col(Caregiver.name),
-            col(Caregiver.lat),
-            col(Caregiver.lon),
-            load_today,
-        )
-        .join(Provider, col(Provider.id) == Caregiver.provider_id)
-        .join(
-            ProviderCommunity,
-            and_(
-                col(ProviderCommunity.provider_id) == col(Provider.id),
-                col(ProviderCommunity.community_id) == request.community_id,
-            ),
-        )
-        .join(
-            ProviderService,
-            and_(
-                col(ProviderService.provider_id) == col(Provider.id),
-                col(ProviderService.service_type) == request.service_type,
-            ),
-        )
-        .join(
-            CaregiverSkill,
-            and_(
-                col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
-                col(CaregiverSkill.service_type) == request.service_type,
-            ),
-        )
-        .where(
-            col(Provider.active).is_(True),
-            col(Caregiver.on_shift).is_(True),
-            col(Caregiver.lat).between(min_lat, max_lat),
-            col(Caregiver.lon).between(min_lon, max_lon),
-            ~busy_order,
-            ~pending_offer,
-            ~offered_before,
-        )
+    query = sa_select(
+        col(Caregiver.id),
+        col(Caregiver.provider_id),
+        col(Caregiver.name),
+        col(Caregiver.lat),
+        col(Caregiver.lon),
+        load_today,
+    ).where(
+        col(Caregiver.lat).between(min_lat, max_lat),
+        col(Caregiver.lon).between(min_lon, max_lon),
+        *(rule.holds for rule in hard_rules(request)),
     )
     radius = settings.candidate_radius_km * 1000
     scored = []
@@ -163,6 +118,50 @@ async def find_candidates(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A caregiver near the elder, and the hard rules that keep them from this order (none: eligible)."""
+
+    caregiver_id: int
+    provider_id: int
+    name: str
+    distance_m: float
+    failed: list[Rule]
+
+
+async def nearby_caregivers(
+    session: AsyncSession, request: ServiceRequest, settings: Settings, *, radius_km: float, limit: int = 50
+) -> list[Nearby]:
+    """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator)."""
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, radius_km * 1000)
+    rules = hard_rules(request)
+    too_far = Rule(
+        "too_far", f"超出派单半径 {settings.candidate_radius_km:g} 公里", "beyond the dispatch radius", true()
+    )
+    query = sa_select(
+        col(Caregiver.id),
+        col(Caregiver.provider_id),
+        col(Caregiver.name),
+        col(Caregiver.lat),
+        col(Caregiver.lon),
+        *(rule.holds.label(rule.code) for rule in rules),
+    ).where(col(Caregiver.lat).between(min_lat, max_lat), col(Caregiver.lon).between(min_lon, max_lon))
+    found = []
+    for cid, pid, name, lat, lon, *passes in (await session.execute(query)).all():
+        dist = distance_m(elder.lat, elder.lon, lat, lon)
+        if dist > radius_km * 1000:
+            continue
+        failed = [rule for rule, ok in zip(rules, passes, strict=True) if not ok]
+        if dist > settings.candidate_radius_km * 1000:
+            failed.append(too_far)
+        assert cid is not None
+        found.append(Nearby(cid, pid, name, round(dist, 1), failed))
+    found.sort(key=lambda n: (n.distance_m, n.caregiver_id))
+    return found[:limit]
 
 
 def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:

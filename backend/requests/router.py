@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from backend.core.deps import SessionDep, SettingsDep
+from backend.core.i18n import prefers_english
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.requests import service
@@ -14,6 +15,8 @@ from backend.requests.models import Status
 from backend.requests.schemas import (
     AssignBody,
     CandidatePublic,
+    Exclusion,
+    NearbyCaregiverPublic,
     ReasonBody,
     RequestCreate,
     RequestPublic,
@@ -78,6 +81,31 @@ async def candidates(
     """Who the dispatcher would ask now, and why (for assigning by hand)."""
     found = await dispatch.find_candidates(session, request, settings)
     return [CandidatePublic.model_validate(c, from_attributes=True) for c in found]
+
+
+@router.get("/{request_id}/nearby-caregivers", response_model=list[NearbyCaregiverPublic])
+async def nearby_caregivers(
+    http: Request,
+    request: VisibleRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: StaffUser,
+    radius_km: float = Query(default=5.0, gt=0, le=50),
+) -> list[NearbyCaregiverPublic]:
+    """Caregivers near the elder and, for each, which rule keeps them from this order (为何不能派)."""
+    english = prefers_english(http)
+    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km)
+    return [
+        NearbyCaregiverPublic(
+            caregiver_id=n.caregiver_id,
+            provider_id=n.provider_id,
+            name=n.name,
+            distance_m=n.distance_m,
+            eligible=not n.failed,
+            excluded_by=[Exclusion(code=r.code, reason=r.en if english else r.zh) for r in n.failed],
+        )
+        for n in found
+    ]
 
 
 @router.post("/{request_id}/assign", response_model=RequestPublic)

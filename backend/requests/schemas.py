@@ -72,6 +72,20 @@ class CandidatePublic(BaseModel):
     explanation: str
 
 
+class Exclusion(BaseModel):
+    code: str
+    reason: str
+
+
+class NearbyCaregiverPublic(BaseModel):
+    caregiver_id: int
+    provider_id: int
+    name: str
+    distance_m: float
+    eligible: bool
+    excluded_by: list[Exclusion]
+
+
 class CheckIn(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)

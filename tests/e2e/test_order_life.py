@@ -242,3 +242,46 @@ async def test_redispatch_after_escalation_asks_everyone_again_and_busy_caregive
     assert (await operator.ok("GET", f"/api/v1/requests/{other['id']}"))["status"] == "escalated"
     await caregiver["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
     await queue.close()
+
+
+async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_order(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5,), skills=("meal",))
+    other = await make_world(caregivers_km=(0.5,))  # another provider, whose area is elsewhere
+    eligible = world.caregivers[0]
+    unskilled = await world.add_caregiver(0.7, skills=("cleaning",))
+    resting = await world.add_caregiver(0.9, skills=("meal",))
+    await resting["api"].ok("POST", "/mobile/v1/shift", {"on_shift": False})
+    outsider = await world.add_caregiver(1.1, skills=("meal",), provider_id=other.provider["id"])
+    operator = await world.user("operator")
+    order = await operator.ok(
+        "POST", "/api/v1/requests", {"elder_id": world.elders[0]["id"], "service_type": "meal"}, 201
+    )
+    rid = order["id"]
+    ws = await Ws.connect(stack.base_url, operator.token)
+    await ws.subscribe(f"request:{rid}", since=0)
+    await ws.wait_status(rid, "offered")
+
+    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2")
+    reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
+    assert reasons[eligible["id"]] == ["has_open_offer"]  # it was just offered to them
+    assert reasons[unskilled["id"]] == ["lacks_skill"]
+    assert reasons[resting["id"]] == ["off_shift"]
+    assert reasons[outsider["id"]] == ["outside_service_area"]
+    mine = [eligible["id"], unskilled["id"], resting["id"], outsider["id"]]
+    assert [n["caregiver_id"] for n in nearby if n["caregiver_id"] in mine] == mine  # nearest first
+    assert [n["caregiver_id"] for n in nearby if n["eligible"]] == []  # the one eligible caregiver holds the offer
+    worded = {n["caregiver_id"]: n["excluded_by"] for n in nearby}[resting["id"]]
+    assert worded == [{"code": "off_shift", "reason": "不在班"}]
+    english = await operator.get(
+        f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2", headers={"Accept-Language": "en"}
+    )
+    assert {n["caregiver_id"]: n["excluded_by"] for n in english.json()}[unskilled["id"]][0][
+        "reason"
+    ] == "lacks the skill"
+    # Once they decline, that is the rule that keeps them out of this dispatch.
+    [offer] = await eligible["api"].ok("GET", "/mobile/v1/offers")
+    await eligible["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/decline")
+    await ws.wait_status(rid, "escalated")
+    after = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2")
+    assert {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in after}[eligible["id"]] == ["declined"]
+    await ws.close()

@@ -1,0 +1,82 @@
+"""The dispatcher's hard rules: who may be offered an order at all.
+
+Each rule is one SQL condition over a caregiver row, true when the caregiver passes it. The
+candidate search filters by all of them; the operator's "why not this caregiver" view evaluates
+each one, so both always apply the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists
+from sqlmodel import col, select
+
+from backend.dispatch.models import Offer, OfferStatus
+from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
+from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A hard rule: its stable code, its wording, and the condition a caregiver must meet."""
+
+    code: str
+    zh: str
+    en: str
+    holds: ColumnElement[bool]
+
+
+def hard_rules(request: ServiceRequest) -> list[Rule]:
+    """The rules for offering this order, in the order an operator reads them."""
+    provider = col(Caregiver.provider_id)
+    provider_active = select(Provider.id).where(col(Provider.active).is_(True))
+    serves_area = select(ProviderCommunity.provider_id).where(
+        col(ProviderCommunity.community_id) == request.community_id
+    )
+    offers_service = select(ProviderService.provider_id).where(
+        col(ProviderService.service_type) == request.service_type
+    )
+    skilled = exists().where(
+        col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
+        col(CaregiverSkill.service_type) == request.service_type,
+    )
+    busy = exists().where(
+        col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
+        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+    )
+    open_offer = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
+    )
+    # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
+    declined = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.request_id) == request.id,
+        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
+        col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
+    )
+    return [
+        Rule(
+            "provider_inactive",
+            "所属服务组织已停用",
+            "their provider is inactive",
+            col(Caregiver.provider_id).in_(provider_active),
+        ),
+        Rule(
+            "outside_service_area",
+            "所属服务组织不覆盖老人所在社区",
+            "their provider does not serve the elder's community",
+            provider.in_(serves_area),
+        ),
+        Rule(
+            "service_not_offered",
+            "所属服务组织未开展该项服务",
+            "their provider does not offer this service",
+            provider.in_(offers_service),
+        ),
+        Rule("lacks_skill", "不具备该项服务技能", "lacks the skill", skilled),
+        Rule("off_shift", "不在班", "off shift", col(Caregiver.on_shift).is_(True)),
+        Rule("busy", "正在服务其他工单", "serving another order", ~busy),
+        Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
+        Rule("declined", "本次派单中已拒绝或超时未响应", "declined or let this order lapse", ~declined),
+    ]
