@@ -19,6 +19,7 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 PG_ADMIN_URL = os.environ.get("ELDERCARE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+STACK_SECRET = "test-secret-key-for-the-suite-only-0123456789"
 REDIS_BASE = os.environ.get("ELDERCARE_TEST_REDIS", "redis://127.0.0.1:6379")
 
 
@@ -119,7 +120,7 @@ def platform_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELDERCARE_")}
     env |= {
         "ELDERCARE_ENVIRONMENT": "test",
-        "ELDERCARE_SECRET_KEY": "test-secret-key-for-the-suite-only",
+        "ELDERCARE_SECRET_KEY": STACK_SECRET,
         "ELDERCARE_ADMIN_PASSWORD": "admin-test-pass",
         "ELDERCARE_LOG_LEVEL": "INFO",
     }

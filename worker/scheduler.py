@@ -21,6 +21,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     return [
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
+        ("events.prune", settings.prune_seconds),
     ]
 
 

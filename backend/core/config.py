@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     sweep_seconds: float = 5.0
     relay_sweep_seconds: float = 2.0
 
+    event_retention_days: int = 7
+    prune_seconds: float = 3600.0
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

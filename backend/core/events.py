@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Index,
     UniqueConstraint,
+    delete,
     select,
     text,
     update,
@@ -152,3 +153,16 @@ async def last_seq(session: AsyncSession, channel: str) -> int:
     """The newest sequence number of a channel (0 when it has none)."""
     cursor = await session.get(ChannelCursor, channel)
     return cursor.last_seq if cursor else 0
+
+
+async def prune_events(session: AsyncSession, *, older_than: datetime) -> int:
+    """Delete relayed outbox rows and stored channel events created before ``older_than``.
+
+    A client reconnecting with a ``since`` older than that gets what is left; the cursors stay, so
+    sequence numbers keep increasing.
+    """
+    outbox = await session.execute(
+        delete(OutboxEvent).where(col(OutboxEvent.relayed_at).is_not(None), col(OutboxEvent.created_at) < older_than)
+    )
+    stored = await session.execute(delete(ChannelEvent).where(col(ChannelEvent.created_at) < older_than))
+    return int(outbox.rowcount or 0) + int(stored.rowcount or 0)  # type: ignore[attr-defined]

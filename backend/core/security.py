@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -44,9 +45,21 @@ def create_access_token(settings: Settings, *, user_id: int, role: str) -> str:
 
 def decode_access_token(settings: Settings, token: str) -> int:
     """The user id in a valid token, or Unauthorized."""
+    return int(_claims(settings, token)["sub"])
+
+
+def token_seconds_left(settings: Settings, token: str) -> float:
+    """How long a valid token stays valid."""
+    return float(_claims(settings, token)["exp"]) - utcnow().timestamp()
+
+
+def _claims(settings: Settings, token: str) -> dict[str, Any]:
     try:
-        payload = jwt.decode(token, settings.secret_key or "", algorithms=[ALGORITHM])
-        return int(payload["sub"])
+        payload: dict[str, Any] = jwt.decode(
+            token, settings.secret_key or "", algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
+        int(payload["sub"])
+        return payload
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise Unauthorized(
             "登录已失效，请重新登录", code="invalid_token", message_en="Invalid or expired token"

@@ -25,6 +25,7 @@ from fastapi import APIRouter, WebSocket
 from backend.core.errors import DomainError
 from backend.core.events import Message, last_seq, replay
 from backend.core.runtime import Runtime
+from backend.core.security import token_seconds_left
 from backend.users.deps import user_from_token
 from backend.users.models import User
 from backend.users.scope import check_channel
@@ -164,7 +165,7 @@ async def _receive(websocket: WebSocket) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else {}
 
 
-async def _authenticate(websocket: WebSocket, runtime: Runtime) -> User | None:
+async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, str] | None:
     try:
         first = await asyncio.wait_for(_receive(websocket), timeout=AUTH_TIMEOUT_S)
     except TimeoutError:
@@ -177,7 +178,7 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> User | None:
         return None
     try:
         async with runtime.sessions() as session:
-            return await user_from_token(session, runtime.settings, first["token"])
+            return await user_from_token(session, runtime.settings, first["token"]), first["token"]
     except DomainError as exc:
         await _error(websocket, exc.code, exc.message)
         await websocket.close(CLOSE_UNAUTHENTICATED)
@@ -207,10 +208,16 @@ async def serve(websocket: WebSocket) -> None:
     """Run one client's session until it disconnects."""
     runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
-    user = await _authenticate(websocket, runtime)
-    if user is None:
+    signed_in = await _authenticate(websocket, runtime)
+    if signed_in is None:
         return
+    user, token = signed_in
     await websocket.send_json({"type": "auth_ok", "user_id": user.id, "role": user.role})
+    # The session ends when the token does: the client signs in again and resumes with `since`.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, token_seconds_left(runtime.settings, token)),
+        lambda: asyncio.get_running_loop().create_task(websocket.close(CLOSE_UNAUTHENTICATED, "token expired")),
+    )
     conn = Connection(websocket, runtime, user)
     runtime.bus.hub.resync_listeners.add(conn.on_resync)
     sender = asyncio.create_task(conn.send_loop(), name="ws-sender")
@@ -229,6 +236,7 @@ async def serve(websocket: WebSocket) -> None:
     except RuntimeError:  # the socket was closed under us (sender failure)
         pass
     finally:
+        expiry.cancel()
         conn.close()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
+import jwt as pyjwt
 import pytest
 import websockets
 
 from tests.client import Api, Ws
+from tests.infra import STACK_SECRET
 
 
 async def _order(api: Api, elder_id: int, service_type: str = "meal") -> dict:
@@ -214,3 +217,15 @@ async def test_out_of_range_ids_are_bad_input_not_server_errors(stack, admin) ->
     body = await admin.post("/api/v1/requests", {"elder_id": huge, "service_type": "meal"})
     assert body.status_code == 422 and body.json()["error"]["code"] == "validation_error"
     assert (await admin.get("/healthz")).status_code == 200  # the connection is still usable
+
+
+async def test_a_websocket_session_ends_when_its_token_does(stack, admin) -> None:
+    me = await admin.ok("GET", "/api/v1/users/me")
+    exp = int(datetime.now(UTC).timestamp()) + 2
+    short = pyjwt.encode({"sub": str(me["id"]), "role": "admin", "exp": exp}, STACK_SECRET, algorithm="HS256")
+    ws = await Ws.connect(stack.base_url, short)
+    assert (await ws.subscribe("district:1"))["type"] in ("subscribed", "error")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ import pytest
 from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
 from backend.areas.service import create_community, create_district, create_street
 from backend.core.config import Settings
-from backend.core.events import Message, emit
+from backend.core.db import utcnow
+from backend.core.events import Message, emit, last_seq, prune_events, replay
 from backend.core.runtime import Runtime
 from backend.core.schemas import Location
 from backend.realtime.ws import Connection
 from backend.users.models import User
+from tests.infra import migrate, private_database
 
 
 class FakeSocket:
@@ -132,3 +135,25 @@ async def test_subscribe_unsubscribe_subscribe_keeps_live_events_and_a_reconnect
     finally:
         conn.close()
         sender.cancel()
+
+
+async def test_pruning_forgets_old_events_but_sequence_numbers_keep_increasing() -> None:
+    with private_database() as url:  # pruning is database-wide: keep it away from the other tests' events
+        migrate(url)
+        runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
+        try:
+            channel = "community:1"
+            for n in (1, 2):
+                await _emit(runtime, channel, n)
+            async with runtime.unit_of_work() as session:
+                assert await prune_events(session, older_than=utcnow() - timedelta(days=1)) == 0  # nothing that old
+                assert len(await replay(session, channel, 0, until=10)) == 2
+                assert (
+                    await prune_events(session, older_than=utcnow() + timedelta(seconds=1)) == 4
+                )  # 2 outbox, 2 stored
+            await _emit(runtime, channel, 3)
+            async with runtime.sessions() as session:
+                assert [m.seq for m in await replay(session, channel, 0, until=10)] == [3]
+                assert await last_seq(session, channel) == 3
+        finally:
+            await runtime.stop()
