@@ -52,3 +52,4 @@ clean:
 bench: install-test services
 	$(BIN)/python -m benchmarks.order_to_offer --orders 200 --burst 20
 	$(BIN)/python -m benchmarks.order_to_offer --orders 200 --burst 20 --embedded
+	$(BIN)/python -m benchmarks.dispatch_latency --caregivers 20000 --orders 300
