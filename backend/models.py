@@ -9,6 +9,7 @@ from backend.core.secrets import PlatformSecret
 from backend.dispatch.models import Offer
 from backend.registry.models import (
     Caregiver,
+    BlockedCaregiver,
     CaregiverSkill,
     Elder,
     Provider,
@@ -20,6 +21,7 @@ from backend.requests.models import RequestHistory, ServiceRequest, Visit
 from backend.users.models import User
 
 __all__ = [
+    "BlockedCaregiver",
     "Caregiver",
     "CaregiverSkill",
     "ChannelCursor",

@@ -148,6 +148,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                     username=f"cg{cg_no:02d}",
                     password=DEMO_PASSWORD,
                     skills=skill_sets[i % len(skill_sets)],
+                    gender="male" if i == 4 else "female",  # most home caregivers are women
                     location=_near(rng, base.lat, base.lon, 1.0),
                 ),
             )

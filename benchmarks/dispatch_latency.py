@@ -102,6 +102,7 @@ async def _populate(runtime: Runtime, caregivers: int, rng: random.Random) -> li
                     "address": "x",
                     "lat": home.lat,
                     "lon": home.lon,
+                    "gender": rng.choice(["female", "male"]),
                     "created_at": utcnow(),
                 }
             )

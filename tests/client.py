@@ -192,6 +192,7 @@ class World:
         *,
         skills: tuple[str, ...] = ("meal", "bathing", "emergency"),
         provider_id: int | None = None,
+        gender: str | None = None,
     ) -> dict[str, Any]:
         username = f"cg_{uuid.uuid4().hex[:10]}"
         caregiver = await self.admin.ok(
@@ -205,6 +206,7 @@ class World:
                 "password": PASSWORD,
                 "skills": list(skills),
                 "location": offset(self.home["lat"], self.home["lon"], east_km=east_km),
+                "gender": gender,
             },
             201,
         )
@@ -213,18 +215,19 @@ class World:
         self.caregivers.append(caregiver)
         return caregiver
 
-    async def add_elder(self) -> dict[str, Any]:
+    async def add_elder(self, *, born: str = "19450302", same_gender_care: bool = False) -> dict[str, Any]:
         phone = unique_phone()
         elder = await self.admin.ok(
             "POST",
             "/api/v1/elders",
             {
                 "name": "张阿婆",
-                "id_number": id_number(),
+                "id_number": id_number(born=born),
                 "phone": phone,
                 "community_id": self.community["id"],
                 "address": "平江路 1 号",
                 "location": self.home,
+                "same_gender_care": same_gender_care,
             },
             201,
         )

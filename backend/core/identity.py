@@ -109,6 +109,11 @@ def birth_date_from_id_number(value: str) -> datetime.date:
     return ric.get_birth_date(normalize_id_number(value))
 
 
+def gender_from_id_number(value: str) -> str:
+    """``"male"`` or ``"female"``, from the 17th digit of a valid identity number (odd: male)."""
+    return "male" if int(normalize_id_number(value)[16]) % 2 else "female"
+
+
 def _phone_error(message: str) -> InvalidIdentity:
     """Build an invalid_phone error."""
     return InvalidIdentity(INVALID_PHONE, message)

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, true
 from sqlmodel import col, select
 
 from backend.dispatch.models import Offer, OfferStatus
-from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import (
+    BlockedCaregiver,
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    ServiceType,
+)
 from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
 
 
@@ -27,7 +36,7 @@ class Rule:
     holds: ColumnElement[bool]
 
 
-def hard_rules(request: ServiceRequest) -> list[Rule]:
+def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceType) -> list[Rule]:
     """The rules for offering this order, in the order an operator reads them."""
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
@@ -55,6 +64,10 @@ def hard_rules(request: ServiceRequest) -> list[Rule]:
         col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
         col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
     )
+    blocked = exists().where(
+        col(BlockedCaregiver.elder_id) == elder.id, col(BlockedCaregiver.caregiver_id) == col(Caregiver.id)
+    )
+    same_gender = service_type.personal_care and elder.same_gender_care
     return [
         Rule(
             "provider_inactive",
@@ -75,6 +88,13 @@ def hard_rules(request: ServiceRequest) -> list[Rule]:
             provider.in_(offers_service),
         ),
         Rule("lacks_skill", "不具备该项服务技能", "lacks the skill", skilled),
+        Rule("blocked_by_elder", "老人或家属要求不再派此护理员", "the elder asked not to be sent them", ~blocked),
+        Rule(
+            "gender",
+            "老人要求同性别护理员提供该项服务",
+            "the elder asked for a caregiver of their own gender for this service",
+            col(Caregiver.gender) == elder.gender if same_gender else true(),
+        ),
         Rule("off_shift", "不在班", "off shift", col(Caregiver.on_shift).is_(True)),
         Rule("busy", "正在服务其他工单", "serving another order", ~busy),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),

@@ -61,6 +61,12 @@ def _start_of_local_day(now: datetime) -> datetime:
     return now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+async def _rules_for(session: AsyncSession, request: ServiceRequest, elder: Elder) -> list[Rule]:
+    service_type = await session.get(ServiceType, request.service_type)
+    assert service_type is not None
+    return hard_rules(request, elder=elder, service_type=service_type)
+
+
 async def find_candidates(
     session: AsyncSession, request: ServiceRequest, settings: Settings, *, limit: int | None = None
 ) -> list[Candidate]:
@@ -88,7 +94,7 @@ async def find_candidates(
     ).where(
         col(Caregiver.lat).between(min_lat, max_lat),
         col(Caregiver.lon).between(min_lon, max_lon),
-        *(rule.holds for rule in hard_rules(request)),
+        *(rule.holds for rule in await _rules_for(session, request, elder)),
     )
     radius = settings.candidate_radius_km * 1000
     scored = []
@@ -138,7 +144,7 @@ async def nearby_caregivers(
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, radius_km * 1000)
-    rules = hard_rules(request)
+    rules = await _rules_for(session, request, elder)
     too_far = Rule(
         "too_far", f"超出派单半径 {settings.candidate_radius_km:g} 公里", "beyond the dispatch radius", true()
     )

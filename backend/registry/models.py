@@ -16,6 +16,8 @@ class ServiceType(SQLModel, table=True):
     name_zh: str = Field(max_length=32)
     name_en: str = Field(max_length=64)
     default_minutes: int = 60
+    # Intimate care (bathing, toileting): an elder may ask for a caregiver of their own gender.
+    personal_care: bool = False
 
 
 class Elder(SQLModel, table=True):
@@ -29,6 +31,8 @@ class Elder(SQLModel, table=True):
     address: str = Field(max_length=255)
     lat: float
     lon: float
+    gender: str = Field(max_length=8)  # from the resident ID number
+    same_gender_care: bool = False  # personal care only by a caregiver of the elder's gender
     created_at: datetime = created_at_field()
 
 
@@ -73,6 +77,7 @@ class Caregiver(SQLModel, table=True):
     lat: float
     lon: float
     on_shift: bool = True
+    gender: str | None = Field(default=None, max_length=8)
     created_at: datetime = created_at_field()
 
 
@@ -81,3 +86,14 @@ class CaregiverSkill(SQLModel, table=True):
 
     caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
     service_type: str = Field(foreign_key="service_type.code", primary_key=True, max_length=32, index=True)
+
+
+class BlockedCaregiver(SQLModel, table=True):
+    """A caregiver an elder (or their family) asked never to be sent again."""
+
+    __tablename__ = "blocked_caregiver"
+
+    elder_id: int = Field(foreign_key="elder.id", primary_key=True)
+    caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = created_at_field()

@@ -10,6 +10,8 @@ from backend.core.schemas import PathId
 from backend.registry import service
 from backend.registry.models import Provider
 from backend.registry.schemas import (
+    BlockCreate,
+    BlockPublic,
     CaregiverCreate,
     CaregiverPublic,
     ElderCreate,
@@ -89,3 +91,30 @@ async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser) ->
     elder = await check_elder(session, user, elder_id)
     own = user.role == Role.elder and user.elder_id == elder.id
     return service.elder_public(elder, whole=own or is_personal_viewer(user))
+
+
+@router.get("/elders/{elder_id}/blocked-caregivers", response_model=list[BlockPublic])
+async def list_blocked(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[BlockPublic]:
+    """Caregivers this elder asked not to be sent (不再派单的护理员)."""
+    elder = await check_elder(session, user, elder_id)
+    return [
+        BlockPublic.model_validate(b, from_attributes=True)
+        for b in await service.blocked_caregivers(session=session, elder=elder)
+    ]
+
+
+@router.post("/elders/{elder_id}/blocked-caregivers", status_code=status.HTTP_201_CREATED, response_model=BlockPublic)
+async def block_caregiver(elder_id: PathId, body: BlockCreate, session: SessionDep, user: CurrentUser) -> BlockPublic:
+    """Never send this caregiver to this elder again: the elder, or staff of their area."""
+    elder = await check_elder(session, user, elder_id)
+    block = await service.block_caregiver(
+        session=session, elder=elder, caregiver_id=body.caregiver_id, reason=body.reason
+    )
+    return BlockPublic.model_validate(block, from_attributes=True)
+
+
+@router.delete("/elders/{elder_id}/blocked-caregivers/{caregiver_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def unblock_caregiver(elder_id: PathId, caregiver_id: PathId, session: SessionDep, user: CurrentUser) -> None:
+    """Lift a block."""
+    elder = await check_elder(session, user, elder_id)
+    await service.unblock_caregiver(session=session, elder=elder, caregiver_id=caregiver_id)

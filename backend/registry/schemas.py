@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from backend.core.schemas import Id, Location
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
+Gender = Literal["female", "male"]
 
 
 class ServiceTypePublic(BaseModel):
@@ -46,6 +47,7 @@ class CaregiverCreate(BaseModel):
     skills: list[str] = Field(default_factory=list)
     location: Location
     on_shift: bool = True
+    gender: Gender | None = None
 
 
 class CaregiverPublic(BaseModel):
@@ -57,6 +59,7 @@ class CaregiverPublic(BaseModel):
     skills: list[str]
     location: Location
     on_shift: bool
+    gender: Gender | None
 
 
 class ShiftUpdate(BaseModel):
@@ -71,6 +74,7 @@ class ElderCreate(BaseModel):
     community_id: Id
     address: str = Field(min_length=1, max_length=255)
     location: Location
+    same_gender_care: bool = Field(default=False, description="助浴等贴身服务只派同性别护理员")
 
 
 class ElderPublic(BaseModel):
@@ -83,4 +87,18 @@ class ElderPublic(BaseModel):
     location: Location
     birth_date: str | None = None
     age: int | None = None
+    gender: Gender
+    same_gender_care: bool
+    created_at: datetime
+
+
+class BlockCreate(BaseModel):
+    caregiver_id: Id
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class BlockPublic(BaseModel):
+    elder_id: int
+    caregiver_id: int
+    reason: str | None
     created_at: datetime

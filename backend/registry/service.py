@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
-from backend.core.errors import Conflict, Forbidden, Invalid
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.identity import (
     InvalidIdentity,
     birth_date_from_id_number,
+    gender_from_id_number,
     mask_id_number,
     mask_phone,
     normalize_id_number,
@@ -21,6 +22,7 @@ from backend.core.identity import (
 from backend.core.lookups import insert_unique, referenced
 from backend.core.schemas import Location
 from backend.registry.models import (
+    BlockedCaregiver,
     Caregiver,
     CaregiverSkill,
     Elder,
@@ -147,6 +149,7 @@ async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate, user
         lat=data.location.lat,
         lon=data.location.lon,
         on_shift=data.on_shift,
+        gender=data.gender,
     )
     session.add(caregiver)
     await session.flush()
@@ -178,6 +181,7 @@ async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, whole
         skills=await caregiver_skills(session, caregiver.id),
         location=Location(lat=caregiver.lat, lon=caregiver.lon),
         on_shift=caregiver.on_shift,
+        gender=caregiver.gender,
     )
 
 
@@ -214,6 +218,8 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User |
         address=data.address,
         lat=data.location.lat,
         lon=data.location.lon,
+        gender=gender_from_id_number(id_number),
+        same_gender_care=data.same_gender_care,
     )
     exists = Conflict("该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists")
     return await insert_unique(session, elder, exists)
@@ -249,5 +255,41 @@ def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
         # The birth date would give back the masked digits of the ID number: whole viewers only.
         birth_date=born.isoformat() if whole else None,
         age=_age(born, date.today()),
+        gender=elder.gender,
+        same_gender_care=elder.same_gender_care,
         created_at=elder.created_at,
     )
+
+
+async def block_caregiver(
+    *, session: AsyncSession, elder: Elder, caregiver_id: int, reason: str | None
+) -> BlockedCaregiver:
+    """Never send this caregiver to this elder again (idempotent: a repeat updates the reason)."""
+    await referenced(session, Caregiver, caregiver_id, what="护理员", what_en="caregiver")
+    block = await session.get(BlockedCaregiver, (elder.id, caregiver_id))
+    if block is None:
+        block = BlockedCaregiver(elder_id=elder.id, caregiver_id=caregiver_id, reason=reason)  # type: ignore[arg-type]
+        session.add(block)
+    else:
+        block.reason = reason
+    await session.flush()
+    return block
+
+
+async def blocked_caregivers(*, session: AsyncSession, elder: Elder) -> list[BlockedCaregiver]:
+    """The caregivers this elder asked not to be sent."""
+    rows = await session.execute(
+        select(BlockedCaregiver)
+        .where(col(BlockedCaregiver.elder_id) == elder.id)
+        .order_by(col(BlockedCaregiver.created_at))
+    )
+    return list(rows.scalars())
+
+
+async def unblock_caregiver(*, session: AsyncSession, elder: Elder, caregiver_id: int) -> None:
+    """Lift a block (404 when there is none)."""
+    block = await session.get(BlockedCaregiver, (elder.id, caregiver_id))
+    if block is None:
+        raise NotFound("没有该屏蔽记录", code="block_not_found", message_en="No such block")
+    await session.delete(block)
+    await session.flush()

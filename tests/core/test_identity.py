@@ -247,3 +247,12 @@ def test_mask_phone(value: str, expected: str) -> None:
     masked = mask_phone(value)
     assert masked == expected
     assert "*" in masked
+
+
+def test_gender_comes_from_the_seventeenth_digit() -> None:
+    from backend.core.identity import gender_from_id_number
+
+    odd = "32050219450302003"
+    even = "32050219450302004"
+    assert gender_from_id_number(odd + ric.calc_check_digit(odd + "0")) == "male"
+    assert gender_from_id_number(even + ric.calc_check_digit(even + "0")) == "female"

@@ -285,3 +285,57 @@ async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_
     after = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2")
     assert {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in after}[eligible["id"]] == ["declined"]
     await ws.close()
+
+
+async def test_same_gender_personal_care_and_blocked_caregivers_are_hard_rules(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    elder = await world.add_elder(same_gender_care=True)
+    assert elder["gender"] in ("female", "male") and elder["same_gender_care"] is True
+    other_gender = "male" if elder["gender"] == "female" else "female"
+    same = await world.add_caregiver(0.6, skills=("bathing", "meal"), gender=elder["gender"])
+    nearer = await world.add_caregiver(0.3, skills=("bathing", "meal"), gender=other_gender)
+    operator = await world.user("operator")
+    elder_app = await world.user("elder", elder_id=elder["id"])
+    ws = await Ws.connect(stack.base_url, operator.token)
+    await ws.subscribe(f"community:{world.community['id']}")
+
+    async def first_offer_goes_to(service_type: str) -> int:
+        order = await operator.ok(
+            "POST", "/api/v1/requests", {"elder_id": elder["id"], "service_type": service_type}, 201
+        )
+        await ws.wait_status(order["id"], "offered")
+        offered_to = [c["id"] for c in (same, nearer) if await c["api"].ok("GET", "/mobile/v1/offers")]
+        await operator.ok("POST", f"/api/v1/requests/{order['id']}/cancel")
+        return offered_to[0]
+
+    assert await first_offer_goes_to("bathing") == same["id"]  # personal care: the elder's gender, though farther
+    assert await first_offer_goes_to("meal") == nearer["id"]  # not personal care: simply the nearest
+
+    # The elder asks never to be sent the caregiver who bathed them; now nobody may bathe them.
+    blocked = await elder_app.ok(
+        "POST",
+        f"/api/v1/elders/{elder['id']}/blocked-caregivers",
+        {"caregiver_id": same["id"], "reason": "不合适"},
+        201,
+    )
+    assert blocked["caregiver_id"] == same["id"]
+    order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder["id"], "service_type": "bathing"}, 201)
+    await ws.wait_status(order["id"], "escalated")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{order['id']}/nearby-caregivers?radius_km=1")
+    reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
+    assert reasons[same["id"]] == ["blocked_by_elder"] and reasons[nearer["id"]] == ["gender"]
+
+    stranger = await world.user("operator")
+    assert [
+        b["caregiver_id"] for b in await stranger.ok("GET", f"/api/v1/elders/{elder['id']}/blocked-caregivers")
+    ] == [same["id"]]
+    other_world = await make_world()
+    foreign_staff = await other_world.user("community_staff", community_id=other_world.community["id"])
+    refused = await foreign_staff.post(
+        f"/api/v1/elders/{elder['id']}/blocked-caregivers", {"caregiver_id": nearer["id"]}
+    )
+    assert refused.status_code == 403
+    lifted = await elder_app.http.delete(f"/api/v1/elders/{elder['id']}/blocked-caregivers/{same['id']}")
+    assert lifted.status_code == 204
+    assert await elder_app.ok("GET", f"/api/v1/elders/{elder['id']}/blocked-caregivers") == []
+    await ws.close()
