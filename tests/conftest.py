@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from backend.core.config import Settings
+from backend.core.runtime import Runtime
 from tests.client import ADMIN_PASSWORD, Api, World
 from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, wait_ready
 
@@ -90,3 +92,11 @@ async def make_world(stack: Stack, admin: Api) -> AsyncIterator[Callable[..., Aw
     yield build
     for world in worlds:
         await world.close()
+
+
+@pytest.fixture(scope="module")
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    """A runtime on the suite's database, for tests that call the services directly."""
+    runtime = Runtime(Settings(database_url=database_url, redis_url=None, environment="test"), role="cli")
+    yield runtime
+    await runtime.stop()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, true, update
+from sqlalchemy import Select, func, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +62,19 @@ def _start_of_local_day(now: datetime) -> datetime:
     return now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _caregivers_near(elder: Elder, radius_m: float, *columns: Any) -> Select[Any]:
+    """Caregivers in the box around the elder's home (id, provider, name, lat, lon, then ``columns``)."""
+    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, radius_m)
+    return sa_select(
+        col(Caregiver.id),
+        col(Caregiver.provider_id),
+        col(Caregiver.name),
+        col(Caregiver.lat),
+        col(Caregiver.lon),
+        *columns,
+    ).where(col(Caregiver.lat).between(min_lat, max_lat), col(Caregiver.lon).between(min_lon, max_lon))
+
+
 async def _rules_for(session: AsyncSession, request: ServiceRequest, elder: Elder) -> list[Rule]:
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
@@ -73,7 +87,6 @@ async def find_candidates(
     """Eligible caregivers for an order, nearest first, then least loaded today."""
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, settings.candidate_radius_km * 1000)
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
@@ -84,18 +97,8 @@ async def find_candidates(
         .correlate(Caregiver)
         .scalar_subquery()
     )
-    query = sa_select(
-        col(Caregiver.id),
-        col(Caregiver.provider_id),
-        col(Caregiver.name),
-        col(Caregiver.lat),
-        col(Caregiver.lon),
-        load_today,
-    ).where(
-        col(Caregiver.lat).between(min_lat, max_lat),
-        col(Caregiver.lon).between(min_lon, max_lon),
-        *(rule.holds for rule in await _rules_for(session, request, elder)),
-    )
+    rules = await _rules_for(session, request, elder)
+    query = _caregivers_near(elder, settings.candidate_radius_km * 1000, load_today).where(*(r.holds for r in rules))
     radius = settings.candidate_radius_km * 1000
     scored = []
     for cid, pid, name, lat, lon, load in (await session.execute(query)).all():
@@ -143,19 +146,11 @@ async def nearby_caregivers(
     """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator)."""
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, radius_km * 1000)
     rules = await _rules_for(session, request, elder)
     too_far = Rule(
         "too_far", f"超出派单半径 {settings.candidate_radius_km:g} 公里", "beyond the dispatch radius", true()
     )
-    query = sa_select(
-        col(Caregiver.id),
-        col(Caregiver.provider_id),
-        col(Caregiver.name),
-        col(Caregiver.lat),
-        col(Caregiver.lon),
-        *(rule.holds.label(rule.code) for rule in rules),
-    ).where(col(Caregiver.lat).between(min_lat, max_lat), col(Caregiver.lon).between(min_lon, max_lon))
+    query = _caregivers_near(elder, radius_km * 1000, *(rule.holds.label(rule.code) for rule in rules))
     found = []
     for cid, pid, name, lat, lon, *passes in (await session.execute(query)).all():
         dist = distance_m(elder.lat, elder.lon, lat, lon)

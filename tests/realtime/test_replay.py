@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
-from backend.areas.service import create_community, create_district, create_street
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.events import Message, emit, last_seq, prune_events, replay
 from backend.core.runtime import Runtime
-from backend.core.schemas import Location
 from backend.realtime.ws import Connection
 from backend.users.models import User
+from tests.factories import new_community
 from tests.infra import migrate, private_database
 
 
@@ -32,24 +28,10 @@ class FakeSocket:
         self.sent.append(data)
 
 
-@pytest.fixture(scope="module")
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    runtime = Runtime(Settings(database_url=database_url, redis_url=None, environment="test"), role="cli")
-    yield runtime
-    await runtime.stop()
-
-
 @pytest.fixture
 async def channel(runtime: Runtime) -> str:
-    tag, here = uuid.uuid4().hex[:8], Location(lat=31.3, lon=120.6)
     async with runtime.unit_of_work() as session:
-        district = await create_district(session=session, data=AreaCreate(code=f"W{tag}", name="区", location=here))
-        street = await create_street(
-            session=session, data=StreetCreate(district_id=district.id, code=f"WS{tag}", name="街", location=here)
-        )
-        community = await create_community(
-            session=session, data=CommunityCreate(street_id=street.id, code=f"WC{tag}", name="社区", location=here)
-        )
+        community = await new_community(session)
     return f"community:{community.id}"
 
 

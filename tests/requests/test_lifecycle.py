@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
-from backend.areas.service import create_community, create_district, create_street
-from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import OutboxEvent
 from backend.core.runtime import Runtime
-from backend.core.schemas import Location
 from backend.registry.models import Elder
 from backend.registry.schemas import ElderCreate
 from backend.registry.service import create_elder
 from backend.requests.lifecycle import RIGHTS, Actor, transition
 from backend.requests.models import RequestHistory, ServiceRequest, Status
 from tests.client import id_number, unique_phone
+from tests.factories import HERE, new_community
 
 S = Status
 # Written out from DESIGN.md's diagram, independently of the module's own table.
@@ -41,24 +36,9 @@ LEGAL = {
 
 
 @pytest.fixture(scope="module")
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    runtime = Runtime(Settings(database_url=database_url, redis_url=None, environment="test"), role="cli")
-    yield runtime
-    await runtime.stop()
-
-
-@pytest.fixture(scope="module")
 async def elder_id(runtime: Runtime) -> int:
-    tag = uuid.uuid4().hex[:8]
-    here = Location(lat=31.3, lon=120.6)
     async with runtime.unit_of_work() as session:
-        district = await create_district(session=session, data=AreaCreate(code=f"L{tag}", name="区", location=here))
-        street = await create_street(
-            session=session, data=StreetCreate(district_id=district.id, code=f"LS{tag}", name="街道", location=here)
-        )
-        community = await create_community(
-            session=session, data=CommunityCreate(street_id=street.id, code=f"LC{tag}", name="社区", location=here)
-        )
+        community = await new_community(session)
         elder = await create_elder(
             session=session,
             user=None,
@@ -68,7 +48,7 @@ async def elder_id(runtime: Runtime) -> int:
                 phone=unique_phone(),
                 community_id=community.id,
                 address="x",
-                location=here,
+                location=HERE,
             ),
         )
     assert elder.id is not None

@@ -1,0 +1,26 @@
+"""Small factories for tests that call the services directly (no HTTP)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.areas.models import Community
+from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
+from backend.areas.service import create_community, create_district, create_street
+from backend.core.schemas import Location
+
+HERE = Location(lat=31.3, lon=120.6)
+
+
+async def new_community(session: AsyncSession) -> Community:
+    """A fresh district → street → community, for data no other test touches."""
+    tag = uuid.uuid4().hex[:8]
+    district = await create_district(session=session, data=AreaCreate(code=f"T{tag}", name="测试区", location=HERE))
+    street = await create_street(
+        session=session, data=StreetCreate(district_id=district.id, code=f"TS{tag}", name="测试街道", location=HERE)
+    )
+    return await create_community(
+        session=session, data=CommunityCreate(street_id=street.id, code=f"TC{tag}", name="测试社区", location=HERE)
+    )
