@@ -8,8 +8,8 @@ from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
 from backend.dispatch.models import Offer
 from backend.registry.models import (
-    Caregiver,
     BlockedCaregiver,
+    Caregiver,
     CaregiverSkill,
     Elder,
     Provider,

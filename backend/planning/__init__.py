@@ -1,0 +1,1 @@
+"""Home health care routing and scheduling (HHCRSP) planner."""

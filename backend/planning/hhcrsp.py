@@ -1,0 +1,287 @@
+"""HHCRSP (Mankowska et al. 2014) data model, JSON I/O and an independent solution validator.
+
+Conventions, checked against all 50 published reference solutions (all feasible with a 1e-6 tolerance, costs
+within 0.005 of reference_costs.csv): caregivers leave the office at time 0 and return after their last visit;
+waiting before a window opens is allowed; the first `required_caregivers` entry is the first service of a
+`sequential` pair (gap = start(second) - start(first) in [min, max]); the two services of a patient are done
+by two different caregivers (as the key `required_caregivers` says; no reference solution does otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Solution files store times rounded to 3 decimals: a start, the previous start and a distance may each be off
+# by 0.0005, so time comparisons allow 2e-3 (all 50 reference solutions also pass with 1e-6).
+TIME_TOLERANCE = 2e-3
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One service a patient needs, with its duration in minutes."""
+
+    service: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class Synchronization:
+    """Coupling of a patient's two services: `simultaneous` or `sequential` with a [min, max] gap."""
+
+    kind: str
+    min_gap: float = 0.0
+    max_gap: float = 0.0
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A patient with a time window for the start of service and one or two required services."""
+
+    id: str
+    location: tuple[float, float]
+    earliest: float
+    latest: float
+    requirements: tuple[Requirement, ...]
+    sync: Synchronization | None = None
+
+
+@dataclass(frozen=True)
+class Caregiver:
+    """A caregiver and the services it is able to perform."""
+
+    id: str
+    abilities: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An HHCRSP instance; `distances` is over [office, patients...] in patient order."""
+
+    name: str
+    patients: tuple[Patient, ...]
+    caregivers: tuple[Caregiver, ...]
+    services: dict[str, float]
+    office: tuple[float, float]
+    distances: tuple[tuple[float, ...], ...]
+
+    def patient_index(self) -> dict[str, int]:
+        """Map patient id to its position (distance-matrix row is position + 1)."""
+        return {p.id: i for i, p in enumerate(self.patients)}
+
+
+@dataclass
+class Visit:
+    """One service performed at a patient: start (arrival) and end (departure) times."""
+
+    patient: str
+    service: str
+    arrival: float
+    departure: float
+
+
+@dataclass
+class Route:
+    """The visits of one caregiver, in visiting order."""
+
+    caregiver: str
+    visits: list[Visit] = field(default_factory=list)
+
+
+@dataclass
+class Solution:
+    """One route per caregiver."""
+
+    routes: list[Route]
+
+
+@dataclass
+class Report:
+    """Result of validation: violations (empty if feasible) and cost components."""
+
+    violations: list[str]
+    distance: float
+    total_tardiness: float
+    max_tardiness: float
+
+    @property
+    def feasible(self) -> bool:
+        """True when no violation was found."""
+        return not self.violations
+
+    @property
+    def cost(self) -> float:
+        """Objective: (distance + total tardiness + max tardiness) / 3."""
+        return (self.distance + self.total_tardiness + self.max_tardiness) / 3.0
+
+    def summary(self) -> dict[str, float]:
+        """Cost components rounded to 3 decimals."""
+        return {
+            "distance": round(self.distance, 3),
+            "total_tardiness": round(self.total_tardiness, 3),
+            "max_tardiness": round(self.max_tardiness, 3),
+            "cost": round(self.cost, 3),
+        }
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read an instance from the benchmark JSON format."""
+    path = Path(path)
+    raw = json.loads(path.read_text())
+    services = {str(s["id"]): float(s.get("default_duration", 0.0)) for s in raw["services"]}
+    patients = []
+    for p in raw["patients"]:
+        reqs = []
+        for r in p["required_caregivers"]:
+            sid = str(r["service"])
+            dur = r.get("duration")
+            reqs.append(Requirement(sid, float(dur) if dur is not None else services.get(sid, 0.0)))
+        sync = None
+        if p.get("synchronization"):
+            s = p["synchronization"]
+            gap = s.get("distance") or [0, 0]
+            sync = Synchronization(str(s["type"]), float(gap[0]), float(gap[1]))
+        tw = p["time_window"]
+        loc = p.get("location") or [0.0, 0.0]
+        patients.append(
+            Patient(str(p["id"]), (float(loc[0]), float(loc[1])), float(tw[0]), float(tw[1]), tuple(reqs), sync)
+        )
+    caregivers = tuple(Caregiver(str(c["id"]), frozenset(str(a) for a in c["abilities"])) for c in raw["caregivers"])
+    office_loc = raw["central_offices"][0].get("location") or [0.0, 0.0]
+    distances = tuple(tuple(float(x) for x in row) for row in raw["distances"])
+    return Instance(
+        path.stem, tuple(patients), caregivers, services, (float(office_loc[0]), float(office_loc[1])), distances
+    )
+
+
+def load_solution(path: str | Path) -> Solution:
+    """Read a solution; accepts `patient`/`patient_id` and `service`/`service_id` keys."""
+    raw = json.loads(Path(path).read_text())
+    return solution_from_dict(raw)
+
+
+def solution_from_dict(raw: dict[str, Any]) -> Solution:
+    """Build a solution from its JSON object."""
+    routes = []
+    for r in raw.get("routes", []):
+        visits = [
+            Visit(
+                str(loc.get("patient", loc.get("patient_id"))),
+                str(loc.get("service", loc.get("service_id"))),
+                float(loc["arrival_time"]),
+                float(loc["departure_time"]),
+            )
+            for loc in r.get("locations", [])
+        ]
+        routes.append(Route(str(r["caregiver_id"]), visits))
+    return Solution(routes)
+
+
+def solution_to_dict(solution: Solution) -> dict[str, Any]:
+    """Serialise a solution to the README's JSON structure."""
+    return {
+        "routes": [
+            {
+                "caregiver_id": r.caregiver,
+                "locations": [
+                    {
+                        "patient": v.patient,
+                        "service": v.service,
+                        "arrival_time": round(v.arrival, 3),
+                        "departure_time": round(v.departure, 3),
+                    }
+                    for v in r.visits
+                ],
+            }
+            for r in solution.routes
+        ]
+    }
+
+
+def write_solution(solution: Solution, path: str | Path) -> None:
+    """Write a solution as JSON."""
+    Path(path).write_text(json.dumps(solution_to_dict(solution), indent=2) + "\n")
+
+
+def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE) -> Report:
+    """Recompute feasibility and cost of `solution` from the raw instance data."""
+    violations: list[str] = []
+    pidx = instance.patient_index()
+    patients = instance.patients
+    caregivers = {c.id: c for c in instance.caregivers}
+    dist = instance.distances
+    seen_caregivers: set[str] = set()
+    # (patient, service) -> list of (caregiver, start)
+    performed: dict[tuple[str, str], list[tuple[str, float]]] = {}
+    distance = 0.0
+    total_tard = 0.0
+    max_tard = 0.0
+    for route in solution.routes:
+        cg = caregivers.get(route.caregiver)
+        if cg is None:
+            violations.append(f"unknown caregiver {route.caregiver}")
+            continue
+        if route.caregiver in seen_caregivers:
+            violations.append(f"caregiver {route.caregiver} has more than one route")
+        seen_caregivers.add(route.caregiver)
+        node, ready = 0, 0.0  # start at the office at time 0
+        for v in route.visits:
+            where = f"{route.caregiver}/{v.patient}/{v.service}"
+            i = pidx.get(v.patient)
+            if i is None:
+                violations.append(f"{where}: unknown patient")
+                continue
+            patient = patients[i]
+            req = next((r for r in patient.requirements if r.service == v.service), None)
+            if req is None:
+                violations.append(f"{where}: service not required by patient")
+                continue
+            if v.service not in cg.abilities:
+                violations.append(f"{where}: caregiver lacks ability {v.service}")
+            performed.setdefault((v.patient, v.service), []).append((route.caregiver, v.arrival))
+            travel = dist[node][i + 1]
+            distance += travel
+            if v.arrival < patient.earliest - tol:
+                violations.append(f"{where}: start {v.arrival:.3f} before window opens at {patient.earliest:.3f}")
+            if v.arrival < ready + travel - tol:
+                violations.append(f"{where}: start {v.arrival:.3f} earlier than reachable at {ready + travel:.3f}")
+            if abs(v.departure - (v.arrival + req.duration)) > tol:
+                violations.append(f"{where}: departure {v.departure:.3f} != start + duration {req.duration:.3f}")
+            tard = max(0.0, v.arrival - patient.latest)
+            total_tard += tard
+            max_tard = max(max_tard, tard)
+            node, ready = i + 1, v.arrival + req.duration
+        distance += dist[node][0]
+    for patient in patients:
+        starts: list[float | None] = []
+        for req in patient.requirements:
+            done = performed.get((patient.id, req.service), [])
+            if not done:
+                violations.append(f"{patient.id}/{req.service}: service missing")
+            elif len(done) > 1:
+                violations.append(f"{patient.id}/{req.service}: service performed {len(done)} times")
+            starts.append(done[0][1] if len(done) == 1 else None)
+        if len(starts) == 2 and all(len(performed.get((patient.id, r.service), [])) == 1 for r in patient.requirements):
+            who = {performed[(patient.id, r.service)][0][0] for r in patient.requirements}
+            if len(who) == 1:
+                violations.append(f"{patient.id}: both services performed by the same caregiver {who.pop()}")
+        sync = patient.sync
+        if sync is None or len(starts) != 2:
+            continue
+        first, second = starts
+        if first is None or second is None:
+            continue
+        if sync.kind == "simultaneous":
+            if abs(first - second) > tol:
+                violations.append(f"{patient.id}: simultaneous services start at {first:.3f} and {second:.3f}")
+        elif sync.kind == "sequential":
+            gap = second - first
+            if gap < sync.min_gap - tol or gap > sync.max_gap + tol:
+                violations.append(
+                    f"{patient.id}: sequential gap {gap:.3f} outside [{sync.min_gap:g}, {sync.max_gap:g}]"
+                )
+        else:
+            violations.append(f"{patient.id}: unknown synchronisation {sync.kind}")
+    return Report(violations, distance, total_tard, max_tard)

@@ -1,0 +1,78 @@
+"""HHCRSP solver entry point: greedy construction followed by multi-start simulated annealing."""
+
+from __future__ import annotations
+
+import time
+
+from backend.planning.hhcrsp import Instance, Route, Solution, Visit
+from backend.planning.schedule import Model, compile_model, schedule
+from backend.planning.search import State, anneal, construct
+
+# Share of the time limit converted into a deterministic work budget (modelled microseconds, see work_costs).
+BUDGET_SHARE = 0.9
+
+
+def to_solution(instance: Instance, model: Model, routes: list[list[int]]) -> Solution:
+    """Convert task routes into a Solution with earliest feasible start times."""
+    start = [0.0] * model.n_tasks
+    if not schedule(model, routes, start):
+        raise ValueError("routes cannot be scheduled")
+    out = []
+    for k, cg in enumerate(instance.caregivers):
+        visits = [Visit(model.patient[t], model.service[t], start[t], start[t] + model.duration[t]) for t in routes[k]]
+        out.append(Route(cg.id, visits))
+    return Solution(out)
+
+
+def solve(
+    instance: Instance,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    budget: float | None = None,
+    restarts: int = 4,
+) -> Solution:
+    """Plan routes for `instance` within `time_limit` seconds (deterministic for a seed and work budget).
+
+    `restarts` independent annealing runs from the greedy solution share half of the budget; the best one is
+    then refined by a cooler run over the other half.
+    """
+    t0 = time.monotonic()
+    end = t0 + max(0.0, time_limit - 0.1)
+    model = compile_model(instance)
+    routes = construct(model)
+    initial = State(model, routes)
+    if budget is None:
+        budget = max(0.05, time_limit) * 1e6 * BUDGET_SHARE
+    t_start = max(1.0, 0.008 * initial.cost)
+    best, best_cost = routes, initial.cost
+    runs = max(1, restarts)
+    first_share = 0.5 if runs > 1 else 1.0
+    for i in range(runs):
+        now = time.monotonic()
+        deadline = now + (end - t0) * first_share / runs
+        found, _ = anneal(
+            model,
+            [r[:] for r in routes],
+            deadline=min(deadline, end),
+            seed=seed * 7919 + i,
+            budget=budget * first_share / runs,
+            t_start=t_start,
+            t_end=0.01,
+        )
+        cost = State(model, found).cost
+        if cost < best_cost:
+            best, best_cost = found, cost
+    if runs > 1:
+        found, _ = anneal(
+            model,
+            [r[:] for r in best],
+            deadline=end,
+            seed=seed * 7919 + runs,
+            budget=budget * (1.0 - first_share),
+            t_start=t_start / 4,
+            t_end=0.01,
+        )
+        if State(model, found).cost < best_cost:
+            best = found
+    return to_solution(instance, model, best)
