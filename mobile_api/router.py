@@ -10,6 +10,7 @@ from backend.core.identity import mask_phone
 from backend.core.schemas import Location, PathId
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import Offer
+from backend.dispatch.schemas import score_terms
 from backend.registry.models import Elder
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
 from backend.registry.service import caregiver_public, report_location, set_shift
@@ -30,6 +31,7 @@ def _offer_public(offer: Offer, request: ServiceRequest, *, english: bool) -> Of
         expires_at=offer.expires_at,
         explanation=offer.explanation_en if english else offer.explanation,
         distance_m=offer.distance_m,
+        breakdown=score_terms(offer.breakdown, english=english),
         service_type=request.service_type,
         priority=request.priority,
         window_start=request.window_start,

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Location
+from backend.dispatch.schemas import ScoreTerm
 from backend.requests.schemas import RequestPublic
 
 
@@ -17,6 +18,7 @@ class OfferPublic(BaseModel):
     expires_at: datetime
     explanation: str
     distance_m: float
+    breakdown: list[ScoreTerm] = Field(default_factory=list)
     service_type: str
     priority: str
     window_start: datetime | None

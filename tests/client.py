@@ -193,6 +193,7 @@ class World:
         skills: tuple[str, ...] = ("meal", "bathing", "emergency"),
         provider_id: int | None = None,
         gender: str | None = None,
+        languages: tuple[str, ...] = ("mandarin",),
     ) -> dict[str, Any]:
         username = f"cg_{uuid.uuid4().hex[:10]}"
         caregiver = await self.admin.ok(
@@ -207,6 +208,7 @@ class World:
                 "skills": list(skills),
                 "location": offset(self.home["lat"], self.home["lon"], east_km=east_km),
                 "gender": gender,
+                "languages": list(languages),
             },
             201,
         )

@@ -6,11 +6,31 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", "password"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DispatchWeights(BaseModel):
+    """What each objective is worth, in minutes of travel (a city sets its own: ``ELDERCARE_DISPATCH_WEIGHTS``).
+
+    The dispatcher ranks eligible caregivers by a cost in minutes: travel time, plus lateness against the
+    order's window, plus today's workload, minus bonuses for continuity of care, the elder's preferred
+    caregiver and language, and for a provider below its fair share of government-paid orders.
+    """
+
+    travel_per_minute: float = Field(default=1.0, ge=0)
+    lateness_per_minute: float = Field(default=2.0, ge=0)
+    continuity_per_visit: float = Field(default=4.0, ge=0)
+    continuity_max_visits: int = Field(default=3, ge=0)
+    poor_rating_penalty: float = Field(default=10.0, ge=0)
+    preferred_caregiver: float = Field(default=15.0, ge=0)
+    language: float = Field(default=6.0, ge=0)
+    workload_per_order: float = Field(default=3.0, ge=0)
+    fairness_per_point: float = Field(default=0.5, ge=0)
+    fairness_max_points: float = Field(default=20.0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -36,6 +56,11 @@ class Settings(BaseSettings):
     offer_fanout_emergency: int = 3
     max_candidates: int = 20
     candidate_radius_km: float = 30.0
+    dispatch_weights: DispatchWeights = Field(default_factory=DispatchWeights)
+    travel_speed_kmh: float = Field(default=15.0, gt=0)  # an electric scooter in town
+    road_factor: float = Field(default=1.3, ge=1)  # road distance over straight-line distance
+    fairness_days: int = Field(default=30, ge=1)  # the window over which providers' shares are counted
+    fairness_cache_seconds: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0
     emergency_escalate_seconds: int = 90
     stalled_seconds: float = 30.0
@@ -74,6 +99,10 @@ class Settings(BaseSettings):
             "emergency": self.offer_seconds_emergency,
             "urgent": self.offer_seconds_urgent,
         }.get(priority, self.offer_seconds_normal)
+
+    def travel_minutes(self, distance_m: float) -> float:
+        """Estimated travel time over a straight-line distance."""
+        return distance_m * self.road_factor / 1000 / self.travel_speed_kmh * 60
 
     def offer_fanout(self, priority: str) -> int:
         """How many caregivers are offered an order of this priority at once."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import (
@@ -58,6 +59,9 @@ class Offer(SQLModel, table=True):
     load: int = 0
     explanation: str = Field(max_length=500)
     explanation_en: str = Field(max_length=500)
+    # The weighted score that ranked this caregiver (lower is better) and its terms, for the record.
+    score: float | None = None
+    breakdown: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = created_at_field()
     expires_at: datetime = required_timestamp_field()
     answered_at: datetime | None = timestamp_field()

@@ -1,8 +1,8 @@
-"""Dispatcher v1: who may serve an order, who is asked first, and what happens to each answer.
+"""The dispatcher: who may serve an order, who is asked first, and what happens to each answer.
 
-Eligible: the provider serves the elder's community and the service type, the caregiver has the
-skill, is on shift, holds no active order and no pending offer, and was not offered this order
-before. Ranked by travel distance, then by today's load. Offers go out one at a time (several at
+Eligible: the hard rules (``backend/dispatch/rules.py``) all hold. Ranked by a weighted score of
+travel, lateness, continuity, the elder's wishes, workload and provider fairness
+(``backend/dispatch/scoring.py``), each offer keeping its breakdown. Offers go out one at a time (several at
 once for emergencies) with a deadline; a decline or a passed deadline moves to the next candidate;
 when nobody is left the order is escalated to the operators.
 """
@@ -29,6 +29,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rules import Rule, hard_rules
+from backend.dispatch.scoring import Term, explain, order_context, score
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -53,8 +54,14 @@ class Candidate:
     distance_m: float
     load: int
     rank: int
+    score: float
+    terms: list[Term]
     explanation: str
     explanation_en: str
+
+    @property
+    def breakdown(self) -> list[dict[str, Any]]:
+        return [t.as_dict() for t in self.terms]
 
 
 def _start_of_local_day(now: datetime) -> datetime:
@@ -84,49 +91,54 @@ async def _rules_for(session: AsyncSession, request: ServiceRequest, elder: Elde
 async def find_candidates(
     session: AsyncSession, request: ServiceRequest, settings: Settings, *, limit: int | None = None
 ) -> list[Candidate]:
-    """Eligible caregivers for an order, nearest first, then least loaded today."""
+    """Eligible caregivers for an order, best score first (see ``backend/dispatch/scoring.py``)."""
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
+    now = utcnow()
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
             col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
-            col(ServiceRequest.updated_at) >= _start_of_local_day(utcnow()),
+            col(ServiceRequest.updated_at) >= _start_of_local_day(now),
             col(ServiceRequest.status) != Status.cancelled.value,
         )
         .correlate(Caregiver)
         .scalar_subquery()
     )
     rules = await _rules_for(session, request, elder)
-    query = _caregivers_near(elder, settings.candidate_radius_km * 1000, load_today).where(*(r.holds for r in rules))
     radius = settings.candidate_radius_km * 1000
+    query = _caregivers_near(elder, radius, load_today, col(Caregiver.languages)).where(*(r.holds for r in rules))
+    rows = [
+        (cid, pid, name, distance_m(elder.lat, elder.lon, lat, lon), int(load or 0), languages or [])
+        for cid, pid, name, lat, lon, load, languages in (await session.execute(query)).all()
+    ]
+    rows = [row for row in rows if row[3] <= radius]
+    ctx = await order_context(session, settings, request, elder, now)
     scored = []
-    for cid, pid, name, lat, lon, load in (await session.execute(query)).all():
-        dist = distance_m(elder.lat, elder.lon, lat, lon)
-        if dist <= radius:
-            scored.append((dist, int(load or 0), cid, pid, name))
-    scored.sort(key=lambda row: (round(row[0] / 100), row[1], row[0], row[2]))  # 100 m buckets, then load
-    service_type = await session.get(ServiceType, request.service_type)
-    skill_zh = service_type.name_zh if service_type else request.service_type
-    total = len(scored)
-    out = []
-    for rank, (dist, load, cid, pid, name) in enumerate(scored[: limit or settings.max_candidates], start=1):
-        km = dist / 1000
-        out.append(
-            Candidate(
-                caregiver_id=cid,
-                provider_id=pid,
-                name=name,
-                distance_m=round(dist, 1),
-                load=load,
-                rank=rank,
-                explanation=f"距老人家 {km:.1f} 公里 · 具备{skill_zh}技能 · 今日已接 {load} 单 · "
-                f"在 {total} 名可派人员中排第 {rank}",
-                explanation_en=f"{km:.1f} km from the elder · {request.service_type} skill · {load} orders today · "
-                f"rank {rank} of {total} eligible",
-            )
+    for cid, pid, name, dist, load, languages in rows:
+        cost, terms = score(
+            ctx, settings, caregiver_id=cid, provider_id=pid, distance_m=dist, load=load, languages=languages
         )
-    return out
+        scored.append((round(cost, 3), dist, cid, pid, name, load, terms))
+    scored.sort(key=lambda row: (row[0], row[1], row[2]))
+    total = len(scored)
+    return [
+        Candidate(
+            caregiver_id=cid,
+            provider_id=pid,
+            name=name,
+            distance_m=round(dist, 1),
+            load=load,
+            rank=rank,
+            score=cost,
+            terms=terms,
+            explanation=explain(terms, rank=rank, total=total, english=False),
+            explanation_en=explain(terms, rank=rank, total=total, english=True),
+        )
+        for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(
+            scored[: limit or settings.max_candidates], start=1
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,8 @@ async def run_round(*, session: AsyncSession, settings: Settings, request_id: in
                 rank=candidate.rank,
                 distance_m=candidate.distance_m,
                 load=candidate.load,
+                score=candidate.score,
+                breakdown=candidate.breakdown,
                 explanation=candidate.explanation,
                 explanation_en=candidate.explanation_en,
                 created_at=now,
@@ -487,3 +501,14 @@ async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[tu
         .order_by(col(Offer.expires_at))
     )
     return [(offer, request) for offer, request in rows.all()]
+
+
+async def offers_of(*, session: AsyncSession, request_id: int) -> list[tuple[Offer, str]]:
+    """An order's offers with the caregivers' names, oldest first."""
+    rows = await session.execute(
+        select(Offer, Caregiver.name)
+        .join(Caregiver, col(Caregiver.id) == col(Offer.caregiver_id))
+        .where(col(Offer.request_id) == request_id)
+        .order_by(col(Offer.id))
+    )
+    return [(offer, name) for offer, name in rows.all()]

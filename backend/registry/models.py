@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field
@@ -33,6 +34,12 @@ class Elder(SQLModel, table=True):
     lon: float
     gender: str = Field(max_length=8)  # from the resident ID number
     same_gender_care: bool = False  # personal care only by a caregiver of the elder's gender
+    # Soft wishes the dispatcher weighs: a caregiver the elder asked for, the language they are at home in.
+    preferred_caregiver_id: int | None = Field(
+        default=None,  # caregiver → user_account → elder → caregiver: a cycle, so the key is added after the tables
+        sa_column=Column(Integer, ForeignKey("caregiver.id", use_alter=True), nullable=True),
+    )
+    language: str | None = Field(default=None, max_length=16)  # mandarin | suzhounese
     created_at: datetime = created_at_field()
 
 
@@ -78,6 +85,7 @@ class Caregiver(SQLModel, table=True):
     lon: float
     on_shift: bool = True
     gender: str | None = Field(default=None, max_length=8)
+    languages: list[str] = Field(default_factory=lambda: ["mandarin"], sa_column=Column(JSON, nullable=False))
     created_at: datetime = created_at_field()
 
 

@@ -15,6 +15,7 @@ from backend.registry.schemas import (
     CaregiverCreate,
     CaregiverPublic,
     ElderCreate,
+    ElderPreferences,
     ElderPublic,
     ProviderCreate,
     ProviderPublic,
@@ -89,6 +90,17 @@ async def find_elders(
 async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser) -> ElderPublic:
     """An elder's file, within scope."""
     elder = await check_elder(session, user, elder_id)
+    own = user.role == Role.elder and user.elder_id == elder.id
+    return service.elder_public(elder, whole=own or is_personal_viewer(user))
+
+
+@router.patch("/elders/{elder_id}", response_model=ElderPublic)
+async def set_elder_preferences(
+    elder_id: PathId, body: ElderPreferences, session: SessionDep, user: CurrentUser
+) -> ElderPublic:
+    """The elder's wishes for dispatch (同性别护理, 指定护理员, 语言): the elder, or staff of their area."""
+    elder = await check_elder(session, user, elder_id)
+    await service.set_preferences(session=session, elder=elder, data=body)
     own = user.role == Role.elder and user.elder_id == elder.id
     return service.elder_public(elder, whole=own or is_personal_viewer(user))
 

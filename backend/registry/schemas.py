@@ -11,6 +11,8 @@ from backend.core.schemas import Id, Location
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
 Gender = Literal["female", "male"]
+# Languages an elder is at home in and a caregiver speaks: 普通话, 苏州话.
+Language = Literal["mandarin", "suzhounese"]
 
 
 class ServiceTypePublic(BaseModel):
@@ -48,6 +50,7 @@ class CaregiverCreate(BaseModel):
     location: Location
     on_shift: bool = True
     gender: Gender | None = None
+    languages: list[Language] = Field(default=["mandarin"], min_length=1, max_length=4)
 
 
 class CaregiverPublic(BaseModel):
@@ -60,6 +63,7 @@ class CaregiverPublic(BaseModel):
     location: Location
     on_shift: bool
     gender: Gender | None
+    languages: list[str]
 
 
 class ShiftUpdate(BaseModel):
@@ -75,6 +79,16 @@ class ElderCreate(BaseModel):
     address: str = Field(min_length=1, max_length=255)
     location: Location
     same_gender_care: bool = Field(default=False, description="助浴等贴身服务只派同性别护理员")
+    preferred_caregiver_id: Id | None = Field(default=None, description="老人指定的护理员（优先派单）")
+    language: Language | None = Field(default=None, description="老人习惯的语言（普通话 / 苏州话）")
+
+
+class ElderPreferences(BaseModel):
+    """What the elder or family asked for; fields left out stay as they are, null clears a wish."""
+
+    same_gender_care: bool | None = None
+    preferred_caregiver_id: Id | None = None
+    language: Language | None = None
 
 
 class ElderPublic(BaseModel):
@@ -89,6 +103,8 @@ class ElderPublic(BaseModel):
     age: int | None = None
     gender: Gender
     same_gender_care: bool
+    preferred_caregiver_id: int | None
+    language: Language | None
     created_at: datetime
 
 

@@ -35,6 +35,7 @@ from backend.registry.schemas import (
     CaregiverCreate,
     CaregiverPublic,
     ElderCreate,
+    ElderPreferences,
     ElderPublic,
     ProviderCreate,
     ProviderPublic,
@@ -150,6 +151,7 @@ async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate, user
         lon=data.location.lon,
         on_shift=data.on_shift,
         gender=data.gender,
+        languages=sorted(set(data.languages)),
     )
     session.add(caregiver)
     await session.flush()
@@ -182,6 +184,7 @@ async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, whole
         location=Location(lat=caregiver.lat, lon=caregiver.lon),
         on_shift=caregiver.on_shift,
         gender=caregiver.gender,
+        languages=list(caregiver.languages),
     )
 
 
@@ -210,6 +213,8 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User |
     community = await referenced(session, Community, data.community_id, what="社区", what_en="community")
     if user is not None and not covers_community(user, community):
         raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+    if data.preferred_caregiver_id is not None:
+        await referenced(session, Caregiver, data.preferred_caregiver_id, what="护理员", what_en="caregiver")
     elder = Elder(
         name=data.name,
         id_number=id_number,
@@ -220,6 +225,8 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User |
         lon=data.location.lon,
         gender=gender_from_id_number(id_number),
         same_gender_care=data.same_gender_care,
+        preferred_caregiver_id=data.preferred_caregiver_id,
+        language=data.language,
     )
     exists = Conflict("该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists")
     return await insert_unique(session, elder, exists)
@@ -257,8 +264,33 @@ def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
         age=_age(born, date.today()),
         gender=elder.gender,
         same_gender_care=elder.same_gender_care,
+        preferred_caregiver_id=elder.preferred_caregiver_id,
+        language=elder.language,
         created_at=elder.created_at,
     )
+
+
+async def set_preferences(*, session: AsyncSession, elder: Elder, data: ElderPreferences) -> Elder:
+    """Record the elder's wishes: same-gender care, a preferred caregiver, a language."""
+    given = data.model_fields_set
+    if "preferred_caregiver_id" in given and data.preferred_caregiver_id is not None:
+        await referenced(session, Caregiver, data.preferred_caregiver_id, what="护理员", what_en="caregiver")
+        if await session.get(BlockedCaregiver, (elder.id, data.preferred_caregiver_id)) is not None:
+            raise Conflict(
+                "该护理员已被老人屏蔽，不能同时设为指定护理员",
+                code="preferred_caregiver_blocked",
+                message_en="This caregiver is blocked by the elder",
+            )
+    if "same_gender_care" in given:
+        if data.same_gender_care is None:
+            raise Invalid("same_gender_care 不能为空", code="invalid_value", message_en="same_gender_care is required")
+        elder.same_gender_care = data.same_gender_care
+    if "preferred_caregiver_id" in given:
+        elder.preferred_caregiver_id = data.preferred_caregiver_id
+    if "language" in given:
+        elder.language = data.language
+    await session.flush()
+    return elder
 
 
 async def block_caregiver(

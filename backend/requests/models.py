@@ -37,11 +37,19 @@ class Priority(StrEnum):
     emergency = "emergency"
 
 
+class Payer(StrEnum):
+    """Who pays for the visit: the government's purchased quota (public money) or the elder."""
+
+    government = "government"
+    self_paid = "self"
+
+
 class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
     __table_args__ = (
         Index("ix_service_request_community_status", "community_id", "status"),
         Index("ix_service_request_caregiver_updated", "assigned_caregiver_id", "updated_at"),  # today's load
+        Index("ix_service_request_paid_by_created", "paid_by", "created_at"),  # providers' share of public money
         Index(
             "ix_service_request_caregiver_active",
             "assigned_caregiver_id",
@@ -55,6 +63,7 @@ class ServiceRequest(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id")
     service_type: str = Field(foreign_key="service_type.code", max_length=32)
     priority: str = Field(default=Priority.normal, max_length=16)
+    paid_by: str = Field(default=Payer.self_paid, max_length=16)
     status: str = Field(default=Status.new, max_length=16, index=True)
     window_start: datetime | None = timestamp_field()
     window_end: datetime | None = timestamp_field()
@@ -100,3 +109,7 @@ class Visit(SQLModel, table=True):
     location_flagged: bool = False
     checkout_at: datetime | None = timestamp_field()
     notes: str | None = Field(default=None, max_length=2000)
+    # The elder's (or family's) stars after the visit, 1–5; continuity of care counts well-rated visits.
+    rating: int | None = None
+    rating_comment: str | None = Field(default=None, max_length=500)
+    rated_at: datetime | None = timestamp_field()

@@ -8,6 +8,7 @@ from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
+from backend.dispatch.schemas import OfferRecord, score_terms
 from backend.requests import service
 from backend.requests.deps import VisibleRequest
 from backend.requests.lifecycle import Actor
@@ -17,6 +18,7 @@ from backend.requests.schemas import (
     CandidatePublic,
     Exclusion,
     NearbyCaregiverPublic,
+    RatingBody,
     ReasonBody,
     RequestCreate,
     RequestPublic,
@@ -74,13 +76,58 @@ async def redispatch(
     return await service.request_public(session, request)
 
 
+@router.post("/{request_id}/rating", response_model=RequestPublic)
+async def rate(request: VisibleRequest, body: RatingBody, session: SessionDep, user: CurrentUser) -> RequestPublic:
+    """Rate a finished visit, 1–5 stars (the elder, or staff on a follow-up call)."""
+    await service.rate_visit(session=session, request=request, user=user, data=body)
+    return await service.request_public(session, request)
+
+
 @router.get("/{request_id}/candidates", response_model=list[CandidatePublic])
 async def candidates(
-    request: VisibleRequest, session: SessionDep, settings: SettingsDep, _user: StaffUser
+    http: Request, request: VisibleRequest, session: SessionDep, settings: SettingsDep, _user: StaffUser
 ) -> list[CandidatePublic]:
-    """Who the dispatcher would ask now, and why (for assigning by hand)."""
+    """Who the dispatcher would ask now, ranked by score, each with the score's terms in plain words."""
+    english = prefers_english(http)
     found = await dispatch.find_candidates(session, request, settings)
-    return [CandidatePublic.model_validate(c, from_attributes=True) for c in found]
+    return [
+        CandidatePublic(
+            caregiver_id=c.caregiver_id,
+            provider_id=c.provider_id,
+            name=c.name,
+            distance_m=c.distance_m,
+            load=c.load,
+            rank=c.rank,
+            score=round(c.score, 2),
+            explanation=c.explanation_en if english else c.explanation,
+            breakdown=score_terms(c.breakdown, english=english),
+        )
+        for c in found
+    ]
+
+
+@router.get("/{request_id}/offers", response_model=list[OfferRecord])
+async def offers(http: Request, request: VisibleRequest, session: SessionDep, _user: StaffUser) -> list[OfferRecord]:
+    """Every offer made for this order, oldest first, with how each caregiver ranked and why."""
+    english = prefers_english(http)
+    rows = await dispatch.offers_of(session=session, request_id=request.id)  # type: ignore[arg-type]
+    return [
+        OfferRecord(
+            id=offer.id,
+            caregiver_id=offer.caregiver_id,
+            caregiver_name=name,
+            status=offer.status,
+            rank=offer.rank,
+            score=offer.score,
+            distance_m=offer.distance_m,
+            explanation=offer.explanation_en if english else offer.explanation,
+            breakdown=score_terms(offer.breakdown, english=english),
+            created_at=offer.created_at,
+            expires_at=offer.expires_at,
+            answered_at=offer.answered_at,
+        )
+        for offer, name in rows
+    ]
 
 
 @router.get("/{request_id}/nearby-caregivers", response_model=list[NearbyCaregiverPublic])

@@ -7,13 +7,15 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Id
-from backend.requests.models import Priority, Status
+from backend.dispatch.schemas import ScoreTerm
+from backend.requests.models import Payer, Priority, Status
 
 
 class RequestCreate(BaseModel):
     elder_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     priority: Priority = Priority.normal
+    paid_by: Payer = Field(default=Payer.self_paid, description="government: 政府购买服务; self: 自费")
     window_start: datetime | None = None
     window_end: datetime | None = None
     notes: str | None = Field(default=None, max_length=1000)
@@ -33,6 +35,8 @@ class VisitPublic(BaseModel):
     location_flagged: bool
     checkout_at: datetime | None
     notes: str | None
+    rating: int | None = None
+    rating_comment: str | None = None
 
 
 class RequestPublic(BaseModel):
@@ -42,6 +46,7 @@ class RequestPublic(BaseModel):
     community_id: int
     service_type: str
     priority: Priority
+    paid_by: Payer
     window_start: datetime | None
     window_end: datetime | None
     notes: str | None
@@ -69,7 +74,9 @@ class CandidatePublic(BaseModel):
     distance_m: float
     load: int
     rank: int
+    score: float
     explanation: str
+    breakdown: list[ScoreTerm]
 
 
 class Exclusion(BaseModel):
@@ -93,3 +100,8 @@ class CheckIn(BaseModel):
 
 class CheckOut(BaseModel):
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class RatingBody(BaseModel):
+    stars: int = Field(ge=1, le=5, description="1–5 星")
+    comment: str | None = Field(default=None, max_length=500)

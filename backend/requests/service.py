@@ -10,7 +10,8 @@ from sqlmodel import col, select
 from backend.areas.models import Community
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.errors import Forbidden, Invalid, NotFound
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
@@ -21,6 +22,7 @@ from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     ACTIVE_STATUSES,
+    Payer,
     Priority,
     RequestHistory,
     ServiceRequest,
@@ -29,6 +31,7 @@ from backend.requests.models import (
 )
 from backend.requests.schemas import (
     HistoryEntry,
+    RatingBody,
     RequestCreate,
     RequestPublic,
     VisitPublic,
@@ -57,6 +60,12 @@ async def create_request(
             raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
     elif user.role not in (Role.admin, Role.operator, Role.elder):
         raise Forbidden("无权下单", code="role_forbidden", message_en="Your role may not create orders")
+    if data.paid_by == Payer.government and user.role not in (Role.admin, Role.operator, Role.community_staff):
+        raise Forbidden(
+            "政府购买服务工单只能由工作人员登记",
+            code="government_pay_forbidden",
+            message_en="Only staff may file a government-paid order",
+        )
     await known_service_types(session, [data.service_type])
     start, end = _aware(data.window_start), _aware(data.window_end)
     if start and end and end <= start:
@@ -71,6 +80,7 @@ async def create_request(
         community_id=elder.community_id,
         service_type=data.service_type,
         priority=data.priority.value,
+        paid_by=data.paid_by.value,
         status=Status.new.value,
         window_start=start,
         window_end=end,
@@ -237,3 +247,24 @@ async def check_out(
     visit.notes = notes
     await session.flush()
     return request
+
+
+async def rate_visit(*, session: AsyncSession, request: ServiceRequest, user: User, data: RatingBody) -> Visit:
+    """The elder (or staff on a follow-up call, 回访) rates a finished visit, once."""
+    own = user.role == Role.elder and user.elder_id == request.elder_id
+    if not own and user.role not in (Role.admin, Role.operator, Role.community_staff):
+        raise Forbidden("只有老人本人或回访人员可以评价", code="role_forbidden", message_en="Not allowed to rate")
+    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request.id))).scalar_one_or_none()
+    if visit is None or visit.checkout_at is None:
+        raise Conflict("服务尚未完成，暂不能评价", code="visit_not_finished", message_en="The visit has not finished")
+    if visit.rating is not None:
+        raise Conflict("该次服务已评价", code="already_rated", message_en="This visit has been rated")
+    visit.rating, visit.rating_comment, visit.rated_at = data.stars, data.comment, utcnow()
+    await session.flush()
+    emit(
+        session,
+        "visit.rated",
+        [f"request:{request.id}", f"caregiver:{visit.caregiver_id}"],
+        {"request_id": request.id, "stars": data.stars},
+    )
+    return visit

@@ -1,0 +1,212 @@
+"""Weighted objectives: how the dispatcher ranks the caregivers the hard rules let through.
+
+A caregiver's score is a cost in minutes of travel (lower is better), the sum of its terms:
+
+- travel: estimated minutes from where the caregiver is to the elder's door;
+- lateness: minutes the caregiver would arrive after the end of the order's window;
+- continuity: a bonus per earlier visit to this elder that was not rated poorly (capped), a penalty
+  when the elder rated this caregiver poorly (two stars or fewer);
+- preferred: a bonus when the elder asked for this caregiver;
+- language: a bonus when the caregiver speaks the elder's language (普通话 / 苏州话);
+- workload: a cost per order the caregiver has taken today;
+- fairness: for government-paid orders, a bonus (or cost) for each point the caregiver's provider is
+  below (or above) its fair share.
+
+Every term keeps its raw value and a sentence in Chinese and English, so an offer can say in plain words
+why it went to this caregiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.core.config import DispatchWeights, Settings
+from backend.dispatch.fairness import provider_gaps
+from backend.registry.models import Elder, ServiceType
+from backend.requests.models import Payer, ServiceRequest, Visit
+
+POOR_RATING = 2  # stars at or below which a visit counts against continuity
+LANGUAGE_ZH = {"mandarin": "普通话", "suzhounese": "苏州话"}
+LANGUAGE_EN = {"mandarin": "Mandarin", "suzhounese": "Suzhounese"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One objective's share of a score."""
+
+    code: str
+    value: float  # the measure: minutes, visits, orders, percentage points
+    cost: float  # its weighted contribution (negative: a bonus)
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "value": self.value, "cost": self.cost, "zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class History:
+    """What this elder's past visits say of each caregiver."""
+
+    good: int = 0
+    poor: int = 0
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """What the scorer knows of one order, gathered once per decision."""
+
+    request: ServiceRequest
+    elder: Elder
+    service_type: ServiceType
+    now: datetime
+    history: dict[int, History] = field(default_factory=dict)
+    provider_gaps: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def government_paid(self) -> bool:
+        return self.request.paid_by == Payer.government
+
+
+async def elder_history(session: AsyncSession, elder_id: int) -> dict[int, History]:
+    """Per caregiver: completed visits to this elder not rated poorly, and the poorly rated ones."""
+    poor = col(Visit.rating) <= POOR_RATING
+    rows = await session.execute(
+        select(
+            col(Visit.caregiver_id),
+            func.sum(case((poor, 0), else_=1)),
+            func.sum(case((poor, 1), else_=0)),
+        )
+        .join(ServiceRequest, col(ServiceRequest.id) == col(Visit.request_id))
+        .where(col(ServiceRequest.elder_id) == elder_id, col(Visit.checkout_at).is_not(None))
+        .group_by(col(Visit.caregiver_id))
+    )
+    return {cid: History(int(good or 0), int(bad or 0)) for cid, good, bad in rows.all()}
+
+
+async def order_context(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, elder: Elder, now: datetime
+) -> OrderContext:
+    """Gather what scoring this order needs: the elder's history and, for public money, providers' gaps."""
+    service_type = await session.get(ServiceType, request.service_type)
+    assert service_type is not None and elder.id is not None
+    gaps = await provider_gaps(session=session, settings=settings) if request.paid_by == Payer.government.value else {}
+    return OrderContext(
+        request=request,
+        elder=elder,
+        service_type=service_type,
+        now=now,
+        history=await elder_history(session, elder.id),
+        provider_gaps=gaps,
+    )
+
+
+def score(
+    ctx: OrderContext,
+    settings: Settings,
+    *,
+    caregiver_id: int,
+    provider_id: int,
+    distance_m: float,
+    load: int,
+    languages: Sequence[str],
+) -> tuple[float, list[Term]]:
+    """The caregiver's cost for this order (lower is better) and its terms, in the order a person reads them."""
+    w: DispatchWeights = settings.dispatch_weights
+    terms: list[Term] = []
+    minutes = settings.travel_minutes(distance_m)
+    km = distance_m / 1000
+    terms.append(
+        Term(
+            "travel",
+            round(minutes, 1),
+            w.travel_per_minute * minutes,
+            f"{km:.1f} 公里（约 {minutes:.0f} 分钟）",
+            f"{km:.1f} km (about {minutes:.0f} min)",
+        )
+    )
+    terms.append(
+        Term(
+            "skill",
+            1,
+            0.0,
+            f"具备{ctx.service_type.name_zh}技能",
+            f"{ctx.service_type.name_en.lower()} skill",
+        )
+    )
+    end = ctx.request.window_end
+    if end is not None:
+        late = max(0.0, (ctx.now + timedelta(minutes=minutes) - end).total_seconds() / 60)
+        if late > 0:
+            terms.append(
+                Term(
+                    "lateness",
+                    round(late, 1),
+                    w.lateness_per_minute * late,
+                    f"预计晚到 {late:.0f} 分钟",
+                    f"about {late:.0f} min late",
+                )
+            )
+        else:
+            terms.append(Term("lateness", 0.0, 0.0, "可在预约时段内到达", "arrives within the window"))
+    seen = ctx.history.get(caregiver_id, History())
+    if seen.good or seen.poor:
+        counted = min(seen.good, w.continuity_max_visits)
+        cost = -w.continuity_per_visit * counted + w.poor_rating_penalty * seen.poor
+        zh = f"服务过该老人 {seen.good} 次" if seen.good else ""
+        en = f"served this elder {seen.good} time{'s' if seen.good != 1 else ''}" if seen.good else ""
+        if seen.poor:
+            zh = "，".join(p for p in (zh, f"被该老人差评 {seen.poor} 次") if p)
+            en = ", ".join(p for p in (en, f"rated poorly by this elder {seen.poor} time(s)") if p)
+        terms.append(Term("continuity", float(seen.good - seen.poor), cost, zh, en))
+    if ctx.elder.preferred_caregiver_id == caregiver_id:
+        bonus = -w.preferred_caregiver
+        terms.append(Term("preferred", 1, bonus, "老人指定的护理员", "the elder's preferred caregiver"))
+    language = ctx.elder.language
+    if language and language in languages:
+        terms.append(
+            Term(
+                "language",
+                1,
+                -w.language,
+                f"会说{LANGUAGE_ZH.get(language, language)}",
+                f"speaks {LANGUAGE_EN.get(language, language)}",
+            )
+        )
+    terms.append(
+        Term(
+            "workload",
+            load,
+            w.workload_per_order * load,
+            f"今日已接 {load} 单",
+            f"{load} order{'s' if load != 1 else ''} today",
+        )
+    )
+    if ctx.government_paid and provider_id in ctx.provider_gaps:
+        gap = max(-w.fairness_max_points, min(w.fairness_max_points, ctx.provider_gaps[provider_id]))
+        if abs(gap) >= 0.5:
+            below = gap > 0
+            terms.append(
+                Term(
+                    "fairness",
+                    round(gap, 1),
+                    -w.fairness_per_point * gap,
+                    f"所属机构{'低于' if below else '高于'}公平份额 {abs(gap):.0f} 个百分点",
+                    f"provider {abs(gap):.0f} points {'below' if below else 'above'} its fair share",
+                )
+            )
+    return sum(t.cost for t in terms), terms
+
+
+def explain(terms: Sequence[Term], *, rank: int, total: int, english: bool) -> str:
+    """The plain-words reason for an offer (「1.2 公里（约 6 分钟） · 具备助浴技能 · 服务过该老人 3 次 · …」)."""
+    if english:
+        return " · ".join([t.en for t in terms] + [f"rank {rank} of {total} eligible"])
+    return " · ".join([t.zh for t in terms] + [f"在 {total} 名可派人员中排第 {rank}"])
