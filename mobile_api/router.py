@@ -89,11 +89,16 @@ async def accept_offer(offer_id: PathId, session: SessionDep, caregiver: Current
 
 @router.post("/offers/{offer_id}/decline", response_model=OfferPublic)
 async def decline_offer(
-    http: Request, offer_id: PathId, session: SessionDep, caregiver: CurrentCaregiver, body: DeclineBody | None = None
+    http: Request,
+    offer_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    caregiver: CurrentCaregiver,
+    body: DeclineBody | None = None,
 ) -> OfferPublic:
     """Turn the order down (拒单); it goes to the next candidate."""
     offer = await dispatch.decline_offer(
-        session=session, offer_id=offer_id, caregiver=caregiver, reason=body.reason if body else None
+        session=session, settings=settings, offer_id=offer_id, caregiver=caregiver, reason=body.reason if body else None
     )
     request = await session.get(ServiceRequest, offer.request_id)
     assert request is not None

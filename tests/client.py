@@ -217,7 +217,9 @@ class World:
         self.caregivers.append(caregiver)
         return caregiver
 
-    async def add_elder(self, *, born: str = "19450302", same_gender_care: bool = False) -> dict[str, Any]:
+    async def add_elder(
+        self, *, born: str = "19450302", same_gender_care: bool = False, east_km: float = 0.0
+    ) -> dict[str, Any]:
         phone = unique_phone()
         elder = await self.admin.ok(
             "POST",
@@ -228,7 +230,7 @@ class World:
                 "phone": phone,
                 "community_id": self.community["id"],
                 "address": "平江路 1 号",
-                "location": self.home,
+                "location": offset(self.home["lat"], self.home["lon"], east_km=east_km),
                 "same_gender_care": same_gender_care,
             },
             201,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,20 +50,20 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+@contextmanager
+def running_stack(database_url: str, redis_url: str, *, name: str = "", **settings: str) -> Iterator[Stack]:
     """``eldercare serve``, ``eldercare worker`` and ``eldercare scheduler`` as separate processes."""
     port = free_port()
     env = platform_env(
         ELDERCARE_DATABASE_URL=database_url,
         ELDERCARE_REDIS_URL=redis_url,
         ELDERCARE_REDIS_PREFIX=f"eldercare-test-{uuid.uuid4().hex[:8]}",
-        **STACK_SETTINGS,
+        **{**STACK_SETTINGS, **settings},
     )
     processes = {
-        "worker": Process("worker", ["worker", "--concurrency", "2"], env),
-        "scheduler": Process("scheduler", ["scheduler"], env),
-        "api": Process("api", ["serve", "--port", str(port)], env),
+        "worker": Process(f"{name}worker", ["worker", "--concurrency", "2"], env),
+        "scheduler": Process(f"{name}scheduler", ["scheduler"], env),
+        "api": Process(f"{name}api", ["serve", "--port", str(port)], env),
     }
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -71,6 +72,12 @@ def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
     finally:
         for process in processes.values():
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, redis_url: str) -> Iterator[Stack]:
+    with running_stack(database_url, redis_url) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,13 @@ when nobody is left the order is escalated to the operators.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, true, update
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sqlalchemy import Select, exists, func, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -209,14 +211,61 @@ async def _claim_caregivers(session: AsyncSession, caregiver_ids: list[int]) -> 
     return {i for i in rows.scalars() if i is not None}
 
 
+async def _offer_to(
+    session: AsyncSession, request: ServiceRequest, candidate: Candidate, *, now: datetime, expires: datetime
+) -> Offer | None:
+    """Write an offer and tell the caregiver's phone; None when another order took them just now."""
+    offer = Offer(
+        request_id=request.id,  # type: ignore[arg-type]
+        caregiver_id=candidate.caregiver_id,
+        rank=candidate.rank,
+        distance_m=candidate.distance_m,
+        load=candidate.load,
+        score=candidate.score,
+        breakdown=candidate.breakdown,
+        explanation=candidate.explanation,
+        explanation_en=candidate.explanation_en,
+        created_at=now,
+        expires_at=expires,
+    )
+    try:
+        async with session.begin_nested():  # the partial unique index: one pending offer per caregiver
+            session.add(offer)
+            await session.flush()
+    except IntegrityError:
+        return None
+    emit(session, "offer.created", [f"caregiver:{candidate.caregiver_id}"], _offer_payload(offer, request))
+    return offer
+
+
+async def _start_dispatch(session: AsyncSession, request: ServiceRequest) -> bool:
+    """Move a new order into dispatching; False when the order is past dispatching (taken, cancelled…)."""
+    if request.status == Status.new:
+        await transition(session, request, Status.dispatching, actor=DISPATCHER, reason="开始派单")
+    return request.status in (Status.dispatching, Status.offered)
+
+
+async def _settle(session: AsyncSession, request: ServiceRequest, made: int, *, hopeless: bool) -> None:
+    """After a round: offered when offers went out; escalated when nobody is left (``hopeless``)."""
+    if request.status != Status.dispatching:
+        return
+    if made:
+        await transition(session, request, Status.offered, actor=DISPATCHER, reason=f"派单给 {made} 名护理员")
+    elif hopeless and await _pending_count(session, request.id) == 0:  # type: ignore[arg-type]
+        await transition(
+            session,
+            request,
+            Status.escalated,
+            actor=DISPATCHER,
+            reason="无可派人员，转人工",
+            escalation_reason="no_candidate",
+        )
+
+
 async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
     """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
     request = await lock_request(session, request_id)
-    if request is None:
-        return None
-    if request.status == Status.new:
-        await transition(session, request, Status.dispatching, actor=DISPATCHER, reason="开始派单")
-    if request.status not in (Status.dispatching, Status.offered):
+    if request is None or not await _start_dispatch(session, request):
         return request
     wanted = settings.offer_fanout(request.priority) - await _pending_count(session, request_id)
     made = 0
@@ -228,42 +277,107 @@ async def run_round(*, session: AsyncSession, settings: Settings, request_id: in
         for candidate in candidates:
             if candidate.caregiver_id not in free:
                 continue  # another round is offering them something right now
-            offer = Offer(
-                request_id=request_id,
-                caregiver_id=candidate.caregiver_id,
-                rank=candidate.rank,
-                distance_m=candidate.distance_m,
-                load=candidate.load,
-                score=candidate.score,
-                breakdown=candidate.breakdown,
-                explanation=candidate.explanation,
-                explanation_en=candidate.explanation_en,
-                created_at=now,
-                expires_at=expires,
-            )
-            try:
-                async with session.begin_nested():  # another order may have just taken this caregiver
-                    session.add(offer)
-                    await session.flush()
-            except IntegrityError:
-                continue
-            emit(session, "offer.created", [f"caregiver:{candidate.caregiver_id}"], _offer_payload(offer, request))
-            made += 1
-            if made >= wanted:
-                break
-    if request.status == Status.dispatching:
-        if made:
-            await transition(session, request, Status.offered, actor=DISPATCHER, reason=f"派单给 {made} 名护理员")
-        elif await _pending_count(session, request_id) == 0:
-            await transition(
-                session,
-                request,
-                Status.escalated,
-                actor=DISPATCHER,
-                reason="无可派人员，转人工",
-                escalation_reason="no_candidate",
-            )
+            if await _offer_to(session, request, candidate, now=now, expires=expires) is not None:
+                made += 1
+                if made >= wanted:
+                    break
+    await _settle(session, request, made, hopeless=True)
     return request
+
+
+def batching(settings: Settings, request: ServiceRequest) -> bool:
+    """Whether this order waits for the next batch (never an emergency)."""
+    return settings.dispatch_batch_seconds > 0 and request.priority != Priority.emergency
+
+
+def dispatch_after_commit(session: AsyncSession, settings: Settings, request: ServiceRequest) -> None:
+    """Ask for the order's next offer once this transaction commits: in the next batch, or at once."""
+    if batching(settings, request):
+        enqueue_after_commit(session, "dispatch.run_batch", countdown=settings.dispatch_batch_seconds)
+    else:
+        enqueue_after_commit(session, "dispatch.run_round", request.id)
+
+
+BATCH_LOCK_KEY = 7_020_612  # pg advisory lock id: one batch at a time
+UNASSIGNABLE = 1e9
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    orders: int
+    offered: int
+    escalated: int
+    waiting: int
+
+
+async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 200) -> BatchResult:
+    """Match every order waiting for an offer jointly: the assignment of least total cost, then offer it.
+
+    The orders that arrived within the batching window are matched together by an optimal assignment
+    (``scipy.optimize.linear_sum_assignment`` over the scores), so one order does not take the caregiver
+    another order needed more. Orders with candidates that lost out wait for the next batch; orders with
+    no eligible caregiver at all are escalated.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
+    has_pending = exists().where(
+        col(Offer.request_id) == col(ServiceRequest.id), col(Offer.status) == OfferStatus.pending.value
+    )
+    waiting = (
+        await session.execute(
+            select(ServiceRequest)
+            .where(
+                col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
+                col(ServiceRequest.priority) != Priority.emergency.value,
+                ~has_pending,
+            )
+            .order_by(col(ServiceRequest.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalars()
+    orders = [r for r in waiting if await _start_dispatch(session, r)]
+    if not orders:
+        return BatchResult(0, 0, 0, 0)
+    options = [await find_candidates(session, r, settings) for r in orders]
+    free = await _claim_caregivers(session, sorted({c.caregiver_id for found in options for c in found}))
+    columns = sorted(free)
+    index = {cid: j for j, cid in enumerate(columns)}
+    cost = np.full((len(orders), max(1, len(columns))), UNASSIGNABLE)
+    for i, found in enumerate(options):
+        for c in found:
+            if c.caregiver_id in index:
+                cost[i, index[c.caregiver_id]] = c.score
+    rows, cols = linear_sum_assignment(cost)
+    chosen = {int(i): columns[int(j)] for i, j in zip(rows, cols, strict=True) if cost[i, j] < UNASSIGNABLE}
+    now = utcnow()
+    offered = escalated = still = 0
+    for i, request in enumerate(orders):
+        by_id = {c.caregiver_id: c for c in options[i]}
+        pick = by_id.get(chosen[i]) if i in chosen else None
+        made = 0
+        if pick is not None:
+            expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
+            offer = await _offer_to(session, request, _jointly(pick, len(orders)), now=now, expires=expires)
+            made = 1 if offer is not None else 0
+        await _settle(session, request, made, hopeless=not options[i])
+        offered += made
+        escalated += request.status == Status.escalated
+        still += request.status == Status.dispatching
+    if still:
+        enqueue_after_commit(session, "dispatch.run_batch", countdown=settings.dispatch_batch_seconds)
+    return BatchResult(len(orders), offered, escalated, still)
+
+
+def _jointly(candidate: Candidate, orders: int) -> Candidate:
+    """The candidate, its explanation saying the order was matched together with others."""
+    if orders < 2:
+        return candidate
+    return replace(
+        candidate,
+        explanation=f"{candidate.explanation} · 与 {orders} 张工单联合优化派单",
+        explanation_en=f"{candidate.explanation_en} · matched jointly with {orders} orders",
+    )
 
 
 async def _holds_work(session: AsyncSession, caregiver_id: int) -> bool:
@@ -341,23 +455,27 @@ async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Careg
     return request
 
 
-async def decline_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver, reason: str | None) -> Offer:
+async def decline_offer(
+    *, session: AsyncSession, settings: Settings, offer_id: int, caregiver: Caregiver, reason: str | None
+) -> Offer:
     """The caregiver says no; the order moves on to the next candidate."""
     offer = await _offer_of(session, offer_id, caregiver)
     request = await lock_request(session, offer.request_id)
     assert request is not None
     await _close_offer(session, offer, OfferStatus.declined, utcnow())
-    await _after_offer_closed(session, request, reason=f"护理员拒单{('：' + reason) if reason else ''}")
+    await _after_offer_closed(session, settings, request, reason=f"护理员拒单{('：' + reason) if reason else ''}")
     return offer
 
 
-async def _after_offer_closed(session: AsyncSession, request: ServiceRequest, *, reason: str) -> None:
+async def _after_offer_closed(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, *, reason: str
+) -> None:
     """With the order locked: when its last open offer closed, dispatch it again."""
     assert request.id is not None
     if request.status != Status.offered or await _pending_count(session, request.id):
         return
     await transition(session, request, Status.dispatching, actor=DISPATCHER, reason=reason)
-    enqueue_after_commit(session, "dispatch.run_round", request.id)
+    dispatch_after_commit(session, settings, request)
 
 
 async def orders_with_lapsed_offers(*, session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
@@ -371,7 +489,7 @@ async def orders_with_lapsed_offers(*, session: AsyncSession, now: datetime, lim
     return sorted((await session.execute(due)).scalars())
 
 
-async def expire_offers_of(*, session: AsyncSession, request_id: int, now: datetime) -> int:
+async def expire_offers_of(*, session: AsyncSession, settings: Settings, request_id: int, now: datetime) -> int:
     """Close an order's offers whose deadline passed, and move the order on (one unit of work per order)."""
     request = await lock_request(session, request_id)  # the order first, then its offers
     if request is None:
@@ -390,7 +508,7 @@ async def expire_offers_of(*, session: AsyncSession, request_id: int, now: datet
     expired = closed.all()
     for offer_id, caregiver_id in expired:
         emit(session, "offer.expired", [f"caregiver:{caregiver_id}"], {"offer_id": offer_id, "request_id": request_id})
-    await _after_offer_closed(session, request, reason="派单超时未响应")
+    await _after_offer_closed(session, settings, request, reason="派单超时未响应")
     return len(expired)
 
 
@@ -424,14 +542,14 @@ async def escalate_late_emergency(*, session: AsyncSession, settings: Settings, 
 async def restart_stalled(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Give orders whose dispatch round was lost (a crashed worker, say) another one."""
     quiet_since = now - timedelta(seconds=settings.stalled_seconds + settings.dispatch_batch_seconds)
-    stalled = select(ServiceRequest.id).where(
+    stalled = select(ServiceRequest).where(
         col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
         col(ServiceRequest.updated_at) <= quiet_since,
     )
-    ids = list((await session.execute(stalled.limit(500))).scalars())
-    for request_id in ids:
-        enqueue_after_commit(session, "dispatch.run_round", request_id)
-    return len(ids)
+    found = list((await session.execute(stalled.limit(500))).scalars())
+    for request in found:
+        dispatch_after_commit(session, settings, request)
+    return len(found)
 
 
 async def assign_by_hand(

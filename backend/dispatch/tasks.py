@@ -1,4 +1,4 @@
-"""Dispatch tasks: a round for one order, and the deadline sweep."""
+"""Dispatch tasks: a round for one order, a batch of orders, and the deadline sweep."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ async def run_round(runtime: Runtime, request_id: int) -> None:
         await service.run_round(session=session, settings=runtime.settings, request_id=request_id)
 
 
+@task("dispatch.run_batch")
+async def run_batch(runtime: Runtime) -> None:
+    """Match the orders waiting for an offer jointly (the batching window has passed)."""
+    async with runtime.unit_of_work() as session:
+        await service.run_batch(session=session, settings=runtime.settings)
+
+
 @task("dispatch.sweep_deadlines")
 async def sweep_deadlines(runtime: Runtime) -> int:
     """Expire lapsed offers, escalate late emergencies, restart lost rounds: one short transaction per order."""
@@ -25,7 +32,9 @@ async def sweep_deadlines(runtime: Runtime) -> int:
     expired = 0
     for request_id in lapsed:
         async with runtime.unit_of_work() as session:
-            expired += await service.expire_offers_of(session=session, request_id=request_id, now=now)
+            expired += await service.expire_offers_of(
+                session=session, settings=runtime.settings, request_id=request_id, now=now
+            )
     for request_id in late:
         async with runtime.unit_of_work() as session:
             await service.escalate_late_emergency(session=session, settings=runtime.settings, request_id=request_id)

@@ -69,10 +69,16 @@ async def cancel_request(
 
 @router.post("/{request_id}/redispatch", response_model=RequestPublic)
 async def redispatch(
-    request: VisibleRequest, session: SessionDep, user: OperatorUser, body: ReasonBody | None = None
+    request: VisibleRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: OperatorUser,
+    body: ReasonBody | None = None,
 ) -> RequestPublic:
     """Send an escalated order back to the dispatcher."""
-    await service.redispatch(session=session, request=request, user=user, reason=body.reason if body else None)
+    await service.redispatch(
+        session=session, settings=settings, request=request, user=user, reason=body.reason if body else None
+    )
     return await service.request_public(session, request)
 
 

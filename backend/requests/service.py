@@ -14,16 +14,14 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
-from backend.core.jobs import enqueue_after_commit
 from backend.core.lookups import referenced
-from backend.dispatch.service import withdraw_other_offers
+from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
 from backend.registry.models import Caregiver, Elder
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     ACTIVE_STATUSES,
     Payer,
-    Priority,
     RequestHistory,
     ServiceRequest,
     Status,
@@ -93,9 +91,7 @@ async def create_request(
     session.add(request)
     await session.flush()
     await record_creation(session, request, Actor.of_user(user))
-    # Emergencies never wait for the batching window.
-    countdown = 0.0 if data.priority == Priority.emergency else settings.dispatch_batch_seconds
-    enqueue_after_commit(session, "dispatch.run_round", request.id, countdown=countdown)
+    dispatch_after_commit(session, settings, request)  # emergencies never wait for the batching window
     return request
 
 
@@ -168,7 +164,7 @@ async def cancel_request(
 
 
 async def redispatch(
-    *, session: AsyncSession, request: ServiceRequest, user: User, reason: str | None
+    *, session: AsyncSession, settings: Settings, request: ServiceRequest, user: User, reason: str | None
 ) -> ServiceRequest:
     """Send an escalated order back to the dispatcher."""
     await transition(
@@ -180,7 +176,7 @@ async def redispatch(
         escalation_reason=None,
         dispatch_started_at=utcnow(),  # a fresh dispatch: everyone may be asked again, the clock restarts
     )
-    enqueue_after_commit(session, "dispatch.run_round", request.id)
+    dispatch_after_commit(session, settings, request)
     return request
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from tests.client import Api, World
 
 
-async def offers_of(api: Api, request_id: int, *, timeout: float = 15) -> list[dict[str, Any]]:
-    """The order's offers once the dispatcher has made one."""
+async def offers_of(api: Api, request_id: int, *, wait_for: int = 1, timeout: float = 20) -> list[dict[str, Any]]:
+    """The order's offers once the dispatcher has made ``wait_for`` of them (or the timeout passed)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         found: list[dict[str, Any]] = await api.ok("GET", f"/api/v1/requests/{request_id}/offers")
-        if found or loop.time() > deadline:
+        if len(found) >= wait_for or loop.time() > deadline:
             return found
         await asyncio.sleep(0.2)
 
