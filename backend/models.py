@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
+from backend.calendars.models import CaregiverBooking
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
 from backend.dispatch.models import Offer
+from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -23,6 +25,7 @@ from backend.users.models import User
 __all__ = [
     "BlockedCaregiver",
     "Caregiver",
+    "CaregiverBooking",
     "CaregiverSkill",
     "ChannelCursor",
     "ChannelEvent",
@@ -36,6 +39,7 @@ __all__ = [
     "ProviderCommunity",
     "ProviderService",
     "RequestHistory",
+    "ServicePlan",
     "ServiceRequest",
     "ServiceType",
     "Street",

@@ -81,9 +81,11 @@ async def list_offers(http: Request, session: SessionDep, caregiver: CurrentCare
 
 
 @router.post("/offers/{offer_id}/accept", response_model=AssignmentPublic)
-async def accept_offer(offer_id: PathId, session: SessionDep, caregiver: CurrentCaregiver) -> AssignmentPublic:
-    """Take the order (接单); 409 when someone else was faster or the offer lapsed."""
-    request = await dispatch.accept_offer(session=session, offer_id=offer_id, caregiver=caregiver)
+async def accept_offer(
+    offer_id: PathId, session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver
+) -> AssignmentPublic:
+    """Take the order (接单); 409 when someone else was faster, the offer lapsed, or the time is booked."""
+    request = await dispatch.accept_offer(session=session, settings=settings, offer_id=offer_id, caregiver=caregiver)
     return await _assignment(session, request)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import backend.core.tasks
-import backend.dispatch.tasks  # noqa: F401
+import backend.dispatch.tasks
+import backend.plans.tasks  # noqa: F401
 from backend.core.jobs import REGISTRY
 
 __all__ = ["REGISTRY"]

@@ -1,4 +1,4 @@
-"""The scheduler: one process per deployment that only enqueues (deadline and outbox sweeps)."""
+"""The scheduler: one process per deployment that only enqueues (sweeps, and the evening day plan)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     ]
 
 
+def daily(settings: Settings) -> list[tuple[str, int, int]]:
+    """(task name, hour, minute) of every daily job, Suzhou time."""
+    hour, minute = (int(part) for part in settings.day_plan_at.split(":"))
+    return [("plans.plan_tomorrow", hour, minute)]
+
+
 def run_scheduler(settings: Settings) -> None:
     """Enqueue the periodic tasks to Celery until stopped."""
     from worker.celery_app import make_celery
@@ -45,6 +51,11 @@ def run_scheduler(settings: Settings) -> None:
             coalesce=True,
         )
         log.info("scheduled %s every %ss", name, seconds)
+    for name, hour, minute in daily(settings):
+        scheduler.add_job(
+            celery.send_task, "cron", args=[name], hour=hour, minute=minute, id=name, max_instances=1, coalesce=True
+        )
+        log.info("scheduled %s daily at %02d:%02d", name, hour, minute)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -60,5 +71,9 @@ def start_embedded(runtime: Runtime) -> AsyncIOScheduler:
 
     for name, seconds in schedule(runtime.settings):
         scheduler.add_job(enqueue, "interval", args=[name], seconds=seconds, id=name, max_instances=1, coalesce=True)
+    for name, hour, minute in daily(runtime.settings):
+        scheduler.add_job(
+            enqueue, "cron", args=[name], hour=hour, minute=minute, id=name, max_instances=1, coalesce=True
+        )
     scheduler.start()
     return scheduler

@@ -31,9 +31,18 @@ log = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None] | None]
 
 
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (the simulation's clock while one runs)."""
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make ``utcnow`` read another clock (a simulated day), or the real one again with None."""
+    global _clock
+    _clock = clock
 
 
 def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:

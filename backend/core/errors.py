@@ -88,13 +88,21 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def sqlstate(exc: DBAPIError) -> str:
+    """The SQLSTATE the database answered with ("" when the driver did not say)."""
+    cause = getattr(exc.orig, "__cause__", None)
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+
+
+DEADLOCK = "40P01"
+
+
 def _bad_value(exc: DBAPIError) -> bool:
     """True when the database refused a value (SQLSTATE class 22, or the driver could not encode it)."""
     if isinstance(exc, DataError):
         return True
     cause = getattr(exc.orig, "__cause__", None)
-    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
-    return sqlstate.startswith("22") or type(cause).__name__ == "DataError"
+    return sqlstate(exc).startswith("22") or type(cause).__name__ == "DataError"
 
 
 def _database_handler(request: Request, exc: Exception) -> JSONResponse:

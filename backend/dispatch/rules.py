@@ -8,10 +8,12 @@ each one, so both always apply the same rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, true
+from sqlalchemy import ColumnElement, exists, or_, true
 from sqlmodel import col, select
 
+from backend.calendars.service import is_scheduled, needed_span, overlapping
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import (
     BlockedCaregiver,
@@ -23,7 +25,7 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.models import ACTIVE_STATUSES, ServiceRequest
+from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Rule:
     holds: ColumnElement[bool]
 
 
-def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceType) -> list[Rule]:
+def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceType, now: datetime) -> list[Rule]:
     """The rules for offering this order, in the order an operator reads them."""
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
@@ -50,9 +52,17 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
         col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
         col(CaregiverSkill.service_type) == request.service_type,
     )
+    start, end = needed_span(request, service_type, now)
+    scheduled = is_scheduled(request, now)
+    # Serving or on the way now, or holding an order to serve now (one booked for later does not count).
     busy = exists().where(
         col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
         col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+        or_(
+            col(ServiceRequest.status) != Status.accepted.value,
+            col(ServiceRequest.window_start).is_(None),
+            col(ServiceRequest.window_start) < end,
+        ),
     )
     open_offer = exists().where(
         col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
@@ -96,7 +106,13 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
             col(Caregiver.gender) == elder.gender if same_gender else true(),
         ),
         Rule("off_shift", "不在班", "off shift", col(Caregiver.on_shift).is_(True)),
-        Rule("busy", "正在服务其他工单", "serving another order", ~busy),
+        Rule("busy", "正在服务其他工单", "serving another order", true() if scheduled else ~busy),
+        Rule(
+            "booked",
+            "该时段已有预约服务",
+            "booked for an overlapping visit",
+            ~overlapping(col(Caregiver.id), start, end),
+        ),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
         Rule("declined", "本次派单中已拒绝或超时未响应", "declined or let this order lapse", ~declined),
     ]

@@ -191,15 +191,15 @@ def score(
     )
     if ctx.government_paid and provider_id in ctx.provider_gaps:
         gap = max(-w.fairness_max_points, min(w.fairness_max_points, ctx.provider_gaps[provider_id]))
-        if abs(gap) >= 0.5:
+        if abs(gap) >= 0.05:
             below = gap > 0
             terms.append(
                 Term(
                     "fairness",
                     round(gap, 1),
                     -w.fairness_per_point * gap,
-                    f"所属机构{'低于' if below else '高于'}公平份额 {abs(gap):.0f} 个百分点",
-                    f"provider {abs(gap):.0f} points {'below' if below else 'above'} its fair share",
+                    f"所属机构{'低于' if below else '高于'}公平份额 {abs(gap):.1f} 个百分点",
+                    f"provider {abs(gap):.1f} points {'below' if below else 'above'} its fair share",
                 )
             )
     return sum(t.cost for t in terms), terms
@@ -208,5 +208,5 @@ def score(
 def explain(terms: Sequence[Term], *, rank: int, total: int, english: bool) -> str:
     """The plain-words reason for an offer (「1.2 公里（约 6 分钟） · 具备助浴技能 · 服务过该老人 3 次 · …」)."""
     if english:
-        return " · ".join([t.en for t in terms] + [f"rank {rank} of {total} eligible"])
-    return " · ".join([t.zh for t in terms] + [f"在 {total} 名可派人员中排第 {rank}"])
+        return " · ".join([t.en for t in terms] + [f"rank {rank} of {total} eligible nearby"])
+    return " · ".join([t.zh for t in terms] + [f"在附近 {total} 名可派人员中排第 {rank}"])

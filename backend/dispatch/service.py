@@ -10,23 +10,25 @@ when nobody is left the order is escalated to the operators.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sqlalchemy import Select, exists, func, text, true, update
+from sqlalchemy import Select, and_, exists, func, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.calendars.service import book
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
-from backend.core.geo import bounding_box, distance_m
+from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
@@ -39,7 +41,7 @@ from backend.registry.models import (
     ServiceType,
 )
 from backend.requests.lifecycle import Actor, check_transition, lock_request, transition
-from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
+from backend.requests.models import Priority, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
 DISPATCHER = Actor.system("dispatcher")
@@ -71,9 +73,11 @@ def _start_of_local_day(now: datetime) -> datetime:
     return now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _caregivers_near(elder: Elder, radius_m: float, *columns: Any) -> Select[Any]:
-    """Caregivers in the box around the elder's home (id, provider, name, lat, lon, then ``columns``)."""
-    min_lat, min_lon, max_lat, max_lon = bounding_box(elder.lat, elder.lon, radius_m)
+def _caregivers_near(elder: Elder, radius_m: float, *columns: Any, also: Sequence[int] = ()) -> Select[Any]:
+    """Caregivers in the H3 cells around the elder's home, plus ``also`` by id (id, provider, name, lat, lon, …)."""
+    resolution, cells = covering_cells(elder.lat, elder.lon, radius_m)
+    cell = col(Caregiver.h3_r8) if resolution == FINE_RESOLUTION else col(Caregiver.h3_r6)
+    where = cell.in_(cells) if not also else or_(cell.in_(cells), col(Caregiver.id).in_(list(also)))
     return sa_select(
         col(Caregiver.id),
         col(Caregiver.provider_id),
@@ -81,22 +85,36 @@ def _caregivers_near(elder: Elder, radius_m: float, *columns: Any) -> Select[Any
         col(Caregiver.lat),
         col(Caregiver.lon),
         *columns,
-    ).where(col(Caregiver.lat).between(min_lat, max_lat), col(Caregiver.lon).between(min_lon, max_lon))
+    ).where(where)
+
+
+def search_radii(settings: Settings) -> list[float]:
+    """The rings the candidate search widens through, in metres, ending at the dispatch radius."""
+    limit = settings.candidate_radius_km * 1000
+    return [r for r in (2_000.0, 5_000.0, 10_000.0, 20_000.0) if r < limit] + [limit]
 
 
 async def _rules_for(session: AsyncSession, request: ServiceRequest, elder: Elder) -> list[Rule]:
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
-    return hard_rules(request, elder=elder, service_type=service_type)
+    return hard_rules(request, elder=elder, service_type=service_type, now=utcnow())
 
 
 async def find_candidates(
     session: AsyncSession, request: ServiceRequest, settings: Settings, *, limit: int | None = None
 ) -> list[Candidate]:
-    """Eligible caregivers for an order, best score first (see ``backend/dispatch/scoring.py``)."""
+    """The best-scoring eligible caregivers for an order (see ``backend/dispatch/scoring.py``).
+
+    The search widens ring by ring (``search_radii``) over the H3 cells around the elder and stops as
+    soon as nobody farther out could score better than the ``limit``-th found: beyond radius r, travel
+    alone costs at least the minutes of r, and the only bonuses a stranger can earn are language and
+    fairness. Caregivers with a personal bonus (the elder's preferred caregiver, those who served the
+    elder) are fetched by id in the first ring, wherever they are within the dispatch radius.
+    """
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     now = utcnow()
+    want = limit or settings.max_candidates
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
@@ -107,23 +125,37 @@ async def find_candidates(
         .correlate(Caregiver)
         .scalar_subquery()
     )
-    rules = await _rules_for(session, request, elder)
-    radius = settings.candidate_radius_km * 1000
-    query = _caregivers_near(elder, radius, load_today, col(Caregiver.languages)).where(*(r.holds for r in rules))
-    rows = [
-        (cid, pid, name, distance_m(elder.lat, elder.lon, lat, lon), int(load or 0), languages or [])
-        for cid, pid, name, lat, lon, load, languages in (await session.execute(query)).all()
-    ]
-    rows = [row for row in rows if row[3] <= radius]
+    rules = [r.holds for r in await _rules_for(session, request, elder)]
     ctx = await order_context(session, settings, request, elder, now)
-    scored = []
-    for cid, pid, name, dist, load, languages in rows:
-        cost, terms = score(
-            ctx, settings, caregiver_id=cid, provider_id=pid, distance_m=dist, load=load, languages=languages
-        )
-        scored.append((round(cost, 3), dist, cid, pid, name, load, terms))
-    scored.sort(key=lambda row: (row[0], row[1], row[2]))
-    total = len(scored)
+    personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
+    weights = settings.dispatch_weights
+    stranger_bonus = weights.language + (weights.fairness_per_point * weights.fairness_max_points)
+    dispatch_radius = settings.candidate_radius_km * 1000
+    scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
+    for ring, radius in enumerate(search_radii(settings)):
+        query = _caregivers_near(
+            elder, radius, load_today, col(Caregiver.languages), also=personal if ring == 0 else ()
+        ).where(*rules)
+        for cid, pid, name, lat, lon, load, languages in (await session.execute(query)).all():
+            dist = distance_m(elder.lat, elder.lon, lat, lon)
+            if cid in scored or dist > dispatch_radius:
+                continue
+            cost, terms = score(
+                ctx,
+                settings,
+                caregiver_id=cid,
+                provider_id=pid,
+                distance_m=dist,
+                load=int(load or 0),
+                languages=languages or [],
+            )
+            scored[cid] = (round(cost, 3), dist, cid, pid, name, int(load or 0), terms)
+        ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
+        floor = weights.travel_per_minute * settings.travel_minutes(radius) - stranger_bonus
+        if len(ranked) >= want and ranked[want - 1][0] <= floor:
+            break  # nobody beyond this ring can beat the ones found
+    ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
+    total = len(ranked)
     return [
         Candidate(
             caregiver_id=cid,
@@ -137,9 +169,7 @@ async def find_candidates(
             explanation=explain(terms, rank=rank, total=total, english=False),
             explanation_en=explain(terms, rank=rank, total=total, english=True),
         )
-        for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(
-            scored[: limit or settings.max_candidates], start=1
-        )
+        for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(ranked[:want], start=1)
     ]
 
 
@@ -380,16 +410,13 @@ def _jointly(candidate: Candidate, orders: int) -> Candidate:
     )
 
 
-async def _holds_work(session: AsyncSession, caregiver_id: int) -> bool:
-    """True when the caregiver holds an active order or a pending offer."""
-    active = select(ServiceRequest.id).where(
-        col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
-        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
-    )
-    pending = select(Offer.id).where(
-        col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
-    )
-    return (await session.execute(active.union_all(pending).limit(1))).first() is not None
+async def _holds_work(session: AsyncSession, request: ServiceRequest, caregiver_id: int) -> bool:
+    """True when the caregiver is serving now (for an order to serve now) or holds a pending offer."""
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    rules = [r.holds for r in await _rules_for(session, request, elder) if r.code in ("busy", "has_open_offer")]
+    free = await session.execute(select(Caregiver.id).where(col(Caregiver.id) == caregiver_id, *rules))
+    return free.first() is None
 
 
 async def _offer_of(session: AsyncSession, offer_id: int, caregiver: Caregiver) -> Offer:
@@ -438,7 +465,9 @@ async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, 
     await session.flush()
 
 
-async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Caregiver) -> ServiceRequest:
+async def accept_offer(
+    *, session: AsyncSession, settings: Settings, offer_id: int, caregiver: Caregiver
+) -> ServiceRequest:
     """The caregiver takes the order; exactly one acceptance wins (409 for the rest)."""
     offer = await _offer_of(session, offer_id, caregiver)
     request = await lock_request(session, offer.request_id)  # accepts of one order queue up here
@@ -451,6 +480,7 @@ async def accept_offer(*, session: AsyncSession, offer_id: int, caregiver: Careg
     await transition(
         session, request, Status.accepted, actor=actor, reason="护理员接单", assigned_caregiver_id=caregiver.id
     )
+    await book(session=session, settings=settings, request=request, caregiver=caregiver)  # after the race is won
     await withdraw_other_offers(session, request, keep=offer.id)
     return request
 
@@ -542,9 +572,15 @@ async def escalate_late_emergency(*, session: AsyncSession, settings: Settings, 
 async def restart_stalled(*, session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Give orders whose dispatch round was lost (a crashed worker, say) another one."""
     quiet_since = now - timedelta(seconds=settings.stalled_seconds + settings.dispatch_batch_seconds)
+    planned_for_later = and_(
+        col(ServiceRequest.status) == Status.new.value,
+        col(ServiceRequest.plan_id).is_not(None),
+        col(ServiceRequest.window_start) > now + timedelta(hours=settings.plan_fallback_hours),
+    )  # left for the evening day planner; nearer its window, the dispatcher takes it
     stalled = select(ServiceRequest).where(
         col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
         col(ServiceRequest.updated_at) <= quiet_since,
+        ~planned_for_later,
     )
     found = list((await session.execute(stalled.limit(500))).scalars())
     for request in found:
@@ -569,12 +605,13 @@ async def assign_by_hand(
         raise Invalid(
             "该护理员不具备此项服务技能", code="caregiver_lacks_skill", message_en="Caregiver lacks the skill"
         )
-    if await _holds_work(session, caregiver_id):
+    if await _holds_work(session, request, caregiver_id):
         raise Conflict(
             "该护理员正在服务或有待回复的派单",
             code="caregiver_busy",
             message_en="The caregiver holds an order or an open offer",
         )
+    await book(session=session, settings=settings, request=request, caregiver=caregiver)
     now = utcnow()
     await withdraw_other_offers(session, request, keep=None)
     await transition(

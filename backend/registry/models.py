@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlalchemy import JSON, Column, ForeignKey, Integer, event
 from sqlmodel import Field, SQLModel
 
+from backend.core.geo import h3_cells
 from backend.core.models import created_at_field
 
 
@@ -84,6 +85,9 @@ class Caregiver(SQLModel, table=True):
     lat: float
     lon: float
     on_shift: bool = True
+    # Where they are, as H3 cells (kept in step with lat/lon on every write): the dispatcher's spatial index.
+    h3_r8: str = Field(default="", max_length=16, index=True)
+    h3_r6: str = Field(default="", max_length=16, index=True)
     gender: str | None = Field(default=None, max_length=8)
     languages: list[str] = Field(default_factory=lambda: ["mandarin"], sa_column=Column(JSON, nullable=False))
     created_at: datetime = created_at_field()
@@ -105,3 +109,9 @@ class BlockedCaregiver(SQLModel, table=True):
     caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
     reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = created_at_field()
+
+
+@event.listens_for(Caregiver, "before_insert")
+@event.listens_for(Caregiver, "before_update")
+def _place_caregiver(_mapper: object, _connection: object, caregiver: Caregiver) -> None:
+    caregiver.h3_r8, caregiver.h3_r6 = h3_cells(caregiver.lat, caregiver.lon)

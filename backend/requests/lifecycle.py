@@ -45,7 +45,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 RIGHTS: dict[Status, frozenset[str]] = {
     Status.dispatching: frozenset({SYSTEM, Role.admin, Role.operator}),
     Status.offered: frozenset({SYSTEM}),
-    Status.accepted: frozenset({Role.caregiver, Role.admin, Role.operator}),
+    Status.accepted: frozenset({Role.caregiver, Role.admin, Role.operator, SYSTEM}),  # SYSTEM: the day planner
     Status.en_route: frozenset({Role.caregiver}),
     Status.in_service: frozenset({Role.caregiver}),
     Status.completed: frozenset({Role.caregiver}),

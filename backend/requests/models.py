@@ -50,6 +50,7 @@ class ServiceRequest(SQLModel, table=True):
         Index("ix_service_request_community_status", "community_id", "status"),
         Index("ix_service_request_caregiver_updated", "assigned_caregiver_id", "updated_at"),  # today's load
         Index("ix_service_request_paid_by_created", "paid_by", "created_at"),  # providers' share of public money
+        Index("uq_service_request_plan_visit", "plan_id", "window_start", unique=True),  # one visit per plan slot
         Index(
             "ix_service_request_caregiver_active",
             "assigned_caregiver_id",
@@ -74,6 +75,7 @@ class ServiceRequest(SQLModel, table=True):
     # "who was already asked" both count from here.
     dispatch_started_at: datetime | None = timestamp_field()
     created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    plan_id: int | None = Field(default=None, foreign_key="service_plan.id")  # a visit of a service plan
     created_at: datetime = created_at_field()
     updated_at: datetime = required_timestamp_field()
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
+from backend.calendars.service import finish, release
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -160,6 +161,7 @@ async def cancel_request(
             message_en="Call the hotline: the caregiver is on the way",
         )
     await withdraw_other_offers(session, request, keep=None)
+    await release(session, request.id)  # type: ignore[arg-type]
     return await transition(session, request, Status.cancelled, actor=Actor.of_user(user), reason=reason or "取消")
 
 
@@ -240,6 +242,7 @@ async def check_out(
     await transition(session, request, Status.completed, actor=Actor.of_caregiver(caregiver), reason="服务完成签退")
     visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
     visit.checkout_at = utcnow()
+    await finish(session, request_id, visit.checkout_at)
     visit.notes = notes
     await session.flush()
     return request

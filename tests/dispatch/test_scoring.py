@@ -89,7 +89,7 @@ def test_the_explanation_reads_as_a_sentence() -> None:
     zh = explain(terms, rank=1, total=4, english=False)
     assert zh == (
         "1.2 公里（约 6 分钟） · 具备助浴技能 · 服务过该老人 3 次 · 会说苏州话 · "
-        "今日已接 1 单 · 在 4 名可派人员中排第 1"
+        "今日已接 1 单 · 在附近 4 名可派人员中排第 1"
     )
     en = explain(terms, rank=1, total=4, english=True)
     assert en.startswith("1.2 km (about 6 min) · bathing skill · served this elder 3 times · speaks Suzhounese")

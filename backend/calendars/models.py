@@ -1,0 +1,38 @@
+"""Caregivers' calendars: the time each booked visit blocks, travel included."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import created_at_field, required_timestamp_field
+
+
+class CaregiverBooking(SQLModel, table=True):
+    """A span of a caregiver's time held by one order, from setting off to the end of the service.
+
+    On PostgreSQL an exclusion constraint (migration ``caregiver bookings``) refuses two active
+    bookings of one caregiver that overlap: the database, not the application, keeps calendars whole.
+    """
+
+    __tablename__ = "caregiver_booking"
+    __table_args__ = (
+        Index(
+            "uq_caregiver_booking_request_active",
+            "request_id",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+        Index("ix_caregiver_booking_caregiver_span", "caregiver_id", "starts_at", "ends_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    caregiver_id: int = Field(foreign_key="caregiver.id")
+    request_id: int = Field(foreign_key="service_request.id")
+    starts_at: datetime = required_timestamp_field()  # when they set off
+    ends_at: datetime = required_timestamp_field()  # when the service should be over
+    active: bool = True  # false once the order is cancelled
+    created_at: datetime = created_at_field()

@@ -1,0 +1,118 @@
+"""Calendar rules: what span of a caregiver's time an order needs, booking it, and giving it back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.calendars.models import CaregiverBooking
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import DEADLOCK, Conflict, sqlstate
+from backend.core.geo import distance_m
+from backend.registry.models import Caregiver, Elder, ServiceType
+from backend.requests.models import ServiceRequest
+
+
+def is_scheduled(request: ServiceRequest, now: datetime) -> bool:
+    """An order booked for later (its window opens in the future), not one to serve now."""
+    return request.window_start is not None and request.window_start > now
+
+
+def needed_span(
+    request: ServiceRequest, service_type: ServiceType, now: datetime, *, travel_minutes: float = 0.0
+) -> tuple[datetime, datetime]:
+    """The span an order needs of a caregiver: from setting off to the end of the service."""
+    duration = timedelta(minutes=service_type.default_minutes)
+    travel = timedelta(minutes=travel_minutes)
+    start = request.window_start
+    if start is None or start <= now + travel:
+        return now, now + travel + duration
+    return start - travel, start + duration
+
+
+def overlapping(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """True when the caregiver (an id, or a caregiver id column) holds an active booking overlapping [start, end)."""
+    return exists().where(
+        col(CaregiverBooking.caregiver_id) == caregiver_id,
+        col(CaregiverBooking.active).is_(True),
+        col(CaregiverBooking.starts_at) < end,
+        col(CaregiverBooking.ends_at) > start,
+    )
+
+
+BOOKED = Conflict(
+    "该护理员此时段已有预约",
+    code="caregiver_booked",
+    message_en="The caregiver is booked for an overlapping time",
+)
+
+
+async def book(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    request: ServiceRequest,
+    caregiver: Caregiver,
+    span: tuple[datetime, datetime] | None = None,
+) -> CaregiverBooking:
+    """Hold the caregiver's time for this order (409 ``caregiver_booked`` on an overlap).
+
+    The span is from setting off, at the platform's travel estimate, to the end of the service; or
+    ``span`` as a day plan's route has it.
+    """
+    assert caregiver.id is not None and request.id is not None
+    if span is None:
+        elder = await session.get(Elder, request.elder_id)
+        service_type = await session.get(ServiceType, request.service_type)
+        assert elder is not None and service_type is not None
+        travel = settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon))
+        span = needed_span(request, service_type, utcnow(), travel_minutes=travel)
+    start, end = span
+    # The clear answer first; on PostgreSQL the exclusion constraint settles concurrent bookings.
+    if (await session.execute(select(overlapping(caregiver.id, start, end)))).scalar():
+        raise BOOKED
+    booking = CaregiverBooking(caregiver_id=caregiver.id, request_id=request.id, starts_at=start, ends_at=end)
+    try:
+        async with session.begin_nested():
+            session.add(booking)
+            await session.flush()
+    except DBAPIError as exc:
+        # Two bookings racing for the same time: the exclusion constraint refuses one, either as a
+        # violation or, when both were inserted before either was checked, as a deadlock.
+        if isinstance(exc, IntegrityError) or sqlstate(exc) == DEADLOCK:
+            raise BOOKED from exc
+        raise
+    return booking
+
+
+async def release(session: AsyncSession, request_id: int) -> None:
+    """Give the caregiver's time back (the order was cancelled)."""
+    await session.execute(
+        update(CaregiverBooking)
+        .where(col(CaregiverBooking.request_id) == request_id, col(CaregiverBooking.active).is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def finish(session: AsyncSession, request_id: int, at: datetime) -> None:
+    """The visit ended at ``at``: the rest of its span is free again."""
+    mine = (col(CaregiverBooking.request_id) == request_id, col(CaregiverBooking.active).is_(True))
+    await session.execute(
+        update(CaregiverBooking)
+        .where(*mine, col(CaregiverBooking.starts_at) <= at, col(CaregiverBooking.ends_at) > at)
+        .values(ends_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(  # served before the booked span even began: none of it is needed
+        update(CaregiverBooking)
+        .where(*mine, col(CaregiverBooking.starts_at) > at)
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )

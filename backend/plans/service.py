@@ -1,0 +1,345 @@
+"""Service plans: recording them, turning a day of them into visits, and planning that day's routes.
+
+Each evening the scheduler generates tomorrow's visits from the active plans (one work order per
+visit, status ``new``, never dispatched one by one) and the day planner routes each provider's
+visits over its caregivers with the same planner as the HHCRSP benchmark (``backend/planning``):
+time windows, skills, travel. The routes are published to the caregivers' phones; every visit of a
+route becomes an accepted order with a booking in the caregiver's calendar. A visit the planner
+cannot place (no caregiver of that provider has the skill) goes to the dispatcher instead, and so
+does a planned visit still unplanned two hours before its window (the planner did not run).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.calendars.service import book
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import Invalid
+from backend.core.events import emit
+from backend.core.geo import distance_m
+from backend.core.i18n import LOCAL_TZ
+from backend.core.lookups import referenced
+from backend.dispatch.service import dispatch_after_commit
+from backend.planning import hhcrsp
+from backend.planning.solver import solve
+from backend.plans.models import ServicePlan
+from backend.plans.schemas import PlanCreate
+from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import ServiceType as ServiceTypeRow
+from backend.registry.service import known_service_types
+from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
+from backend.requests.models import ServiceRequest, Status
+from backend.users.models import User
+
+PLANNER = Actor.system("planner")
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
+
+
+async def create_plan(*, session: AsyncSession, elder: Elder, data: PlanCreate, user: User) -> ServicePlan:
+    """Record a plan; the provider must serve the elder's community and offer the service."""
+    provider = await referenced(session, Provider, data.provider_id, what="服务组织", what_en="provider")
+    await known_service_types(session, [data.service_type])
+    serves = await session.get(ProviderCommunity, (provider.id, elder.community_id))
+    offers = await session.get(ProviderService, (provider.id, data.service_type))
+    if not provider.active or serves is None or offers is None:
+        raise Invalid(
+            "该服务组织不能为这位老人提供此项服务（未覆盖其社区、未开展该服务或已停用）",
+            code="provider_cannot_serve",
+            message_en="The provider does not serve this elder's community with this service",
+        )
+    plan = ServicePlan(
+        elder_id=elder.id,  # type: ignore[arg-type]
+        provider_id=data.provider_id,
+        service_type=data.service_type,
+        weekdays=sorted(set(data.weekdays)),
+        minute_of_day=data.time.hour * 60 + data.time.minute,
+        window_minutes=data.window_minutes,
+        paid_by=data.paid_by.value,
+        starts_on=data.starts_on or utcnow().astimezone(LOCAL_TZ).date(),
+        ends_on=data.ends_on,
+        notes=data.notes,
+        created_by_user_id=user.id,
+    )
+    if plan.ends_on is not None and plan.ends_on < plan.starts_on:
+        raise Invalid("结束日期不能早于开始日期", code="invalid_dates", message_en="ends_on is before starts_on")
+    session.add(plan)
+    await session.flush()
+    return plan
+
+
+async def plans_of(*, session: AsyncSession, elder: Elder) -> list[ServicePlan]:
+    rows = await session.execute(
+        select(ServicePlan).where(col(ServicePlan.elder_id) == elder.id).order_by(col(ServicePlan.id))
+    )
+    return list(rows.scalars())
+
+
+async def end_plan(*, session: AsyncSession, plan: ServicePlan) -> ServicePlan:
+    """Stop a plan: no visits are generated from it any more (those already generated stay)."""
+    plan.active = False
+    await session.flush()
+    return plan
+
+
+async def generate_day(*, session: AsyncSession, day: date) -> list[int]:
+    """Create the day's visits from every active plan (idempotent: a visit exists at most once)."""
+    plans = (
+        await session.execute(
+            select(ServicePlan).where(
+                col(ServicePlan.active).is_(True),
+                col(ServicePlan.starts_on) <= day,
+                (col(ServicePlan.ends_on).is_(None)) | (col(ServicePlan.ends_on) >= day),
+            )
+        )
+    ).scalars()
+    midnight = local_midnight(day)
+    created = []
+    for plan in plans:
+        if day.isoweekday() not in plan.weekdays:
+            continue
+        start = midnight + timedelta(minutes=plan.minute_of_day)
+        exists = await session.execute(
+            select(ServiceRequest.id).where(
+                col(ServiceRequest.plan_id) == plan.id, col(ServiceRequest.window_start) == start
+            )
+        )
+        if exists.first() is not None:
+            continue
+        elder = await session.get(Elder, plan.elder_id)
+        assert elder is not None
+        now = utcnow()
+        request = ServiceRequest(
+            elder_id=plan.elder_id,
+            community_id=elder.community_id,
+            service_type=plan.service_type,
+            paid_by=plan.paid_by,
+            status=Status.new.value,
+            window_start=start,
+            window_end=start + timedelta(minutes=plan.window_minutes),
+            notes=plan.notes,
+            plan_id=plan.id,
+            created_at=now,
+            updated_at=now,
+            dispatch_started_at=now,
+        )
+        try:
+            async with session.begin_nested():  # a concurrent run made it first
+                session.add(request)
+                await session.flush()
+        except IntegrityError:
+            continue
+        await record_creation(session, request, PLANNER)
+        assert request.id is not None
+        created.append(request.id)
+    return created
+
+
+@dataclass
+class PlannedVisit:
+    request_id: int
+    arrival: datetime
+    departure: datetime
+
+
+@dataclass
+class PlannedRoute:
+    caregiver_id: int
+    visits: list[PlannedVisit] = field(default_factory=list)
+
+
+@dataclass
+class DayPlan:
+    day: date
+    routes: list[PlannedRoute] = field(default_factory=list)
+    to_dispatcher: list[int] = field(default_factory=list)  # visits the planner could not place
+
+    @property
+    def planned(self) -> int:
+        return sum(len(r.visits) for r in self.routes)
+
+
+def _planar(lat: float, lon: float, origin: tuple[float, float]) -> tuple[float, float]:
+    """Kilometres east and north of the origin (the solver's coordinates; distances come from the matrix)."""
+    return (
+        (lon - origin[1]) * 111.32 * math.cos(math.radians(origin[0])),
+        (lat - origin[0]) * 111.32,
+    )
+
+
+async def plan_day(
+    *, session: AsyncSession, settings: Settings, day: date, provider_id: int | None = None, seconds: float
+) -> DayPlan:
+    """Route the day's planned, still unassigned visits of each provider over its caregivers, and publish."""
+    midnight = local_midnight(day)
+    query = (
+        select(ServiceRequest, ServicePlan.provider_id)
+        .join(ServicePlan, col(ServicePlan.id) == col(ServiceRequest.plan_id))
+        .where(
+            col(ServiceRequest.status) == Status.new.value,
+            col(ServiceRequest.window_start) >= midnight,
+            col(ServiceRequest.window_start) < midnight + timedelta(days=1),
+        )
+        .order_by(col(ServiceRequest.id))
+        .with_for_update(of=ServiceRequest, skip_locked=True)
+    )
+    if provider_id is not None:
+        query = query.where(col(ServicePlan.provider_id) == provider_id)
+    by_provider: dict[int, list[ServiceRequest]] = {}
+    for request, pid in (await session.execute(query)).all():
+        by_provider.setdefault(pid, []).append(request)
+    result = DayPlan(day=day)
+    for pid, visits in sorted(by_provider.items()):
+        await _plan_provider(session, settings, pid, visits, midnight, seconds, result)
+    return result
+
+
+async def _plan_provider(
+    session: AsyncSession,
+    settings: Settings,
+    provider_id: int,
+    visits: list[ServiceRequest],
+    midnight: datetime,
+    seconds: float,
+    result: DayPlan,
+) -> None:
+    provider = await session.get(Provider, provider_id)
+    assert provider is not None
+    staff = list(
+        (
+            await session.execute(
+                select(Caregiver).where(col(Caregiver.provider_id) == provider_id).order_by(col(Caregiver.id))
+            )
+        ).scalars()
+    )
+    skills: dict[int, set[str]] = {}
+    for cid, code in (
+        await session.execute(
+            select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type).where(
+                col(CaregiverSkill.caregiver_id).in_([c.id for c in staff])
+            )
+        )
+    ).all():
+        skills.setdefault(cid, set()).add(code)
+    able = set().union(*skills.values()) if skills else set()
+    routable = [v for v in visits if v.service_type in able and provider.active]
+    for request in visits:
+        if request not in routable:  # nobody here can do it: the dispatcher looks city-wide
+            assert request.id is not None
+            result.to_dispatcher.append(request.id)
+            dispatch_after_commit(session, settings, request)
+    if not routable:
+        return
+    durations = {
+        t.code: float(t.default_minutes)
+        for t in (
+            await session.execute(
+                select(ServiceTypeRow).where(col(ServiceTypeRow.code).in_({v.service_type for v in routable}))
+            )
+        ).scalars()
+    }
+    homes = {}
+    for request in routable:
+        elder = await session.get(Elder, request.elder_id)
+        assert elder is not None
+        homes[request.id] = (elder.lat, elder.lon)
+    origin = (provider.lat, provider.lon)
+    points = [origin] + [homes[v.id] for v in routable]
+    matrix = tuple(tuple(settings.travel_minutes(distance_m(a[0], a[1], b[0], b[1])) for b in points) for a in points)
+
+    def minutes(at: datetime | None) -> float:
+        assert at is not None
+        return (at - midnight).total_seconds() / 60
+
+    instance = hhcrsp.Instance(
+        name=f"provider-{provider_id}-{midnight.date()}",
+        patients=tuple(
+            hhcrsp.Patient(
+                id=str(v.id),
+                location=_planar(*homes[v.id], origin),
+                earliest=minutes(v.window_start),
+                latest=minutes(v.window_end) if v.window_end else minutes(v.window_start),
+                requirements=(hhcrsp.Requirement(v.service_type, durations[v.service_type]),),
+            )
+            for v in routable
+        ),
+        caregivers=tuple(
+            hhcrsp.Caregiver(id=str(c.id), abilities=frozenset(skills.get(c.id or 0, set()))) for c in staff
+        ),
+        services=durations,
+        office=(0.0, 0.0),
+        distances=matrix,
+    )
+    solution = solve(instance, time_limit=seconds, seed=0)
+    by_id = {str(v.id): v for v in routable}
+    caregivers = {str(c.id): c for c in staff}
+    for route in solution.routes:
+        if not route.visits:
+            continue
+        caregiver = caregivers[route.caregiver]
+        planned = PlannedRoute(caregiver_id=caregiver.id)  # type: ignore[arg-type]
+        previous_end = None
+        for visit in route.visits:
+            request = by_id[visit.patient]
+            arrival = midnight + timedelta(minutes=visit.arrival)
+            departure = midnight + timedelta(minutes=visit.departure)
+            await _assign(session, settings, request, caregiver, arrival, departure, previous_end)
+            previous_end = departure
+            planned.visits.append(PlannedVisit(request.id, arrival, departure))  # type: ignore[arg-type]
+        result.routes.append(planned)
+        emit(
+            session,
+            "plan.published",
+            [f"caregiver:{caregiver.id}"],
+            {
+                "day": midnight.date().isoformat(),
+                "visits": [
+                    {"request_id": v.request_id, "arrival": v.arrival.isoformat(), "departure": v.departure.isoformat()}
+                    for v in planned.visits
+                ],
+            },
+        )
+
+
+async def _assign(
+    session: AsyncSession,
+    settings: Settings,
+    request: ServiceRequest,
+    caregiver: Caregiver,
+    arrival: datetime,
+    departure: datetime,
+    previous_end: datetime | None,
+) -> None:
+    """Give a planned visit to its caregiver: accepted, with the route's span booked."""
+    locked = await lock_request(session, request.id)  # type: ignore[arg-type]
+    assert locked is not None
+    await transition(session, locked, Status.dispatching, actor=PLANNER, reason="日计划排班")
+    await transition(
+        session,
+        locked,
+        Status.accepted,
+        actor=PLANNER,
+        reason=f"日计划：{arrival.astimezone(LOCAL_TZ):%H:%M} 上门",
+        assigned_caregiver_id=caregiver.id,
+    )
+    elder = await session.get(Elder, locked.elder_id)
+    assert elder is not None
+    # From leaving the previous visit (or setting off) to the end of this one.
+    travel = timedelta(minutes=settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon)))
+    start = previous_end if previous_end is not None else arrival - travel
+    await book(session=session, settings=settings, request=locked, caregiver=caregiver, span=(start, departure))
+
+
+def visits_of_day(day: date) -> tuple[datetime, datetime]:
+    midnight = local_midnight(day)
+    return midnight, midnight + timedelta(days=1)

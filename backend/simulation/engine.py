@@ -1,0 +1,519 @@
+"""A discrete-event simulation of one day, through the platform's real dispatch code.
+
+The day runs on a SQLite database of its own, with a simulated clock (``backend.core.db.set_clock``)
+and a job queue that turns every task the services enqueue (dispatch rounds, batches, sweeps) into
+an event at its simulated time. Elders' requests arrive as the scenario says; caregivers answer
+offers after a delay, or decline, or let the deadline pass; they travel at the platform's own
+travel-time estimate, check in at the door and check out after the service's duration. Nothing of
+the dispatcher is re-implemented here: requests are created, offered, accepted, declined, expired,
+escalated, checked in and out by the same service functions the API calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import math
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+
+from backend.areas.models import Community, District, Street
+from backend.core.config import Settings
+from backend.core.db import set_clock
+from backend.core.errors import DomainError
+from backend.core.geo import distance_m, h3_cells
+from backend.core.jobs import REGISTRY
+from backend.core.runtime import Runtime
+from backend.dispatch import service as dispatch
+from backend.dispatch.fairness import provider_fairness
+from backend.dispatch.models import Offer, OfferStatus
+from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import ServiceType as ServiceTypeRow
+from backend.requests import service as requests
+from backend.requests.models import Payer, Priority, ServiceRequest, Status
+from backend.requests.schemas import RequestCreate
+from backend.simulation.scenario import Scenario
+from backend.users.models import Role, User
+
+log = logging.getLogger(__name__)
+DECISION_TASKS = ("dispatch.run_round", "dispatch.run_batch")
+
+
+@dataclass
+class Tracked:
+    """What the simulation saw of one request."""
+
+    created: datetime
+    priority: str
+    service_type: str
+    window_start: datetime | None
+    window_end: datetime | None
+    accepted: datetime | None = None
+    arrived: datetime | None = None
+    travel_km: float | None = None
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    seq: int
+    kind: str = field(compare=False)
+    payload: tuple[Any, ...] = field(compare=False, default=())
+
+
+class _SimJobs:
+    """The job queue of a simulated day: each task becomes an event at now + countdown."""
+
+    def __init__(self, sim: Simulation) -> None:
+        import worker.registry  # noqa: F401  (registers every task)
+
+        self._sim = sim
+
+    def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:
+        self._sim.at(self._sim.now + timedelta(seconds=countdown), "job", name, *args)
+
+    async def stop(self) -> None:
+        """Nothing runs outside the event loop."""
+
+
+def _in_disk(rng: random.Random, center: tuple[float, float], radius_km: float) -> tuple[float, float]:
+    """A uniform point within the disk."""
+    r = radius_km * math.sqrt(rng.random())
+    theta = rng.uniform(0, 2 * math.pi)
+    lat = center[0] + r * math.cos(theta) / 111.32
+    lon = center[1] + r * math.sin(theta) / (111.32 * math.cos(math.radians(center[0])))
+    return lat, lon
+
+
+def _near(rng: random.Random, point: tuple[float, float], sigma_km: float) -> tuple[float, float]:
+    lat = point[0] + rng.gauss(0, sigma_km) / 111.32
+    lon = point[1] + rng.gauss(0, sigma_km) / (111.32 * math.cos(math.radians(point[0])))
+    return lat, lon
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class Simulation:
+    """One scenario under one dispatch policy."""
+
+    def __init__(self, scenario: Scenario, *, workdir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.rng = random.Random(scenario.seed)
+        self.behaviour_rng = random.Random(scenario.seed * 7919 + 1)
+        self._workdir = workdir
+        self.now = scenario.start
+        self._events: list[_Event] = []
+        self._seq = itertools.count()
+        self._seen_offer = 0
+        self.tracked: dict[int, Tracked] = {}
+        self.decision_ms: list[float] = []
+        self.refused: dict[str, int] = {}
+        self.offers = 0
+        self.declines = 0
+        self.elders: list[int] = []
+        self.homes: dict[int, tuple[float, float]] = {}
+        self.minutes: dict[str, int] = {}
+
+    def at(self, when: datetime, kind: str, *payload: Any) -> None:
+        heapq.heappush(self._events, _Event(when, next(self._seq), kind, payload))
+
+    def settings(self, database_url: str) -> Settings:
+        batch = self.scenario.batch_seconds if self.scenario.policy == "batched" else 0.0
+        return Settings(
+            database_url=database_url,
+            redis_url=None,
+            environment="test",
+            dispatch_batch_seconds=batch,
+            fairness_cache_seconds=0,
+            candidate_radius_km=max(10.0, self.scenario.radius_km * 1.2),
+            log_level="WARNING",
+        )
+
+    async def run(self) -> dict[str, Any]:
+        """Simulate the day; return its metrics."""
+        with tempfile.TemporaryDirectory(prefix="eldercare-sim-") as tmp:
+            path = (self._workdir or Path(tmp)) / f"{self.scenario.name}-{self.scenario.policy}.db"
+            path.unlink(missing_ok=True)
+            _migrate(f"sqlite:///{path}")
+            runtime = Runtime(self.settings(f"sqlite+aiosqlite:///{path}"), role="cli")
+            runtime.jobs = _SimJobs(self)
+            set_clock(lambda: self.now)
+            started = time.perf_counter()
+            try:
+                await self._populate(runtime)
+                self._plan_requests()
+                await self._loop(runtime)
+                metrics = await self._metrics(runtime)
+            finally:
+                set_clock(None)
+                await runtime.stop()
+            metrics["wall_seconds"] = round(time.perf_counter() - started, 1)
+            return metrics
+
+    async def _populate(self, runtime: Runtime) -> None:
+        s, rng = self.scenario, self.rng
+        center = (s.center.lat, s.center.lon)
+        async with runtime.unit_of_work() as session:
+            self.minutes = {
+                t.code: t.default_minutes for t in (await session.execute(select(ServiceTypeRow))).scalars()
+            }
+            unknown = sorted(set(s.service_mix) - set(self.minutes))
+            if unknown:
+                raise ValueError(f"unknown service types in service_mix: {', '.join(unknown)}")
+            district = District(code="SIM", name="模拟区", kind="district", lat=center[0], lon=center[1])
+            session.add(district)
+            await session.flush()
+            assert district.id is not None
+            street = Street(
+                district_id=district.id, code="SIM-S", name="模拟街道", kind="street", lat=center[0], lon=center[1]
+            )
+            session.add(street)
+            await session.flush()
+            step = s.community_spacing_km
+            n = math.ceil(s.radius_km / step)
+            points = [
+                (center[0] + i * step / 111.32, center[1] + j * step / (111.32 * math.cos(math.radians(center[0]))))
+                for i in range(-n, n + 1)
+                for j in range(-n, n + 1)
+                if math.hypot(i * step, j * step) <= s.radius_km
+            ]
+            communities = []
+            for k, (lat, lon) in enumerate(points):
+                community = Community(
+                    street_id=street.id,  # type: ignore[arg-type]
+                    district_id=district.id,
+                    code=f"SIM{k:05d}",
+                    name=f"模拟社区{k}",
+                    kind="community",
+                    lat=lat,
+                    lon=lon,
+                )
+                session.add(community)
+                communities.append(community)
+            operator = User(username="sim-operator", password_hash="-", role=Role.operator.value)
+            session.add(operator)
+            await session.flush()
+            self.operator_id = operator.id
+            services = sorted(s.service_mix)
+            providers = []
+            for k in range(s.providers):
+                lat, lon = _in_disk(rng, center, s.radius_km)
+                provider = Provider(name=f"模拟服务中心{k}", kind="home_care", lat=lat, lon=lon)
+                session.add(provider)
+                await session.flush()
+                providers.append(provider)
+                served = [c for c in communities if distance_m(lat, lon, c.lat, c.lon) <= s.provider_reach_km * 1000]
+                await session.execute(
+                    insert(ProviderCommunity), [{"provider_id": provider.id, "community_id": c.id} for c in served]
+                )
+                await session.execute(
+                    insert(ProviderService), [{"provider_id": provider.id, "service_type": t} for t in services]
+                )
+            users = [
+                {"username": f"sim-cg-{i}", "password_hash": "-", "role": Role.caregiver.value, "created_at": self.now}
+                for i in range(s.caregivers)
+            ]
+            user_ids = list((await session.execute(insert(User).returning(col(User.id)), users)).scalars())
+            rows = []
+            for i, user_id in enumerate(user_ids):
+                provider = providers[i % len(providers)]
+                lat, lon = _near(rng, (provider.lat, provider.lon), s.provider_reach_km / 3)
+                fine, coarse = h3_cells(lat, lon)
+                rows.append(
+                    {
+                        "provider_id": provider.id,
+                        "user_id": user_id,
+                        "name": f"护理员{i}",
+                        "phone": "+8613900000000",
+                        "lat": lat,
+                        "lon": lon,
+                        "h3_r8": fine,
+                        "h3_r6": coarse,
+                        "on_shift": True,
+                        "gender": rng.choice(["female", "male"]),
+                        "languages": ["mandarin", "suzhounese"]
+                        if rng.random() < s.suzhounese_caregivers
+                        else ["mandarin"],
+                        "created_at": self.now,
+                    }
+                )
+            caregiver_ids = list(
+                (await session.execute(insert(Caregiver).returning(col(Caregiver.id)), rows)).scalars()
+            )
+            skills = []
+            for cid in caregiver_ids:
+                for t in rng.sample(services, min(len(services), s.caregiver.skills_per_caregiver)):
+                    skills.append({"caregiver_id": cid, "service_type": t})
+            await session.execute(insert(CaregiverSkill), skills)
+            elders = []
+            for i in range(s.elders):
+                home = rng.choice(communities)
+                lat, lon = _near(rng, (home.lat, home.lon), 0.3)
+                elders.append(
+                    {
+                        "name": f"老人{i}",
+                        "id_number": f"SIM{i:015d}",
+                        "phone": "+8613800000000",
+                        "community_id": home.id,
+                        "address": "模拟地址",
+                        "lat": lat,
+                        "lon": lon,
+                        "gender": rng.choice(["female", "male"]),
+                        "language": "suzhounese" if rng.random() < s.suzhounese_elders else None,
+                        "created_at": self.now,
+                    }
+                )
+            made = await session.execute(insert(Elder).returning(col(Elder.id)), elders)
+            elder_ids = [i for i in made.scalars() if i is not None]
+            self.elders = elder_ids
+            self.homes = {
+                int(eid): (float(e["lat"]), float(e["lon"]))  # type: ignore[arg-type]
+                for eid, e in zip(elder_ids, elders, strict=True)
+            }
+
+    def _plan_requests(self) -> None:
+        s, rng = self.scenario, self.rng
+        types = sorted(s.service_mix)
+        weights = [s.service_mix[t] for t in types]
+        t = 0.0
+        end = s.hours * 3600
+        while True:
+            t += rng.expovariate(s.requests_per_hour / 3600)
+            if t >= end:
+                break
+            elder_id = rng.choice(self.elders)
+            emergency = rng.random() < s.emergency_share
+            service_type = "emergency" if emergency and "emergency" in self.minutes else rng.choices(types, weights)[0]
+            priority = Priority.emergency if emergency else Priority.normal
+            at = s.start + timedelta(seconds=t)
+            window_start = window_end = None
+            if not emergency and rng.random() < s.scheduled_share:
+                window_start = at + timedelta(minutes=rng.uniform(*s.schedule_ahead_minutes))
+                window_end = window_start + timedelta(minutes=s.window_minutes)
+            government = rng.random() < s.government_share
+            self.at(at, "request", elder_id, service_type, priority, window_start, window_end, government)
+
+    async def _loop(self, runtime: Runtime) -> None:
+        s = self.scenario
+        stop = s.start + timedelta(hours=s.hours + s.drain_hours)
+        while self._events:
+            event = heapq.heappop(self._events)
+            if event.at > stop:
+                break
+            self.now = max(self.now, event.at)
+            try:
+                await self._handle(runtime, event)
+            except DomainError as exc:  # a lost race or a lapsed offer: what a real user would see as 409
+                self.refused[f"{event.kind}:{exc.code}"] = self.refused.get(f"{event.kind}:{exc.code}", 0) + 1
+            await self._watch_offers(runtime)
+
+    async def _handle(self, runtime: Runtime, event: _Event) -> None:
+        kind, p = event.kind, event.payload
+        if kind == "request":
+            await self._request(runtime, *p)
+        elif kind == "job":
+            name, *args = p
+            started = time.perf_counter()
+            await REGISTRY[name](runtime, *args)
+            if name in DECISION_TASKS:
+                self.decision_ms.append((time.perf_counter() - started) * 1000)
+        elif kind == "answer":
+            await self._answer(runtime, *p)
+        elif kind == "depart":
+            await self._depart(runtime, *p)
+        elif kind == "arrive":
+            await self._arrive(runtime, *p)
+        elif kind == "finish":
+            await self._finish(runtime, *p)
+
+    async def _request(
+        self,
+        runtime: Runtime,
+        elder_id: int,
+        service_type: str,
+        priority: Priority,
+        window_start: datetime | None,
+        window_end: datetime | None,
+        government: bool,
+    ) -> None:
+        async with runtime.unit_of_work() as session:
+            operator = await session.get(User, self.operator_id)
+            assert operator is not None
+            request = await requests.create_request(
+                session=session,
+                settings=runtime.settings,
+                user=operator,
+                data=RequestCreate(
+                    elder_id=elder_id,
+                    service_type=service_type,
+                    priority=priority,
+                    paid_by=Payer.government if government else Payer.self_paid,
+                    window_start=window_start,
+                    window_end=window_end,
+                ),
+            )
+        assert request.id is not None
+        self.tracked[request.id] = Tracked(self.now, priority.value, service_type, window_start, window_end)
+        if priority == Priority.emergency:  # the sweep that escalates an emergency nobody took
+            self.at(
+                self.now + timedelta(seconds=runtime.settings.emergency_escalate_seconds + 1),
+                "job",
+                "dispatch.sweep_deadlines",
+            )
+
+    async def _watch_offers(self, runtime: Runtime) -> None:
+        """Caregivers see new offers on their phones and decide."""
+        behaviour = self.scenario.caregiver
+        async with runtime.sessions() as session:
+            fresh = list(
+                (
+                    await session.execute(select(Offer).where(col(Offer.id) > self._seen_offer).order_by(col(Offer.id)))
+                ).scalars()
+            )
+        for offer in fresh:
+            assert offer.id is not None
+            self._seen_offer = offer.id
+            if offer.status != OfferStatus.pending.value:
+                continue
+            self.offers += 1
+            self.at(offer.expires_at + timedelta(seconds=0.5), "job", "dispatch.sweep_deadlines")
+            roll = self.behaviour_rng.random()
+            delay = timedelta(seconds=self.behaviour_rng.uniform(*behaviour.accept_delay_s))
+            if roll < behaviour.no_answer_probability:
+                continue  # the phone stays in a pocket: the deadline passes
+            accept = roll >= behaviour.no_answer_probability + behaviour.decline_probability
+            self.at(self.now + delay, "answer", offer.id, offer.caregiver_id, accept)
+
+    async def _answer(self, runtime: Runtime, offer_id: int, caregiver_id: int, accept: bool) -> None:
+        async with runtime.unit_of_work() as session:
+            caregiver = await session.get(Caregiver, caregiver_id)
+            assert caregiver is not None
+            if not accept:
+                self.declines += 1
+                await dispatch.decline_offer(
+                    session=session,
+                    settings=runtime.settings,
+                    offer_id=offer_id,
+                    caregiver=caregiver,
+                    reason="模拟拒单",
+                )
+                return
+            request = await dispatch.accept_offer(
+                session=session, settings=runtime.settings, offer_id=offer_id, caregiver=caregiver
+            )
+        assert request.id is not None
+        tracked = self.tracked[request.id]
+        tracked.accepted = self.now
+        home = self.homes[request.elder_id]
+        travel = runtime.settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, *home))
+        leave = (tracked.window_start - timedelta(minutes=travel)) if tracked.window_start else self.now
+        self.at(max(self.now, leave), "depart", request.id, caregiver_id)
+
+    async def _depart(self, runtime: Runtime, request_id: int, caregiver_id: int) -> None:
+        async with runtime.unit_of_work() as session:
+            caregiver = await session.get(Caregiver, caregiver_id)
+            assert caregiver is not None
+            request = await requests.start_en_route(session=session, request_id=request_id, caregiver=caregiver)
+            elder = await session.get(Elder, request.elder_id)
+            assert elder is not None
+            metres = distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon)
+        self.tracked[request_id].travel_km = metres * runtime.settings.road_factor / 1000
+        self.at(
+            self.now + timedelta(minutes=runtime.settings.travel_minutes(metres)), "arrive", request_id, caregiver_id
+        )
+
+    async def _arrive(self, runtime: Runtime, request_id: int, caregiver_id: int) -> None:
+        async with runtime.unit_of_work() as session:
+            caregiver = await session.get(Caregiver, caregiver_id)
+            request = await session.get(ServiceRequest, request_id)
+            assert caregiver is not None and request is not None
+            elder = await session.get(Elder, request.elder_id)
+            assert elder is not None
+            await requests.check_in(
+                session=session,
+                settings=runtime.settings,
+                request_id=request_id,
+                caregiver=caregiver,
+                lat=elder.lat,
+                lon=elder.lon,
+            )
+        self.tracked[request_id].arrived = self.now
+        minutes = self.minutes.get(self.tracked[request_id].service_type, 60)
+        self.at(self.now + timedelta(minutes=minutes), "finish", request_id, caregiver_id)
+
+    async def _finish(self, runtime: Runtime, request_id: int, caregiver_id: int) -> None:
+        async with runtime.unit_of_work() as session:
+            caregiver = await session.get(Caregiver, caregiver_id)
+            assert caregiver is not None
+            await requests.check_out(session=session, request_id=request_id, caregiver=caregiver, notes=None)
+
+    async def _metrics(self, runtime: Runtime) -> dict[str, Any]:
+        async with runtime.sessions() as session:
+            rows = await session.execute(select(ServiceRequest.id, ServiceRequest.status))
+            statuses: dict[int, str] = {int(rid): status for rid, status in rows.all() if rid is not None}
+            fairness = await provider_fairness(session=session, settings=runtime.settings)
+        done = [t for rid, t in self.tracked.items() if statuses.get(rid) == Status.completed.value]
+        to_accept = [(t.accepted - t.created).total_seconds() for t in self.tracked.values() if t.accepted]
+        travel = [t.travel_km for t in done if t.travel_km is not None]
+        booked = [t for t in done if t.window_end is not None and t.arrived is not None]
+        late = [max(0.0, (t.arrived - t.window_end).total_seconds() / 60) for t in booked]  # type: ignore[operator]
+        now_orders = [t for t in done if t.window_start is None and t.arrived is not None]
+        waits = [(t.arrived - t.created).total_seconds() / 60 for t in now_orders]  # type: ignore[operator]
+        counts: dict[str, int] = {}
+        for status in statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        total = len(self.tracked)
+
+        def rounded(value: float | None, digits: int = 2) -> float | None:
+            return None if value is None else round(value, digits)
+
+        return {
+            "scenario": self.scenario.name,
+            "policy": self.scenario.policy,
+            "batch_seconds": self.scenario.batch_seconds if self.scenario.policy == "batched" else 0,
+            "requests": total,
+            "completed": len(done),
+            "fill_rate": rounded(len(done) / total if total else None, 4),
+            "escalated": counts.get(Status.escalated.value, 0),
+            "statuses": counts,
+            "offers": self.offers,
+            "refused": self.refused,
+            "declines": self.declines,
+            "time_to_accept_s": {"p50": rounded(_pct(to_accept, 50), 1), "p95": rounded(_pct(to_accept, 95), 1)},
+            "travel_km_per_visit": rounded(statistics.fmean(travel) if travel else None, 3),
+            "travel_km_total": rounded(sum(travel), 1),
+            "booked_visits": len(booked),
+            "late_share": rounded(sum(1 for m in late if m > 0) / len(booked) if booked else None, 4),
+            "lateness_min_mean": rounded(statistics.fmean(late) if late else None),
+            "wait_to_arrival_min": {"p50": rounded(_pct(waits, 50), 1), "p95": rounded(_pct(waits, 95), 1)},
+            "provider_gini": fairness.gini,
+            "decision_ms": {
+                "count": len(self.decision_ms),
+                "p50": rounded(_pct(self.decision_ms, 50)),
+                "p99": rounded(_pct(self.decision_ms, 99)),
+            },
+        }
+
+
+def _migrate(sync_url: str) -> None:
+    from alembic import command
+    from backend.cli import alembic_config
+
+    config: Any = alembic_config()
+    config.attributes["url"] = sync_url
+    command.upgrade(config, "head")

@@ -1,0 +1,114 @@
+"""A simulated day: the city, its people and how they behave, as one JSON document.
+
+The scenario says how to generate the day, not every elder by name: the same scenario and seed
+always give the same providers, caregivers, elders and requests, so two dispatch policies can be
+compared on exactly the same day. ``generate`` makes ready-made ones (``eldercare simulate
+--generate city``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+Policy = Literal["greedy", "batched"]
+
+
+class Point(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class CaregiverBehaviour(BaseModel):
+    """How caregivers answer offers."""
+
+    accept_delay_s: tuple[float, float] = (5.0, 60.0)  # uniform between
+    decline_probability: float = Field(default=0.1, ge=0, le=1)
+    no_answer_probability: float = Field(default=0.05, ge=0, le=1)
+    skills_per_caregiver: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _odds(self) -> CaregiverBehaviour:
+        if self.decline_probability + self.no_answer_probability > 1:
+            raise ValueError("decline_probability + no_answer_probability must not exceed 1")
+        if self.accept_delay_s[0] < 0 or self.accept_delay_s[1] < self.accept_delay_s[0]:
+            raise ValueError("accept_delay_s must be [low, high] with 0 <= low <= high")
+        return self
+
+
+class Scenario(BaseModel):
+    """One simulated day. Times are local (Asia/Shanghai) when no offset is given."""
+
+    name: str = "scenario"
+    seed: int = 1
+    start: datetime = datetime.fromisoformat("2026-12-01T08:00:00+08:00")
+    hours: float = Field(default=8.0, gt=0, le=24)
+    center: Point = Point(lat=31.30, lon=120.62)  # 苏州 姑苏区
+    radius_km: float = Field(default=8.0, gt=0, le=60)
+    community_spacing_km: float = Field(default=1.5, gt=0.2)
+    providers: int = Field(default=10, ge=1)
+    provider_reach_km: float = Field(default=6.0, gt=0)  # a provider serves the communities this close
+    caregivers: int = Field(default=200, ge=1)
+    elders: int = Field(default=2000, ge=1)
+    requests_per_hour: float = Field(default=60.0, gt=0)
+    service_mix: dict[str, float] = Field(
+        default_factory=lambda: {
+            "meal": 0.35,
+            "cleaning": 0.2,
+            "bathing": 0.15,
+            "medical_escort": 0.1,
+            "mobility": 0.1,
+            "emergency": 0.1,
+        }
+    )
+    emergency_share: float = Field(default=0.02, ge=0, le=1)  # of all requests: red-button emergencies
+    scheduled_share: float = Field(default=0.5, ge=0, le=1)  # booked for later the same day
+    schedule_ahead_minutes: tuple[float, float] = (60.0, 240.0)
+    window_minutes: float = Field(default=60.0, gt=0)  # a booked visit's window
+    government_share: float = Field(default=0.6, ge=0, le=1)
+    suzhounese_elders: float = Field(default=0.3, ge=0, le=1)
+    suzhounese_caregivers: float = Field(default=0.4, ge=0, le=1)
+    caregiver: CaregiverBehaviour = Field(default_factory=CaregiverBehaviour)
+    policy: Policy = "greedy"
+    batch_seconds: float = Field(default=60.0, ge=0)
+    drain_hours: float = Field(default=6.0, ge=0)  # after the last request: booked visits and services finish
+
+    @model_validator(mode="after")
+    def _mix(self) -> Scenario:
+        if not self.service_mix or any(w < 0 for w in self.service_mix.values()) or sum(self.service_mix.values()) <= 0:
+            raise ValueError("service_mix needs positive weights")
+        return self
+
+
+def generate(kind: str, *, supply: str = "plentiful", seed: int = 1) -> Scenario:
+    """A ready-made day: ``city`` (Suzhou's old town and around, a busy weekday) or ``small`` (for tests)."""
+    if kind == "city":
+        caregivers = {"plentiful": 1200, "scarce": 260}[supply]
+        return Scenario(
+            name=f"suzhou-city-{supply}",
+            seed=seed,
+            hours=10,
+            radius_km=15,
+            community_spacing_km=1.5,
+            providers=40,
+            provider_reach_km=8,
+            caregivers=caregivers,
+            elders=20_000,
+            requests_per_hour=240,
+        )
+    if kind == "small":
+        caregivers = {"plentiful": 40, "scarce": 10}[supply]
+        return Scenario(
+            name=f"small-{supply}",
+            seed=seed,
+            hours=2,
+            radius_km=4,
+            providers=4,
+            provider_reach_km=5,
+            caregivers=caregivers,
+            elders=200,
+            requests_per_hour=30,
+        )
+    raise ValueError(f"unknown scenario kind {kind!r} (city, small)")

@@ -1,0 +1,116 @@
+"""Recurring service plans: tomorrow's visits generated, routed by the day planner, published to phones."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from backend.core.i18n import LOCAL_TZ
+from tests.client import Ws
+
+
+def tomorrow() -> str:
+    return (datetime.now(LOCAL_TZ) + timedelta(days=1)).date().isoformat()
+
+
+async def test_plans_become_tomorrows_routes_on_the_caregivers_phones(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5, 2.0))
+    near, far = world.caregivers
+    first, second, third = world.elders[0], await world.add_elder(east_km=1.0), await world.add_elder(east_km=1.5)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    operator = await world.user("operator")
+    provider = world.provider["id"]
+
+    # Meal help every day at 11:00 and 11:30, bathing at 15:00; cleaning, which nobody here is skilled for.
+    plans = [
+        (first, "meal", "11:00"),
+        (second, "meal", "11:30"),
+        (third, "bathing", "15:00"),
+        (third, "cleaning", "09:00"),
+    ]
+    for elder, service, at in plans:
+        body = {"provider_id": provider, "service_type": service, "weekdays": [1, 2, 3, 4, 5, 6, 7], "time": at}
+        plan = await staff.ok("POST", f"/api/v1/elders/{elder['id']}/plans", body, 201)
+        assert plan["time"] == at and plan["paid_by"] == "government" and plan["active"] is True
+    listed = await staff.ok("GET", f"/api/v1/elders/{third['id']}/plans")
+    assert [p["service_type"] for p in listed] == ["bathing", "cleaning"]
+
+    # The evening job, by hand: tomorrow's visits exist once, however often it runs, and wait for the planner.
+    made = await operator.ok("POST", "/api/v1/plans/generate", {"day": tomorrow()})
+    assert len(made["created"]) == 4
+    assert (await operator.ok("POST", "/api/v1/plans/generate", {"day": tomorrow()}))["created"] == []
+    await asyncio.sleep(1.5)  # several scheduler sweeps: planned visits are not dispatched one by one
+    for rid in made["created"]:
+        visit = await operator.ok("GET", f"/api/v1/requests/{rid}")
+        assert visit["status"] == "new" and visit["window_start"]
+
+    phones = {}
+    for caregiver in (near, far):
+        phones[caregiver["id"]] = await Ws.connect(stack.base_url, caregiver["api"].token, "/mobile/v1/ws")
+        await phones[caregiver["id"]].subscribe(f"caregiver:{caregiver['id']}")
+    plan = await operator.ok("POST", "/api/v1/plans/plan-day", {"day": tomorrow(), "seconds": 1})
+    assert plan["planned"] == 3
+    cleaning = made["created"][3]
+    assert plan["to_dispatcher"] == [cleaning]
+    planned = {v["request_id"]: (route["caregiver_id"], v) for route in plan["routes"] for v in route["visits"]}
+    assert sorted(planned) == sorted(made["created"][:3])
+    for rid, (caregiver_id, visit) in planned.items():
+        order = await operator.ok("GET", f"/api/v1/requests/{rid}")
+        assert order["status"] == "accepted" and order["assigned_caregiver_id"] == caregiver_id
+        assert order["history"][-1]["by"] == "system:planner"
+        arrival = datetime.fromisoformat(visit["arrival"])
+        assert datetime.fromisoformat(order["window_start"]) <= arrival <= datetime.fromisoformat(order["window_end"])
+    # Each caregiver's phone gets their route, in visiting order.
+    for route in plan["routes"]:
+        event = await phones[route["caregiver_id"]].wait_event("plan.published", day=tomorrow())
+        assert [v["request_id"] for v in event["data"]["visits"]] == [v["request_id"] for v in route["visits"]]
+    # The cleaning visit went to the dispatcher (and, with nobody skilled, to an operator).
+    for _ in range(50):
+        if (await operator.ok("GET", f"/api/v1/requests/{cleaning}"))["status"] == "escalated":
+            break
+        await asyncio.sleep(0.2)
+    assert (await operator.ok("GET", f"/api/v1/requests/{cleaning}"))["status"] == "escalated"
+    # Planning again changes nothing: every visit is taken.
+    again = await operator.ok("POST", "/api/v1/plans/plan-day", {"day": tomorrow(), "seconds": 1})
+    assert again["planned"] == 0 and again["routes"] == []
+    for ws in phones.values():
+        await ws.close()
+
+
+async def test_plans_are_checked(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5,))
+    elder = world.elders[0]
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    path = f"/api/v1/elders/{elder['id']}/plans"
+    good = {"provider_id": world.provider["id"], "service_type": "meal", "weekdays": [2], "time": "11:00"}
+    for bad in (
+        {**good, "weekdays": [8]},
+        {**good, "weekdays": []},
+        {**good, "time": "25:00"},
+        {**good, "window_minutes": 5},
+        {**good, "service_type": "flying"},
+    ):
+        assert (await staff.post(path, bad)).status_code == 422, bad
+    elsewhere = await world.admin.ok(
+        "POST",
+        "/api/v1/providers",
+        {
+            "name": "别处的服务中心",
+            "kind": "home_care",
+            "community_ids": [(await make_world(caregivers_km=())).community["id"]],
+            "service_types": ["meal"],
+            "location": world.home,
+        },
+        201,
+    )
+    refused = await staff.post(path, {**good, "provider_id": elsewhere["id"]})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "provider_cannot_serve"
+    backwards = await staff.post(path, {**good, "starts_on": "2027-02-01", "ends_on": "2027-01-01"})
+    assert backwards.status_code == 422 and backwards.json()["error"]["code"] == "invalid_dates"
+    assert await staff.ok("GET", path) == []
+    plan = await staff.ok("POST", path, good, 201)
+    ended = await staff.ok("POST", f"/api/v1/plans/{plan['id']}/end")
+    assert ended["active"] is False
+    caregiver = world.caregivers[0]["api"]
+    assert (await caregiver.post("/api/v1/plans/generate", {"day": tomorrow()})).status_code == 403
+    assert (await staff.post("/api/v1/plans/plan-day", {"day": tomorrow()})).status_code == 403

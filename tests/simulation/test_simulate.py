@@ -1,0 +1,75 @@
+"""``eldercare simulate``: a generated day, run through the real dispatcher under both policies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend.simulation.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def eldercare(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sim")
+    made = eldercare("simulate", "--generate", "small", "--supply", "scarce", "--out", "day.json", cwd=folder)
+    assert made.returncode == 0, made.stderr
+    scenario = json.loads((folder / "day.json").read_text(encoding="utf-8"))
+    assert Scenario.model_validate(scenario).caregivers == 10
+    scenario.update(hours=0.75, requests_per_hour=40, elders=60, drain_hours=5)  # a short, busy day
+    (folder / "day.json").write_text(json.dumps(scenario), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def metrics(day: Path) -> dict[str, dict[str, object]]:
+    out = {}
+    for policy in ("greedy", "batched"):
+        run = eldercare("simulate", "day.json", "--policy", policy, "--out", f"{policy}.json", cwd=day)
+        assert run.returncode == 0, run.stderr
+        out[policy] = json.loads((day / f"{policy}.json").read_text(encoding="utf-8"))
+    return out
+
+
+def test_both_policies_see_the_same_day_and_account_for_every_request(metrics) -> None:
+    greedy, batched = metrics["greedy"], metrics["batched"]
+    assert greedy["requests"] == batched["requests"] > 10
+    for m in (greedy, batched):
+        assert sum(m["statuses"].values()) == m["requests"]
+        assert m["completed"] == m["statuses"].get("completed", 0)
+        assert 0 < m["fill_rate"] <= 1
+        assert m["travel_km_per_visit"] > 0 and m["offers"] >= m["completed"]
+        assert m["decision_ms"]["count"] > 0 and m["time_to_accept_s"]["p50"] > 0
+        assert 0 <= m["provider_gini"] <= 1
+    assert greedy["batch_seconds"] == 0 and batched["batch_seconds"] > 0
+    # Batching holds orders for the window: they are accepted later than when offered at once.
+    assert batched["time_to_accept_s"]["p50"] > greedy["time_to_accept_s"]["p50"]
+
+
+def test_the_same_scenario_and_seed_give_the_same_day(day: Path, metrics) -> None:
+    again = eldercare("simulate", "day.json", "--policy", "greedy", "--out", "again.json", cwd=day)
+    assert again.returncode == 0, again.stderr
+    repeat = json.loads((day / "again.json").read_text(encoding="utf-8"))
+    first = metrics["greedy"]
+    for key in ("requests", "completed", "statuses", "offers", "declines", "travel_km_total", "time_to_accept_s"):
+        assert repeat[key] == first[key], key
+
+
+def test_a_broken_scenario_is_refused_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text(json.dumps({"caregivers": 0, "service_mix": {"meal": -1}}), encoding="utf-8")
+    run = eldercare("simulate", "bad.json", cwd=tmp_path)
+    assert run.returncode == 2 and "caregivers" in run.stderr
+    unknown = eldercare("simulate", "--generate", "moon", cwd=tmp_path)
+    assert unknown.returncode == 2 and "moon" in unknown.stderr
+    assert not (tmp_path / "metrics.json").exists()
