@@ -16,6 +16,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
 from backend.core.runtime import Runtime
+from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
 from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
@@ -95,7 +96,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health)
     app.include_router(auth_router, prefix="/api/v1")
     protected = [Depends(get_current_user)]
-    for router in (areas_router, dispatch_router, plans_router, registry_router, requests_router, users_router):
+    for router in (
+        absence_router,
+        areas_router,
+        dispatch_router,
+        plans_router,
+        registry_router,
+        requests_router,
+        users_router,
+    ):
         app.include_router(router, prefix="/api/v1", dependencies=protected)
     app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
     app.include_router(websocket_router(), prefix="/api/v1")

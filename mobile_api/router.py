@@ -10,11 +10,12 @@ from backend.core.identity import mask_phone
 from backend.core.schemas import Location, PathId
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import Offer
-from backend.dispatch.schemas import score_terms
+from backend.dispatch.schemas import AbsenceBody, AbsencePublic, score_terms
 from backend.registry.models import Elder
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
 from backend.registry.service import caregiver_public, report_location, set_shift
 from backend.requests import service as requests
+from backend.requests.lifecycle import Actor
 from backend.requests.models import ServiceRequest
 from backend.requests.schemas import CheckIn, CheckOut
 from backend.users.deps import CurrentCaregiver
@@ -63,6 +64,21 @@ async def shift(body: ShiftUpdate, session: SessionDep, caregiver: CurrentCaregi
     """Start or end a shift (上班/下班), optionally with the current position."""
     await set_shift(session=session, caregiver=caregiver, on_shift=body.on_shift, location=body.location)
     return await caregiver_public(session, caregiver, whole=True)
+
+
+@router.post("/absence", response_model=AbsencePublic)
+async def absence(
+    session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver, body: AbsenceBody | None = None
+) -> AbsencePublic:
+    """Call in sick (请假) from the phone: off shift, today's visits not yet started go to colleagues."""
+    redone = await dispatch.report_absence(
+        session=session,
+        settings=settings,
+        caregiver_id=caregiver.id,  # type: ignore[arg-type]
+        reported_by=Actor.of_caregiver(caregiver),
+        reason=body.reason if body else None,
+    )
+    return AbsencePublic(caregiver_id=caregiver.id, on_shift=False, redispatched=redone)
 
 
 @router.post("/location", response_model=CaregiverPublic)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     checkin_radius_m: float = 300.0
     emergency_escalate_seconds: int = 90
     stalled_seconds: float = 30.0
+    # An order nobody is free for, but someone will be (busy, or holding another offer), waits this long.
+    dispatch_wait_seconds: float = Field(default=600.0, ge=0)
 
     # Scheduler
     sweep_seconds: float = 5.0

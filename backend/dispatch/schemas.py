@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ScoreTerm(BaseModel):
@@ -61,3 +61,15 @@ class FairnessPublic(BaseModel):
     orders: int
     gini: float
     providers: list[ProviderSharePublic]
+
+
+class AbsenceBody(BaseModel):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class AbsencePublic(BaseModel):
+    """The caregiver is off shift; these orders went back to the dispatcher."""
+
+    caregiver_id: int
+    on_shift: bool
+    redispatched: list[int]

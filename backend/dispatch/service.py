@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.calendars.service import book
+from backend.calendars.service import book, release
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -275,6 +275,33 @@ async def _start_dispatch(session: AsyncSession, request: ServiceRequest) -> boo
     return request.status in (Status.dispatching, Status.offered)
 
 
+# Rules a caregiver gets past by waiting: they finish the visit in hand, or answer the offer they hold.
+PASSING_RULES = frozenset({"busy", "has_open_offer"})
+
+
+async def _worth_waiting(session: AsyncSession, settings: Settings, request: ServiceRequest) -> bool:
+    """Nobody is free now, but someone will be: keep the order dispatching instead of escalating it.
+
+    True when a caregiver within the dispatch radius passes every hard rule except being busy or
+    holding another offer, and the order has waited less than ``dispatch_wait_seconds``. The deadline
+    sweep gives a waiting order another round once it has been quiet for ``stalled_seconds``.
+    Emergencies never wait: their operators are told at once.
+    """
+    if request.priority == Priority.emergency:
+        return False
+    started = request.dispatch_started_at or request.created_at
+    if utcnow() - started > timedelta(seconds=settings.dispatch_wait_seconds):
+        return False
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    rules = [r.holds for r in await _rules_for(session, request, elder) if r.code not in PASSING_RULES]
+    radius = settings.candidate_radius_km * 1000
+    for _cid, _pid, _name, lat, lon in (await session.execute(_caregivers_near(elder, radius).where(*rules))).all():
+        if distance_m(elder.lat, elder.lon, lat, lon) <= radius:
+            return True
+    return False
+
+
 async def _settle(session: AsyncSession, request: ServiceRequest, made: int, *, hopeless: bool) -> None:
     """After a round: offered when offers went out; escalated when nobody is left (``hopeless``)."""
     if request.status != Status.dispatching:
@@ -311,7 +338,7 @@ async def run_round(*, session: AsyncSession, settings: Settings, request_id: in
                 made += 1
                 if made >= wanted:
                     break
-    await _settle(session, request, made, hopeless=True)
+    await _settle(session, request, made, hopeless=not made and not await _worth_waiting(session, settings, request))
     return request
 
 
@@ -390,7 +417,8 @@ async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 2
             expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
             offer = await _offer_to(session, request, _jointly(pick, len(orders)), now=now, expires=expires)
             made = 1 if offer is not None else 0
-        await _settle(session, request, made, hopeless=not options[i])
+        hopeless = not options[i] and not await _worth_waiting(session, settings, request)
+        await _settle(session, request, made, hopeless=hopeless)
         offered += made
         escalated += request.status == Status.escalated
         still += request.status == Status.dispatching
@@ -667,3 +695,58 @@ async def offers_of(*, session: AsyncSession, request_id: int) -> list[tuple[Off
         .order_by(col(Offer.id))
     )
     return [(offer, name) for offer, name in rows.all()]
+
+
+async def report_absence(
+    *, session: AsyncSession, settings: Settings, caregiver_id: int, reported_by: Actor, reason: str | None
+) -> list[int]:
+    """A caregiver calls in sick: off shift, open offers withdrawn, visits not yet started dispatched again.
+
+    The day's plan is repaired by the dispatcher: each of the caregiver's accepted visits goes back to
+    ``dispatching`` (its booking released) and is matched into other caregivers' calendars like any
+    order with a window. Visits already under way (en route, in service) stay with the operators.
+    Returns the orders sent back to the dispatcher.
+    """
+    mine = select(ServiceRequest.id).where(
+        col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
+        col(ServiceRequest.status) == Status.accepted.value,
+    )
+    offered = select(Offer.request_id).where(
+        col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
+    )
+    orders = sorted({*(await session.execute(mine)).scalars(), *(await session.execute(offered)).scalars()})
+    why = f"{reported_by.label} 报告护理员请假{('：' + reason) if reason else ''}，重新派单"
+    redone = []
+    for request_id in orders:  # each order locked before its offers and bookings: the one lock order
+        request = await lock_request(session, request_id)
+        assert request is not None
+        if request.status == Status.accepted and request.assigned_caregiver_id == caregiver_id:
+            await release(session, request_id)
+            await transition(
+                session, request, Status.dispatching, actor=DISPATCHER, reason=why, assigned_caregiver_id=None
+            )
+            dispatch_after_commit(session, settings, request)
+            redone.append(request_id)
+        elif request.status == Status.offered:
+            pending = await session.execute(
+                select(Offer).where(
+                    col(Offer.request_id) == request_id,
+                    col(Offer.caregiver_id) == caregiver_id,
+                    col(Offer.status) == OfferStatus.pending.value,
+                )
+            )
+            for offer in pending.scalars():
+                await _close_offer(session, offer, OfferStatus.withdrawn, utcnow())
+                emit(
+                    session,
+                    "offer.withdrawn",
+                    [f"caregiver:{caregiver_id}"],
+                    {"offer_id": offer.id, "request_id": request_id},
+                )
+            await _after_offer_closed(session, settings, request, reason=why)
+    caregiver = (
+        await session.execute(select(Caregiver).where(col(Caregiver.id) == caregiver_id).with_for_update())
+    ).scalar_one()
+    caregiver.on_shift = False
+    await session.flush()
+    return redone

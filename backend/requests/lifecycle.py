@@ -28,7 +28,8 @@ SYSTEM = "system"
 
 # target status -> the statuses it may be reached from
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.dispatching: frozenset({Status.new, Status.offered, Status.escalated}),
+    # accepted → dispatching: the caregiver called in sick before setting off (the day plan is repaired).
+    Status.dispatching: frozenset({Status.new, Status.offered, Status.escalated, Status.accepted}),
     Status.offered: frozenset({Status.dispatching}),
     Status.accepted: frozenset({Status.offered, Status.escalated, Status.dispatching}),
     Status.en_route: frozenset({Status.accepted}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 
@@ -234,12 +235,15 @@ async def test_redispatch_after_escalation_asks_everyone_again_and_busy_caregive
     [offer] = await caregiver["api"].ok("GET", "/mobile/v1/offers")
     assert offer["request_id"] == rid
 
-    # A caregiver holding an open offer cannot also be assigned another order by hand.
+    # Another order waits for the one caregiver (who will be free again) instead of escalating at once...
     other = await operator.ok("POST", "/api/v1/requests", {"elder_id": second_elder["id"], "service_type": "meal"}, 201)
-    await queue.wait_status(other["id"], "escalated")
+    await queue.wait_status(other["id"], "dispatching")
+    await asyncio.sleep(3)  # rounds and sweeps pass: still waiting
+    assert (await operator.ok("GET", f"/api/v1/requests/{other['id']}"))["status"] == "dispatching"
+    # ...and a caregiver holding an open offer cannot also be assigned it by hand.
     busy = await operator.post(f"/api/v1/requests/{other['id']}/assign", {"caregiver_id": caregiver["id"]})
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "caregiver_busy"
-    assert (await operator.ok("GET", f"/api/v1/requests/{other['id']}"))["status"] == "escalated"
+    assert (await operator.ok("GET", f"/api/v1/requests/{other['id']}"))["status"] == "dispatching"
     await caregiver["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
     await queue.close()
 

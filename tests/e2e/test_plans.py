@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from backend.core.i18n import LOCAL_TZ
 from tests.client import Ws
+from tests.e2e.test_scoring import offers_of
 
 
 def tomorrow() -> str:
@@ -114,3 +115,34 @@ async def test_plans_are_checked(stack, admin, make_world) -> None:
     caregiver = world.caregivers[0]["api"]
     assert (await caregiver.post("/api/v1/plans/generate", {"day": tomorrow()})).status_code == 403
     assert (await staff.post("/api/v1/plans/plan-day", {"day": tomorrow()})).status_code == 403
+
+
+async def test_a_caregiver_calling_in_sick_hands_their_planned_visits_to_a_colleague(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5, 2.0))
+    first, second = world.elders[0], await world.add_elder(east_km=1.0)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    operator = await world.user("operator")
+    for elder, service, at in ((first, "meal", "11:00"), (second, "bathing", "15:00")):
+        body = {"provider_id": world.provider["id"], "service_type": service, "weekdays": list(range(1, 8)), "time": at}
+        await staff.ok("POST", f"/api/v1/elders/{elder['id']}/plans", body, 201)
+    await operator.ok("POST", "/api/v1/plans/generate", {"day": tomorrow()})
+    plan = await operator.ok("POST", "/api/v1/plans/plan-day", {"day": tomorrow(), "seconds": 1})
+    assert plan["planned"] == 2
+    sick_id = plan["routes"][0]["caregiver_id"]
+    sick = next(c for c in world.caregivers if c["id"] == sick_id)
+    colleague = next(c for c in world.caregivers if c["id"] != sick_id)
+    theirs = [v["request_id"] for v in plan["routes"][0]["visits"]]
+
+    # Community staff may not report for a provider's caregiver; the caregiver may, from the phone.
+    assert (await staff.post(f"/api/v1/caregivers/{sick_id}/absence", {})).status_code in (403, 404)
+    reported = await sick["api"].ok("POST", "/mobile/v1/absence", {"reason": "发烧"})
+    assert reported["on_shift"] is False and sorted(reported["redispatched"]) == sorted(theirs)
+    for rid in theirs:  # one at a time: the colleague holds one offer at a time, the next visit waits its turn
+        offers = await offers_of(operator, rid, timeout=30)
+        assert [o["caregiver_id"] for o in offers] == [colleague["id"]]
+        await colleague["api"].ok("POST", f"/mobile/v1/offers/{offers[0]['id']}/accept")
+        order = await operator.ok("GET", f"/api/v1/requests/{rid}")
+        assert order["assigned_caregiver_id"] == colleague["id"]
+        assert any("报告护理员请假：发烧" in (h["reason"] or "") for h in order["history"])
+    me = await sick["api"].ok("GET", "/mobile/v1/me")
+    assert me["on_shift"] is False

@@ -28,6 +28,7 @@ LEGAL = {
     (S.dispatching, S.accepted),  # assigned by hand while the dispatcher looks
     (S.offered, S.dispatching), (S.offered, S.accepted), (S.offered, S.escalated), (S.offered, S.cancelled),
     (S.accepted, S.en_route), (S.accepted, S.in_service), (S.accepted, S.cancelled),
+    (S.accepted, S.dispatching),  # extension: the caregiver called in sick, the visit goes to someone else
     (S.en_route, S.in_service), (S.en_route, S.cancelled),
     (S.in_service, S.completed),
     (S.completed, S.closed),
