@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from backend.areas.router import router as areas_router
+from backend.calendars.router import router as calendars_router
 from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         absence_router,
         areas_router,
+        calendars_router,
         dispatch_router,
         plans_router,
         registry_router,

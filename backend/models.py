@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
-from backend.calendars.models import CaregiverBooking
+from backend.calendars.models import CaregiverBooking, CaregiverShift
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
@@ -26,6 +26,7 @@ __all__ = [
     "BlockedCaregiver",
     "Caregiver",
     "CaregiverBooking",
+    "CaregiverShift",
     "CaregiverSkill",
     "ChannelCursor",
     "ChannelEvent",

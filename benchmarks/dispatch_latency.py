@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import random
 import statistics
 import time
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import col, select
@@ -26,6 +29,7 @@ from backend.core.db import utcnow
 from backend.core.geo import h3_cells
 from backend.core.runtime import Runtime
 from backend.core.security import hash_password
+from backend.dispatch import service as dispatch_service
 from backend.dispatch.service import find_candidates, run_round
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
 from backend.requests.models import ServiceRequest
@@ -118,7 +122,15 @@ async def _populate(runtime: Runtime, caregivers: int, rng: random.Random) -> li
 async def _run(url: str, caregivers: int, orders: int) -> None:
     rng = random.Random(7)
     settings = Settings(database_url=url, redis_url=None, environment="test")
-    runtime = Runtime(settings, role="cli")
+    rings: list[float] = []
+    near = dispatch_service._caregivers_near
+
+    def counted(elder: Elder, radius: float, *columns: Any, **kw: Any) -> Any:
+        rings.append(radius)
+        return near(elder, radius, *columns, **kw)
+
+    dispatch_service._caregivers_near = counted  # type: ignore[assignment]
+    runtime = Runtime(settings, role="worker")  # pooled connections, as the Celery worker that dispatches
     try:
         started = time.perf_counter()
         elder_ids = await _populate(runtime, caregivers, rng)
@@ -154,6 +166,11 @@ async def _run(url: str, caregivers: int, orders: int) -> None:
                 f"p99={_pct(values, 99):6.1f} ms mean={statistics.fmean(values):6.1f} ms"
             )
         print(f"candidates per order: mean {statistics.fmean(found):.1f}, min {min(found)}, max {max(found)}")
+        widths = sorted(rings)
+        print(
+            f"rings searched: {len(rings)} over {2 * orders} searches; by radius (m): "
+            + ", ".join(f"{r:.0f}×{widths.count(r)}" for r in sorted(set(widths)))
+        )
     finally:
         await runtime.stop()
 
@@ -162,10 +179,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--caregivers", type=int, default=20_000)
     parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="Print where the time goes (cProfile)")
     args = parser.parse_args()
     with private_database() as url:
         migrate(url)
-        asyncio.run(_run(url, args.caregivers, args.orders))
+        if not args.profile:
+            asyncio.run(_run(url, args.caregivers, args.orders))
+            return
+        profiler = cProfile.Profile()
+        profiler.runcall(asyncio.run, _run(url, args.caregivers, args.orders))
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

@@ -70,15 +70,17 @@ async def shift(body: ShiftUpdate, session: SessionDep, caregiver: CurrentCaregi
 async def absence(
     session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver, body: AbsenceBody | None = None
 ) -> AbsencePublic:
-    """Call in sick (请假) from the phone: off shift, today's visits not yet started go to colleagues."""
-    redone = await dispatch.report_absence(
+    """Call in sick (请假) from the phone: off shift; visits before ``until`` not yet started go to colleagues."""
+    assert caregiver.id is not None
+    until, redone = await dispatch.report_absence(
         session=session,
         settings=settings,
-        caregiver_id=caregiver.id,  # type: ignore[arg-type]
+        caregiver_id=caregiver.id,
         reported_by=Actor.of_caregiver(caregiver),
         reason=body.reason if body else None,
+        until=body.until if body else None,
     )
-    return AbsencePublic(caregiver_id=caregiver.id, on_shift=False, redispatched=redone)
+    return AbsencePublic(caregiver_id=caregiver.id, on_shift=False, absent_until=until, redispatched=redone)
 
 
 @router.post("/location", response_model=CaregiverPublic)

@@ -1,4 +1,4 @@
-"""Caregivers' calendars: the time each booked visit blocks, travel included."""
+"""Caregivers' calendars: their weekly roster, and the time each booked visit blocks (travel included)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ class CaregiverBooking(SQLModel, table=True):
     ends_at: datetime = required_timestamp_field()  # when the service should be over
     active: bool = True  # false once the order is cancelled
     created_at: datetime = created_at_field()
+
+
+class CaregiverShift(SQLModel, table=True):
+    """A weekly working period of a caregiver's roster (排班), local time, e.g. Monday 08:00–17:00."""
+
+    __tablename__ = "caregiver_shift"
+    __table_args__ = (Index("uq_caregiver_shift_start", "caregiver_id", "weekday", "start_minute", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    caregiver_id: int = Field(foreign_key="caregiver.id")
+    weekday: int  # ISO: 1 Monday … 7 Sunday
+    start_minute: int  # minutes after local midnight
+    end_minute: int  # after start_minute, at most 24:00

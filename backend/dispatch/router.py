@@ -48,14 +48,15 @@ async def report_absence(
     caregiver_id: PathId, session: SessionDep, settings: SettingsDep, user: CurrentUser, body: AbsenceBody | None = None
 ) -> AbsencePublic:
     """The caregiver called in sick (请假): their visits not yet started go to other caregivers."""
-    caregiver = await check_caregiver(session, user, caregiver_id)
+    await check_caregiver(session, user, caregiver_id)
     if user.role not in (Role.admin, Role.operator, Role.provider_admin):
         raise Forbidden("无权为护理员请假", code="role_forbidden", message_en="Not allowed to report an absence")
-    redone = await service.report_absence(
+    until, redone = await service.report_absence(
         session=session,
         settings=settings,
         caregiver_id=caregiver_id,
         reported_by=Actor.of_user(user),
         reason=body.reason if body else None,
+        until=body.until if body else None,
     )
-    return AbsencePublic(caregiver_id=caregiver.id, on_shift=False, redispatched=redone)
+    return AbsencePublic(caregiver_id=caregiver_id, on_shift=False, absent_until=until, redispatched=redone)

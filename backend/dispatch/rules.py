@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, or_, true
+from sqlalchemy import ColumnElement, and_, exists, or_, true
 from sqlmodel import col, select
 
-from backend.calendars.service import is_scheduled, needed_span, overlapping
+from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import (
     BlockedCaregiver,
@@ -105,7 +105,18 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
             "the elder asked for a caregiver of their own gender for this service",
             col(Caregiver.gender) == elder.gender if same_gender else true(),
         ),
-        Rule("off_shift", "不在班", "off shift", col(Caregiver.on_shift).is_(True)),
+        Rule(
+            "off_shift",
+            "不在班" if not scheduled else "预约时段不在排班内",
+            "off shift" if not scheduled else "not rostered at that time",
+            # Now: the shift they started on their phone. Later: their weekly roster (none: any time).
+            and_(
+                rostered(col(Caregiver.id), start, end),
+                or_(col(Caregiver.absent_until).is_(None), col(Caregiver.absent_until) <= start),
+            )
+            if scheduled
+            else col(Caregiver.on_shift).is_(True),
+        ),
         Rule("busy", "正在服务其他工单", "serving another order", true() if scheduled else ~busy),
         Rule(
             "booked",

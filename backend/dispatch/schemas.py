@@ -65,6 +65,7 @@ class FairnessPublic(BaseModel):
 
 class AbsenceBody(BaseModel):
     reason: str | None = Field(default=None, max_length=200)
+    until: datetime | None = Field(default=None, description="Unavailable until (default: the end of today)")
 
 
 class AbsencePublic(BaseModel):
@@ -72,4 +73,5 @@ class AbsencePublic(BaseModel):
 
     caregiver_id: int
     on_shift: bool
+    absent_until: datetime
     redispatched: list[int]

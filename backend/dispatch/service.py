@@ -33,7 +33,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rules import Rule, hard_rules
-from backend.dispatch.scoring import Term, explain, order_context, score
+from backend.dispatch.scoring import OrderContext, Term, explain, order_context, score
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -88,6 +88,15 @@ def _caregivers_near(elder: Elder, radius_m: float, *columns: Any, also: Sequenc
     ).where(where)
 
 
+def stranger_bonus_bound(ctx: OrderContext, settings: Settings) -> float:
+    """The most a caregiver without a personal tie to the elder can take off their cost for this order."""
+    weights = settings.dispatch_weights
+    language = weights.language if ctx.elder.language else 0.0
+    gaps = [g for g in ctx.provider_gaps.values() if g > 0] if ctx.government_paid else []
+    fairness = weights.fairness_per_point * min(weights.fairness_max_points, max(gaps, default=0.0))
+    return language + fairness
+
+
 def search_radii(settings: Settings) -> list[float]:
     """The rings the candidate search widens through, in metres, ending at the dispatch radius."""
     limit = settings.candidate_radius_km * 1000
@@ -129,7 +138,7 @@ async def find_candidates(
     ctx = await order_context(session, settings, request, elder, now)
     personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
     weights = settings.dispatch_weights
-    stranger_bonus = weights.language + (weights.fairness_per_point * weights.fairness_max_points)
+    stranger_bonus = stranger_bonus_bound(ctx, settings)
     dispatch_radius = settings.candidate_radius_km * 1000
     scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
     for ring, radius in enumerate(search_radii(settings)):
@@ -698,18 +707,31 @@ async def offers_of(*, session: AsyncSession, request_id: int) -> list[tuple[Off
 
 
 async def report_absence(
-    *, session: AsyncSession, settings: Settings, caregiver_id: int, reported_by: Actor, reason: str | None
-) -> list[int]:
-    """A caregiver calls in sick: off shift, open offers withdrawn, visits not yet started dispatched again.
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    caregiver_id: int,
+    reported_by: Actor,
+    reason: str | None,
+    until: datetime | None = None,
+) -> tuple[datetime, list[int]]:
+    """A caregiver calls in sick until ``until`` (default: the end of today, Suzhou time).
 
-    The day's plan is repaired by the dispatcher: each of the caregiver's accepted visits goes back to
-    ``dispatching`` (its booking released) and is matched into other caregivers' calendars like any
-    order with a window. Visits already under way (en route, in service) stay with the operators.
-    Returns the orders sent back to the dispatcher.
+    They go off shift and their open offers are withdrawn; the day's plan is repaired by the
+    dispatcher: each visit they accepted that starts before ``until`` and has not begun goes back to
+    ``dispatching`` (its booking released) and is matched into colleagues' calendars like any order
+    with a window. Visits under way (en route, in service) stay with the operators. Returns the end
+    of the absence and the orders sent back to the dispatcher.
     """
+    now = utcnow()
+    if until is None:
+        until = _start_of_local_day(now) + timedelta(days=1)
+    elif until <= now:
+        raise Invalid("请假结束时间必须晚于现在", code="invalid_until", message_en="until must be in the future")
     mine = select(ServiceRequest.id).where(
         col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
         col(ServiceRequest.status) == Status.accepted.value,
+        or_(col(ServiceRequest.window_start).is_(None), col(ServiceRequest.window_start) < until),
     )
     offered = select(Offer.request_id).where(
         col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
@@ -747,6 +769,6 @@ async def report_absence(
     caregiver = (
         await session.execute(select(Caregiver).where(col(Caregiver.id) == caregiver_id).with_for_update())
     ).scalar_one()
-    caregiver.on_shift = False
+    caregiver.on_shift, caregiver.absent_until = False, until
     await session.flush()
-    return redone
+    return until, redone

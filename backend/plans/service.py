@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.calendars.models import CaregiverShift
 from backend.calendars.service import book
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -222,6 +223,21 @@ async def _plan_provider(
             )
         ).scalars()
     )
+    # Who works that day: a shift on that weekday in their roster, or no roster at all.
+    shifts = (
+        await session.execute(
+            select(CaregiverShift.caregiver_id, CaregiverShift.weekday).where(
+                col(CaregiverShift.caregiver_id).in_([c.id for c in staff])
+            )
+        )
+    ).all()
+    rostered = {cid for cid, _ in shifts}
+    working = {cid for cid, day in shifts if day == midnight.isoweekday()}
+    staff = [
+        c
+        for c in staff
+        if (c.id in working or c.id not in rostered) and (c.absent_until is None or c.absent_until <= midnight)
+    ]
     skills: dict[int, set[str]] = {}
     for cid, code in (
         await session.execute(

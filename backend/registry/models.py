@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, event
 from sqlmodel import Field, SQLModel
 
 from backend.core.geo import h3_cells
-from backend.core.models import created_at_field
+from backend.core.models import created_at_field, timestamp_field
 
 
 class ServiceType(SQLModel, table=True):
@@ -85,6 +85,7 @@ class Caregiver(SQLModel, table=True):
     lat: float
     lon: float
     on_shift: bool = True
+    absent_until: datetime | None = timestamp_field()  # called in sick: unavailable until then
     # Where they are, as H3 cells (kept in step with lat/lon on every write): the dispatcher's spatial index.
     h3_r8: str = Field(default="", max_length=16, index=True)
     h3_r6: str = Field(default="", max_length=16, index=True)

@@ -191,8 +191,10 @@ async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, whole
 async def set_shift(
     *, session: AsyncSession, caregiver: Caregiver, on_shift: bool, location: Location | None
 ) -> Caregiver:
-    """A caregiver starts or ends a shift, optionally reporting where they are."""
+    """A caregiver starts or ends a shift, optionally reporting where they are (starting ends an absence)."""
     caregiver.on_shift = on_shift
+    if on_shift:
+        caregiver.absent_until = None
     if location is not None:
         return await report_location(session=session, caregiver=caregiver, location=location)
     await session.flush()

@@ -136,3 +136,41 @@ async def test_the_database_refuses_overlapping_bookings_even_without_the_applic
             )
         )
     assert held == 1
+
+
+async def test_visits_booked_for_later_respect_the_weekly_roster(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5,))
+    caregiver = world.caregivers[0]
+    path = f"/api/v1/caregivers/{caregiver['id']}/shifts"
+    manager = await world.user("provider_admin", provider_id=world.provider["id"])
+    mornings = [{"weekday": day, "start": "08:00", "end": "12:00"} for day in range(1, 8)]
+    for bad, code in (
+        ([{"weekday": 8, "start": "08:00", "end": "12:00"}], None),
+        ([{"weekday": 1, "start": "12:00", "end": "08:00"}], None),
+        (
+            [{"weekday": 1, "start": "08:00", "end": "12:00"}, {"weekday": 1, "start": "11:00", "end": "13:00"}],
+            "overlapping_shifts",
+        ),
+    ):
+        refused = await manager.http.put(path, json=bad)
+        assert refused.status_code == 422, bad
+        if code:
+            assert refused.json()["error"]["code"] == code
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    assert (await staff.http.put(path, json=mornings)).status_code in (403, 404)
+    saved = await manager.http.put(path, json=mornings)
+    assert saved.status_code == 200 and saved.json()[0] == {"weekday": 1, "start": "08:00", "end": "12:00"}
+    assert len(await caregiver["api"].ok("GET", path)) == 7
+
+    operator = await world.user("operator")
+    afternoon = await order(operator, world.elders[0], window_start=tomorrow_at(15))
+    nearby = []
+    for _ in range(50):
+        if (await operator.ok("GET", f"/api/v1/requests/{afternoon}"))["status"] == "escalated":
+            nearby = await operator.ok("GET", f"/api/v1/requests/{afternoon}/nearby-caregivers")
+            break
+        await asyncio.sleep(0.2)
+    why = {n["caregiver_id"]: n["excluded_by"] for n in nearby}
+    assert why[caregiver["id"]] == [{"code": "off_shift", "reason": "预约时段不在排班内"}]
+    morning = await order(operator, world.elders[0], window_start=tomorrow_at(9))
+    assert [o["caregiver_id"] for o in await offers_of(operator, morning)] == [caregiver["id"]]

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from backend.core.i18n import LOCAL_TZ
 from tests.client import Ws
-from tests.e2e.test_scoring import offers_of
 
 
 def tomorrow() -> str:
@@ -135,12 +134,25 @@ async def test_a_caregiver_calling_in_sick_hands_their_planned_visits_to_a_colle
 
     # Community staff may not report for a provider's caregiver; the caregiver may, from the phone.
     assert (await staff.post(f"/api/v1/caregivers/{sick_id}/absence", {})).status_code in (403, 404)
-    reported = await sick["api"].ok("POST", "/mobile/v1/absence", {"reason": "发烧"})
+    until = (datetime.now(LOCAL_TZ) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert (await sick["api"].post("/mobile/v1/absence", {"until": "2020-01-01T00:00:00+08:00"})).status_code == 422
+    reported = await sick["api"].ok("POST", "/mobile/v1/absence", {"reason": "发烧", "until": until.isoformat()})
     assert reported["on_shift"] is False and sorted(reported["redispatched"]) == sorted(theirs)
-    for rid in theirs:  # one at a time: the colleague holds one offer at a time, the next visit waits its turn
-        offers = await offers_of(operator, rid, timeout=30)
-        assert [o["caregiver_id"] for o in offers] == [colleague["id"]]
-        await colleague["api"].ok("POST", f"/mobile/v1/offers/{offers[0]['id']}/accept")
+    assert datetime.fromisoformat(reported["absent_until"]) == until
+    waiting = set(theirs)
+    for _ in range(150):  # the colleague holds one offer at a time: the visits come to their phone in turn
+        for offer in await colleague["api"].ok("GET", "/mobile/v1/offers"):
+            if offer["request_id"] in waiting:
+                taken = await colleague["api"].post(f"/mobile/v1/offers/{offer['id']}/accept")
+                if taken.status_code == 200:
+                    waiting.discard(offer["request_id"])
+        if not waiting:
+            break
+        await asyncio.sleep(0.2)
+    assert not waiting
+    for rid in theirs:
+        offered_to = {o["caregiver_id"] for o in await operator.ok("GET", f"/api/v1/requests/{rid}/offers")}
+        assert offered_to == {colleague["id"]}  # never back to the caregiver who is ill
         order = await operator.ok("GET", f"/api/v1/requests/{rid}")
         assert order["assigned_caregiver_id"] == colleague["id"]
         assert any("报告护理员请假：发烧" in (h["reason"] or "") for h in order["history"])
