@@ -39,16 +39,62 @@ LANGUAGE_EN = {"mandarin": "Mandarin", "suzhounese": "Suzhounese"}
 
 @dataclass(frozen=True)
 class Term:
-    """One objective's share of a score."""
+    """One objective's share of a score; its words are written only when someone reads them."""
 
     code: str
     value: float  # the measure: minutes, visits, orders, percentage points
     cost: float  # its weighted contribution (negative: a bonus)
-    zh: str
-    en: str
+    ctx: OrderContext = field(repr=False, compare=False)
+    detail: tuple[Any, ...] = ()  # what the words need beyond the value
+
+    @property
+    def zh(self) -> str:
+        return _words(self)[0]
+
+    @property
+    def en(self) -> str:
+        return _words(self)[1]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "value": self.value, "cost": self.cost, "zh": self.zh, "en": self.en}
+        zh, en = _words(self)
+        return {"code": self.code, "value": self.value, "cost": self.cost, "zh": zh, "en": en}
+
+
+def _words(term: Term) -> tuple[str, str]:
+    """The term in plain Chinese and English."""
+    ctx, value = term.ctx, term.value
+    if term.code == "travel":
+        km, minutes = term.detail
+        return f"{km:.1f} 公里（约 {minutes:.0f} 分钟）", f"{km:.1f} km (about {minutes:.0f} min)"
+    if term.code == "skill":
+        return f"具备{ctx.service_type.name_zh}技能", f"{ctx.service_type.name_en.lower()} skill"
+    if term.code == "lateness":
+        if value <= 0:
+            return "可在预约时段内到达", "arrives within the window"
+        return f"预计晚到 {value:.0f} 分钟", f"about {value:.0f} min late"
+    if term.code == "continuity":
+        good, poor = term.detail
+        zh = [f"服务过该老人 {good} 次"] if good else []
+        en = [f"served this elder {good} time{'s' if good != 1 else ''}"] if good else []
+        if poor:
+            zh.append(f"被该老人差评 {poor} 次")
+            en.append(f"rated poorly by this elder {poor} time(s)")
+        return "，".join(zh), ", ".join(en)
+    if term.code == "preferred":
+        return "老人指定的护理员", "the elder's preferred caregiver"
+    if term.code == "language":
+        (language,) = term.detail
+        return f"会说{LANGUAGE_ZH.get(language, language)}", f"speaks {LANGUAGE_EN.get(language, language)}"
+    if term.code == "workload":
+        load = int(value)
+        return f"今日已接 {load} 单", f"{load} order{'s' if load != 1 else ''} today"
+    if term.code == "fairness":
+        below = value > 0
+        return (
+            f"所属机构{'低于' if below else '高于'}公平份额 {abs(value):.1f} 个百分点",
+            f"provider {abs(value):.1f} points {'below' if below else 'above'} its fair share",
+        )
+    return term.code, term.code
 
 
 @dataclass(frozen=True)
@@ -120,88 +166,30 @@ def score(
 ) -> tuple[float, list[Term]]:
     """The caregiver's cost for this order (lower is better) and its terms, in the order a person reads them."""
     w: DispatchWeights = settings.dispatch_weights
-    terms: list[Term] = []
     minutes = settings.travel_minutes(distance_m)
-    km = distance_m / 1000
-    terms.append(
-        Term(
-            "travel",
-            round(minutes, 1),
-            w.travel_per_minute * minutes,
-            f"{km:.1f} 公里（约 {minutes:.0f} 分钟）",
-            f"{km:.1f} km (about {minutes:.0f} min)",
-        )
-    )
-    terms.append(
-        Term(
-            "skill",
-            1,
-            0.0,
-            f"具备{ctx.service_type.name_zh}技能",
-            f"{ctx.service_type.name_en.lower()} skill",
-        )
-    )
+    terms = [
+        Term("travel", round(minutes, 1), w.travel_per_minute * minutes, ctx, (distance_m / 1000, minutes)),
+        Term("skill", 1, 0.0, ctx),
+    ]
     end = ctx.request.window_end
     if end is not None:
         late = max(0.0, (ctx.now + timedelta(minutes=minutes) - end).total_seconds() / 60)
-        if late > 0:
-            terms.append(
-                Term(
-                    "lateness",
-                    round(late, 1),
-                    w.lateness_per_minute * late,
-                    f"预计晚到 {late:.0f} 分钟",
-                    f"about {late:.0f} min late",
-                )
-            )
-        else:
-            terms.append(Term("lateness", 0.0, 0.0, "可在预约时段内到达", "arrives within the window"))
-    seen = ctx.history.get(caregiver_id, History())
-    if seen.good or seen.poor:
+        terms.append(Term("lateness", round(late, 1), w.lateness_per_minute * late, ctx))
+    seen = ctx.history.get(caregiver_id)
+    if seen is not None and (seen.good or seen.poor):
         counted = min(seen.good, w.continuity_max_visits)
         cost = -w.continuity_per_visit * counted + w.poor_rating_penalty * seen.poor
-        zh = f"服务过该老人 {seen.good} 次" if seen.good else ""
-        en = f"served this elder {seen.good} time{'s' if seen.good != 1 else ''}" if seen.good else ""
-        if seen.poor:
-            zh = "，".join(p for p in (zh, f"被该老人差评 {seen.poor} 次") if p)
-            en = ", ".join(p for p in (en, f"rated poorly by this elder {seen.poor} time(s)") if p)
-        terms.append(Term("continuity", float(seen.good - seen.poor), cost, zh, en))
+        terms.append(Term("continuity", float(seen.good - seen.poor), cost, ctx, (seen.good, seen.poor)))
     if ctx.elder.preferred_caregiver_id == caregiver_id:
-        bonus = -w.preferred_caregiver
-        terms.append(Term("preferred", 1, bonus, "老人指定的护理员", "the elder's preferred caregiver"))
+        terms.append(Term("preferred", 1, -w.preferred_caregiver, ctx))
     language = ctx.elder.language
     if language and language in languages:
-        terms.append(
-            Term(
-                "language",
-                1,
-                -w.language,
-                f"会说{LANGUAGE_ZH.get(language, language)}",
-                f"speaks {LANGUAGE_EN.get(language, language)}",
-            )
-        )
-    terms.append(
-        Term(
-            "workload",
-            load,
-            w.workload_per_order * load,
-            f"今日已接 {load} 单",
-            f"{load} order{'s' if load != 1 else ''} today",
-        )
-    )
+        terms.append(Term("language", 1, -w.language, ctx, (language,)))
+    terms.append(Term("workload", load, w.workload_per_order * load, ctx))
     if ctx.government_paid and provider_id in ctx.provider_gaps:
         gap = max(-w.fairness_max_points, min(w.fairness_max_points, ctx.provider_gaps[provider_id]))
         if abs(gap) >= 0.05:
-            below = gap > 0
-            terms.append(
-                Term(
-                    "fairness",
-                    round(gap, 1),
-                    -w.fairness_per_point * gap,
-                    f"所属机构{'低于' if below else '高于'}公平份额 {abs(gap):.1f} 个百分点",
-                    f"provider {abs(gap):.1f} points {'below' if below else 'above'} its fair share",
-                )
-            )
+            terms.append(Term("fairness", round(gap, 1), -w.fairness_per_point * gap, ctx))
     return sum(t.cost for t in terms), terms
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from backend.simulation.engine import Simulation
 from backend.simulation.scenario import Scenario, generate
 
-console = Console()
+console = Console(width=160)
 
 
 def _run(scenario: Scenario) -> dict[str, Any]:
