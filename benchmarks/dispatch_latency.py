@@ -26,12 +26,19 @@ from backend.areas.models import Community
 from backend.areas.suzhou import city_tree
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.geo import h3_cells
 from backend.core.runtime import Runtime
 from backend.core.security import hash_password
 from backend.dispatch import service as dispatch_service
 from backend.dispatch.service import find_candidates, run_round
-from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import (
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    placed,
+)
 from backend.requests.models import ServiceRequest
 from backend.seed import seed_areas
 from backend.users.models import User
@@ -78,18 +85,13 @@ async def _populate(runtime: Runtime, caregivers: int, rng: random.Random) -> li
         for i, user_id in enumerate(user_ids):
             provider_id, members = providers[i % len(providers)]
             home = rng.choice(members)
-            lat, lon = home.lat + rng.uniform(-0.01, 0.01), home.lon + rng.uniform(-0.01, 0.01)
-            fine, coarse = h3_cells(lat, lon)  # a bulk insert skips the model's own placing
             rows.append(
                 {
                     "provider_id": provider_id,
                     "user_id": user_id,
                     "name": f"护理员{i}",
                     "phone": "+8613900000000",
-                    "lat": lat,
-                    "lon": lon,
-                    "h3_r8": fine,
-                    "h3_r6": coarse,
+                    **placed(home.lat + rng.uniform(-0.01, 0.01), home.lon + rng.uniform(-0.01, 0.01)),
                     "languages": ["mandarin", "suzhounese"] if i % 3 == 0 else ["mandarin"],
                     "on_shift": True,
                     "created_at": utcnow(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +11,8 @@ from backend.areas.models import Community
 from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
 from backend.areas.service import create_community, create_district, create_street
 from backend.core.schemas import Location
+from backend.registry.models import Elder
+from tests.client import id_number, unique_phone
 
 HERE = Location(lat=31.3, lon=120.6)
 
@@ -23,4 +26,19 @@ async def new_community(session: AsyncSession) -> Community:
     )
     return await create_community(
         session=session, data=CommunityCreate(street_id=street.id, code=f"TC{tag}", name="测试社区", location=HERE)
+    )
+
+
+def elder_at_home(community: Community, **wishes: Any) -> Elder:
+    """An elder of the community living at HERE (not yet added to a session)."""
+    return Elder(
+        name="测",
+        id_number=id_number(),
+        phone=unique_phone(),
+        community_id=community.id,  # type: ignore[arg-type]
+        address="x",
+        lat=HERE.lat,
+        lon=HERE.lon,
+        gender="female",
+        **wishes,
     )

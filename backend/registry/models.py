@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, event
 from sqlmodel import Field, SQLModel
@@ -110,6 +111,12 @@ class BlockedCaregiver(SQLModel, table=True):
     caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
     reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = created_at_field()
+
+
+def placed(lat: float, lon: float) -> dict[str, Any]:
+    """A caregiver's position and its H3 cells, for bulk inserts (which skip the model's own placing)."""
+    fine, coarse = h3_cells(lat, lon)
+    return {"lat": lat, "lon": lon, "h3_r8": fine, "h3_r6": coarse}
 
 
 @event.listens_for(Caregiver, "before_insert")

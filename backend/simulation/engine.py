@@ -31,13 +31,21 @@ from backend.areas.models import Community, District, Street
 from backend.core.config import Settings
 from backend.core.db import set_clock
 from backend.core.errors import DomainError
-from backend.core.geo import distance_m, h3_cells
+from backend.core.geo import distance_m
 from backend.core.jobs import REGISTRY
 from backend.core.runtime import Runtime
 from backend.dispatch import service as dispatch
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.models import Offer, OfferStatus
-from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import (
+    Caregiver,
+    CaregiverSkill,
+    Elder,
+    Provider,
+    ProviderCommunity,
+    ProviderService,
+    placed,
+)
 from backend.registry.models import ServiceType as ServiceTypeRow
 from backend.requests import service as requests
 from backend.requests.models import Payer, Priority, ServiceRequest, Status
@@ -232,18 +240,13 @@ class Simulation:
             rows = []
             for i, user_id in enumerate(user_ids):
                 provider = providers[i % len(providers)]
-                lat, lon = _near(rng, (provider.lat, provider.lon), s.provider_reach_km / 3)
-                fine, coarse = h3_cells(lat, lon)
                 rows.append(
                     {
                         "provider_id": provider.id,
                         "user_id": user_id,
                         "name": f"护理员{i}",
                         "phone": "+8613900000000",
-                        "lat": lat,
-                        "lon": lon,
-                        "h3_r8": fine,
-                        "h3_r6": coarse,
+                        **placed(*_near(rng, (provider.lat, provider.lon), s.provider_reach_km / 3)),
                         "on_shift": True,
                         "gender": rng.choice(["female", "male"]),
                         "languages": ["mandarin", "suzhounese"]

@@ -15,15 +15,14 @@ from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
     CaregiverSkill,
-    Elder,
     Provider,
     ProviderCommunity,
     ProviderService,
 )
 from backend.requests.models import ServiceRequest, Status
 from backend.users.models import User
-from tests.client import id_number, unique_phone
-from tests.factories import HERE, new_community
+from tests.client import unique_phone
+from tests.factories import HERE, elder_at_home, new_community
 
 
 async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Runtime) -> None:
@@ -68,18 +67,6 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
                 await session.flush()
             return made.id
 
-        def elder() -> Elder:
-            return Elder(
-                name="测",
-                id_number=id_number(),
-                phone=unique_phone(),
-                community_id=community.id,  # type: ignore[arg-type]
-                address="x",
-                lat=HERE.lat,
-                lon=HERE.lon,
-                gender="female",
-            )
-
         def order(elder_id: int, status: Status = Status.dispatching) -> ServiceRequest:
             return ServiceRequest(
                 elder_id=elder_id,
@@ -91,7 +78,7 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
                 dispatch_started_at=now - timedelta(minutes=5),
             )
 
-        mine, neighbour = elder(), elder()
+        mine, neighbour = elder_at_home(community), elder_at_home(community)
         session.add_all([mine, neighbour])
         await session.flush()
         assert mine.id is not None and neighbour.id is not None

@@ -14,11 +14,11 @@ from backend.core.db import utcnow
 from backend.core.geo import covering_cells, distance_m, h3_cells
 from backend.core.runtime import Runtime
 from backend.dispatch import service
-from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
 from backend.requests.models import ServiceRequest
 from backend.users.models import User
-from tests.client import id_number, unique_phone
-from tests.factories import HERE, new_community
+from tests.client import unique_phone
+from tests.factories import HERE, elder_at_home, new_community
 
 
 def _point_at(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
@@ -83,18 +83,7 @@ async def test_widening_ring_by_ring_finds_what_a_full_scan_finds(
             caregivers.append(caregiver.id)
         await session.execute(insert(CaregiverSkill), [{"caregiver_id": c, "service_type": "meal"} for c in caregivers])
         far_favourite = caregivers[10]  # one of the far ones
-        elder = Elder(
-            name="测",
-            id_number=id_number(),
-            phone=unique_phone(),
-            community_id=community.id,  # type: ignore[arg-type]
-            address="x",
-            lat=HERE.lat,
-            lon=HERE.lon,
-            gender="female",
-            language="suzhounese",
-            preferred_caregiver_id=far_favourite,
-        )
+        elder = elder_at_home(community, language="suzhounese", preferred_caregiver_id=far_favourite)
         session.add(elder)
         await session.flush()
         now = utcnow()
