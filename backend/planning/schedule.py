@@ -189,15 +189,18 @@ def reschedule(
     changed: dict[int, int],
     where: list[int],
     moved: dict[int, int],
+    pairs: list[tuple[int, int]] | None = None,
 ) -> bool:
     """Like `schedule`, but reuses `base` (the least fixed point before the change) outside the affected cone.
 
     `changed` maps each modified route to its first modified position, `moved` gives the new route of tasks in
     modified routes (other tasks are found through `where`). Tasks that depend on no modified position through
     route order or synchronisation keep their times; the others are recomputed from their window openings.
+    `pairs` restricts the checked synchronised pairs as in `schedule` (default: all).
     """
     dist, node, dur, partner, kind = model.dist, model.node, model.duration, model.partner, model.kind
     gmin, gmax = model.gap_min, model.gap_max
+    checked = model.pairs if pairs is None else pairs
     start[:] = base
     first = dict(changed)
     stack = list(changed.items())
@@ -248,7 +251,7 @@ def reschedule(
                 ready = s + dur[t]
                 row = dist[n]
         bad: list[int] = []
-        for f, g in model.pairs:
+        for f, g in checked:
             sf, sg = start[f], start[g]
             if kind[f] == SIMULTANEOUS:
                 if sf > sg + EPS:

@@ -1,15 +1,19 @@
-"""HHCRSP solver entry point: greedy construction followed by multi-start simulated annealing."""
+"""HHCRSP solver entry point: greedy construction, multi-start simulated annealing, then ruin-and-recreate."""
 
 from __future__ import annotations
 
 import time
 
 from backend.planning.hhcrsp import Instance, Route, Solution, Visit
+from backend.planning.lns import lns
 from backend.planning.schedule import Model, compile_model, schedule
-from backend.planning.search import State, anneal, construct
+from backend.planning.search import State, anneal, construct, work_costs
 
 # Share of the time limit converted into a deterministic work budget (modelled microseconds, see work_costs).
 BUDGET_SHARE = 0.9
+# Initial LNS temperature relative to the best annealing cost, and the LNS share of the second half.
+LNS_T0 = 0.005
+LNS_SHARE = 0.7
 
 
 def to_solution(instance: Instance, model: Model, routes: list[list[int]]) -> Solution:
@@ -35,7 +39,7 @@ def solve(
     """Plan routes for `instance` within `time_limit` seconds (deterministic for a seed and work budget).
 
     `restarts` independent annealing runs from the greedy solution share half of the budget; the best one is
-    then refined by a cooler run over the other half.
+    then improved by ruin-and-recreate (`lns`, LNS_SHARE of the other half) and polished by a cool annealing run.
     """
     t0 = time.monotonic()
     end = t0 + max(0.0, time_limit - 0.1)
@@ -64,13 +68,28 @@ def solve(
         if cost < best_cost:
             best, best_cost = found, cost
     if runs > 1:
+        lns_share = (1.0 - first_share) * LNS_SHARE
+        now = time.monotonic()
+        found, _ = lns(
+            model,
+            [r[:] for r in best],
+            deadline=min(end, now + (end - now) * LNS_SHARE),
+            seed=seed * 7919 + runs,
+            budget=budget * lns_share,
+            t_start=max(0.3, LNS_T0 * best_cost),
+            t_end=0.01,
+            eval_cost=work_costs(model)[1],
+        )
+        cost = State(model, found).cost
+        if cost < best_cost:
+            best, best_cost = found, cost
         found, _ = anneal(
             model,
             [r[:] for r in best],
             deadline=end,
-            seed=seed * 7919 + runs,
-            budget=budget * (1.0 - first_share),
-            t_start=t_start / 4,
+            seed=seed * 7919 + runs + 1,
+            budget=budget * (1.0 - first_share - lns_share),
+            t_start=t_start / 16,
             t_end=0.01,
         )
         if State(model, found).cost < best_cost:

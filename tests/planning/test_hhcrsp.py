@@ -24,9 +24,10 @@ from backend.planning.hhcrsp import (
     validate,
     write_solution,
 )
+from backend.planning.lns import Partial, choose_removal, insertion_order, lns, units_of
 from backend.planning.schedule import compile_model, reschedule, schedule
-from backend.planning.search import MOVES, State, construct
-from backend.planning.solver import solve
+from backend.planning.search import MOVES, State, construct, work_costs
+from backend.planning.solver import solve, to_solution
 
 DATA = default_data_dir()
 if not (DATA / "reference_costs.csv").is_file():
@@ -247,3 +248,50 @@ def test_solver_respects_time_limit() -> None:
     solution = solve(instance, time_limit=1.0)
     assert time.monotonic() - t0 < 1.5
     assert validate(instance, solution).feasible
+
+
+def test_lns_insertion_matches_full_schedule() -> None:
+    instance = load_instance(DATA / "instances" / "InstanzCPLEX_HCSRP_25_3.json")
+    model = compile_model(instance)
+    units = units_of(model)
+    rng = random.Random(3)
+    state = Partial(model, construct(model))
+    checked = 0
+    for _ in range(30):
+        removed = choose_removal(model, state, units, rng.randint(2, 6), rng)
+        state.remove(removed)
+        for unit in insertion_order(model, removed, rng):
+            found, _ = state.best_insertion(unit, rng, 0.0)
+            assert found is not None
+            state.commit(*found)
+            full = [0.0] * model.n_tasks
+            assert schedule(model, state.routes, full, state.pairs)
+            routed = [t for r in state.routes for t in r]
+            assert max(abs(full[t] - state.start[t]) for t in routed) < 1e-6
+            checked += 1
+        assert sorted(t for r in state.routes for t in r) == list(range(model.n_tasks))
+        report = validate(instance, to_solution(instance, model, state.routes))
+        assert report.violations == []
+        assert report.cost * 3 == pytest.approx(state.total, abs=1e-6)
+    assert checked > 50
+
+
+def test_lns_result_is_feasible_and_not_worse() -> None:
+    instance = load_instance(DATA / "instances" / "InstanzCPLEX_HCSRP_25_10.json")
+    model = compile_model(instance)
+    routes = construct(model)
+    initial = State(model, routes).cost
+    found, iterations = lns(
+        model,
+        [r[:] for r in routes],
+        deadline=time.monotonic() + 30,
+        seed=1,
+        budget=2e5,
+        t_start=1.0,
+        t_end=0.01,
+        eval_cost=work_costs(model)[1],
+    )
+    assert iterations > 10
+    report = validate(instance, to_solution(instance, model, found))
+    assert report.violations == []
+    assert report.cost <= initial + 1e-9
