@@ -106,11 +106,20 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         ("苏州工业园区", "园区湖西颐家居家养老服务社"),
         ("吴中区", "吴中区长桥乐龄居家服务中心"),
     ]
-    all_types = ["meal", "bathing", "cleaning", "emergency", "medical_escort", "mobility", "companionship"]
+    all_types = [
+        "meal",
+        "bathing",
+        "bed_bathing",
+        "cleaning",
+        "emergency",
+        "medical_escort",
+        "mobility",
+        "companionship",
+    ]
     skill_sets = [
         all_types,
         ["meal", "cleaning", "companionship"],
-        ["bathing", "mobility", "emergency"],
+        ["bathing", "bed_bathing", "mobility", "emergency"],
         ["meal", "medical_escort", "emergency"],
     ]
     cg_no = elder_no = 0

@@ -176,7 +176,7 @@ class World:
                 "name": f"测试居家养老服务中心{tag}",
                 "kind": "home_care",
                 "community_ids": [world.community["id"]],
-                "service_types": ["meal", "bathing", "cleaning", "emergency"],
+                "service_types": ["meal", "bathing", "bed_bathing", "cleaning", "emergency"],
                 "location": world.home,
             },
             201,

@@ -22,6 +22,7 @@ class CaregiverBooking(SQLModel, table=True):
         Index(
             "uq_caregiver_booking_request_active",
             "request_id",
+            "caregiver_id",
             unique=True,
             postgresql_where=text("active"),
             sqlite_where=text("active"),

@@ -108,14 +108,24 @@ async def book(
     return booking
 
 
-async def release(session: AsyncSession, request_id: int) -> None:
-    """Give the caregiver's time back (the order was cancelled)."""
+async def release(session: AsyncSession, request_id: int, *, caregiver_id: int | None = None) -> None:
+    """Give the caregivers' time back (the order was cancelled), or only ``caregiver_id``'s (they left its crew)."""
+    which = [col(CaregiverBooking.request_id) == request_id, col(CaregiverBooking.active).is_(True)]
+    if caregiver_id is not None:
+        which.append(col(CaregiverBooking.caregiver_id) == caregiver_id)
     await session.execute(
-        update(CaregiverBooking)
-        .where(col(CaregiverBooking.request_id) == request_id, col(CaregiverBooking.active).is_(True))
-        .values(active=False)
-        .execution_options(synchronize_session=False)
+        update(CaregiverBooking).where(*which).values(active=False).execution_options(synchronize_session=False)
     )
+
+
+async def crew_of(session: AsyncSession, request_id: int) -> list[int]:
+    """The caregivers holding time for an order, first to join first (two for a two-caregiver service)."""
+    rows = await session.execute(
+        select(CaregiverBooking.caregiver_id)
+        .where(col(CaregiverBooking.request_id) == request_id, col(CaregiverBooking.active).is_(True))
+        .order_by(col(CaregiverBooking.id))
+    )
+    return list(rows.scalars())
 
 
 async def finish(session: AsyncSession, request_id: int, at: datetime) -> None:

@@ -22,15 +22,17 @@ class OfferStatus(StrEnum):
     declined = "declined"
     expired = "expired"
     withdrawn = "withdrawn"
+    released = "released"  # accepted, then given back (the caregiver called in sick before setting off)
 
 
 class Offer(SQLModel, table=True):
     __tablename__ = "offer"
     __table_args__ = (
-        # The database decides: one accepted offer per order, one pending offer per caregiver.
+        # The database decides: one accepted offer per seat of an order, one pending offer per caregiver.
         Index(
             "uq_offer_request_accepted",
             "request_id",
+            "seat",
             unique=True,
             postgresql_where=text("status = 'accepted'"),
             sqlite_where=text("status = 'accepted'"),
@@ -55,6 +57,7 @@ class Offer(SQLModel, table=True):
     caregiver_id: int = Field(foreign_key="caregiver.id", index=True)
     status: str = Field(default=OfferStatus.pending, max_length=16)
     rank: int = 1
+    seat: int = 0  # which of the order's caregivers this is, once accepted (0, or 1 for a two-caregiver service)
     distance_m: float
     load: int = 0
     explanation: str = Field(max_length=500)

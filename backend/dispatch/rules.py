@@ -56,7 +56,10 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
     scheduled = is_scheduled(request, now)
     # Serving or on the way now, or holding an order to serve now (one booked for later does not count).
     busy = exists().where(
-        col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
+        or_(
+            col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
+            col(ServiceRequest.partner_caregiver_id) == col(Caregiver.id),
+        ),
         col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
         or_(
             col(ServiceRequest.status) != Status.accepted.value,

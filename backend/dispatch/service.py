@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.calendars.service import book, release
+from backend.calendars.models import CaregiverBooking
+from backend.calendars.service import book, crew_of, release
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -40,7 +41,7 @@ from backend.registry.models import (
     Elder,
     ServiceType,
 )
-from backend.requests.lifecycle import Actor, check_transition, lock_request, transition
+from backend.requests.lifecycle import Actor, check_transition, lock_request, request_channels, transition
 from backend.requests.models import Priority, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,10 @@ async def find_candidates(
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
-            col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
+            or_(
+                col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
+                col(ServiceRequest.partner_caregiver_id) == Caregiver.id,
+            ),
             col(ServiceRequest.updated_at) >= _start_of_local_day(now),
             col(ServiceRequest.status) != Status.cancelled.value,
         )
@@ -254,6 +258,13 @@ async def _offer_to(
     session: AsyncSession, request: ServiceRequest, candidate: Candidate, *, now: datetime, expires: datetime
 ) -> Offer | None:
     """Write an offer and tell the caregiver's phone; None when another order took them just now."""
+    team = await needed(session, request)
+    if team > 1:
+        candidate = replace(
+            candidate,
+            explanation=f"{candidate.explanation} · 双人服务：{team} 名护理员同时上门",
+            explanation_en=f"{candidate.explanation_en} · {team} caregivers serve together",
+        )
     offer = Offer(
         request_id=request.id,  # type: ignore[arg-type]
         caregiver_id=candidate.caregiver_id,
@@ -273,7 +284,8 @@ async def _offer_to(
             await session.flush()
     except IntegrityError:
         return None
-    emit(session, "offer.created", [f"caregiver:{candidate.caregiver_id}"], _offer_payload(offer, request))
+    payload = _offer_payload(offer, request) | {"caregivers_needed": team}
+    emit(session, "offer.created", [f"caregiver:{candidate.caregiver_id}"], payload)
     return offer
 
 
@@ -328,12 +340,29 @@ async def _settle(session: AsyncSession, request: ServiceRequest, made: int, *, 
         )
 
 
+async def needed(session: AsyncSession, request: ServiceRequest) -> int:
+    """How many caregivers serve this order together (2 for a two-caregiver service)."""
+    service_type = await session.get(ServiceType, request.service_type)
+    assert service_type is not None
+    return service_type.caregivers_needed
+
+
+async def open_seats(session: AsyncSession, request: ServiceRequest) -> int:
+    """How many more caregivers the order needs: those who accepted hold its time in their calendars."""
+    wanted = await needed(session, request)
+    if wanted == 1:
+        return 1  # one caregiver: whoever accepts completes it (no query on the common path)
+    assert request.id is not None
+    return max(0, wanted - len(await crew_of(session, request.id)))
+
+
 async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
     """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
     request = await lock_request(session, request_id)
     if request is None or not await _start_dispatch(session, request):
         return request
-    wanted = settings.offer_fanout(request.priority) - await _pending_count(session, request_id)
+    seats = await open_seats(session, request)
+    wanted = max(settings.offer_fanout(request.priority), seats) - await _pending_count(session, request_id)
     made = 0
     if wanted > 0:
         now = utcnow()
@@ -409,23 +438,27 @@ async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 2
     free = await _claim_caregivers(session, sorted({c.caregiver_id for found in options for c in found}))
     columns = sorted(free)
     index = {cid: j for j, cid in enumerate(columns)}
-    cost = np.full((len(orders), max(1, len(columns))), UNASSIGNABLE)
-    for i, found in enumerate(options):
-        for c in found:
+    # One row per caregiver an order still needs: a two-caregiver service gets two distinct people.
+    seats = [i for i, request in enumerate(orders) for _ in range(await open_seats(session, request))]
+    cost = np.full((max(1, len(seats)), max(1, len(columns))), UNASSIGNABLE)
+    for row, i in enumerate(seats):
+        for c in options[i]:
             if c.caregiver_id in index:
-                cost[i, index[c.caregiver_id]] = c.score
+                cost[row, index[c.caregiver_id]] = c.score
     rows, cols = linear_sum_assignment(cost)
-    chosen = {int(i): columns[int(j)] for i, j in zip(rows, cols, strict=True) if cost[i, j] < UNASSIGNABLE}
+    chosen: dict[int, list[int]] = {}
+    for row, j in zip(rows, cols, strict=True):
+        if row < len(seats) and cost[row, j] < UNASSIGNABLE:
+            chosen.setdefault(seats[row], []).append(columns[int(j)])
     now = utcnow()
     offered = escalated = still = 0
     for i, request in enumerate(orders):
         by_id = {c.caregiver_id: c for c in options[i]}
-        pick = by_id.get(chosen[i]) if i in chosen else None
         made = 0
-        if pick is not None:
-            expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
-            offer = await _offer_to(session, request, _jointly(pick, len(orders)), now=now, expires=expires)
-            made = 1 if offer is not None else 0
+        expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
+        for cid in chosen.get(i, []):
+            offer = await _offer_to(session, request, _jointly(by_id[cid], len(orders)), now=now, expires=expires)
+            made += 1 if offer is not None else 0
         hopeless = not options[i] and not await _worth_waiting(session, settings, request)
         await _settle(session, request, made, hopeless=hopeless)
         offered += made
@@ -463,16 +496,25 @@ async def _offer_of(session: AsyncSession, offer_id: int, caregiver: Caregiver) 
     return offer
 
 
-async def _close_offer(session: AsyncSession, offer: Offer, to: OfferStatus, now: datetime) -> None:
+async def _close_offer(session: AsyncSession, offer: Offer, to: OfferStatus, now: datetime, *, seat: int = 0) -> None:
     result = await session.execute(
         update(Offer)
         .where(col(Offer.id) == offer.id, col(Offer.status) == OfferStatus.pending.value)
-        .values(status=to.value, answered_at=now)
+        .values(status=to.value, answered_at=now, seat=seat)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该派单已失效", code="offer_not_pending", message_en="This offer is no longer open")
-    offer.status, offer.answered_at = to.value, now
+    offer.status, offer.answered_at, offer.seat = to.value, now, seat
+
+
+async def _free_seat(session: AsyncSession, request: ServiceRequest) -> int:
+    """The first of the order's seats no accepted offer holds (0 when all are taken: the database refuses)."""
+    taken = await session.execute(
+        select(Offer.seat).where(col(Offer.request_id) == request.id, col(Offer.status) == OfferStatus.accepted.value)
+    )
+    free = set(range(await needed(session, request))) - set(taken.scalars())
+    return min(free, default=0)
 
 
 async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, *, keep: int | None) -> None:
@@ -505,21 +547,51 @@ async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, 
 async def accept_offer(
     *, session: AsyncSession, settings: Settings, offer_id: int, caregiver: Caregiver
 ) -> ServiceRequest:
-    """The caregiver takes the order; exactly one acceptance wins (409 for the rest)."""
+    """The caregiver takes the order; exactly one acceptance per seat wins (409 for the rest).
+
+    A two-caregiver service is accepted once its second caregiver accepts; until then the first
+    one's time is booked and the order stays offered (or goes back to dispatching for the other seat).
+    """
     offer = await _offer_of(session, offer_id, caregiver)
     request = await lock_request(session, offer.request_id)  # accepts of one order queue up here
     assert request is not None
     now = utcnow()
     if offer.status == OfferStatus.pending and offer.expires_at <= now:
         raise Conflict("派单已超时", code="offer_expired", message_en="This offer has expired")
-    await _close_offer(session, offer, OfferStatus.accepted, now)
     actor = Actor.of_caregiver(caregiver)
-    await transition(
-        session, request, Status.accepted, actor=actor, reason="护理员接单", assigned_caregiver_id=caregiver.id
-    )
+    await _close_offer(session, offer, OfferStatus.accepted, now, seat=await _free_seat(session, request))
+    check_transition(request, Status.accepted, actor=actor)  # the order is still open (else all rolls back)
     await book(session=session, settings=settings, request=request, caregiver=caregiver)  # after the race is won
-    await withdraw_other_offers(session, request, keep=offer.id)
+    await _join_crew(session, settings, request, actor=actor, reason="护理员接单")
     return request
+
+
+async def _join_crew(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, *, actor: Actor, reason: str, **changes: Any
+) -> None:
+    """A caregiver has just booked their time for the order: accept it when its crew is complete.
+
+    Otherwise everyone watching learns who has joined (``request.crew``), and when no offer is left
+    open for the remaining seat the order goes back to the dispatcher for it.
+    """
+    assert request.id is not None
+    crew, team = await crew_of(session, request.id), await needed(session, request)
+    if len(crew) >= team:
+        await transition(
+            session,
+            request,
+            Status.accepted,
+            actor=actor,
+            reason=reason if team == 1 else f"{reason}（{team} 人已齐）",
+            assigned_caregiver_id=crew[0],
+            partner_caregiver_id=crew[1] if team > 1 else None,
+            **changes,
+        )
+        await withdraw_other_offers(session, request, keep=None)
+        return
+    channels = await request_channels(session, request) + [f"caregiver:{c}" for c in crew]
+    emit(session, "request.crew", channels, {"request_id": request.id, "crew": crew, "needed": team})
+    await _after_offer_closed(session, settings, request, reason=f"{reason}，还需 {team - len(crew)} 名护理员")
 
 
 async def decline_offer(
@@ -648,22 +720,18 @@ async def assign_by_hand(
             code="caregiver_busy",
             message_en="The caregiver holds an order or an open offer",
         )
+    if caregiver_id in await crew_of(session, request_id):
+        raise Conflict(
+            "该护理员已接下本工单", code="already_on_crew", message_en="The caregiver is already on this order"
+        )
     await book(session=session, settings=settings, request=request, caregiver=caregiver)
     now = utcnow()
-    await withdraw_other_offers(session, request, keep=None)
-    await transition(
-        session,
-        request,
-        Status.accepted,
-        actor=actor,
-        reason=reason or "人工派单",
-        assigned_caregiver_id=caregiver_id,
-        escalation_reason=None,
-    )
+    await _join_crew(session, settings, request, actor=actor, reason=reason or "人工派单", escalation_reason=None)
     offer = Offer(
         request_id=request_id,
         caregiver_id=caregiver_id,
         status=OfferStatus.accepted.value,
+        seat=await _free_seat(session, request),
         distance_m=0.0,
         explanation=f"由{actor.label}人工指派",
         explanation_en=f"Assigned by hand by {actor.label}",
@@ -719,19 +787,29 @@ async def report_absence(
 
     They go off shift and their open offers are withdrawn; the day's plan is repaired by the
     dispatcher: each visit they accepted that starts before ``until`` and has not begun goes back to
-    ``dispatching`` (its booking released) and is matched into colleagues' calendars like any order
-    with a window. Visits under way (en route, in service) stay with the operators. Returns the end
-    of the absence and the orders sent back to the dispatcher.
+    ``dispatching`` (their booking released, their accepted offer ``released``) and is matched into
+    colleagues' calendars like any order with a window; on a two-caregiver visit the partner keeps
+    their seat and only the missing one is dispatched. Visits under way (en route, in service) stay
+    with the operators. Returns the end of the absence and the orders sent back to the dispatcher.
     """
     now = utcnow()
     if until is None:
         until = _start_of_local_day(now) + timedelta(days=1)
     elif until <= now:
         raise Invalid("请假结束时间必须晚于现在", code="invalid_until", message_en="until must be in the future")
-    mine = select(ServiceRequest.id).where(
-        col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
-        col(ServiceRequest.status) == Status.accepted.value,
-        or_(col(ServiceRequest.window_start).is_(None), col(ServiceRequest.window_start) < until),
+    before_until = or_(col(ServiceRequest.window_start).is_(None), col(ServiceRequest.window_start) < until)
+    # Their visits: accepted, or joined as one of a two-caregiver crew still waiting for the other.
+    mine = (
+        select(ServiceRequest.id)
+        .join(CaregiverBooking, col(CaregiverBooking.request_id) == col(ServiceRequest.id))
+        .where(
+            col(CaregiverBooking.caregiver_id) == caregiver_id,
+            col(CaregiverBooking.active).is_(True),
+            col(ServiceRequest.status).in_(
+                [s.value for s in (Status.accepted, Status.dispatching, Status.offered, Status.escalated)]
+            ),
+            before_until,
+        )
     )
     offered = select(Offer.request_id).where(
         col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
@@ -742,10 +820,26 @@ async def report_absence(
     for request_id in orders:  # each order locked before its offers and bookings: the one lock order
         request = await lock_request(session, request_id)
         assert request is not None
-        if request.status == Status.accepted and request.assigned_caregiver_id == caregiver_id:
-            await release(session, request_id)
+        await release(session, request_id, caregiver_id=caregiver_id)  # a partner keeps their time
+        await session.execute(  # their seat is free for whoever accepts next
+            update(Offer)
+            .where(
+                col(Offer.request_id) == request_id,
+                col(Offer.caregiver_id) == caregiver_id,
+                col(Offer.status) == OfferStatus.accepted.value,
+            )
+            .values(status=OfferStatus.released.value)
+            .execution_options(synchronize_session=False)
+        )
+        if request.status == Status.accepted:
             await transition(
-                session, request, Status.dispatching, actor=DISPATCHER, reason=why, assigned_caregiver_id=None
+                session,
+                request,
+                Status.dispatching,
+                actor=DISPATCHER,
+                reason=why,
+                assigned_caregiver_id=None,
+                partner_caregiver_id=None,
             )
             dispatch_after_commit(session, settings, request)
             redone.append(request_id)

@@ -247,23 +247,29 @@ async def _plan_provider(
         )
     ).all():
         skills.setdefault(cid, set()).add(code)
-    able = set().union(*skills.values()) if skills else set()
-    routable = [v for v in visits if v.service_type in able and provider.active]
+    types = {
+        t.code: t
+        for t in (
+            await session.execute(
+                select(ServiceTypeRow).where(col(ServiceTypeRow.code).in_({v.service_type for v in visits}))
+            )
+        ).scalars()
+    }
+    able = {code: sum(code in mine for mine in skills.values()) for code in types}
+    # A visit needs as many able caregivers as it has seats (the planner pairs at most two).
+    routable = [
+        v
+        for v in visits
+        if provider.active and 0 < types[v.service_type].caregivers_needed <= min(2, able[v.service_type])
+    ]
     for request in visits:
-        if request not in routable:  # nobody here can do it: the dispatcher looks city-wide
+        if request not in routable:  # nobody (or not enough people) here can do it: the dispatcher looks city-wide
             assert request.id is not None
             result.to_dispatcher.append(request.id)
             dispatch_after_commit(session, settings, request)
     if not routable:
         return
-    durations = {
-        t.code: float(t.default_minutes)
-        for t in (
-            await session.execute(
-                select(ServiceTypeRow).where(col(ServiceTypeRow.code).in_({v.service_type for v in routable}))
-            )
-        ).scalars()
-    }
+    durations = {code: float(t.default_minutes) for code, t in types.items()}
     homes = {}
     for request in routable:
         elder = await session.get(Elder, request.elder_id)
@@ -285,7 +291,9 @@ async def _plan_provider(
                 location=_planar(*homes[v.id], origin),
                 earliest=minutes(v.window_start),
                 latest=minutes(v.window_end) if v.window_end else minutes(v.window_start),
-                requirements=(hhcrsp.Requirement(v.service_type, durations[v.service_type]),),
+                requirements=(hhcrsp.Requirement(v.service_type, durations[v.service_type]),)
+                * types[v.service_type].caregivers_needed,
+                sync=hhcrsp.Synchronization("simultaneous") if types[v.service_type].caregivers_needed > 1 else None,
             )
             for v in routable
         ),
@@ -299,6 +307,7 @@ async def _plan_provider(
     solution = solve(instance, time_limit=seconds, seed=0)
     by_id = {str(v.id): v for v in routable}
     caregivers = {str(c.id): c for c in staff}
+    seats: dict[str, list[Seat]] = {}
     for route in solution.routes:
         if not route.visits:
             continue
@@ -306,12 +315,11 @@ async def _plan_provider(
         planned = PlannedRoute(caregiver_id=caregiver.id)  # type: ignore[arg-type]
         previous_end = None
         for visit in route.visits:
-            request = by_id[visit.patient]
             arrival = midnight + timedelta(minutes=visit.arrival)
             departure = midnight + timedelta(minutes=visit.departure)
-            await _assign(session, settings, request, caregiver, arrival, departure, previous_end)
+            seats.setdefault(visit.patient, []).append(Seat(caregiver, arrival, departure, previous_end))
             previous_end = departure
-            planned.visits.append(PlannedVisit(request.id, arrival, departure))  # type: ignore[arg-type]
+            planned.visits.append(PlannedVisit(int(visit.patient), arrival, departure))
         result.routes.append(planned)
         emit(
             session,
@@ -325,35 +333,44 @@ async def _plan_provider(
                 ],
             },
         )
+    for key, crew in seats.items():
+        await _assign(session, settings, by_id[key], crew)
 
 
-async def _assign(
-    session: AsyncSession,
-    settings: Settings,
-    request: ServiceRequest,
-    caregiver: Caregiver,
-    arrival: datetime,
-    departure: datetime,
-    previous_end: datetime | None,
-) -> None:
-    """Give a planned visit to its caregiver: accepted, with the route's span booked."""
+@dataclass(frozen=True)
+class Seat:
+    """One caregiver's part in a planned visit: when they arrive and leave, and when their previous visit ends."""
+
+    caregiver: Caregiver
+    arrival: datetime
+    departure: datetime
+    previous_end: datetime | None
+
+
+async def _assign(session: AsyncSession, settings: Settings, request: ServiceRequest, crew: list[Seat]) -> None:
+    """Give a planned visit to its caregiver(s): each one's span of the route booked, then accepted."""
     locked = await lock_request(session, request.id)  # type: ignore[arg-type]
     assert locked is not None
     await transition(session, locked, Status.dispatching, actor=PLANNER, reason="日计划排班")
+    elder = await session.get(Elder, locked.elder_id)
+    assert elder is not None
+    for seat in crew:
+        # From leaving the previous visit (or setting off) to the end of this one.
+        metres = distance_m(seat.caregiver.lat, seat.caregiver.lon, elder.lat, elder.lon)
+        start = seat.previous_end or seat.arrival - timedelta(minutes=settings.travel_minutes(metres))
+        await book(
+            session=session, settings=settings, request=locked, caregiver=seat.caregiver, span=(start, seat.departure)
+        )
+    first = min(seat.arrival for seat in crew)
     await transition(
         session,
         locked,
         Status.accepted,
         actor=PLANNER,
-        reason=f"日计划：{arrival.astimezone(LOCAL_TZ):%H:%M} 上门",
-        assigned_caregiver_id=caregiver.id,
+        reason=f"日计划：{first.astimezone(LOCAL_TZ):%H:%M} 上门",
+        assigned_caregiver_id=crew[0].caregiver.id,
+        partner_caregiver_id=crew[1].caregiver.id if len(crew) > 1 else None,
     )
-    elder = await session.get(Elder, locked.elder_id)
-    assert elder is not None
-    # From leaving the previous visit (or setting off) to the end of this one.
-    travel = timedelta(minutes=settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon)))
-    start = previous_end if previous_end is not None else arrival - travel
-    await book(session=session, settings=settings, request=locked, caregiver=caregiver, span=(start, departure))
 
 
 def visits_of_day(day: date) -> tuple[datetime, datetime]:

@@ -21,6 +21,8 @@ class ServiceType(SQLModel, table=True):
     default_minutes: int = 60
     # Intimate care (bathing, toileting): an elder may ask for a caregiver of their own gender.
     personal_care: bool = False
+    # How many caregivers serve together at the door (2 for bed bathing: one lifts, one washes).
+    caregivers_needed: int = 1
 
 
 class Elder(SQLModel, table=True):

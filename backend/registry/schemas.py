@@ -20,6 +20,8 @@ class ServiceTypePublic(BaseModel):
     name_zh: str
     name_en: str
     default_minutes: int
+    personal_care: bool = False
+    caregivers_needed: int = 1  # 2: two caregivers serve together (the order waits until both accepted)
 
 
 class ProviderCreate(BaseModel):

@@ -125,8 +125,9 @@ async def request_channels(session: AsyncSession, request: ServiceRequest) -> li
         f"street:{community.street_id}",
         f"district:{community.district_id}",
     ]
-    if request.assigned_caregiver_id is not None:
-        channels.append(f"caregiver:{request.assigned_caregiver_id}")
+    for caregiver_id in (request.assigned_caregiver_id, request.partner_caregiver_id):
+        if caregiver_id is not None:
+            channels.append(f"caregiver:{caregiver_id}")
     return channels
 
 
@@ -140,6 +141,7 @@ def status_payload(request: ServiceRequest) -> dict[str, Any]:
         "service_type": request.service_type,
         "priority": request.priority,
         "assigned_caregiver_id": request.assigned_caregiver_id,
+        "partner_caregiver_id": request.partner_caregiver_id,
     }
 
 

@@ -52,6 +52,12 @@ class ServiceRequest(SQLModel, table=True):
         Index("ix_service_request_paid_by_created", "paid_by", "created_at"),  # providers' share of public money
         Index("uq_service_request_plan_visit", "plan_id", "window_start", unique=True),  # one visit per plan slot
         Index(
+            "ix_service_request_partner_active",
+            "partner_caregiver_id",
+            postgresql_where=text("status IN ('accepted', 'en_route', 'in_service')"),
+            sqlite_where=text("status IN ('accepted', 'en_route', 'in_service')"),
+        ),
+        Index(
             "ix_service_request_caregiver_active",
             "assigned_caregiver_id",
             postgresql_where=text("status IN ('accepted', 'en_route', 'in_service')"),
@@ -70,6 +76,8 @@ class ServiceRequest(SQLModel, table=True):
     window_end: datetime | None = timestamp_field()
     notes: str | None = Field(default=None, max_length=1000)
     assigned_caregiver_id: int | None = Field(default=None, foreign_key="caregiver.id")
+    # The second caregiver of a two-caregiver service (卧床助浴…); set with the first once both accepted.
+    partner_caregiver_id: int | None = Field(default=None, foreign_key="caregiver.id")
     escalation_reason: str | None = Field(default=None, max_length=64)
     # When the current dispatch began (creation, or an operator's redispatch): the emergency clock and
     # "who was already asked" both count from here.

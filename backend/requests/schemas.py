@@ -51,6 +51,9 @@ class RequestPublic(BaseModel):
     window_end: datetime | None
     notes: str | None
     assigned_caregiver_id: int | None
+    partner_caregiver_id: int | None = None  # the second caregiver of a two-caregiver service
+    caregivers_needed: int = 1
+    crew: list[int] = Field(default_factory=list)  # who holds time for it so far, first to join first
     escalation_reason: str | None
     created_at: datetime
     updated_at: datetime

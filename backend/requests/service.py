@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
+from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import finish, release
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -17,7 +20,7 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
-from backend.registry.models import Caregiver, Elder
+from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
@@ -97,7 +100,7 @@ async def create_request(
 
 
 async def requests_public(session: AsyncSession, requests: list[ServiceRequest]) -> list[RequestPublic]:
-    """Orders with their history and visit, as the API shows them (three queries for any number)."""
+    """Orders with their history, visit and crew, as the API shows them (five queries for any number)."""
     ids = [r.id for r in requests]
     histories: dict[int, list[HistoryEntry]] = {i: [] for i in ids if i is not None}
     rows = await session.execute(
@@ -108,10 +111,26 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
     visits = {
         v.request_id: v for v in (await session.execute(select(Visit).where(col(Visit.request_id).in_(ids)))).scalars()
     }
+    crews: dict[int, list[int]] = {}
+    booked = select(CaregiverBooking.request_id, CaregiverBooking.caregiver_id).where(
+        col(CaregiverBooking.request_id).in_(ids), col(CaregiverBooking.active).is_(True)
+    )
+    for request_id, caregiver_id in (await session.execute(booked.order_by(col(CaregiverBooking.id)))).all():
+        crews.setdefault(request_id, []).append(caregiver_id)
+    needed = dict(
+        (
+            await session.execute(
+                select(ServiceType.code, ServiceType.caregivers_needed).where(
+                    col(ServiceType.code).in_({r.service_type for r in requests})
+                )
+            )
+        ).all()
+    )
     out = []
     for request in requests:
         public = RequestPublic.model_validate(request, from_attributes=True)
         public.history = histories.get(request.id, [])  # type: ignore[arg-type]
+        public.crew, public.caregivers_needed = crews.get(request.id, []), needed.get(request.service_type, 1)  # type: ignore[arg-type]
         visit = visits.get(request.id)  # type: ignore[arg-type]
         public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
         out.append(public)
@@ -140,10 +159,11 @@ async def list_requests(
         query = query.where(col(ServiceRequest.elder_id) == user.elder_id)
     elif user.role == Role.caregiver:
         caregiver_id = select(Caregiver.id).where(col(Caregiver.user_id) == user.id).scalar_subquery()
-        query = query.where(col(ServiceRequest.assigned_caregiver_id) == caregiver_id)
+        query = query.where(on_crew(caregiver_id))
     elif user.role == Role.provider_admin:
         staff = select(Caregiver.id).where(col(Caregiver.provider_id) == user.provider_id)
-        query = query.where(col(ServiceRequest.assigned_caregiver_id).in_(staff))
+        crew = (col(ServiceRequest.assigned_caregiver_id), col(ServiceRequest.partner_caregiver_id))
+        query = query.where(or_(*(member.in_(staff) for member in crew)))
     return list((await session.execute(query)).scalars())
 
 
@@ -182,14 +202,19 @@ async def redispatch(
     return request
 
 
+def on_crew(caregiver_id: Any) -> ColumnElement[bool]:
+    """True for orders the caregiver (an id or a scalar subquery) serves, alone or as the second of two."""
+    return or_(
+        col(ServiceRequest.assigned_caregiver_id) == caregiver_id,
+        col(ServiceRequest.partner_caregiver_id) == caregiver_id,
+    )
+
+
 async def active_assignments(*, session: AsyncSession, caregiver: Caregiver) -> list[ServiceRequest]:
     """The orders a caregiver holds now (accepted, en route, in service)."""
     rows = await session.execute(
         select(ServiceRequest)
-        .where(
-            col(ServiceRequest.assigned_caregiver_id) == caregiver.id,
-            col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
-        )
+        .where(on_crew(caregiver.id), col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]))
         .order_by(col(ServiceRequest.id))
     )
     return list(rows.scalars())
@@ -198,7 +223,7 @@ async def active_assignments(*, session: AsyncSession, caregiver: Caregiver) -> 
 async def assigned_request(session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
     """An order the caregiver holds, locked (404 otherwise: others' orders are not theirs to see)."""
     request = await lock_request(session, request_id)
-    if request is None or request.assigned_caregiver_id != caregiver.id:
+    if request is None or caregiver.id not in (request.assigned_caregiver_id, request.partner_caregiver_id):
         raise NotFound("工单不存在或未分配给您", code="request_not_found", message_en="No such order assigned to you")
     return request
 
@@ -230,6 +255,10 @@ async def check_in(
     )
     session.add(visit)
     caregiver.lat, caregiver.lon = lat, lon
+    for partner_id in {request.assigned_caregiver_id, request.partner_caregiver_id} - {None, caregiver.id}:
+        partner = await session.get(Caregiver, partner_id)  # a two-caregiver crew arrives together
+        if partner is not None:
+            partner.lat, partner.lon = lat, lon
     await session.flush()
     return request, visit
 

@@ -420,6 +420,8 @@ class Simulation:
                 session=session, settings=runtime.settings, offer_id=offer_id, caregiver=caregiver
             )
         assert request.id is not None
+        if request.status != Status.accepted.value:
+            return  # the first of a two-caregiver crew: the visit waits for the second
         tracked = self.tracked[request.id]
         tracked.accepted = self.now
         home = self.homes[request.elder_id]

@@ -81,14 +81,14 @@ async def can_view_request(session: AsyncSession, user: User, request: ServiceRe
         caregiver = await caregiver_of(session, user)
         if caregiver is None:
             return False
-        if request.assigned_caregiver_id == caregiver.id:
+        if caregiver.id in (request.assigned_caregiver_id, request.partner_caregiver_id):
             return True
         offered = await session.execute(
             select(Offer.id).where(col(Offer.request_id) == request.id, col(Offer.caregiver_id) == caregiver.id)
         )
         return offered.first() is not None
     if user.role == Role.provider_admin:
-        ids = [request.assigned_caregiver_id] if request.assigned_caregiver_id else []
+        ids = [i for i in (request.assigned_caregiver_id, request.partner_caregiver_id) if i is not None]
         ids += list(
             (await session.execute(select(Offer.caregiver_id).where(col(Offer.request_id) == request.id))).scalars()
         )

@@ -76,3 +76,19 @@ async def test_emergencies_do_not_wait_for_the_window(batch_stack, batch_admin) 
     assert later and later[0]["created_at"] > rescue[0]["created_at"]
     assert {later[0]["caregiver_id"]} != {o["caregiver_id"] for o in rescue if o["status"] == "pending"}
     await world.close()
+
+
+async def test_a_two_caregiver_order_takes_two_seats_in_the_joint_matching(batch_stack, batch_admin) -> None:
+    world = await World.build(
+        batch_stack.base_url, batch_admin, caregivers_km=(0.2, 0.5, 1.2), skills=("meal", "bed_bathing")
+    )
+    bathed, fed = world.elders[0], await world.add_elder(east_km=0.4)
+    operator = await world.user("operator")
+    bath = await order(operator, bathed, service_type="bed_bathing")
+    meal = await order(operator, fed)
+    to_bath, to_meal = await offers_of(operator, bath, wait_for=2), await offers_of(operator, meal)
+    # Three caregivers, three seats: two distinct people for the bath, the third for the meal.
+    assert len(to_bath) == 2 and len(to_meal) == 1
+    chosen = [o["caregiver_id"] for o in to_bath + to_meal]
+    assert sorted(chosen) == sorted(c["id"] for c in world.caregivers)
+    assert all("双人服务" in o["explanation"] for o in to_bath)

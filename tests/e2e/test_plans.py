@@ -158,3 +158,25 @@ async def test_a_caregiver_calling_in_sick_hands_their_planned_visits_to_a_colle
         assert any("报告护理员请假：发烧" in (h["reason"] or "") for h in order["history"])
     me = await sick["api"].ok("GET", "/mobile/v1/me")
     assert me["on_shift"] is False
+
+
+async def test_a_two_caregiver_visit_is_planned_on_two_routes_at_the_same_time(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5, 1.0, 1.5), skills=("meal", "bed_bathing"))
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    operator = await world.user("operator")
+    bathed, fed = world.elders[0], await world.add_elder(east_km=1.0)
+    for elder, service, at in ((bathed, "bed_bathing", "10:00"), (fed, "meal", "10:30")):
+        body = {"provider_id": world.provider["id"], "service_type": service, "weekdays": list(range(1, 8)), "time": at}
+        await staff.ok("POST", f"/api/v1/elders/{elder['id']}/plans", body, 201)
+    bath, meal = (await operator.ok("POST", "/api/v1/plans/generate", {"day": tomorrow()}))["created"]
+    plan = await operator.ok("POST", "/api/v1/plans/plan-day", {"day": tomorrow(), "seconds": 1})
+    assert plan["planned"] == 3 and plan["to_dispatcher"] == []  # the bath counts once per caregiver
+    crew = {route["caregiver_id"]: v for route in plan["routes"] for v in route["visits"] if v["request_id"] == bath}
+    assert len(crew) == 2
+    assert len({v["arrival"] for v in crew.values()}) == 1  # they start together
+    order = await operator.ok("GET", f"/api/v1/requests/{bath}")
+    assert order["status"] == "accepted" and order["caregivers_needed"] == 2
+    assert {order["assigned_caregiver_id"], order["partner_caregiver_id"]} == set(crew)
+    assert sorted(order["crew"]) == sorted(crew)
+    fed_by = (await operator.ok("GET", f"/api/v1/requests/{meal}"))["assigned_caregiver_id"]
+    assert fed_by is not None
