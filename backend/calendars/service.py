@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, delete, exists, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.calendars.models import CaregiverBooking, CaregiverShift
 from backend.core.config import Settings
@@ -18,7 +19,7 @@ from backend.core.errors import DEADLOCK, Conflict, Invalid, sqlstate
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests.models import ServiceRequest
+from backend.requests.models import Priority, ServiceRequest, Status
 
 
 def is_scheduled(request: ServiceRequest, now: datetime) -> bool:
@@ -38,14 +39,36 @@ def needed_span(
     return start - travel, start + duration
 
 
-def overlapping(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
-    """True when the caregiver (an id, or a caregiver id column) holds an active booking overlapping [start, end)."""
-    return exists().where(
+def _overlaps(caregiver_id: Any, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    return [
         col(CaregiverBooking.caregiver_id) == caregiver_id,
         col(CaregiverBooking.active).is_(True),
         col(CaregiverBooking.starts_at) < end,
         col(CaregiverBooking.ends_at) > start,
+    ]
+
+
+def movable() -> ColumnElement[bool]:
+    """The booking is for a visit an emergency may take its caregiver from: booked for a window, accepted, not begun."""
+    return exists().where(
+        col(ServiceRequest.id) == col(CaregiverBooking.request_id),
+        col(ServiceRequest.status) == Status.accepted.value,
+        col(ServiceRequest.window_start).is_not(None),
+        col(ServiceRequest.priority) != Priority.emergency.value,
     )
+
+
+def overlapping(caregiver_id: Any, start: datetime, end: datetime, *, firm: bool = False) -> ColumnElement[bool]:
+    """True when the caregiver (an id, or a caregiver id column) holds an active booking overlapping [start, end).
+
+    ``firm``: only bookings an emergency cannot move (see ``movable``).
+    """
+    return exists().where(*_overlaps(caregiver_id, start, end), *([~movable()] if firm else []))
+
+
+def movable_overlapping(caregiver_id: Any, start: datetime, end: datetime) -> SelectOfScalar[int]:
+    """The orders whose bookings of the caregiver overlap [start, end) and could give way to an emergency."""
+    return select(CaregiverBooking.request_id).where(*_overlaps(caregiver_id, start, end), movable())
 
 
 def rostered(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -61,6 +84,17 @@ def rostered(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement
     )
     no_roster = ~exists().where(col(CaregiverShift.caregiver_id) == caregiver_id)
     return covers | no_roster
+
+
+async def span_of(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver: Caregiver
+) -> tuple[datetime, datetime]:
+    """The span of the caregiver's time the order needs, travel from where they are included."""
+    elder = await session.get(Elder, request.elder_id)
+    service_type = await session.get(ServiceType, request.service_type)
+    assert elder is not None and service_type is not None
+    travel = settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon))
+    return needed_span(request, service_type, utcnow(), travel_minutes=travel)
 
 
 BOOKED = Conflict(
@@ -84,13 +118,7 @@ async def book(
     ``span`` as a day plan's route has it.
     """
     assert caregiver.id is not None and request.id is not None
-    if span is None:
-        elder = await session.get(Elder, request.elder_id)
-        service_type = await session.get(ServiceType, request.service_type)
-        assert elder is not None and service_type is not None
-        travel = settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon))
-        span = needed_span(request, service_type, utcnow(), travel_minutes=travel)
-    start, end = span
+    start, end = span or await span_of(session, settings, request, caregiver)
     # The clear answer first; on PostgreSQL the exclusion constraint settles concurrent bookings.
     if (await session.execute(select(overlapping(caregiver.id, start, end)))).scalar():
         raise BOOKED

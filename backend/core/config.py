@@ -18,7 +18,8 @@ class DispatchWeights(BaseModel):
 
     The dispatcher ranks eligible caregivers by a cost in minutes: travel time, plus lateness against the
     order's window, plus today's workload, minus bonuses for continuity of care, the elder's preferred
-    caregiver and language, and for a provider below its fair share of government-paid orders.
+    caregiver and language, and for a provider below its fair share of government-paid orders; for an
+    emergency, plus a cost per booked visit the caregiver would hand to a colleague.
     """
 
     travel_per_minute: float = Field(default=1.0, ge=0)
@@ -29,6 +30,8 @@ class DispatchWeights(BaseModel):
     preferred_caregiver: float = Field(default=15.0, ge=0)
     language: float = Field(default=6.0, ge=0)
     workload_per_order: float = Field(default=3.0, ge=0)
+    # An emergency may take a caregiver whose visit booked for later overlaps it; that visit goes to a colleague.
+    bump_per_visit: float = Field(default=30.0, ge=0)
     fairness_per_point: float = Field(default=0.5, ge=0)
     fairness_max_points: float = Field(default=20.0, ge=0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 
 from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
@@ -25,7 +25,7 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status
+from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
     )
     start, end = needed_span(request, service_type, now)
     scheduled = is_scheduled(request, now)
+    # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
+    emergency = request.priority == Priority.emergency
     # Serving or on the way now, or holding an order to serve now (one booked for later does not count).
     busy = exists().where(
         or_(
@@ -64,7 +66,7 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
         or_(
             col(ServiceRequest.status) != Status.accepted.value,
             col(ServiceRequest.window_start).is_(None),
-            col(ServiceRequest.window_start) < end,
+            col(ServiceRequest.window_start) < end if not emergency else false(),
         ),
     )
     open_offer = exists().where(
@@ -125,7 +127,7 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
             "booked",
             "该时段已有预约服务",
             "booked for an overlapping visit",
-            ~overlapping(col(Caregiver.id), start, end),
+            ~overlapping(col(Caregiver.id), start, end, firm=emergency),
         ),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
         Rule("declined", "本次派单中已拒绝或超时未响应", "declined or let this order lapse", ~declined),

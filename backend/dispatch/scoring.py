@@ -10,7 +10,8 @@ A caregiver's score is a cost in minutes of travel (lower is better), the sum of
 - language: a bonus when the caregiver speaks the elder's language (普通话 / 苏州话);
 - workload: a cost per order the caregiver has taken today;
 - fairness: for government-paid orders, a bonus (or cost) for each point the caregiver's provider is
-  below (or above) its fair share.
+  below (or above) its fair share;
+- gives way: for an emergency, a cost per visit booked for later the caregiver would hand to a colleague.
 
 Every term keeps its raw value and a sentence in Chinese and English, so an offer can say in plain words
 why it went to this caregiver.
@@ -94,6 +95,9 @@ def _words(term: Term) -> tuple[str, str]:
             f"所属机构{'低于' if below else '高于'}公平份额 {abs(value):.1f} 个百分点",
             f"provider {abs(value):.1f} points {'below' if below else 'above'} its fair share",
         )
+    if term.code == "gives_way":
+        n = int(value)
+        return f"需让出 {n} 个已预约上门（改派同事）", f"hands {n} booked visit{'s' if n != 1 else ''} to a colleague"
     return term.code, term.code
 
 
@@ -163,6 +167,7 @@ def score(
     distance_m: float,
     load: int,
     languages: Sequence[str],
+    gives_way: int = 0,
 ) -> tuple[float, list[Term]]:
     """The caregiver's cost for this order (lower is better) and its terms, in the order a person reads them."""
     w: DispatchWeights = settings.dispatch_weights
@@ -190,6 +195,8 @@ def score(
         gap = max(-w.fairness_max_points, min(w.fairness_max_points, ctx.provider_gaps[provider_id]))
         if abs(gap) >= 0.05:
             terms.append(Term("fairness", round(gap, 1), -w.fairness_per_point * gap, ctx))
+    if gives_way:
+        terms.append(Term("gives_way", gives_way, w.bump_per_visit * gives_way, ctx))
     return sum(t.cost for t in terms), terms
 
 

@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sqlalchemy import Select, and_, exists, func, or_, text, true, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.calendars.models import CaregiverBooking
-from backend.calendars.service import book, crew_of, release
+from backend.calendars.service import book, crew_of, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -140,6 +140,12 @@ async def find_candidates(
     )
     rules = [r.holds for r in await _rules_for(session, request, elder)]
     ctx = await order_context(session, settings, request, elder, now)
+    if request.priority == Priority.emergency:  # how many booked visits each caregiver would give up for it
+        start, end = needed_span(request, ctx.service_type, now)
+        moved = movable_overlapping(col(Caregiver.id), start, end).correlate(Caregiver)
+        gives_way: Any = select(func.count()).select_from(moved.subquery()).scalar_subquery()
+    else:
+        gives_way = literal(0)
     personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
     weights = settings.dispatch_weights
     stranger_bonus = stranger_bonus_bound(ctx, settings)
@@ -147,9 +153,9 @@ async def find_candidates(
     scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
     for ring, radius in enumerate(search_radii(settings)):
         query = _caregivers_near(
-            elder, radius, load_today, col(Caregiver.languages), also=personal if ring == 0 else ()
+            elder, radius, load_today, col(Caregiver.languages), gives_way, also=personal if ring == 0 else ()
         ).where(*rules)
-        for cid, pid, name, lat, lon, load, languages in (await session.execute(query)).all():
+        for cid, pid, name, lat, lon, load, languages, moves in (await session.execute(query)).all():
             dist = distance_m(elder.lat, elder.lon, lat, lon)
             if cid in scored or dist > dispatch_radius:
                 continue
@@ -161,6 +167,7 @@ async def find_candidates(
                 distance_m=dist,
                 load=int(load or 0),
                 languages=languages or [],
+                gives_way=int(moves or 0),
             )
             scored[cid] = (round(cost, 3), dist, cid, pid, name, int(load or 0), terms)
         ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
@@ -561,6 +568,7 @@ async def accept_offer(
     actor = Actor.of_caregiver(caregiver)
     await _close_offer(session, offer, OfferStatus.accepted, now, seat=await _free_seat(session, request))
     check_transition(request, Status.accepted, actor=actor)  # the order is still open (else all rolls back)
+    await _make_room(session, settings, request, caregiver)
     await book(session=session, settings=settings, request=request, caregiver=caregiver)  # after the race is won
     await _join_crew(session, settings, request, actor=actor, reason="护理员接单")
     return request
@@ -724,6 +732,7 @@ async def assign_by_hand(
         raise Conflict(
             "该护理员已接下本工单", code="already_on_crew", message_en="The caregiver is already on this order"
         )
+    await _make_room(session, settings, request, caregiver)
     await book(session=session, settings=settings, request=request, caregiver=caregiver)
     now = utcnow()
     await _join_crew(session, settings, request, actor=actor, reason=reason or "人工派单", escalation_reason=None)
@@ -774,6 +783,54 @@ async def offers_of(*, session: AsyncSession, request_id: int) -> list[tuple[Off
     return [(offer, name) for offer, name in rows.all()]
 
 
+async def _hand_back(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver_id: int, *, reason: str
+) -> bool:
+    """The caregiver leaves a (locked) order they hold or joined: their time and seat are freed.
+
+    An accepted order goes back to the dispatcher (True); a two-caregiver partner keeps their seat, so
+    only the missing one is dispatched.
+    """
+    assert request.id is not None
+    await release(session, request.id, caregiver_id=caregiver_id)
+    await session.execute(
+        update(Offer)
+        .where(
+            col(Offer.request_id) == request.id,
+            col(Offer.caregiver_id) == caregiver_id,
+            col(Offer.status) == OfferStatus.accepted.value,
+        )
+        .values(status=OfferStatus.released.value)
+        .execution_options(synchronize_session=False)
+    )
+    if request.status != Status.accepted:
+        return False
+    await transition(
+        session,
+        request,
+        Status.dispatching,
+        actor=DISPATCHER,
+        reason=reason,
+        assigned_caregiver_id=None,
+        partner_caregiver_id=None,
+    )
+    dispatch_after_commit(session, settings, request)
+    return True
+
+
+async def _make_room(session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver: Caregiver) -> None:
+    """An emergency goes first: the caregiver's visits booked for later that overlap it go to colleagues."""
+    if request.priority != Priority.emergency:
+        return
+    start, end = await span_of(session, settings, request, caregiver)
+    moved = sorted(set((await session.execute(movable_overlapping(caregiver.id, start, end))).scalars()))
+    for request_id in moved:
+        other = await lock_request(session, request_id)
+        assert other is not None and other.id is not None
+        why = f"护理员 {caregiver.name} 赶赴紧急工单 #{request.id}，本次上门改派同事"
+        await _hand_back(session, settings, other, caregiver.id, reason=why)  # type: ignore[arg-type]
+
+
 async def report_absence(
     *,
     session: AsyncSession,
@@ -820,28 +877,7 @@ async def report_absence(
     for request_id in orders:  # each order locked before its offers and bookings: the one lock order
         request = await lock_request(session, request_id)
         assert request is not None
-        await release(session, request_id, caregiver_id=caregiver_id)  # a partner keeps their time
-        await session.execute(  # their seat is free for whoever accepts next
-            update(Offer)
-            .where(
-                col(Offer.request_id) == request_id,
-                col(Offer.caregiver_id) == caregiver_id,
-                col(Offer.status) == OfferStatus.accepted.value,
-            )
-            .values(status=OfferStatus.released.value)
-            .execution_options(synchronize_session=False)
-        )
-        if request.status == Status.accepted:
-            await transition(
-                session,
-                request,
-                Status.dispatching,
-                actor=DISPATCHER,
-                reason=why,
-                assigned_caregiver_id=None,
-                partner_caregiver_id=None,
-            )
-            dispatch_after_commit(session, settings, request)
+        if await _hand_back(session, settings, request, caregiver_id, reason=why):
             redone.append(request_id)
         elif request.status == Status.offered:
             pending = await session.execute(

@@ -174,3 +174,40 @@ async def test_visits_booked_for_later_respect_the_weekly_roster(stack, admin, m
     assert why[caregiver["id"]] == [{"code": "off_shift", "reason": "预约时段不在排班内"}]
     morning = await order(operator, world.elders[0], window_start=tomorrow_at(9))
     assert [o["caregiver_id"] for o in await offers_of(operator, morning)] == [caregiver["id"]]
+
+
+async def test_an_emergency_takes_a_caregiver_from_a_booked_visit_which_goes_to_a_colleague(
+    stack, admin, make_world
+) -> None:
+    world = await make_world(caregivers_km=(0.5, 3.0))
+    near, far = world.caregivers
+    operator = await world.user("operator")
+    fallen, waiting = world.elders[0], await world.add_elder(east_km=0.6)
+    soon = (datetime.now(LOCAL_TZ) + timedelta(minutes=20)).isoformat()
+
+    # Meal help in 20 minutes: the near caregiver books it. A normal order for now cannot take them.
+    lunch = await order(operator, waiting, window_start=soon)
+    (offer,) = await offers_of(operator, lunch)
+    assert offer["caregiver_id"] == near["id"]
+    await near["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
+
+    # An emergency next door goes to both; the near one's offer says what they would give up.
+    alarm = await order(operator, fallen, service_type="emergency", priority="emergency")
+    offers = {o["caregiver_id"]: o for o in await offers_of(operator, alarm, wait_for=2)}
+    assert sorted(offers) == sorted([near["id"], far["id"]])
+    gives_way = [t for t in offers[near["id"]]["breakdown"] if t["code"] == "gives_way"]
+    assert gives_way and gives_way[0]["value"] == 1
+    assert "需让出 1 个已预约上门" in offers[near["id"]]["explanation"]
+    assert not [t for t in offers[far["id"]]["breakdown"] if t["code"] == "gives_way"]
+
+    # The near caregiver runs to the emergency: the meal visit goes back to the dispatcher, then to the colleague.
+    taken = await near["api"].ok("POST", f"/mobile/v1/offers/{offers[near['id']]['id']}/accept")
+    assert taken["status"] == "accepted" and taken["assigned_caregiver_id"] == near["id"]
+    for _ in range(100):
+        moved = await operator.ok("GET", f"/api/v1/requests/{lunch}/offers")
+        if any(o["caregiver_id"] == far["id"] for o in moved):
+            break
+        await asyncio.sleep(0.2)
+    assert {o["caregiver_id"]: o["status"] for o in moved} == {near["id"]: "released", far["id"]: "pending"}
+    history = (await operator.ok("GET", f"/api/v1/requests/{lunch}"))["history"]
+    assert any(f"赶赴紧急工单 #{alarm}" in (h["reason"] or "") for h in history)
