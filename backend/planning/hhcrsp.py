@@ -5,11 +5,15 @@ within 0.005 of reference_costs.csv): caregivers leave the office at time 0 and 
 waiting before a window opens is allowed; the first `required_caregivers` entry is the first service of a
 `sequential` pair (gap = start(second) - start(first) in [min, max]); the two services of a patient are done
 by two different caregivers (as the key `required_caregivers` says; no reference solution does otherwise).
+
+Shifts (an extension; benchmark caregivers have none): a caregiver with `shift` (a, b) leaves the office at a
+instead of 0 and must end every visit by b; the trip back to the office is not counted (caregivers go home).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,10 +54,15 @@ class Patient:
 
 @dataclass(frozen=True)
 class Caregiver:
-    """A caregiver and the services it is able to perform."""
+    """A caregiver, the services it is able to perform and its optional shift.
+
+    `shift` = (available from, finished by) on the patients' clock: the caregiver leaves the office at its start
+    and every visit must end (start + duration) by its end; the return to the office may be later. None: no limit.
+    """
 
     id: str
     abilities: frozenset[str]
+    shift: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,8 @@ class Report:
     distance: float
     total_tardiness: float
     max_tardiness: float
+    # Caregiver id -> patients whose visit starts before the caregiver's shift or ends after it, in route order.
+    overtime: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def feasible(self) -> bool:
@@ -127,7 +138,7 @@ class Report:
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Read an instance from the benchmark JSON format."""
+    """Read an instance from the benchmark JSON format (plus an optional caregiver `shift`: [from, to])."""
     path = Path(path)
     raw = json.loads(path.read_text())
     services = {str(s["id"]): float(s.get("default_duration", 0.0)) for s in raw["services"]}
@@ -148,7 +159,14 @@ def load_instance(path: str | Path) -> Instance:
         patients.append(
             Patient(str(p["id"]), (float(loc[0]), float(loc[1])), float(tw[0]), float(tw[1]), tuple(reqs), sync)
         )
-    caregivers = tuple(Caregiver(str(c["id"]), frozenset(str(a) for a in c["abilities"])) for c in raw["caregivers"])
+    caregivers = tuple(
+        Caregiver(
+            str(c["id"]),
+            frozenset(str(a) for a in c["abilities"]),
+            (float(c["shift"][0]), float(c["shift"][1])) if c.get("shift") else None,
+        )
+        for c in raw["caregivers"]
+    )
     office_loc = raw["central_offices"][0].get("location") or [0.0, 0.0]
     distances = tuple(tuple(float(x) for x in row) for row in raw["distances"])
     return Instance(
@@ -218,6 +236,7 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
     distance = 0.0
     total_tard = 0.0
     max_tard = 0.0
+    outside: dict[str, list[str]] = {}
     for route in solution.routes:
         cg = caregivers.get(route.caregiver)
         if cg is None:
@@ -226,7 +245,8 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
         if route.caregiver in seen_caregivers:
             violations.append(f"caregiver {route.caregiver} has more than one route")
         seen_caregivers.add(route.caregiver)
-        node, ready = 0, 0.0  # start at the office at time 0
+        shift_start, shift_end = cg.shift or (0.0, math.inf)
+        node, ready = 0, shift_start  # start at the office at the shift start (time 0 without a shift)
         for v in route.visits:
             where = f"{route.caregiver}/{v.patient}/{v.service}"
             i = pidx.get(v.patient)
@@ -249,10 +269,18 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
                 violations.append(f"{where}: start {v.arrival:.3f} earlier than reachable at {ready + travel:.3f}")
             if abs(v.departure - (v.arrival + req.duration)) > tol:
                 violations.append(f"{where}: departure {v.departure:.3f} != start + duration {req.duration:.3f}")
+            end = v.arrival + req.duration
+            early, late = v.arrival < shift_start - tol, end > shift_end + tol
+            if early:
+                violations.append(f"{where}: start {v.arrival:.3f} before shift starts at {shift_start:.3f}")
+            if late:
+                violations.append(f"{where}: end {end:.3f} after shift ends at {shift_end:.3f}")
+            if early or late:
+                outside.setdefault(route.caregiver, []).append(v.patient)
             tard = max(0.0, v.arrival - patient.latest)
             total_tard += tard
             max_tard = max(max_tard, tard)
-            node, ready = i + 1, v.arrival + req.duration
+            node, ready = i + 1, end
         distance += dist[node][0]
     for patient in patients:
         starts: list[float | None] = []
@@ -284,4 +312,9 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
                 )
         else:
             violations.append(f"{patient.id}: unknown synchronisation {sync.kind}")
-    return Report(violations, distance, total_tard, max_tard)
+    return Report(violations, distance, total_tard, max_tard, outside)
+
+
+def overtime(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE) -> dict[str, list[str]]:
+    """Caregiver id -> patients whose visit lies outside the caregiver's shift (see `Report.overtime`)."""
+    return validate(instance, solution, tol).overtime

@@ -2,9 +2,9 @@
 
 A patient ("unit") is removed and reinserted with all its services at once, so synchronised double-service
 visits are always placed as a pair. Insertion candidates are ranked by a lower bound on the cost increase
-(added distance plus the inserted services' own tardiness at their earliest reachable start: adding a task only
-adds constraints, so no start time can move earlier) and only the promising ones are evaluated exactly with
-the incremental timing pass.
+(added distance plus the inserted services' own tardiness and overtime at their earliest reachable start: adding
+a task only adds constraints, so no start time can move earlier) and only the promising ones are evaluated
+exactly with the incremental timing pass.
 """
 
 from __future__ import annotations
@@ -13,11 +13,21 @@ import math
 import random
 import time
 
-from backend.planning.schedule import EPS, SEQ_FIRST, SIMULTANEOUS, Model, route_distance, schedule, tardiness
+from backend.planning.schedule import (
+    EPS,
+    OVERTIME_WEIGHT,
+    SEQ_FIRST,
+    SIMULTANEOUS,
+    Model,
+    overtime_minutes,
+    route_distance,
+    schedule,
+    tardiness,
+)
 
 # One insertion: (task, route, index in the route after the previous insertions of the same unit).
 Insertion = list[tuple[int, int, int]]
-# Candidate positions per service kept when pairing the two services of a synchronised patient.
+# Candidate positions per service first paired for the two services of a synchronised patient.
 PAIR_CANDIDATES = 8
 # Exact evaluations allowed per inserted patient (candidates are tried in lower-bound order).
 MAX_EXACT = 12
@@ -43,7 +53,7 @@ def units_of(model: Model) -> list[tuple[int, ...]]:
 
 
 class Partial:
-    """Routes that may leave whole patients unrouted, with least-fixed-point start times and cost."""
+    """Routes that may leave whole patients unrouted, with least-fixed-point start times, overtime and cost."""
 
     def __init__(self, model: Model, routes: list[list[int]]) -> None:
         """Evaluate `routes`; raises ValueError if they cannot be scheduled."""
@@ -54,13 +64,13 @@ class Partial:
         self.scratch = [0.0] * model.n_tasks
         self.pairs: list[tuple[int, int]] = []
         self.rdist: list[float] = []
-        self.distance = self.total_tard = self.max_tard = 0.0
+        self.distance = self.total_tard = self.max_tard = self.overtime = 0.0
         self.refresh()
 
     @property
     def total(self) -> float:
-        """Three times the objective: distance + total tardiness + max tardiness."""
-        return self.distance + self.total_tard + self.max_tard
+        """Three times the search cost: distance + total tardiness + max tardiness + overtime penalty."""
+        return self.distance + self.total_tard + self.max_tard + OVERTIME_WEIGHT * self.overtime
 
     def refresh(self) -> None:
         """Recompute every cached value from the routes."""
@@ -75,6 +85,7 @@ class Partial:
             raise ValueError("routes cannot be scheduled (cyclic synchronisation)")
         self.distance = sum(self.rdist)
         self.total_tard, self.max_tard = tardiness(model, self.start)
+        self.overtime = overtime_minutes(model, self.routes, self.start)
 
     def remove(self, units: list[tuple[int, ...]]) -> None:
         """Unroute every task of `units` and reschedule."""
@@ -84,16 +95,17 @@ class Partial:
                 self.routes[k] = [t for t in r if t not in gone]
         self.refresh()
 
-    def candidates(self, t: int) -> list[tuple[float, float, float, int, int]]:
-        """(lower bound, added distance, earliest reachable start, route, index) for every position of `t`."""
+    def candidates(self, t: int) -> list[tuple[float, float, float, int, int, float]]:
+        """(lower bound, added distance, earliest start, route, index, latest start within the shift) per position."""
         model = self.model
         dist, node, dur, start = model.dist, model.node, model.duration, self.start
         n = node[t]
         e, late, mt = model.earliest[t], model.latest[t], self.max_tard
-        out: list[tuple[float, float, float, int, int]] = []
+        out: list[tuple[float, float, float, int, int, float]] = []
         for k in model.allowed[t]:
             r = self.routes[k]
-            row, ready = dist[0], 0.0
+            row, ready = dist[0], model.shift_start[k]
+            free = model.shift_end[k] - dur[t]
             for i in range(len(r) + 1):
                 nn = node[r[i]] if i < len(r) else 0
                 dd = row[n] + dist[n][nn] - row[nn]
@@ -101,7 +113,10 @@ class Partial:
                 if a < e:
                     a = e
                 tard = a - late if a > late else 0.0
-                out.append((dd + tard + (tard - mt if tard > mt else 0.0), dd, a, k, i))
+                lb = dd + tard + (tard - mt if tard > mt else 0.0)
+                if a > free:
+                    lb += OVERTIME_WEIGHT * (a - free)
+                out.append((lb, dd, a, k, i, free))
                 if i < len(r):
                     prev = r[i]
                     ready = start[prev] + dur[prev]
@@ -130,7 +145,7 @@ class Partial:
                 pv = r[i - 1]
                 s = new.get(pv, start[pv]) + dur[pv] + dist[node[pv]][node[t]]
             else:
-                s = dist[0][node[t]]
+                s = model.shift_start[k] + dist[0][node[t]]
             if s < model.earliest[t]:
                 s = model.earliest[t]
             new[t] = s
@@ -159,6 +174,7 @@ class Partial:
                 if lb > new.get(p, start[p]) + EPS:
                     new[p] = lb
                     stack.append(p)
+        over = overtime_minutes(model, routes, start, new) if ok else 0.0
         for t, k, i in reversed(ins):
             del routes[k][i]
             where[t] = -1
@@ -176,7 +192,7 @@ class Partial:
             old = start[t] - late
             if old > 0.0:
                 tt -= old
-        return self.distance + added + tt + mt, new
+        return self.distance + added + tt + mt + OVERTIME_WEIGHT * over, new
 
     def commit(self, ins: Insertion, new: dict[int, float]) -> None:
         """Apply `ins` with the start times `new` found by `evaluate` and update the cached values."""
@@ -201,6 +217,7 @@ class Partial:
                 tt -= old
             start[t] = s
         self.total_tard, self.max_tard = tt, mt
+        self.overtime = overtime_minutes(model, self.routes, start)
         if len(ins) == 2:
             f, g = ins[0][0], ins[1][0]
             self.pairs.append((f, g) if f < g else (g, f))
@@ -216,32 +233,39 @@ class Partial:
         ranked: list[tuple[float, float, Insertion]] = []
         if len(unit) == 1:
             t = unit[0]
-            for lb, dd, _, k, i in self.candidates(t):
+            for lb, dd, _, k, i, _ in self.candidates(t):
                 ranked.append((lb, dd, [(t, k, i)]))
         else:
             t, p = unit
-            ct = sorted(self.candidates(t))[:PAIR_CANDIDATES]
-            cp = sorted(self.candidates(p))[:PAIR_CANDIDATES]
+            ct, cp = sorted(self.candidates(t)), sorted(self.candidates(p))
             sim = model.kind[t] == SIMULTANEOUS
             lo, hi = model.gap_min[p], model.gap_max[t]
             lt, lp, mt = model.latest[t], model.latest[p], self.max_tard
-            for _, d1, a1, k1, i1 in ct:
-                for _, d2, a2, k2, i2 in cp:
-                    if k1 == k2:
-                        continue
-                    if sim:
-                        s1 = s2 = a1 if a1 > a2 else a2
-                    else:
-                        s1, s2 = a1, a2
-                        if s2 < s1 + lo:
-                            s2 = s1 + lo
-                        if s1 < s2 - hi:
-                            s1 = s2 - hi
-                    x1 = s1 - lt if s1 > lt else 0.0
-                    x2 = s2 - lp if s2 > lp else 0.0
-                    worst = x1 if x1 > x2 else x2
-                    lb = d1 + d2 + x1 + x2 + (worst - mt if worst > mt else 0.0)
-                    ranked.append((lb, d1 + d2, [(t, k1, i1), (p, k2, i2)]))
+            # Pair the best positions of each service, or all of them if the best ones all lie in one route.
+            for keep in (PAIR_CANDIDATES, None):
+                for _, d1, a1, k1, i1, f1 in ct[:keep]:
+                    for _, d2, a2, k2, i2, f2 in cp[:keep]:
+                        if k1 == k2:
+                            continue
+                        if sim:
+                            s1 = s2 = a1 if a1 > a2 else a2
+                        else:
+                            s1, s2 = a1, a2
+                            if s2 < s1 + lo:
+                                s2 = s1 + lo
+                            if s1 < s2 - hi:
+                                s1 = s2 - hi
+                        x1 = s1 - lt if s1 > lt else 0.0
+                        x2 = s2 - lp if s2 > lp else 0.0
+                        worst = x1 if x1 > x2 else x2
+                        lb = d1 + d2 + x1 + x2 + (worst - mt if worst > mt else 0.0)
+                        if s1 > f1:
+                            lb += OVERTIME_WEIGHT * (s1 - f1)
+                        if s2 > f2:
+                            lb += OVERTIME_WEIGHT * (s2 - f2)
+                        ranked.append((lb, d1 + d2, [(t, k1, i1), (p, k2, i2)]))
+                if ranked:
+                    break
         ranked.sort(key=lambda c: c[0])
         base = self.total
         best: tuple[Insertion, dict[int, float]] | None = None
@@ -275,7 +299,7 @@ def choose_removal(
     if r < 0.15:
         return rng.sample(units, q)
     if r < 0.3:
-        # Worst placed: tardiness and detour per patient, randomised rank selection.
+        # Worst placed: tardiness, overtime and detour per patient, randomised rank selection.
         scores: list[tuple[float, int]] = []
         for idx, u in enumerate(units):
             s = 0.0
@@ -289,6 +313,9 @@ def choose_removal(
                 late = start[t] - model.latest[t]
                 if late > 0:
                     s += 2.0 * late
+                over = start[t] + model.duration[t] - model.shift_end[st.where[t]]
+                if over > 0:
+                    s += OVERTIME_WEIGHT * over
             scores.append((-s, idx))
         scores.sort()
         order = [idx for _, idx in scores]

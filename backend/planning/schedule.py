@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backend.planning.hhcrsp import Instance
@@ -9,11 +11,13 @@ from backend.planning.hhcrsp import Instance
 NONE, SIMULTANEOUS, SEQ_FIRST, SEQ_SECOND = 0, 1, 2, 3
 EPS = 1e-9
 MAX_PASSES = 10
+# Search penalty per minute a visit ends after its caregiver's shift, in minutes of travel or tardiness.
+OVERTIME_WEIGHT = 1000.0
 
 
 @dataclass
 class Model:
-    """Flat arrays describing every task (one service of one patient) of an instance."""
+    """Flat arrays describing every task (one service of one patient) of an instance, and caregiver shifts."""
 
     n_tasks: int
     n_caregivers: int
@@ -27,6 +31,9 @@ class Model:
     gap_max: list[float]
     allowed: list[list[int]]
     can: list[list[bool]]
+    shift_start: list[float]
+    shift_end: list[float]
+    shifted: list[int]
     dist: list[list[float]]
     patient: list[str]
     service: list[str]
@@ -74,6 +81,7 @@ def compile_model(instance: Instance) -> Model:
                 gap_min.append(0.0)
                 gap_max.append(0.0)
     n_cg = len(instance.caregivers)
+    shifts = [c.shift or (0.0, math.inf) for c in instance.caregivers]
     can = [[k in set(a) for k in range(n_cg)] for a in allowed]
     dist = [list(row) for row in instance.distances]
     return Model(
@@ -89,6 +97,9 @@ def compile_model(instance: Instance) -> Model:
         gap_max,
         allowed,
         can,
+        [a for a, _ in shifts],
+        [b for _, b in shifts],
+        [k for k, c in enumerate(instance.caregivers) if c.shift is not None],
         dist,
         patient_ids,
         service_ids,
@@ -113,22 +124,23 @@ def schedule(
 ) -> bool:
     """Fill `start` with the earliest feasible start times; False if the coupling is cyclic (infeasible).
 
-    Start times are the least fixed point of the difference constraints (route precedence with travel,
-    window opening, simultaneous equality, sequential [min, max] gap), found by repeated forward passes that
-    only revisit routes holding a violated synchronisation. Every cost term is non-decreasing in the start
-    times, so this schedule is optimal for fixed routes. `pairs` restricts the synchronised (first, second)
-    task pairs that are checked (default: all; the construction passes only the routed ones).
+    Start times are the least fixed point of the difference constraints (route precedence with travel from the
+    office at the shift start, window opening, simultaneous equality, sequential [min, max] gap), found by
+    repeated forward passes that only revisit routes holding a violated synchronisation. Every cost term
+    (overtime included) is non-decreasing in the start times, so this schedule is optimal for fixed routes.
+    `pairs` restricts the synchronised (first, second) task pairs that are checked (default: all; the
+    construction passes only the routed ones).
     """
     dist, node, dur, partner, kind = model.dist, model.node, model.duration, model.partner, model.kind
-    gmin, gmax = model.gap_min, model.gap_max
+    gmin, gmax, shift_start = model.gap_min, model.gap_max, model.shift_start
     if pairs is None:
         pairs = model.pairs
     start[:] = model.earliest
-    todo = routes
+    todo = list(range(len(routes)))
     for _ in range(model.max_passes):
-        for route in todo:
-            row, ready = dist[0], 0.0
-            for t in route:
+        for k in todo:
+            row, ready = dist[0], shift_start[k]
+            for t in routes[k]:
                 n = node[t]
                 s = ready + row[n]
                 if s < start[t]:
@@ -162,10 +174,10 @@ def schedule(
         if not bad:
             return True
         if len(bad) == 1:
-            todo = [r for r in routes if bad[0] in r]
+            todo = [k for k, r in enumerate(routes) if bad[0] in r]
         else:
             marks = set(bad)
-            todo = [r for r in routes if not marks.isdisjoint(r)]
+            todo = [k for k, r in enumerate(routes) if not marks.isdisjoint(r)]
     return False
 
 
@@ -179,6 +191,24 @@ def tardiness(model: Model, start: list[float]) -> tuple[float, float]:
             if d > worst:
                 worst = d
     return total, worst
+
+
+def overtime_minutes(
+    model: Model, routes: list[list[int]], start: list[float], new: Mapping[int, float] | None = None
+) -> float:
+    """Sum over visits of the minutes each ends after its caregiver's shift (start times in `new` first).
+
+    Visits end in route order, so each route is scanned backwards up to its last visit ending in time.
+    """
+    dur, total = model.duration, 0.0
+    for k in model.shifted:
+        end = model.shift_end[k]
+        for t in reversed(routes[k]):
+            x = (start[t] if new is None else new.get(t, start[t])) + dur[t] - end
+            if x <= 0.0:
+                break
+            total += x
+    return total
 
 
 def reschedule(
@@ -230,7 +260,7 @@ def reschedule(
                 prev = route[i - 1]
                 row, ready = dist[node[prev]], start[prev] + dur[prev]
             else:
-                row, ready = dist[0], 0.0
+                row, ready = dist[0], model.shift_start[k]
             for idx in range(i, len(route)):
                 t = route[idx]
                 n = node[t]

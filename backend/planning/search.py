@@ -8,7 +8,15 @@ import time
 from collections.abc import Callable
 
 from backend.planning.moves import Proposal, cross_exchange, pair_move, relocate, swap, two_opt
-from backend.planning.schedule import Model, reschedule, route_distance, schedule, tardiness
+from backend.planning.schedule import (
+    OVERTIME_WEIGHT,
+    Model,
+    overtime_minutes,
+    reschedule,
+    route_distance,
+    schedule,
+    tardiness,
+)
 
 # Below this many tasks a full timing pass is cheaper than the incremental one.
 INCREMENTAL_FROM = 20
@@ -24,7 +32,7 @@ MOVES: list[tuple[MoveFn, float]] = [
 
 
 class State:
-    """Routes with cached distances, start times and cost."""
+    """Routes with cached distances, start times, overtime and cost (the objective plus the overtime penalty)."""
 
     def __init__(self, model: Model, routes: list[list[int]]) -> None:
         """Evaluate `routes` from scratch; raises ValueError if they cannot be scheduled."""
@@ -40,7 +48,13 @@ class State:
             raise ValueError("routes cannot be scheduled (cyclic synchronisation)")
         self.distance = sum(self.rdist)
         self.total_tard, self.max_tard = tardiness(model, self.start)
-        self.cost = (self.distance + self.total_tard + self.max_tard) / 3.0
+        self.overtime = overtime_minutes(model, routes, self.start)
+        self.cost = (self.distance + self.total_tard + self.max_tard + OVERTIME_WEIGHT * self.overtime) / 3.0
+
+    @property
+    def objective(self) -> float:
+        """The benchmark objective, without the overtime penalty."""
+        return (self.distance + self.total_tard + self.max_tard) / 3.0
 
     def copy_routes(self) -> list[list[int]]:
         """Deep copy of the routes."""
@@ -54,7 +68,7 @@ def work_costs(model: Model) -> tuple[float, float]:
 
 
 def construct(model: Model) -> list[list[int]]:
-    """Append patients in window order to the caregivers that keep the partial cost lowest."""
+    """Append patients in window order to the caregivers that keep the partial cost (with penalty) lowest."""
     routes: list[list[int]] = [[] for _ in range(model.n_caregivers)]
     start = [0.0] * model.n_tasks
     firsts = [t for t in range(model.n_tasks) if model.partner[t] < 0 or model.partner[t] > t]
@@ -81,7 +95,7 @@ def construct(model: Model) -> list[list[int]]:
                 tt, mt = tardiness(model, start)
                 changed = {k1, k2} - {-1}
                 d = sum(rdist) + sum(route_distance(model, routes[k]) - rdist[k] for k in changed)
-                c = d + tt + mt
+                c = d + tt + mt + OVERTIME_WEIGHT * overtime_minutes(model, routes, start)
                 if best is None or c < best[0] - 1e-9:
                     best = (c, k1, k2)
             if k2 >= 0:
@@ -177,13 +191,14 @@ def anneal(
                 st.routes[k] = r
             continue
         tt, mt = tardiness(model, scratch)
-        cost = (distance + tt + mt) / 3.0
+        ot = overtime_minutes(model, st.routes, scratch)
+        cost = (distance + tt + mt + OVERTIME_WEIGHT * ot) / 3.0
         if cost >= limit:
             for k, r in old.items():
                 st.routes[k] = r
             continue
         st.start, scratch = scratch, st.start
-        st.distance, st.total_tard, st.max_tard, st.cost = distance, tt, mt, cost
+        st.distance, st.total_tard, st.max_tard, st.overtime, st.cost = distance, tt, mt, ot, cost
         for k, r in prop.items():
             st.rdist[k] = new_d[k]
             for t in r:

@@ -40,6 +40,8 @@ def solve(
 
     `restarts` independent annealing runs from the greedy solution share half of the budget; the best one is
     then improved by ruin-and-recreate (`lns`, LNS_SHARE of the other half) and polished by a cool annealing run.
+    Shifts are soft in the search (overtime is penalised by OVERTIME_WEIGHT), so a full solution is always
+    returned; `hhcrsp.overtime` names the visits still outside a shift. Temperatures follow the objective alone.
     """
     t0 = time.monotonic()
     end = t0 + max(0.0, time_limit - 0.1)
@@ -48,7 +50,7 @@ def solve(
     initial = State(model, routes)
     if budget is None:
         budget = max(0.05, time_limit) * 1e6 * BUDGET_SHARE
-    t_start = max(1.0, 0.008 * initial.cost)
+    t_start = max(1.0, 0.008 * initial.objective)
     best, best_cost = routes, initial.cost
     runs = max(1, restarts)
     first_share = 0.5 if runs > 1 else 1.0
@@ -76,7 +78,7 @@ def solve(
             deadline=min(end, now + (end - now) * LNS_SHARE),
             seed=seed * 7919 + runs,
             budget=budget * lns_share,
-            t_start=max(0.3, LNS_T0 * best_cost),
+            t_start=max(0.3, LNS_T0 * State(model, best).objective),
             t_end=0.01,
             eval_cost=work_costs(model)[1],
         )

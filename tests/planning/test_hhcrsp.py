@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import json
 import random
 import time
@@ -25,7 +26,7 @@ from backend.planning.hhcrsp import (
     write_solution,
 )
 from backend.planning.lns import Partial, choose_removal, insertion_order, lns, units_of
-from backend.planning.schedule import compile_model, reschedule, schedule
+from backend.planning.schedule import OVERTIME_WEIGHT, compile_model, overtime_minutes, reschedule, schedule
 from backend.planning.search import MOVES, State, construct, work_costs
 from backend.planning.solver import solve, to_solution
 
@@ -204,9 +205,18 @@ def test_cli_plan_writes_solution(tmp_path: Path) -> None:
     assert summary["cost"] == pytest.approx(report.cost, abs=2e-3)
 
 
-def test_incremental_schedule_matches_full_pass() -> None:
+def _shifted(instance: Instance) -> Instance:
+    """The instance with shifts: every other caregiver starts at 150, the others end at 300."""
+    caregivers = tuple(
+        dataclasses.replace(c, shift=(150.0, 1e4) if k % 2 else (0.0, 300.0)) for k, c in enumerate(instance.caregivers)
+    )
+    return dataclasses.replace(instance, caregivers=caregivers)
+
+
+@pytest.mark.parametrize("shifts", [False, True])
+def test_incremental_schedule_matches_full_pass(shifts: bool) -> None:
     instance = load_instance(DATA / "instances" / "InstanzCPLEX_HCSRP_25_1.json")
-    model = compile_model(instance)
+    model = compile_model(_shifted(instance) if shifts else instance)
     model.max_passes = 200  # compare fixed points, not pass caps
     state = State(model, construct(model))
     rng = random.Random(7)
@@ -250,17 +260,24 @@ def test_solver_respects_time_limit() -> None:
     assert validate(instance, solution).feasible
 
 
-def test_lns_insertion_matches_full_schedule() -> None:
+@pytest.mark.parametrize("shifts", [False, True])
+def test_lns_insertion_matches_full_schedule(shifts: bool) -> None:
     instance = load_instance(DATA / "instances" / "InstanzCPLEX_HCSRP_25_3.json")
+    if shifts:
+        instance = _shifted(instance)
     model = compile_model(instance)
     units = units_of(model)
     rng = random.Random(3)
     state = Partial(model, construct(model))
-    checked = 0
+    checked = overtimes = 0
     for _ in range(30):
         removed = choose_removal(model, state, units, rng.randint(2, 6), rng)
         state.remove(removed)
         for unit in insertion_order(model, removed, rng):
+            if len(unit) == 1:  # the ranking bound never exceeds the exact cost increase
+                for lb, dd, _, k, i, _ in state.candidates(unit[0]):
+                    exact = state.evaluate([(unit[0], k, i)], dd)
+                    assert exact is None or lb <= exact[0] - state.total + 1e-6
             found, _ = state.best_insertion(unit, rng, 0.0)
             assert found is not None
             state.commit(*found)
@@ -268,12 +285,16 @@ def test_lns_insertion_matches_full_schedule() -> None:
             assert schedule(model, state.routes, full, state.pairs)
             routed = [t for r in state.routes for t in r]
             assert max(abs(full[t] - state.start[t]) for t in routed) < 1e-6
+            assert state.overtime == pytest.approx(overtime_minutes(model, state.routes, full), abs=1e-6)
+            overtimes += state.overtime > 0
             checked += 1
         assert sorted(t for r in state.routes for t in r) == list(range(model.n_tasks))
         report = validate(instance, to_solution(instance, model, state.routes))
-        assert report.violations == []
-        assert report.cost * 3 == pytest.approx(state.total, abs=1e-6)
+        assert [v for v in report.violations if "shift" not in v] == []
+        assert bool(report.overtime) == (state.overtime > 0)
+        assert report.cost * 3 + OVERTIME_WEIGHT * state.overtime == pytest.approx(state.total, abs=1e-6)
     assert checked > 50
+    assert (overtimes > 0) == shifts
 
 
 def test_lns_result_is_feasible_and_not_worse() -> None:
