@@ -392,10 +392,20 @@ def batching(settings: Settings, request: ServiceRequest) -> bool:
     return settings.dispatch_batch_seconds > 0 and request.priority != Priority.emergency
 
 
+def until_next_batch(settings: Settings, now: datetime) -> float:
+    """Seconds until the current batching window closes (in (0, window]).
+
+    Windows are aligned to the clock (every ``dispatch_batch_seconds`` since the epoch), so every order
+    arriving within one window is matched in the same batch, however many orders ask for it.
+    """
+    window = settings.dispatch_batch_seconds
+    return window - now.timestamp() % window
+
+
 def dispatch_after_commit(session: AsyncSession, settings: Settings, request: ServiceRequest) -> None:
     """Ask for the order's next offer once this transaction commits: in the next batch, or at once."""
     if batching(settings, request):
-        enqueue_after_commit(session, "dispatch.run_batch", countdown=settings.dispatch_batch_seconds)
+        enqueue_after_commit(session, "dispatch.run_batch", countdown=until_next_batch(settings, utcnow()))
     else:
         enqueue_after_commit(session, "dispatch.run_round", request.id)
 
@@ -472,7 +482,7 @@ async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 2
         escalated += request.status == Status.escalated
         still += request.status == Status.dispatching
     if still:
-        enqueue_after_commit(session, "dispatch.run_batch", countdown=settings.dispatch_batch_seconds)
+        enqueue_after_commit(session, "dispatch.run_batch", countdown=until_next_batch(settings, utcnow()))
     return BatchResult(len(orders), offered, escalated, still)
 
 

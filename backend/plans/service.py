@@ -3,10 +3,12 @@
 Each evening the scheduler generates tomorrow's visits from the active plans (one work order per
 visit, status ``new``, never dispatched one by one) and the day planner routes each provider's
 visits over its caregivers with the same planner as the HHCRSP benchmark (``backend/planning``):
-time windows, skills, travel. The routes are published to the caregivers' phones; every visit of a
-route becomes an accepted order with a booking in the caregiver's calendar. A visit the planner
-cannot place (no caregiver of that provider has the skill) goes to the dispatcher instead, and so
-does a planned visit still unplanned two hours before its window (the planner did not run).
+time windows, skills, travel, two-caregiver visits starting together, and each caregiver's shifts
+that day (one planner route per shift, none before an absence ends). The routes are published to
+the caregivers' phones; every visit of a route becomes an accepted order with a booking in the
+caregiver's calendar. A visit the planner cannot place (nobody at that provider with the skill, not
+inside anyone's shift, or only far after its window) goes to the dispatcher instead, and so does a
+planned visit still unplanned two hours before its window (the planner did not run).
 """
 
 from __future__ import annotations
@@ -223,21 +225,8 @@ async def _plan_provider(
             )
         ).scalars()
     )
-    # Who works that day: a shift on that weekday in their roster, or no roster at all.
-    shifts = (
-        await session.execute(
-            select(CaregiverShift.caregiver_id, CaregiverShift.weekday).where(
-                col(CaregiverShift.caregiver_id).in_([c.id for c in staff])
-            )
-        )
-    ).all()
-    rostered = {cid for cid, _ in shifts}
-    working = {cid for cid, day in shifts if day == midnight.isoweekday()}
-    staff = [
-        c
-        for c in staff
-        if (c.id in working or c.id not in rostered) and (c.absent_until is None or c.absent_until <= midnight)
-    ]
+    periods = await _working_periods(session, staff, midnight)
+    staff = list({c.id: c for c, _ in periods.values()}.values())
     skills: dict[int, set[str]] = {}
     for cid, code in (
         await session.execute(
@@ -298,7 +287,8 @@ async def _plan_provider(
             for v in routable
         ),
         caregivers=tuple(
-            hhcrsp.Caregiver(id=str(c.id), abilities=frozenset(skills.get(c.id or 0, set()))) for c in staff
+            hhcrsp.Caregiver(id=key, abilities=frozenset(skills.get(c.id or 0, set())), shift=shift)
+            for key, (c, shift) in periods.items()
         ),
         services=durations,
         office=(0.0, 0.0),
@@ -306,25 +296,36 @@ async def _plan_provider(
     )
     solution = solve(instance, time_limit=seconds, seed=0)
     by_id = {str(v.id): v for v in routable}
-    caregivers = {str(c.id): c for c in staff}
+    # A visit the plan could not fit into its caregivers' shifts, or only far after its window, goes to
+    # the dispatcher (all its seats): it may find someone elsewhere, or an operator will.
+    latest = {p.id: p.latest + settings.plan_max_late_minutes for p in instance.patients}
+    unplaced = {patient for late in hhcrsp.overtime(instance, solution).values() for patient in late}
+    unplaced |= {v.patient for route in solution.routes for v in route.visits if v.arrival > latest[v.patient]}
+    for key in sorted(unplaced, key=int):
+        result.to_dispatcher.append(by_id[key].id)  # type: ignore[arg-type]
+        dispatch_after_commit(session, settings, by_id[key])
     seats: dict[str, list[Seat]] = {}
-    for route in solution.routes:
-        if not route.visits:
-            continue
-        caregiver = caregivers[route.caregiver]
-        planned = PlannedRoute(caregiver_id=caregiver.id)  # type: ignore[arg-type]
-        previous_end = None
+    days: dict[int, PlannedRoute] = {}  # one route a person, their shifts' routes in time order
+    for route in sorted(solution.routes, key=lambda r: r.visits[0].arrival if r.visits else 0.0):
+        caregiver, _shift = periods[route.caregiver]
+        planned = days.setdefault(caregiver.id, PlannedRoute(caregiver_id=caregiver.id))  # type: ignore[arg-type]
+        previous_end = None  # each shift's route sets off afresh
         for visit in route.visits:
+            if visit.patient in unplaced:
+                continue
             arrival = midnight + timedelta(minutes=visit.arrival)
             departure = midnight + timedelta(minutes=visit.departure)
             seats.setdefault(visit.patient, []).append(Seat(caregiver, arrival, departure, previous_end))
             previous_end = departure
             planned.visits.append(PlannedVisit(int(visit.patient), arrival, departure))
+    for caregiver_id, planned in sorted(days.items()):
+        if not planned.visits:
+            continue
         result.routes.append(planned)
         emit(
             session,
             "plan.published",
-            [f"caregiver:{caregiver.id}"],
+            [f"caregiver:{caregiver_id}"],
             {
                 "day": midnight.date().isoformat(),
                 "visits": [
@@ -335,6 +336,37 @@ async def _plan_provider(
         )
     for key, crew in seats.items():
         await _assign(session, settings, by_id[key], crew)
+
+
+async def _working_periods(
+    session: AsyncSession, staff: list[Caregiver], midnight: datetime
+) -> dict[str, tuple[Caregiver, tuple[float, float] | None]]:
+    """The day's working periods of each caregiver, keyed ``"{id}:{n}"``: (caregiver, (from, to) in minutes).
+
+    A period is a roster shift on that weekday, starting no earlier than the end of an absence; a
+    caregiver without a roster works any time (None); one absent all day, or not rostered, has none.
+    """
+    rows = (
+        await session.execute(select(CaregiverShift).where(col(CaregiverShift.caregiver_id).in_([c.id for c in staff])))
+    ).scalars()
+    rosters: dict[int, list[CaregiverShift]] = {}
+    for shift in rows:
+        rosters.setdefault(shift.caregiver_id, []).append(shift)
+    day_end = midnight + timedelta(days=1)
+    periods: dict[str, tuple[Caregiver, tuple[float, float] | None]] = {}
+    for c in staff:
+        assert c.id is not None
+        if c.absent_until is not None and c.absent_until >= day_end:
+            continue
+        back = max(0.0, (c.absent_until - midnight).total_seconds() / 60) if c.absent_until else 0.0
+        if c.id not in rosters:
+            periods[f"{c.id}:0"] = (c, (back, 24 * 60.0) if back else None)
+            continue
+        today = sorted((s.start_minute, s.end_minute) for s in rosters[c.id] if s.weekday == midnight.isoweekday())
+        for n, (start, end) in enumerate(today):
+            if end > back:
+                periods[f"{c.id}:{n}"] = (c, (max(float(start), back), float(end)))
+    return periods
 
 
 @dataclass(frozen=True)

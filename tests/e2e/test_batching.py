@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -29,6 +31,11 @@ def batch_stack() -> Iterator[Stack]:
             yield running
 
 
+async def window_opens() -> None:
+    """Wait for a fresh batching window (windows are aligned to the clock): the next orders share it."""
+    await asyncio.sleep(BATCH_SECONDS - time.time() % BATCH_SECONDS + 0.05)
+
+
 @pytest.fixture(scope="module")
 async def batch_admin(batch_stack: Stack) -> AsyncIterator[Api]:
     api = await Api.login(batch_stack.base_url, "admin", ADMIN_PASSWORD)
@@ -44,6 +51,7 @@ async def test_orders_in_one_window_are_matched_jointly_not_first_come_nearest(b
     operator = await world.user("operator")
     # Offered first-come nearest, the west elder would take A (0.4 km) and leave B's 2.4 km ride to the east
     # elder: 2.8 km in all. Jointly, B goes west (1.6 km) and A east (0.4 km): 2.0 km.
+    await window_opens()
     first = await order(operator, west)
     second = await order(operator, east)
     assert (await operator.ok("GET", f"/api/v1/requests/{first}/offers")) == []  # waiting for the window
@@ -68,6 +76,7 @@ async def test_emergencies_do_not_wait_for_the_window(batch_stack, batch_admin) 
     world = await World.build(batch_stack.base_url, batch_admin, caregivers_km=(0.5, 1.0))
     elder, neighbour = world.elders[0], await world.add_elder(east_km=0.2)
     operator = await world.user("operator")
+    await window_opens()
     normal = await order(operator, elder)
     urgent = await order(operator, neighbour, priority="emergency", service_type="emergency")
     rescue = await offers_of(operator, urgent)
@@ -84,6 +93,7 @@ async def test_a_two_caregiver_order_takes_two_seats_in_the_joint_matching(batch
     )
     bathed, fed = world.elders[0], await world.add_elder(east_km=0.4)
     operator = await world.user("operator")
+    await window_opens()
     bath = await order(operator, bathed, service_type="bed_bathing")
     meal = await order(operator, fed)
     to_bath, to_meal = await offers_of(operator, bath, wait_for=2), await offers_of(operator, meal)

@@ -180,3 +180,28 @@ async def test_a_two_caregiver_visit_is_planned_on_two_routes_at_the_same_time(s
     assert sorted(order["crew"]) == sorted(crew)
     fed_by = (await operator.ok("GET", f"/api/v1/requests/{meal}"))["assigned_caregiver_id"]
     assert fed_by is not None
+
+
+async def test_the_day_plan_keeps_every_visit_inside_its_caregivers_shift(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5, 3.0))
+    morning, afternoon = world.caregivers
+    every_day = range(1, 8)
+    for caregiver, start, end in ((morning, "08:00", "12:00"), (afternoon, "14:00", "18:00")):
+        shifts = [{"weekday": day, "start": start, "end": end} for day in every_day]
+        await admin.ok("PUT", f"/api/v1/caregivers/{caregiver['id']}/shifts", shifts)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    operator = await world.user("operator")
+    # Meal help at 09:00 and 15:00, and bathing (90 minutes) at 11:30, which would end after the morning shift.
+    for service, at in (("meal", "09:00"), ("meal", "15:00"), ("bathing", "11:30")):
+        body = {"provider_id": world.provider["id"], "service_type": service, "weekdays": list(every_day), "time": at}
+        await staff.ok("POST", f"/api/v1/elders/{world.elders[0]['id']}/plans", body, 201)
+    breakfast, tea, bath = (await operator.ok("POST", "/api/v1/plans/generate", {"day": tomorrow()}))["created"]
+    plan = await operator.ok("POST", "/api/v1/plans/plan-day", {"day": tomorrow(), "seconds": 1})
+    routes = {route["caregiver_id"]: [v["request_id"] for v in route["visits"]] for route in plan["routes"]}
+    # The nearer caregiver works mornings only: the afternoon visit goes to the one on the afternoon shift.
+    assert routes == {morning["id"]: [breakfast], afternoon["id"]: [tea]}
+    assert plan["to_dispatcher"] == [bath]  # it fits nobody's shift: an operator will find someone
+    for route in plan["routes"]:
+        for visit in route["visits"]:
+            local = datetime.fromisoformat(visit["departure"]).astimezone(LOCAL_TZ)
+            assert local.hour < (12 if route["caregiver_id"] == morning["id"] else 18)
