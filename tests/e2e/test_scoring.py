@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.client import Api, World
+from backend.core.config import DispatchWeights, Settings
+from tests.client import Api, World, offset
 
 
 async def offers_of(api: Api, request_id: int, *, wait_for: int = 1, timeout: float = 20) -> list[dict[str, Any]]:
@@ -187,6 +188,16 @@ async def test_government_paid_orders_lean_toward_providers_below_their_fair_sha
     assert shares[world.provider["id"]]["orders"] >= 1 and shares[world.provider["id"]]["gap_points"] < 0
     assert shares[other["id"]]["orders"] == 0 and shares[other["id"]]["gap_points"] > 0
     assert 0 < fairness["gini"] <= 1
+    # The gaps depend on every provider in the city: put the farther caregiver as much farther as half of
+    # what fairness is worth between the two providers, in minutes of travel.
+    weights, defaults = DispatchWeights(), Settings.model_fields
+    worth = sum(
+        sign * weights.fairness_per_point * max(-weights.fairness_max_points, min(weights.fairness_max_points, gap))
+        for sign, gap in ((1, shares[other["id"]]["gap_points"]), (-1, shares[world.provider["id"]]["gap_points"]))
+    )
+    km_per_minute = defaults["travel_speed_kmh"].default / 60 / defaults["road_factor"].default
+    place = offset(world.home["lat"], world.home["lon"], east_km=0.5 + worth / 2 * km_per_minute)
+    await farther["api"].ok("POST", "/mobile/v1/location", place)
 
     # A self-paid order goes to the nearest caregiver; fairness does not enter.
     paid_self = await order(operator, elder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,16 @@ class FakeSocket:
 
     async def send_json(self, data: dict[str, Any]) -> None:
         self.sent.append(data)
+
+
+@pytest.fixture(scope="module")
+async def runtime() -> AsyncIterator[Runtime]:
+    """A runtime on a database of its own: the suite's stack would otherwise relay these events on its own bus."""
+    with private_database() as url:
+        migrate(url)
+        runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
+        yield runtime
+        await runtime.stop()
 
 
 @pytest.fixture
