@@ -180,7 +180,12 @@ class Partial:
             where[t] = -1
         if not ok:
             return None
-        latest = model.latest
+        tt, mt = self._tardiness_with(new)
+        return self.distance + added + tt + mt + OVERTIME_WEIGHT * over, new
+
+    def _tardiness_with(self, new: dict[int, float]) -> tuple[float, float]:
+        """Total and max tardiness once the tasks in `new` start at their new times (max only grows here)."""
+        latest, start = self.model.latest, self.start
         tt, mt = self.total_tard, self.max_tard
         for t, s in new.items():
             late = latest[t]
@@ -192,31 +197,20 @@ class Partial:
             old = start[t] - late
             if old > 0.0:
                 tt -= old
-        return self.distance + added + tt + mt + OVERTIME_WEIGHT * over, new
+        return tt, mt
 
     def commit(self, ins: Insertion, new: dict[int, float]) -> None:
         """Apply `ins` with the start times `new` found by `evaluate` and update the cached values."""
-        model = self.model
-        latest, start = model.latest, self.start
+        model, start = self.model, self.start
         for t, k, i in ins:
             self.routes[k].insert(i, t)
             self.where[t] = k
         for k in {k for _, k, _ in ins}:
             self.rdist[k] = route_distance(model, self.routes[k])
         self.distance = sum(self.rdist)
-        tt, mt = self.total_tard, self.max_tard
+        self.total_tard, self.max_tard = self._tardiness_with(new)
         for t, s in new.items():
-            late = latest[t]
-            if s > late:
-                x = s - late
-                tt += x
-                if x > mt:
-                    mt = x
-            old = start[t] - late
-            if old > 0.0:
-                tt -= old
             start[t] = s
-        self.total_tard, self.max_tard = tt, mt
         self.overtime = overtime_minutes(model, self.routes, start)
         if len(ins) == 2:
             f, g = ins[0][0], ins[1][0]
