@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from backend.core.models import created_at_field, required_timestamp_field
+from backend.core.models import created_at_field, partial_index, required_timestamp_field
 
 
 class CaregiverBooking(SQLModel, table=True):
@@ -19,14 +19,7 @@ class CaregiverBooking(SQLModel, table=True):
 
     __tablename__ = "caregiver_booking"
     __table_args__ = (
-        Index(
-            "uq_caregiver_booking_request_active",
-            "request_id",
-            "caregiver_id",
-            unique=True,
-            postgresql_where=text("active"),
-            sqlite_where=text("active"),
-        ),
+        partial_index("uq_caregiver_booking_request_active", "request_id", "caregiver_id", where="active", unique=True),
         Index("ix_caregiver_booking_caregiver_span", "caregiver_id", "starts_at", "ends_at"),
     )
 

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
-    Index,
     UniqueConstraint,
     delete,
     select,
@@ -26,21 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from backend.core.db import after_commit, utcnow
-from backend.core.models import required_timestamp_field, timestamp_field
+from backend.core.models import partial_index, required_timestamp_field, timestamp_field
 
 RELAY_LOCK_KEY = 7_020_611  # pg advisory lock id of the relay
 
 
 class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox_event"
-    __table_args__ = (
-        Index(
-            "ix_outbox_event_pending",
-            "id",
-            postgresql_where=text("relayed_at IS NULL"),
-            sqlite_where=text("relayed_at IS NULL"),
-        ),
-    )
+    __table_args__ = (partial_index("ix_outbox_event_pending", "id", where="relayed_at IS NULL"),)
 
     id: int | None = Field(default=None, primary_key=True)
     event: str = Field(max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Index, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
@@ -45,3 +45,8 @@ def timestamp_field(*, nullable: bool = True, index: bool = False) -> Any:
 def required_timestamp_field() -> Any:
     """A timestamp that must be given."""
     return Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows matching ``where`` (SQL), on PostgreSQL and SQLite alike."""
+    return Index(name, *columns, unique=unique, postgresql_where=text(where), sqlite_where=text(where))

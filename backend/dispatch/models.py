@@ -6,14 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from backend.core.models import (
-    created_at_field,
-    required_timestamp_field,
-    timestamp_field,
-)
+from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
 
 
 class OfferStatus(StrEnum):
@@ -29,27 +25,9 @@ class Offer(SQLModel, table=True):
     __tablename__ = "offer"
     __table_args__ = (
         # The database decides: one accepted offer per seat of an order, one pending offer per caregiver.
-        Index(
-            "uq_offer_request_accepted",
-            "request_id",
-            "seat",
-            unique=True,
-            postgresql_where=text("status = 'accepted'"),
-            sqlite_where=text("status = 'accepted'"),
-        ),
-        Index(
-            "uq_offer_caregiver_pending",
-            "caregiver_id",
-            unique=True,
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
-        Index(
-            "ix_offer_pending_expiry",
-            "expires_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
+        partial_index("uq_offer_request_accepted", "request_id", "seat", where="status = 'accepted'", unique=True),
+        partial_index("uq_offer_caregiver_pending", "caregiver_id", where="status = 'pending'", unique=True),
+        partial_index("ix_offer_pending_expiry", "expires_at", where="status = 'pending'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from backend.core.models import (
-    created_at_field,
-    required_timestamp_field,
-    timestamp_field,
-)
+from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
 
 
 class Status(StrEnum):
@@ -29,6 +25,7 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({Status.accepted, Status.en_route, Status.in_service})
+HOLDING = "status IN ('accepted', 'en_route', 'in_service')"  # the caregivers hold the order (SQL)
 
 
 class Priority(StrEnum):
@@ -51,17 +48,15 @@ class ServiceRequest(SQLModel, table=True):
         Index("ix_service_request_caregiver_updated", "assigned_caregiver_id", "updated_at"),  # today's load
         Index("ix_service_request_paid_by_created", "paid_by", "created_at"),  # providers' share of public money
         Index("uq_service_request_plan_visit", "plan_id", "window_start", unique=True),  # one visit per plan slot
-        Index(
+        partial_index(
             "ix_service_request_partner_active",
             "partner_caregiver_id",
-            postgresql_where=text("status IN ('accepted', 'en_route', 'in_service')"),
-            sqlite_where=text("status IN ('accepted', 'en_route', 'in_service')"),
+            where="status IN ('accepted', 'en_route', 'in_service')",
         ),
-        Index(
+        partial_index(
             "ix_service_request_caregiver_active",
             "assigned_caregiver_id",
-            postgresql_where=text("status IN ('accepted', 'en_route', 'in_service')"),
-            sqlite_where=text("status IN ('accepted', 'en_route', 'in_service')"),
+            where="status IN ('accepted', 'en_route', 'in_service')",
         ),
     )
 
