@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from backend.areas.router import router as areas_router
 from backend.calendars.router import router as calendars_router
+from backend.capacity.router import router as capacity_router
 from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         absence_router,
         areas_router,
         calendars_router,
+        capacity_router,
         dispatch_router,
         plans_router,
         registry_router,

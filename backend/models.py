@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
 from backend.calendars.models import CaregiverBooking, CaregiverShift
+from backend.capacity.models import Admission, Bed, BedHold, BedKind, Institution
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
@@ -23,6 +24,10 @@ from backend.requests.models import RequestHistory, ServiceRequest, Visit
 from backend.users.models import User
 
 __all__ = [
+    "Admission",
+    "Bed",
+    "BedHold",
+    "BedKind",
     "BlockedCaregiver",
     "Caregiver",
     "CaregiverBooking",
@@ -33,6 +38,7 @@ __all__ = [
     "Community",
     "District",
     "Elder",
+    "Institution",
     "Offer",
     "OutboxEvent",
     "PlatformSecret",

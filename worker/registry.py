@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import backend.capacity.tasks
 import backend.core.tasks
 import backend.dispatch.tasks
 import backend.plans.tasks  # noqa: F401

@@ -20,6 +20,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     """(task name, interval in seconds) of every periodic job."""
     return [
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
+        ("capacity.expire_holds", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
         ("events.prune", settings.prune_seconds),
     ]

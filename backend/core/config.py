@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     day_plan_seconds: float = Field(default=30.0, gt=0)  # the planner's time limit per provider
     # A planned visit still unplanned this close to its window goes to the dispatcher.
     plan_fallback_hours: float = Field(default=2.0, ge=0)
+    # Capacity: how long a bed is held for an elder before it lapses back to free.
+    bed_hold_hours: float = Field(default=48.0, gt=0)
     # A visit the day plan could only make this late after its window goes to the dispatcher instead.
     plan_max_late_minutes: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0

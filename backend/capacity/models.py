@@ -1,0 +1,121 @@
+"""Beds (床位) of elder-care institutions, and the holds and admissions that fill them.
+
+A bed's ``status`` changes only through the capacity service (hold, admit, release, expire,
+discharge, out of service). The database keeps every bed with at most one live hold and at most one
+occupant, and every elder in at most one bed: partial unique indexes, not application locks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
+
+
+class OperatorKind(StrEnum):
+    public = "public"  # 公办
+    public_private = "public_private"  # 公建民营
+    social = "social"  # 社会办
+
+
+class BedStatus(StrEnum):
+    free = "free"
+    held = "held"
+    occupied = "occupied"
+    out_of_service = "out_of_service"
+
+
+class HoldStatus(StrEnum):
+    active = "active"
+    admitted = "admitted"
+    released = "released"
+    expired = "expired"
+
+
+class Institution(SQLModel, table=True):
+    """An elder-care institution (养老机构) or nursing home (护理院)."""
+
+    __tablename__ = "institution"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    operator_kind: str = Field(max_length=16)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)  # its provider_admin
+    licence_no: str = Field(max_length=64, unique=True)
+    lat: float
+    lon: float
+    monthly_fee_yuan: int | None = None  # the usual price of a bed, for families comparing
+    created_at: datetime = created_at_field()
+
+
+class BedKind(SQLModel, table=True):
+    """A kind of bed the bureau counts: nursing-type (护理型), ordinary, dementia care, or one it configures."""
+
+    __tablename__ = "bed_kind"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_zh: str = Field(max_length=32)
+    name_en: str = Field(max_length=64)
+    nursing: bool = False  # counts toward the nursing-type share
+
+
+class Bed(SQLModel, table=True):
+    __tablename__ = "bed"
+    __table_args__ = (Index("ix_bed_institution_kind_status", "institution_id", "kind", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    room: str = Field(max_length=32)
+    label: str = Field(max_length=48)  # e.g. "302-2"
+    kind: str = Field(foreign_key="bed_kind.code", max_length=32)
+    status: str = Field(default=BedStatus.free, max_length=16)
+    updated_at: datetime = required_timestamp_field()
+
+
+class BedHold(SQLModel, table=True):
+    """A bed reserved for an elder until ``expires_at``: admitted, released, or lapsed."""
+
+    __tablename__ = "bed_hold"
+    __table_args__ = (
+        partial_index("uq_bed_hold_bed_active", "bed_id", where="status = 'active'", unique=True),
+        partial_index("uq_bed_hold_elder_active", "elder_id", where="status = 'active'", unique=True),
+        partial_index("ix_bed_hold_active_expiry", "expires_at", where="status = 'active'"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bed_id: int = Field(foreign_key="bed.id")
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    kind: str = Field(max_length=32)
+    status: str = Field(default=HoldStatus.active, max_length=16)
+    expires_at: datetime = required_timestamp_field()
+    by: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = created_at_field()
+    closed_at: datetime | None = timestamp_field()
+
+
+class Admission(SQLModel, table=True):
+    """An elder living in a bed (入住), until discharged (出院/退住)."""
+
+    __tablename__ = "admission"
+    __table_args__ = (
+        partial_index("uq_admission_bed_current", "bed_id", where="discharged_at IS NULL", unique=True),
+        partial_index("uq_admission_elder_current", "elder_id", where="discharged_at IS NULL", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bed_id: int = Field(foreign_key="bed.id", index=True)
+    elder_id: int = Field(foreign_key="elder.id")
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    hold_id: int | None = Field(default=None, foreign_key="bed_hold.id")
+    admitted_at: datetime = created_at_field()
+    admitted_by: str = Field(max_length=64)
+    discharged_at: datetime | None = timestamp_field()
+    discharged_by: str | None = Field(default=None, max_length=64)
+    discharge_reason: str | None = Field(default=None, max_length=255)

@@ -1,0 +1,136 @@
+"""Capacity HTTP routes (contract v1): institutions, beds, holds, admissions, live counts, search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from backend.capacity import service
+from backend.capacity.models import Admission, BedHold, Institution
+from backend.capacity.schemas import (
+    AdmissionPublic,
+    BedPublic,
+    BedsCreate,
+    Capacity,
+    FreeBeds,
+    HoldCreate,
+    HoldPublic,
+    InstitutionCreate,
+    InstitutionPublic,
+    ReasonBody,
+)
+from backend.core.deps import SessionDep, SettingsDep
+from backend.core.lookups import get_or_404
+from backend.core.schemas import Location, PathId
+from backend.users.deps import CurrentUser
+
+router = APIRouter(tags=["capacity"])
+
+
+def _institution(institution: Institution) -> InstitutionPublic:
+    return InstitutionPublic.model_validate(
+        {**institution.model_dump(), "location": Location(lat=institution.lat, lon=institution.lon)}
+    )
+
+
+@router.post("/institutions", status_code=status.HTTP_201_CREATED, response_model=InstitutionPublic)
+async def create_institution(data: InstitutionCreate, session: SessionDep, user: CurrentUser) -> InstitutionPublic:
+    """Register an elder-care institution (养老机构): admins, or a provider's admin for their own."""
+    return _institution(await service.create_institution(session=session, user=user, data=data))
+
+
+@router.get("/institutions/{institution_id}", response_model=InstitutionPublic)
+async def get_institution(institution_id: PathId, session: SessionDep, _user: CurrentUser) -> InstitutionPublic:
+    """An institution's record."""
+    return _institution(await get_or_404(session, Institution, institution_id, what="养老机构", what_en="institution"))
+
+
+@router.post("/institutions/{institution_id}/beds", status_code=status.HTTP_201_CREATED, response_model=list[BedPublic])
+async def add_beds(institution_id: PathId, data: BedsCreate, session: SessionDep, user: CurrentUser) -> list[BedPublic]:
+    """Add ``count`` free beds of a kind in a room (422 ``unknown_bed_kind``)."""
+    institution = await service.managed_institution(session, user, institution_id)
+    beds = await service.add_beds(session=session, institution=institution, data=data)
+    return [BedPublic.model_validate(b, from_attributes=True) for b in beds]
+
+
+@router.get("/institutions/{institution_id}/capacity", response_model=Capacity)
+async def institution_capacity(institution_id: PathId, session: SessionDep, _user: CurrentUser) -> Capacity:
+    """Beds by state, in all and per kind: total, free, held, occupied, out of service."""
+    await get_or_404(session, Institution, institution_id, what="养老机构", what_en="institution")
+    return await service.capacity(session, institution_id)
+
+
+@router.get("/beds/search", response_model=list[FreeBeds])
+async def search_beds(
+    session: SessionDep,
+    _user: CurrentUser,
+    kind: Annotated[str, Query(min_length=1, max_length=32)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    radius_km: Annotated[float, Query(gt=0, le=100)] = 10.0,
+) -> list[FreeBeds]:
+    """Institutions with free beds of a kind near a point, nearest first."""
+    near = Location(lat=lat, lon=lon)
+    return await service.search_free_beds(session=session, kind=kind, near=near, radius_km=radius_km)
+
+
+@router.post("/beds/{bed_id}/out-of-service", response_model=BedPublic)
+async def bed_out_of_service(bed_id: PathId, session: SessionDep, user: CurrentUser) -> BedPublic:
+    """Take a free bed out of service (repairs, cleaning)."""
+    bed = await service.set_in_service(session=session, user=user, bed_id=bed_id, in_service=False)
+    return BedPublic.model_validate(bed, from_attributes=True)
+
+
+@router.post("/beds/{bed_id}/in-service", response_model=BedPublic)
+async def bed_in_service(bed_id: PathId, session: SessionDep, user: CurrentUser) -> BedPublic:
+    """Put a bed back into service."""
+    bed = await service.set_in_service(session=session, user=user, bed_id=bed_id, in_service=True)
+    return BedPublic.model_validate(bed, from_attributes=True)
+
+
+@router.post("/bed-holds", status_code=status.HTTP_201_CREATED, response_model=HoldPublic)
+async def hold_bed(data: HoldCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> HoldPublic:
+    """Reserve a bed of a kind for an elder (409 ``no_bed_free``: the elder may join the waiting list)."""
+    hold = await service.hold_bed(session=session, settings=settings, user=user, data=data)
+    return HoldPublic.model_validate(hold, from_attributes=True)
+
+
+@router.get("/bed-holds/{hold_id}", response_model=HoldPublic)
+async def get_hold(hold_id: PathId, session: SessionDep, user: CurrentUser) -> HoldPublic:
+    """A hold and its state (active, admitted, released, expired)."""
+    hold = await get_or_404(session, BedHold, hold_id, what="床位预留", what_en="hold")
+    await service.may_see_hold(session, user, hold)
+    return HoldPublic.model_validate(hold, from_attributes=True)
+
+
+@router.post("/bed-holds/{hold_id}/admit", response_model=AdmissionPublic)
+async def admit(hold_id: PathId, session: SessionDep, user: CurrentUser) -> AdmissionPublic:
+    """The elder moves into the held bed (入住)."""
+    admission = await service.admit(session=session, user=user, hold_id=hold_id)
+    return AdmissionPublic.model_validate(admission, from_attributes=True)
+
+
+@router.post("/bed-holds/{hold_id}/release", response_model=HoldPublic)
+async def release_hold(hold_id: PathId, session: SessionDep, user: CurrentUser) -> HoldPublic:
+    """Give the held bed back."""
+    hold = await service.release_hold(session=session, user=user, hold_id=hold_id)
+    return HoldPublic.model_validate(hold, from_attributes=True)
+
+
+@router.post("/admissions/{admission_id}/discharge", response_model=AdmissionPublic)
+async def discharge(
+    admission_id: PathId, session: SessionDep, user: CurrentUser, body: ReasonBody | None = None
+) -> AdmissionPublic:
+    """The elder leaves (退住); the bed is free again."""
+    admission = await service.discharge(
+        session=session, user=user, admission_id=admission_id, reason=body.reason if body else None
+    )
+    return AdmissionPublic.model_validate(admission, from_attributes=True)
+
+
+@router.get("/admissions/{admission_id}", response_model=AdmissionPublic)
+async def get_admission(admission_id: PathId, session: SessionDep, user: CurrentUser) -> AdmissionPublic:
+    admission = await get_or_404(session, Admission, admission_id, what="入住记录", what_en="admission")
+    await service.may_see_hold(session, user, admission)
+    return AdmissionPublic.model_validate(admission, from_attributes=True)

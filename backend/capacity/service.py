@@ -1,0 +1,354 @@
+"""Capacity rules: institutions and their beds, holds that lapse, admissions and discharges, live counts.
+
+Every change of a bed's state is a compare-and-set on the bed row (``free → held`` only if it is
+still free) inside the operation's transaction, next to the row that explains it (a hold, an
+admission); partial unique indexes refuse a second live hold or occupant of a bed, and a second bed
+for one elder. A hold takes the first free bed of the kind with ``FOR UPDATE SKIP LOCKED``, so
+concurrent holds spread over the free beds instead of queueing on one. Each change publishes the
+institution's new counts for the bed kind (``capacity.changed``) on its community, street and
+district channels.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from backend.areas.models import Community
+from backend.capacity.models import Admission, Bed, BedHold, BedKind, BedStatus, HoldStatus, Institution
+from backend.capacity.schemas import BedsCreate, Capacity, Counts, FreeBeds, HoldCreate, InstitutionCreate
+from backend.core.config import Settings
+from backend.core.db import utcnow
+from backend.core.errors import Conflict, Forbidden, NotFound
+from backend.core.events import emit
+from backend.core.geo import distance_m
+from backend.core.lookups import get_or_404, insert_unique, referenced
+from backend.core.schemas import Location
+from backend.registry.models import Elder, Provider
+from backend.users.models import Role, User
+from backend.users.scope import check_elder
+
+MANAGERS = frozenset({Role.admin.value, Role.provider_admin.value})
+PLACERS = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
+
+
+def _forbidden() -> Forbidden:
+    return Forbidden("无权管理该机构的床位", code="out_of_scope", message_en="Not your institution")
+
+
+def runs(user: User, institution: Institution) -> bool:
+    """True when the user manages the institution: an admin, or the admin of its provider."""
+    if user.role == Role.admin:
+        return True
+    return (
+        user.role == Role.provider_admin
+        and user.provider_id is not None
+        and user.provider_id == institution.provider_id
+    )
+
+
+async def create_institution(*, session: AsyncSession, user: User, data: InstitutionCreate) -> Institution:
+    """Register an institution (admins; a provider's admin for their own provider)."""
+    if user.role not in MANAGERS or (user.role == Role.provider_admin and data.provider_id != user.provider_id):
+        raise _forbidden()
+    await referenced(session, Community, data.community_id, what="社区", what_en="community")
+    if data.provider_id is not None:
+        await referenced(session, Provider, data.provider_id, what="服务组织", what_en="provider")
+    institution = Institution(
+        name=data.name,
+        operator_kind=data.operator_kind.value,
+        community_id=data.community_id,
+        provider_id=data.provider_id,
+        licence_no=data.licence_no,
+        lat=data.location.lat,
+        lon=data.location.lon,
+        monthly_fee_yuan=data.monthly_fee_yuan,
+    )
+    taken = Conflict("许可证号已登记", code="licence_taken", message_en="This licence number is registered")
+    return await insert_unique(session, institution, taken)
+
+
+async def managed_institution(session: AsyncSession, user: User, institution_id: int) -> Institution:
+    institution = await get_or_404(session, Institution, institution_id, what="养老机构", what_en="institution")
+    if not runs(user, institution):
+        raise _forbidden()
+    return institution
+
+
+async def _known_kind(session: AsyncSession, kind: str) -> BedKind:
+    return await referenced(session, BedKind, kind, what="床位类型", what_en="bed_kind")
+
+
+async def add_beds(*, session: AsyncSession, institution: Institution, data: BedsCreate) -> list[Bed]:
+    """Add ``count`` free beds of a kind in a room, labelled room-1, room-2, … after those already there."""
+    await _known_kind(session, data.kind)
+    there = await session.scalar(
+        select(func.count(col(Bed.id))).where(col(Bed.institution_id) == institution.id, col(Bed.room) == data.room)
+    )
+    now = utcnow()
+    beds = [
+        Bed(
+            institution_id=institution.id,  # type: ignore[arg-type]
+            room=data.room,
+            label=f"{data.room}-{int(there or 0) + n}",
+            kind=data.kind,
+            updated_at=now,
+        )
+        for n in range(1, data.count + 1)
+    ]
+    session.add_all(beds)
+    await session.flush()
+    await _changed(session, institution, data.kind)
+    return beds
+
+
+async def capacity(session: AsyncSession, institution_id: int) -> Capacity:
+    """The institution's beds by state, in all and per kind."""
+    rows = await session.execute(
+        select(Bed.kind, Bed.status, func.count(col(Bed.id)))
+        .where(col(Bed.institution_id) == institution_id)
+        .group_by(col(Bed.kind), col(Bed.status))
+    )
+    result = Capacity(institution_id=institution_id)
+    for kind, status, n in rows.all():
+        for counts in (result, result.by_kind.setdefault(kind, Counts())):
+            setattr(counts, status, getattr(counts, status) + n)
+            counts.total += n
+    return result
+
+
+async def search_free_beds(
+    *, session: AsyncSession, kind: str, near: Location, radius_km: float, limit: int = 50
+) -> list[FreeBeds]:
+    """Institutions within ``radius_km`` with free beds of the kind, nearest first."""
+    await _known_kind(session, kind)
+    dlat = radius_km / 111.32
+    dlon = radius_km / (111.32 * max(0.01, math.cos(math.radians(near.lat))))
+    free = func.count(col(Bed.id))
+    rows = await session.execute(
+        select(Institution, free)
+        .join(Bed, col(Bed.institution_id) == col(Institution.id))
+        .where(
+            col(Bed.kind) == kind,
+            col(Bed.status) == BedStatus.free.value,
+            col(Institution.lat).between(near.lat - dlat, near.lat + dlat),
+            col(Institution.lon).between(near.lon - dlon, near.lon + dlon),
+        )
+        .group_by(col(Institution.id))
+    )
+    found = []
+    for institution, n in rows.all():
+        metres = distance_m(near.lat, near.lon, institution.lat, institution.lon)
+        if metres <= radius_km * 1000:
+            found.append(
+                FreeBeds(
+                    institution_id=institution.id,
+                    name=institution.name,
+                    operator_kind=institution.operator_kind,
+                    location=Location(lat=institution.lat, lon=institution.lon),
+                    distance_m=round(metres, 1),
+                    free=n,
+                    monthly_fee_yuan=institution.monthly_fee_yuan,
+                )
+            )
+    found.sort(key=lambda f: (f.distance_m, f.institution_id))
+    return found[:limit]
+
+
+async def _may_place(session: AsyncSession, user: User, institution: Institution, elder_id: int) -> Elder:
+    """The elder, if the user may place them in this institution (its admin, or staff within the elder's area)."""
+    if runs(user, institution):
+        return await get_or_404(session, Elder, elder_id, what="老人", what_en="elder")
+    if user.role not in PLACERS:
+        raise _forbidden()
+    return await check_elder(session, user, elder_id)
+
+
+async def _set_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedStatus) -> None:
+    """Move a bed from ``frm`` to ``to`` (409 when someone changed it first)."""
+    done = await session.execute(
+        update(Bed)
+        .where(col(Bed.id) == bed_id, col(Bed.status) == frm.value)
+        .values(status=to.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("床位状态已变化，请刷新", code="bed_changed", message_en="The bed changed; refresh")
+
+
+async def _changed(session: AsyncSession, institution: Institution, kind: str) -> None:
+    """Tell the institution's area its new counts for this kind of bed."""
+    community = await session.get(Community, institution.community_id)
+    assert community is not None
+    counts = (await capacity(session, institution.id)).by_kind.get(kind, Counts())  # type: ignore[arg-type]
+    emit(
+        session,
+        "capacity.changed",
+        [f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}"],
+        {"institution_id": institution.id, "kind": kind, **counts.model_dump()},
+    )
+
+
+async def hold_bed(*, session: AsyncSession, settings: Settings, user: User, data: HoldCreate) -> BedHold:
+    """Reserve a free bed of the kind for the elder until the hold lapses (409 ``no_bed_free`` when none is)."""
+    institution = await referenced(session, Institution, data.institution_id, what="养老机构", what_en="institution")
+    elder = await _may_place(session, user, institution, data.elder_id)
+    await _known_kind(session, data.kind)
+    living = await session.scalar(
+        select(func.count(col(Admission.id))).where(
+            col(Admission.elder_id) == elder.id, col(Admission.discharged_at).is_(None)
+        )
+    )
+    if living:
+        raise Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
+    bed_id = await session.scalar(
+        select(Bed.id)
+        .where(
+            col(Bed.institution_id) == institution.id,
+            col(Bed.kind) == data.kind,
+            col(Bed.status) == BedStatus.free.value,
+        )
+        .order_by(col(Bed.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if bed_id is None:
+        raise Conflict("该机构此类床位已满，可登记轮候", code="no_bed_free", message_en="No free bed of this kind")
+    await _set_bed(session, bed_id, BedStatus.free, BedStatus.held)
+    now = utcnow()
+    hold = BedHold(
+        bed_id=bed_id,
+        elder_id=elder.id,  # type: ignore[arg-type]
+        institution_id=institution.id,  # type: ignore[arg-type]
+        kind=data.kind,
+        expires_at=now + timedelta(hours=settings.bed_hold_hours),
+        by=f"{user.role}:{user.id}",
+        reason=data.reason,
+        created_at=now,
+    )
+    held = Conflict("该老人已预留其他床位", code="elder_already_holds", message_en="The elder already holds a bed")
+    await insert_unique(session, hold, held)
+    await _changed(session, institution, data.kind)
+    return hold
+
+
+async def _live_hold(session: AsyncSession, user: User, hold_id: int) -> tuple[BedHold, Institution]:
+    """A hold, locked, that the user may act on and that is still live (409 otherwise)."""
+    hold = (
+        await session.execute(select(BedHold).where(col(BedHold.id) == hold_id).with_for_update())
+    ).scalar_one_or_none()
+    if hold is None:
+        raise NotFound("床位预留不存在", code="hold_not_found", message_en="Unknown bed hold")
+    institution = await session.get(Institution, hold.institution_id)
+    assert institution is not None
+    await _may_place(session, user, institution, hold.elder_id)
+    if hold.status == HoldStatus.active and hold.expires_at <= utcnow():
+        raise Conflict("床位预留已过期", code="hold_expired", message_en="The hold has lapsed")
+    if hold.status != HoldStatus.active:
+        raise Conflict("床位预留已结束", code="hold_not_active", message_en=f"The hold is {hold.status}")
+    return hold, institution
+
+
+async def _close_hold(session: AsyncSession, hold: BedHold, to: HoldStatus, now: datetime) -> None:
+    hold.status, hold.closed_at = to.value, now
+    await session.flush()
+
+
+async def admit(*, session: AsyncSession, user: User, hold_id: int) -> Admission:
+    """The elder moves in (入住): the held bed becomes theirs."""
+    hold, institution = await _live_hold(session, user, hold_id)
+    now = utcnow()
+    await _set_bed(session, hold.bed_id, BedStatus.held, BedStatus.occupied)
+    await _close_hold(session, hold, HoldStatus.admitted, now)
+    admission = Admission(
+        bed_id=hold.bed_id,
+        elder_id=hold.elder_id,
+        institution_id=hold.institution_id,
+        hold_id=hold.id,
+        admitted_at=now,
+        admitted_by=f"{user.role}:{user.id}",
+    )
+    taken = Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
+    await insert_unique(session, admission, taken)
+    await _changed(session, institution, hold.kind)
+    return admission
+
+
+async def release_hold(*, session: AsyncSession, user: User, hold_id: int) -> BedHold:
+    """Give a held bed back (the family chose elsewhere)."""
+    hold, institution = await _live_hold(session, user, hold_id)
+    await _set_bed(session, hold.bed_id, BedStatus.held, BedStatus.free)
+    await _close_hold(session, hold, HoldStatus.released, utcnow())
+    await _changed(session, institution, hold.kind)
+    return hold
+
+
+async def discharge(*, session: AsyncSession, user: User, admission_id: int, reason: str | None) -> Admission:
+    """The elder leaves (退住): their bed is free again."""
+    admission = (
+        await session.execute(select(Admission).where(col(Admission.id) == admission_id).with_for_update())
+    ).scalar_one_or_none()
+    if admission is None:
+        raise NotFound("入住记录不存在", code="admission_not_found", message_en="Unknown admission")
+    institution = await session.get(Institution, admission.institution_id)
+    assert institution is not None
+    await _may_place(session, user, institution, admission.elder_id)
+    if admission.discharged_at is not None:
+        raise Conflict("该老人已退住", code="already_discharged", message_en="Already discharged")
+    bed = await session.get(Bed, admission.bed_id)
+    assert bed is not None
+    await _set_bed(session, bed.id, BedStatus.occupied, BedStatus.free)  # type: ignore[arg-type]
+    admission.discharged_at, admission.discharged_by = utcnow(), f"{user.role}:{user.id}"
+    admission.discharge_reason = reason
+    await session.flush()
+    await _changed(session, institution, bed.kind)
+    return admission
+
+
+async def set_in_service(*, session: AsyncSession, user: User, bed_id: int, in_service: bool) -> Bed:
+    """Take a free bed out of service (repairs) or put it back (409 ``bed_in_use`` for a held or occupied bed)."""
+    bed = await get_or_404(session, Bed, bed_id, what="床位", what_en="bed")
+    institution = await managed_institution(session, user, bed.institution_id)
+    frm, to = (BedStatus.out_of_service, BedStatus.free) if in_service else (BedStatus.free, BedStatus.out_of_service)
+    if bed.status != frm:
+        raise Conflict(f"床位当前为 {bed.status}", code="bed_in_use", message_en=f"The bed is {bed.status}")
+    await _set_bed(session, bed.id, frm, to)  # type: ignore[arg-type]
+    await session.refresh(bed)
+    await _changed(session, institution, bed.kind)
+    return bed
+
+
+async def lapsed_holds(*, session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    rows = await session.execute(
+        select(BedHold.id)
+        .where(col(BedHold.status) == HoldStatus.active.value, col(BedHold.expires_at) <= now)
+        .order_by(col(BedHold.id))
+        .limit(limit)
+    )
+    return [i for i in rows.scalars() if i is not None]
+
+
+async def expire_hold(*, session: AsyncSession, hold_id: int, now: datetime) -> bool:
+    """Let one lapsed hold go: its bed is free again (False when it was admitted or released meanwhile)."""
+    hold = (
+        await session.execute(select(BedHold).where(col(BedHold.id) == hold_id).with_for_update())
+    ).scalar_one_or_none()
+    if hold is None or hold.status != HoldStatus.active or hold.expires_at > now:
+        return False
+    await _set_bed(session, hold.bed_id, BedStatus.held, BedStatus.free)
+    await _close_hold(session, hold, HoldStatus.expired, now)
+    institution = await session.get(Institution, hold.institution_id)
+    assert institution is not None
+    await _changed(session, institution, hold.kind)
+    return True
+
+
+async def may_see_hold(session: AsyncSession, user: User, record: BedHold | Admission) -> None:
+    """403 unless the user may act on this elder's place in this institution."""
+    institution = await session.get(Institution, record.institution_id)
+    assert institution is not None
+    await _may_place(session, user, institution, record.elder_id)

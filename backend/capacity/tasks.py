@@ -1,0 +1,21 @@
+"""Capacity tasks: lapsed bed holds swept from the database."""
+
+from __future__ import annotations
+
+from backend.capacity import service
+from backend.core.db import utcnow
+from backend.core.jobs import task
+from backend.core.runtime import Runtime
+
+
+@task("capacity.expire_holds")
+async def expire_holds(runtime: Runtime) -> int:
+    """Free the beds of holds past their deadline, one short transaction per hold."""
+    now = utcnow()
+    async with runtime.sessions() as session:
+        lapsed = await service.lapsed_holds(session=session, now=now)
+    freed = 0
+    for hold_id in lapsed:
+        async with runtime.unit_of_work() as session:
+            freed += await service.expire_hold(session=session, hold_id=hold_id, now=now)
+    return freed
