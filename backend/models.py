@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
 from backend.calendars.models import CaregiverBooking, CaregiverShift
-from backend.capacity.models import Admission, Bed, BedHold, BedKind, Institution
+from backend.capacity.models import Admission, Bed, BedHold, BedKind, Institution, WaitingEntry
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
@@ -52,5 +52,6 @@ __all__ = [
     "Street",
     "User",
     "Visit",
+    "WaitingEntry",
     "metadata",
 ]

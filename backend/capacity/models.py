@@ -29,6 +29,22 @@ class BedStatus(StrEnum):
     out_of_service = "out_of_service"
 
 
+class Benefit(StrEnum):
+    """Public assistance the elder receives: the waiting list serves 特困 and 低保 elders first."""
+
+    none = "none"
+    low_income = "low_income"  # 低保
+    extreme_poverty = "extreme_poverty"  # 特困
+
+
+class WaitStatus(StrEnum):
+    waiting = "waiting"
+    offered = "offered"  # a bed is held for them until the hold's deadline
+    placed = "placed"
+    declined = "declined"  # the offered hold was released or lapsed
+    left = "left"
+
+
 class HoldStatus(StrEnum):
     active = "active"
     admitted = "admitted"
@@ -119,3 +135,34 @@ class Admission(SQLModel, table=True):
     discharged_at: datetime | None = timestamp_field()
     discharged_by: str | None = Field(default=None, max_length=64)
     discharge_reason: str | None = Field(default=None, max_length=255)
+
+
+class WaitingEntry(SQLModel, table=True):
+    """An elder waiting for a bed of a kind at an institution (``institution:ID``) or anywhere in a district."""
+
+    __tablename__ = "waiting_entry"
+    __table_args__ = (
+        partial_index(
+            "uq_waiting_entry_live",
+            "elder_id",
+            "list_key",
+            "kind",
+            where="status IN ('waiting', 'offered')",
+            unique=True,
+        ),
+        Index("ix_waiting_entry_queue", "list_key", "kind", "status", "priority", "joined_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    elder_id: int = Field(foreign_key="elder.id", index=True)
+    list_key: str = Field(max_length=32)  # "institution:12" or "district:3"
+    kind: str = Field(foreign_key="bed_kind.code", max_length=32)
+    benefit: str = Field(default=Benefit.none, max_length=16)
+    disability_level: int = 0  # 0 (none) … 4 (total), as assessed
+    priority: int = 0  # from the city's waiting-list weights when the elder joined; higher first
+    status: str = Field(default=WaitStatus.waiting, max_length=16)
+    hold_id: int | None = Field(default=None, foreign_key="bed_hold.id")
+    note: str | None = Field(default=None, max_length=255)
+    by: str = Field(max_length=64)
+    joined_at: datetime = created_at_field()
+    closed_at: datetime | None = timestamp_field()

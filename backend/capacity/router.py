@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from backend.capacity import service
-from backend.capacity.models import Admission, BedHold, Institution
+from backend.capacity.models import Admission, BedHold, Institution, WaitingEntry
 from backend.capacity.schemas import (
     AdmissionPublic,
     BedPublic,
@@ -19,10 +19,12 @@ from backend.capacity.schemas import (
     InstitutionCreate,
     InstitutionPublic,
     ReasonBody,
+    WaitingCreate,
+    WaitingPublic,
 )
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.lookups import get_or_404
-from backend.core.schemas import Location, PathId
+from backend.core.schemas import Location, PathId, QueryId
 from backend.users.deps import CurrentUser
 
 router = APIRouter(tags=["capacity"])
@@ -47,10 +49,12 @@ async def get_institution(institution_id: PathId, session: SessionDep, _user: Cu
 
 
 @router.post("/institutions/{institution_id}/beds", status_code=status.HTTP_201_CREATED, response_model=list[BedPublic])
-async def add_beds(institution_id: PathId, data: BedsCreate, session: SessionDep, user: CurrentUser) -> list[BedPublic]:
+async def add_beds(
+    institution_id: PathId, data: BedsCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> list[BedPublic]:
     """Add ``count`` free beds of a kind in a room (422 ``unknown_bed_kind``)."""
     institution = await service.managed_institution(session, user, institution_id)
-    beds = await service.add_beds(session=session, institution=institution, data=data)
+    beds = await service.add_beds(session=session, settings=settings, institution=institution, data=data)
     return [BedPublic.model_validate(b, from_attributes=True) for b in beds]
 
 
@@ -76,16 +80,18 @@ async def search_beds(
 
 
 @router.post("/beds/{bed_id}/out-of-service", response_model=BedPublic)
-async def bed_out_of_service(bed_id: PathId, session: SessionDep, user: CurrentUser) -> BedPublic:
+async def bed_out_of_service(
+    bed_id: PathId, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> BedPublic:
     """Take a free bed out of service (repairs, cleaning)."""
-    bed = await service.set_in_service(session=session, user=user, bed_id=bed_id, in_service=False)
+    bed = await service.set_in_service(session=session, settings=settings, user=user, bed_id=bed_id, in_service=False)
     return BedPublic.model_validate(bed, from_attributes=True)
 
 
 @router.post("/beds/{bed_id}/in-service", response_model=BedPublic)
-async def bed_in_service(bed_id: PathId, session: SessionDep, user: CurrentUser) -> BedPublic:
-    """Put a bed back into service."""
-    bed = await service.set_in_service(session=session, user=user, bed_id=bed_id, in_service=True)
+async def bed_in_service(bed_id: PathId, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> BedPublic:
+    """Put a bed back into service (the waiting list is offered it)."""
+    bed = await service.set_in_service(session=session, settings=settings, user=user, bed_id=bed_id, in_service=True)
     return BedPublic.model_validate(bed, from_attributes=True)
 
 
@@ -112,19 +118,23 @@ async def admit(hold_id: PathId, session: SessionDep, user: CurrentUser) -> Admi
 
 
 @router.post("/bed-holds/{hold_id}/release", response_model=HoldPublic)
-async def release_hold(hold_id: PathId, session: SessionDep, user: CurrentUser) -> HoldPublic:
-    """Give the held bed back."""
-    hold = await service.release_hold(session=session, user=user, hold_id=hold_id)
+async def release_hold(hold_id: PathId, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> HoldPublic:
+    """Give the held bed back (the waiting list is offered it)."""
+    hold = await service.release_hold(session=session, settings=settings, user=user, hold_id=hold_id)
     return HoldPublic.model_validate(hold, from_attributes=True)
 
 
 @router.post("/admissions/{admission_id}/discharge", response_model=AdmissionPublic)
 async def discharge(
-    admission_id: PathId, session: SessionDep, user: CurrentUser, body: ReasonBody | None = None
+    admission_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    body: ReasonBody | None = None,
 ) -> AdmissionPublic:
-    """The elder leaves (退住); the bed is free again."""
+    """The elder leaves (退住); the bed is free again (the waiting list is offered it)."""
     admission = await service.discharge(
-        session=session, user=user, admission_id=admission_id, reason=body.reason if body else None
+        session=session, settings=settings, user=user, admission_id=admission_id, reason=body.reason if body else None
     )
     return AdmissionPublic.model_validate(admission, from_attributes=True)
 
@@ -134,3 +144,36 @@ async def get_admission(admission_id: PathId, session: SessionDep, user: Current
     admission = await get_or_404(session, Admission, admission_id, what="入住记录", what_en="admission")
     await service.may_see_hold(session, user, admission)
     return AdmissionPublic.model_validate(admission, from_attributes=True)
+
+
+def _entry(entry: WaitingEntry, position: int | None = None) -> WaitingPublic:
+    return WaitingPublic.model_validate({**entry.model_dump(), "position": position})
+
+
+@router.post("/waiting-list", status_code=status.HTTP_201_CREATED, response_model=WaitingPublic)
+async def join_waiting_list(
+    data: WaitingCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> WaitingPublic:
+    """Put an elder on an institution's or a district's waiting list (轮候); a free bed is offered at once."""
+    return _entry(await service.join_waiting_list(session=session, settings=settings, user=user, data=data))
+
+
+@router.get("/waiting-list", response_model=list[WaitingPublic])
+async def get_waiting_list(
+    session: SessionDep,
+    user: CurrentUser,
+    institution_id: QueryId = None,
+    district_id: QueryId = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[WaitingPublic]:
+    """A waiting list in the order beds are offered: offered entries, then the waiting ones with their position."""
+    rows = await service.waiting_list(
+        session=session, user=user, institution_id=institution_id, district_id=district_id, kind=kind
+    )
+    return [_entry(entry, position) for entry, position in rows]
+
+
+@router.post("/waiting-list/{entry_id}/leave", response_model=WaitingPublic)
+async def leave_waiting_list(entry_id: PathId, session: SessionDep, user: CurrentUser) -> WaitingPublic:
+    """Take the elder off the waiting list."""
+    return _entry(await service.leave_waiting_list(session=session, user=user, entry_id=entry_id))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from backend.capacity.models import OperatorKind
+from backend.capacity.models import Benefit, OperatorKind
 from backend.core.schemas import Id, Location
 
 
@@ -99,3 +99,35 @@ class AdmissionPublic(BaseModel):
     institution_id: int
     admitted_at: datetime
     discharged_at: datetime | None
+
+
+class WaitingCreate(BaseModel):
+    """Join a waiting list: an institution's (``institution_id``) or a whole district's (``district_id``)."""
+
+    elder_id: Id
+    kind: str = Field(min_length=1, max_length=32)
+    institution_id: Id | None = None
+    district_id: Id | None = None
+    benefit: Benefit = Benefit.none
+    disability_level: int = Field(default=0, ge=0, le=4)
+    note: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _one_list(self) -> WaitingCreate:
+        if (self.institution_id is None) == (self.district_id is None):
+            raise ValueError("give exactly one of institution_id and district_id")
+        return self
+
+
+class WaitingPublic(BaseModel):
+    id: int
+    elder_id: int
+    list_key: str
+    kind: str
+    benefit: Benefit
+    disability_level: int
+    priority: int
+    status: str
+    hold_id: int | None
+    joined_at: datetime
+    position: int | None = None  # 1 = next to be offered a bed (waiting entries only)

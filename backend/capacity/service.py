@@ -13,17 +13,37 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, exists, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.areas.models import Community
-from backend.capacity.models import Admission, Bed, BedHold, BedKind, BedStatus, HoldStatus, Institution
-from backend.capacity.schemas import BedsCreate, Capacity, Counts, FreeBeds, HoldCreate, InstitutionCreate
+from backend.areas.models import Community, District
+from backend.capacity.models import (
+    Admission,
+    Bed,
+    BedHold,
+    BedKind,
+    BedStatus,
+    Benefit,
+    HoldStatus,
+    Institution,
+    WaitingEntry,
+    WaitStatus,
+)
+from backend.capacity.schemas import (
+    BedsCreate,
+    Capacity,
+    Counts,
+    FreeBeds,
+    HoldCreate,
+    InstitutionCreate,
+    WaitingCreate,
+)
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.errors import Conflict, Forbidden, NotFound
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.lookups import get_or_404, insert_unique, referenced
@@ -32,6 +52,7 @@ from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
 from backend.users.scope import check_elder
 
+WAITING_LIST = "system:waiting_list"
 MANAGERS = frozenset({Role.admin.value, Role.provider_admin.value})
 PLACERS = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
@@ -83,7 +104,9 @@ async def _known_kind(session: AsyncSession, kind: str) -> BedKind:
     return await referenced(session, BedKind, kind, what="床位类型", what_en="bed_kind")
 
 
-async def add_beds(*, session: AsyncSession, institution: Institution, data: BedsCreate) -> list[Bed]:
+async def add_beds(
+    *, session: AsyncSession, settings: Settings, institution: Institution, data: BedsCreate
+) -> list[Bed]:
     """Add ``count`` free beds of a kind in a room, labelled room-1, room-2, … after those already there."""
     await _known_kind(session, data.kind)
     there = await session.scalar(
@@ -103,6 +126,9 @@ async def add_beds(*, session: AsyncSession, institution: Institution, data: Bed
     session.add_all(beds)
     await session.flush()
     await _changed(session, institution, data.kind)
+    await _serve_waiting(session, settings, institution, data.kind)
+    for bed in beds:
+        await session.refresh(bed)
     return beds
 
 
@@ -193,23 +219,29 @@ async def _changed(session: AsyncSession, institution: Institution, kind: str) -
     )
 
 
-async def hold_bed(*, session: AsyncSession, settings: Settings, user: User, data: HoldCreate) -> BedHold:
-    """Reserve a free bed of the kind for the elder until the hold lapses (409 ``no_bed_free`` when none is)."""
-    institution = await referenced(session, Institution, data.institution_id, what="养老机构", what_en="institution")
-    elder = await _may_place(session, user, institution, data.elder_id)
-    await _known_kind(session, data.kind)
-    living = await session.scalar(
-        select(func.count(col(Admission.id))).where(
-            col(Admission.elder_id) == elder.id, col(Admission.discharged_at).is_(None)
-        )
-    )
-    if living:
-        raise Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
+def _placed(elder_id: Any) -> ColumnElement[bool]:
+    """The elder (an id or an id column) holds a bed or lives in one."""
+    holding = exists().where(col(BedHold.elder_id) == elder_id, col(BedHold.status) == HoldStatus.active.value)
+    living = exists().where(col(Admission.elder_id) == elder_id, col(Admission.discharged_at).is_(None))
+    return or_(holding, living)
+
+
+async def _take_bed(
+    session: AsyncSession,
+    institution: Institution,
+    elder_id: int,
+    kind: str,
+    *,
+    hours: float,
+    by: str,
+    reason: str | None,
+) -> BedHold | None:
+    """Hold the first free bed of the kind for the elder; None when no bed is free."""
     bed_id = await session.scalar(
         select(Bed.id)
         .where(
             col(Bed.institution_id) == institution.id,
-            col(Bed.kind) == data.kind,
+            col(Bed.kind) == kind,
             col(Bed.status) == BedStatus.free.value,
         )
         .order_by(col(Bed.id))
@@ -217,22 +249,40 @@ async def hold_bed(*, session: AsyncSession, settings: Settings, user: User, dat
         .with_for_update(skip_locked=True)
     )
     if bed_id is None:
-        raise Conflict("该机构此类床位已满，可登记轮候", code="no_bed_free", message_en="No free bed of this kind")
+        return None
     await _set_bed(session, bed_id, BedStatus.free, BedStatus.held)
     now = utcnow()
     hold = BedHold(
         bed_id=bed_id,
-        elder_id=elder.id,  # type: ignore[arg-type]
+        elder_id=elder_id,
         institution_id=institution.id,  # type: ignore[arg-type]
-        kind=data.kind,
-        expires_at=now + timedelta(hours=settings.bed_hold_hours),
-        by=f"{user.role}:{user.id}",
-        reason=data.reason,
+        kind=kind,
+        expires_at=now + timedelta(hours=hours),
+        by=by,
+        reason=reason,
         created_at=now,
     )
     held = Conflict("该老人已预留其他床位", code="elder_already_holds", message_en="The elder already holds a bed")
     await insert_unique(session, hold, held)
-    await _changed(session, institution, data.kind)
+    await _changed(session, institution, kind)
+    return hold
+
+
+async def hold_bed(*, session: AsyncSession, settings: Settings, user: User, data: HoldCreate) -> BedHold:
+    """Reserve a free bed of the kind for the elder until the hold lapses (409 ``no_bed_free`` when none is)."""
+    institution = await referenced(session, Institution, data.institution_id, what="养老机构", what_en="institution")
+    elder = await _may_place(session, user, institution, data.elder_id)
+    await _known_kind(session, data.kind)
+    living = exists().where(col(Admission.elder_id) == elder.id, col(Admission.discharged_at).is_(None))
+    if await session.scalar(select(living)):
+        raise Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
+    assert elder.id is not None
+    by = f"{user.role}:{user.id}"
+    hold = await _take_bed(
+        session, institution, elder.id, data.kind, hours=settings.bed_hold_hours, by=by, reason=data.reason
+    )
+    if hold is None:
+        raise Conflict("该机构此类床位已满，可登记轮候", code="no_bed_free", message_en="No free bed of this kind")
     return hold
 
 
@@ -254,7 +304,22 @@ async def _live_hold(session: AsyncSession, user: User, hold_id: int) -> tuple[B
 
 
 async def _close_hold(session: AsyncSession, hold: BedHold, to: HoldStatus, now: datetime) -> None:
+    """Close a hold; a waiting-list offer it carried is placed (admitted) or declined (released, lapsed)."""
     hold.status, hold.closed_at = to.value, now
+    outcome = WaitStatus.placed if to == HoldStatus.admitted else WaitStatus.declined
+    await session.execute(
+        update(WaitingEntry)
+        .where(col(WaitingEntry.hold_id) == hold.id, col(WaitingEntry.status) == WaitStatus.offered.value)
+        .values(status=outcome.value, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if to == HoldStatus.admitted:  # placed: the elder waits nowhere else
+        await session.execute(
+            update(WaitingEntry)
+            .where(col(WaitingEntry.elder_id) == hold.elder_id, col(WaitingEntry.status) == WaitStatus.waiting.value)
+            .values(status=WaitStatus.left.value, closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()
 
 
@@ -278,16 +343,19 @@ async def admit(*, session: AsyncSession, user: User, hold_id: int) -> Admission
     return admission
 
 
-async def release_hold(*, session: AsyncSession, user: User, hold_id: int) -> BedHold:
-    """Give a held bed back (the family chose elsewhere)."""
+async def release_hold(*, session: AsyncSession, settings: Settings, user: User, hold_id: int) -> BedHold:
+    """Give a held bed back (the family chose elsewhere); the waiting list gets it."""
     hold, institution = await _live_hold(session, user, hold_id)
     await _set_bed(session, hold.bed_id, BedStatus.held, BedStatus.free)
     await _close_hold(session, hold, HoldStatus.released, utcnow())
     await _changed(session, institution, hold.kind)
+    await _serve_waiting(session, settings, institution, hold.kind)
     return hold
 
 
-async def discharge(*, session: AsyncSession, user: User, admission_id: int, reason: str | None) -> Admission:
+async def discharge(
+    *, session: AsyncSession, settings: Settings, user: User, admission_id: int, reason: str | None
+) -> Admission:
     """The elder leaves (退住): their bed is free again."""
     admission = (
         await session.execute(select(Admission).where(col(Admission.id) == admission_id).with_for_update())
@@ -306,10 +374,13 @@ async def discharge(*, session: AsyncSession, user: User, admission_id: int, rea
     admission.discharge_reason = reason
     await session.flush()
     await _changed(session, institution, bed.kind)
+    await _serve_waiting(session, settings, institution, bed.kind)
     return admission
 
 
-async def set_in_service(*, session: AsyncSession, user: User, bed_id: int, in_service: bool) -> Bed:
+async def set_in_service(
+    *, session: AsyncSession, settings: Settings, user: User, bed_id: int, in_service: bool
+) -> Bed:
     """Take a free bed out of service (repairs) or put it back (409 ``bed_in_use`` for a held or occupied bed)."""
     bed = await get_or_404(session, Bed, bed_id, what="床位", what_en="bed")
     institution = await managed_institution(session, user, bed.institution_id)
@@ -319,6 +390,8 @@ async def set_in_service(*, session: AsyncSession, user: User, bed_id: int, in_s
     await _set_bed(session, bed.id, frm, to)  # type: ignore[arg-type]
     await session.refresh(bed)
     await _changed(session, institution, bed.kind)
+    if in_service:
+        await _serve_waiting(session, settings, institution, bed.kind)
     return bed
 
 
@@ -332,7 +405,7 @@ async def lapsed_holds(*, session: AsyncSession, now: datetime, limit: int = 500
     return [i for i in rows.scalars() if i is not None]
 
 
-async def expire_hold(*, session: AsyncSession, hold_id: int, now: datetime) -> bool:
+async def expire_hold(*, session: AsyncSession, settings: Settings, hold_id: int, now: datetime) -> bool:
     """Let one lapsed hold go: its bed is free again (False when it was admitted or released meanwhile)."""
     hold = (
         await session.execute(select(BedHold).where(col(BedHold.id) == hold_id).with_for_update())
@@ -344,6 +417,7 @@ async def expire_hold(*, session: AsyncSession, hold_id: int, now: datetime) -> 
     institution = await session.get(Institution, hold.institution_id)
     assert institution is not None
     await _changed(session, institution, hold.kind)
+    await _serve_waiting(session, settings, institution, hold.kind)
     return True
 
 
@@ -352,3 +426,175 @@ async def may_see_hold(session: AsyncSession, user: User, record: BedHold | Admi
     institution = await session.get(Institution, record.institution_id)
     assert institution is not None
     await _may_place(session, user, institution, record.elder_id)
+
+
+def priority_of(settings: Settings, benefit: Benefit, disability_level: int) -> int:
+    """An entry's place in line by the city's weights (higher first; then who joined first)."""
+    weights = settings.waiting_weights
+    tier = {Benefit.extreme_poverty: weights.extreme_poverty, Benefit.low_income: weights.low_income}
+    return tier.get(benefit, 0) + weights.per_disability_level * disability_level
+
+
+async def _serve_waiting(session: AsyncSession, settings: Settings, institution: Institution, kind: str) -> None:
+    """Offer the institution's free beds of the kind to its waiting list and its district's, first in line first.
+
+    Each offer is a hold for ``waiting_offer_hours`` made by ``system:waiting_list`` and told to the
+    elder's channels (``bed.offered``); elders who already hold or live in a bed are passed over.
+    """
+    community = await session.get(Community, institution.community_id)
+    assert community is not None
+    lists = [f"institution:{institution.id}", f"district:{community.district_id}"]
+    while True:
+        entry = (
+            await session.execute(
+                select(WaitingEntry)
+                .where(
+                    col(WaitingEntry.list_key).in_(lists),
+                    col(WaitingEntry.kind) == kind,
+                    col(WaitingEntry.status) == WaitStatus.waiting.value,
+                    ~_placed(col(WaitingEntry.elder_id)),
+                )
+                .order_by(col(WaitingEntry.priority).desc(), col(WaitingEntry.joined_at), col(WaitingEntry.id))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+        if entry is None:
+            return
+        reason = "轮候名单自动分配"
+        hold = await _take_bed(
+            session,
+            institution,
+            entry.elder_id,
+            kind,
+            hours=settings.waiting_offer_hours,
+            by=WAITING_LIST,
+            reason=reason,
+        )
+        if hold is None:
+            return
+        entry.status, entry.hold_id = WaitStatus.offered.value, hold.id
+        await session.flush()
+        elder = await session.get(Elder, entry.elder_id)
+        assert elder is not None
+        emit(
+            session,
+            "bed.offered",
+            [f"elder:{elder.id}", f"community:{elder.community_id}"],
+            {
+                "waiting_entry_id": entry.id,
+                "hold_id": hold.id,
+                "elder_id": elder.id,
+                "institution_id": institution.id,
+                "institution_name": institution.name,
+                "bed_id": hold.bed_id,
+                "kind": kind,
+                "expires_at": hold.expires_at.isoformat(),
+            },
+        )
+
+
+async def join_waiting_list(
+    *, session: AsyncSession, settings: Settings, user: User, data: WaitingCreate
+) -> WaitingEntry:
+    """Put the elder on a waiting list; a suitable free bed is offered at once (the entry comes back ``offered``)."""
+    await _known_kind(session, data.kind)
+    if data.institution_id is not None:
+        institution = await referenced(
+            session, Institution, data.institution_id, what="养老机构", what_en="institution"
+        )
+        elder = await _may_place(session, user, institution, data.elder_id)
+        key, serving = f"institution:{institution.id}", [institution]
+    else:
+        await referenced(session, District, data.district_id, what="区", what_en="district")
+        if user.role not in PLACERS:
+            raise _forbidden()
+        elder = await check_elder(session, user, data.elder_id)
+        key = f"district:{data.district_id}"
+        rows = await session.execute(
+            select(Institution)
+            .join(Community, col(Community.id) == col(Institution.community_id))
+            .where(col(Community.district_id) == data.district_id)
+        )
+        serving = sorted(rows.scalars(), key=lambda i: distance_m(elder.lat, elder.lon, i.lat, i.lon))
+    entry = WaitingEntry(
+        elder_id=elder.id,  # type: ignore[arg-type]
+        list_key=key,
+        kind=data.kind,
+        benefit=data.benefit.value,
+        disability_level=data.disability_level,
+        priority=priority_of(settings, data.benefit, data.disability_level),
+        note=data.note,
+        by=f"{user.role}:{user.id}",
+    )
+    already = Conflict("该老人已在此轮候名单中", code="already_waiting", message_en="Already on this waiting list")
+    await insert_unique(session, entry, already)
+    for institution in serving:
+        await _serve_waiting(session, settings, institution, data.kind)
+        await session.refresh(entry)
+        if entry.status != WaitStatus.waiting:
+            break
+    return entry
+
+
+async def waiting_list(
+    *, session: AsyncSession, user: User, institution_id: int | None, district_id: int | None, kind: str | None
+) -> list[tuple[WaitingEntry, int | None]]:
+    """A waiting list's live entries in the order beds are offered, with each waiting entry's position."""
+    if institution_id is not None:
+        institution = await get_or_404(session, Institution, institution_id, what="养老机构", what_en="institution")
+        if not runs(user, institution) and user.role not in PLACERS:
+            raise _forbidden()
+        key = f"institution:{institution_id}"
+    elif district_id is not None:
+        if user.role not in PLACERS:
+            raise _forbidden()
+        key = f"district:{district_id}"
+    else:
+        raise Invalid("请指定机构或区", code="waiting_list_target", message_en="Give institution_id or district_id")
+    query = (
+        select(WaitingEntry)
+        .where(
+            col(WaitingEntry.list_key) == key,
+            col(WaitingEntry.status).in_([WaitStatus.offered.value, WaitStatus.waiting.value]),
+        )
+        .order_by(col(WaitingEntry.priority).desc(), col(WaitingEntry.joined_at), col(WaitingEntry.id))
+    )
+    if kind is not None:
+        query = query.where(col(WaitingEntry.kind) == kind)
+    entries = list((await session.execute(query)).scalars())
+    if user.role == Role.community_staff:  # staff see the entries of elders in their area
+        entries = [e for e in entries if await _sees_elder(session, user, e.elder_id)]
+    out: list[tuple[WaitingEntry, int | None]] = []
+    place: dict[str, int] = {}
+    for entry in entries:
+        position = None
+        if entry.status == WaitStatus.waiting:
+            position = place[entry.kind] = place.get(entry.kind, 0) + 1
+        out.append((entry, position))
+    return out
+
+
+async def _sees_elder(session: AsyncSession, user: User, elder_id: int) -> bool:
+    try:
+        await check_elder(session, user, elder_id)
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
+async def leave_waiting_list(*, session: AsyncSession, user: User, entry_id: int) -> WaitingEntry:
+    """Take the elder off a waiting list (409 once a bed is offered: release the hold instead)."""
+    entry = (
+        await session.execute(select(WaitingEntry).where(col(WaitingEntry.id) == entry_id).with_for_update())
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("轮候记录不存在", code="waiting_entry_not_found", message_en="Unknown waiting-list entry")
+    if user.role not in PLACERS:
+        raise _forbidden()
+    await check_elder(session, user, entry.elder_id)
+    if entry.status != WaitStatus.waiting:
+        raise Conflict(f"轮候状态为 {entry.status}", code="not_waiting", message_en=f"The entry is {entry.status}")
+    entry.status, entry.closed_at = WaitStatus.left.value, utcnow()
+    await session.flush()
+    return entry

@@ -17,5 +17,5 @@ async def expire_holds(runtime: Runtime) -> int:
     freed = 0
     for hold_id in lapsed:
         async with runtime.unit_of_work() as session:
-            freed += await service.expire_hold(session=session, hold_id=hold_id, now=now)
+            freed += await service.expire_hold(session=session, settings=runtime.settings, hold_id=hold_id, now=now)
     return freed

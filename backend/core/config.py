@@ -13,6 +13,14 @@ PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", "password
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+class WaitingWeights(BaseModel):
+    """How a city orders its bed waiting lists (``ELDERCARE_WAITING_WEIGHTS``): higher first, then who came first."""
+
+    extreme_poverty: int = Field(default=100, ge=0)  # 特困
+    low_income: int = Field(default=50, ge=0)  # 低保
+    per_disability_level: int = Field(default=10, ge=0)
+
+
 class DispatchWeights(BaseModel):
     """What each objective is worth, in minutes of travel (a city sets its own: ``ELDERCARE_DISPATCH_WEIGHTS``).
 
@@ -71,6 +79,8 @@ class Settings(BaseSettings):
     plan_fallback_hours: float = Field(default=2.0, ge=0)
     # Capacity: how long a bed is held for an elder before it lapses back to free.
     bed_hold_hours: float = Field(default=48.0, gt=0)
+    waiting_weights: WaitingWeights = Field(default_factory=WaitingWeights)
+    waiting_offer_hours: float = Field(default=24.0, gt=0)  # a bed offered from the waiting list is held this long
     # A visit the day plan could only make this late after its window goes to the dispatcher instead.
     plan_max_late_minutes: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0

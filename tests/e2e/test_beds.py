@@ -199,3 +199,67 @@ async def test_500_simultaneous_holds_on_50_beds_exactly_50_win(stack, admin, ma
         )
     assert held == 50
     assert (await operator.ok("GET", f"/api/v1/institutions/{home['id']}/capacity"))["held"] == 50
+
+
+async def test_a_freed_bed_goes_to_the_first_in_line_who_is_told_at_once(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    home = await institution(admin, world)
+    iid = home["id"]
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    watcher = await Ws.connect(stack.base_url, staff.token)
+    await watcher.subscribe(f"community:{world.community['id']}")
+    await admin.ok("POST", f"/api/v1/institutions/{iid}/beds", {"room": "5", "kind": "nursing"}, 201)
+    resident, early, needy, poorest = world.elders[0], *[await world.add_elder() for _ in range(3)]
+    hold = await staff.ok(
+        "POST", "/api/v1/bed-holds", {"elder_id": resident["id"], "institution_id": iid, "kind": "nursing"}, 201
+    )
+    admission = await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+
+    # The home is full: three families join its list. 特困 and 低保 elders and higher disability go first.
+    def join(elder: dict[str, Any], benefit: str, level: int) -> dict[str, Any]:
+        return {
+            "elder_id": elder["id"],
+            "institution_id": iid,
+            "kind": "nursing",
+            "benefit": benefit,
+            "disability_level": level,
+        }
+
+    for body in (join(early, "none", 1), join(needy, "low_income", 3), join(poorest, "extreme_poverty", 0)):
+        entry = await staff.ok("POST", "/api/v1/waiting-list", body, 201)
+        assert entry["status"] == "waiting"
+    twice = await staff.post("/api/v1/waiting-list", join(early, "none", 1))
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_waiting"
+    both = await staff.post("/api/v1/waiting-list", {**join(early, "none", 1), "district_id": world.district["id"]})
+    assert both.status_code == 422
+    line = await staff.ok("GET", f"/api/v1/waiting-list?institution_id={iid}")
+    assert [(e["elder_id"], e["position"]) for e in line] == [(poorest["id"], 1), (needy["id"], 2), (early["id"], 3)]
+
+    # The resident leaves: the bed is held for the first in line, and their community hears of it.
+    await staff.ok("POST", f"/api/v1/admissions/{admission['id']}/discharge", {"reason": "回家"})
+    offered = await watcher.wait_event("bed.offered", elder_id=poorest["id"])
+    assert offered["data"]["institution_id"] == iid
+    counts = await staff.ok("GET", f"/api/v1/institutions/{iid}/capacity")
+    assert (counts["held"], counts["free"]) == (1, 0)
+    # The family says no: the next in line is offered it; they move in and leave every list.
+    await staff.ok("POST", f"/api/v1/bed-holds/{offered['data']['hold_id']}/release")
+    second = await watcher.wait_event("bed.offered", elder_id=needy["id"])
+    await staff.ok("POST", f"/api/v1/bed-holds/{second['data']['hold_id']}/admit")
+    line = await staff.ok("GET", f"/api/v1/waiting-list?institution_id={iid}")
+    assert [(e["elder_id"], e["status"], e["position"]) for e in line] == [(early["id"], "waiting", 1)]
+    left = await staff.ok("POST", f"/api/v1/waiting-list/{line[0]['id']}/leave")
+    assert left["status"] == "left"
+    assert await staff.ok("GET", f"/api/v1/waiting-list?institution_id={iid}") == []
+    await watcher.close()
+
+
+async def test_joining_a_district_list_with_a_free_bed_nearby_is_offered_at_once(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    home = await institution(admin, world)
+    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "9", "kind": "ordinary"}, 201)
+    operator = await world.user("operator")
+    body = {"elder_id": world.elders[0]["id"], "district_id": world.district["id"], "kind": "ordinary"}
+    entry = await operator.ok("POST", "/api/v1/waiting-list", body, 201)
+    assert entry["status"] == "offered" and entry["hold_id"]
+    hold = await operator.ok("GET", f"/api/v1/bed-holds/{entry['hold_id']}")
+    assert hold["institution_id"] == home["id"] and hold["status"] == "active"
