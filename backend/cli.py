@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,10 @@ def seed(
 
 
 async def _seed(*, demo: bool, scale: str) -> None:
+    from sqlmodel import col, select
+
+    from backend.areas.models import Community
+    from backend.capacity.seed import CITY_BEDS, seed_institutions
     from backend.core.runtime import Runtime
     from backend.seed import seed_areas, seed_demo, tree_for
     from backend.users.service import ensure_admin
@@ -76,9 +81,22 @@ async def _seed(*, demo: bool, scale: str) -> None:
             generated = await ensure_admin(session=session, settings=settings)
             added = await seed_areas(session, tree_for(scale))
             accounts = await seed_demo(session) if demo else []
+            communities = list((await session.execute(select(Community).order_by(col(Community.id)))).scalars())
+            # The demo: a few hundred beds; the city: Suzhou's 85,839 (idempotent, by licence prefix).
+            homes = 0
+            if demo:
+                homes += await seed_institutions(
+                    session, communities[:40], beds=300, rng=random.Random(7), prefix="DEMO-"
+                )
+            if scale == "city":
+                homes += await seed_institutions(
+                    session, communities, beds=CITY_BEDS, rng=random.Random(2024), prefix="SZ-"
+                )
     finally:
         await runtime.stop()
     console.print(f"[green]行政区划已就绪[/green]：新增 {added} 个社区/村 (communities added)")
+    if homes:
+        console.print(f"[green]养老机构已就绪[/green]：新增 {homes} 家 (institutions added with their beds)")
     if generated:
         console.print(f"[yellow]已创建 admin 账号，密码 (generated admin password)：{generated}[/yellow]")
     if accounts:
