@@ -19,6 +19,7 @@ from backend.capacity.schemas import (
     InstitutionCreate,
     InstitutionPublic,
     ReasonBody,
+    TransferBody,
     WaitingCreate,
     WaitingPublic,
 )
@@ -137,6 +138,17 @@ async def discharge(
         session=session, settings=settings, user=user, admission_id=admission_id, reason=body.reason if body else None
     )
     return AdmissionPublic.model_validate(admission, from_attributes=True)
+
+
+@router.post("/admissions/{admission_id}/transfer", response_model=AdmissionPublic)
+async def transfer(
+    admission_id: PathId, body: TransferBody, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> AdmissionPublic:
+    """Move the resident to another free bed (转床), in this institution or another; returns the new admission."""
+    moved = await service.transfer(
+        session=session, settings=settings, user=user, admission_id=admission_id, bed_id=body.bed_id, reason=body.reason
+    )
+    return AdmissionPublic.model_validate(moved, from_attributes=True)
 
 
 @router.get("/admissions/{admission_id}", response_model=AdmissionPublic)

@@ -92,6 +92,11 @@ class ReasonBody(BaseModel):
     reason: str | None = Field(default=None, max_length=255)
 
 
+class TransferBody(BaseModel):
+    bed_id: Id
+    reason: str | None = Field(default=None, max_length=200)
+
+
 class AdmissionPublic(BaseModel):
     id: int
     bed_id: int

@@ -353,10 +353,8 @@ async def release_hold(*, session: AsyncSession, settings: Settings, user: User,
     return hold
 
 
-async def discharge(
-    *, session: AsyncSession, settings: Settings, user: User, admission_id: int, reason: str | None
-) -> Admission:
-    """The elder leaves (退住): their bed is free again."""
+async def _current_admission(session: AsyncSession, user: User, admission_id: int) -> tuple[Admission, Institution]:
+    """An admission, locked, that the user may act on and whose elder still lives there (409 otherwise)."""
     admission = (
         await session.execute(select(Admission).where(col(Admission.id) == admission_id).with_for_update())
     ).scalar_one_or_none()
@@ -367,15 +365,57 @@ async def discharge(
     await _may_place(session, user, institution, admission.elder_id)
     if admission.discharged_at is not None:
         raise Conflict("该老人已退住", code="already_discharged", message_en="Already discharged")
+    return admission, institution
+
+
+async def _vacate(session: AsyncSession, user: User, admission: Admission, reason: str | None) -> Bed:
+    """End an admission: its bed is free again (the caller tells the area and serves the waiting list)."""
     bed = await session.get(Bed, admission.bed_id)
-    assert bed is not None
-    await _set_bed(session, bed.id, BedStatus.occupied, BedStatus.free)  # type: ignore[arg-type]
+    assert bed is not None and bed.id is not None
+    await _set_bed(session, bed.id, BedStatus.occupied, BedStatus.free)
     admission.discharged_at, admission.discharged_by = utcnow(), f"{user.role}:{user.id}"
     admission.discharge_reason = reason
     await session.flush()
+    return bed
+
+
+async def discharge(
+    *, session: AsyncSession, settings: Settings, user: User, admission_id: int, reason: str | None
+) -> Admission:
+    """The elder leaves (退住): their bed is free again, for the waiting list."""
+    admission, institution = await _current_admission(session, user, admission_id)
+    bed = await _vacate(session, user, admission, reason)
     await _changed(session, institution, bed.kind)
     await _serve_waiting(session, settings, institution, bed.kind)
     return admission
+
+
+async def transfer(
+    *, session: AsyncSession, settings: Settings, user: User, admission_id: int, bed_id: int, reason: str | None
+) -> Admission:
+    """The resident moves to another free bed (转床), here or elsewhere: one admission ends, the next begins."""
+    admission, institution = await _current_admission(session, user, admission_id)
+    target = await referenced(session, Bed, bed_id, what="床位", what_en="bed")
+    there = await session.get(Institution, target.institution_id)
+    assert there is not None and target.id is not None
+    await _may_place(session, user, there, admission.elder_id)
+    if target.status != BedStatus.free:
+        raise Conflict("目标床位不空闲", code="bed_not_free", message_en="The bed asked for is not free")
+    await _set_bed(session, target.id, BedStatus.free, BedStatus.occupied)
+    why = f"转床至 {there.name} {target.label}" + (f"：{reason}" if reason else "")
+    old = await _vacate(session, user, admission, why)
+    moved = Admission(
+        bed_id=target.id,
+        elder_id=admission.elder_id,
+        institution_id=there.id,  # type: ignore[arg-type]
+        admitted_by=f"{user.role}:{user.id}",
+    )
+    session.add(moved)
+    await session.flush()
+    await _changed(session, there, target.kind)
+    await _changed(session, institution, old.kind)
+    await _serve_waiting(session, settings, institution, old.kind)
+    return moved
 
 
 async def set_in_service(

@@ -263,3 +263,35 @@ async def test_joining_a_district_list_with_a_free_bed_nearby_is_offered_at_once
     assert entry["status"] == "offered" and entry["hold_id"]
     hold = await operator.ok("GET", f"/api/v1/bed-holds/{entry['hold_id']}")
     assert hold["institution_id"] == home["id"] and hold["status"] == "active"
+
+
+async def test_a_resident_moves_to_a_nursing_bed_and_their_old_bed_goes_to_the_waiting_list(
+    stack, admin, make_world
+) -> None:
+    world = await make_world(caregivers_km=())
+    home = await institution(admin, world)
+    iid = home["id"]
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    (ordinary,) = await admin.ok("POST", f"/api/v1/institutions/{iid}/beds", {"room": "2", "kind": "ordinary"}, 201)
+    (nursing,) = await admin.ok("POST", f"/api/v1/institutions/{iid}/beds", {"room": "3", "kind": "nursing"}, 201)
+    resident, next_in_line = world.elders[0], await world.add_elder()
+    hold = await staff.ok(
+        "POST", "/api/v1/bed-holds", {"elder_id": resident["id"], "institution_id": iid, "kind": "ordinary"}, 201
+    )
+    living = await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+    body = {"elder_id": next_in_line["id"], "institution_id": iid, "kind": "ordinary"}
+    assert (await staff.ok("POST", "/api/v1/waiting-list", body, 201))["status"] == "waiting"
+
+    # Their health declines: they move to the nursing bed, and the ordinary bed is offered to the next in line.
+    same = await staff.post(f"/api/v1/admissions/{living['id']}/transfer", {"bed_id": ordinary["id"]})
+    assert same.status_code == 409 and same.json()["error"]["code"] == "bed_not_free"
+    moved = await staff.ok(
+        "POST", f"/api/v1/admissions/{living['id']}/transfer", {"bed_id": nursing["id"], "reason": "失能加重"}
+    )
+    assert (moved["bed_id"], moved["elder_id"], moved["discharged_at"]) == (nursing["id"], resident["id"], None)
+    old = await staff.ok("GET", f"/api/v1/admissions/{living['id']}")
+    assert old["discharged_at"] is not None
+    line = await staff.ok("GET", f"/api/v1/waiting-list?institution_id={iid}")
+    assert [(e["elder_id"], e["status"]) for e in line] == [(next_in_line["id"], "offered")]
+    counts = await staff.ok("GET", f"/api/v1/institutions/{iid}/capacity")
+    assert counts["by_kind"]["nursing"]["occupied"] == 1 and counts["by_kind"]["ordinary"]["held"] == 1
