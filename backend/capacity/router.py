@@ -10,6 +10,7 @@ from backend.capacity import service
 from backend.capacity.models import Admission, BedHold, Institution, WaitingEntry
 from backend.capacity.schemas import (
     AdmissionPublic,
+    AreaCapacity,
     BedPublic,
     BedsCreate,
     Capacity,
@@ -64,6 +65,20 @@ async def institution_capacity(institution_id: PathId, session: SessionDep, _use
     """Beds by state, in all and per kind: total, free, held, occupied, out of service."""
     await get_or_404(session, Institution, institution_id, what="养老机构", what_en="institution")
     return await service.capacity(session, institution_id)
+
+
+@router.get("/capacity/summary", response_model=AreaCapacity)
+async def area_summary(
+    session: SessionDep,
+    user: CurrentUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+) -> AreaCapacity:
+    """Live bed counts of a community, street or district (none: the city, for operators), with the shares."""
+    return await service.area_capacity(
+        session=session, user=user, community_id=community_id, street_id=street_id, district_id=district_id
+    )
 
 
 @router.get("/beds/search", response_model=list[FreeBeds])

@@ -136,3 +136,13 @@ class WaitingPublic(BaseModel):
     hold_id: int | None
     joined_at: datetime
     position: int | None = None  # 1 = next to be offered a bed (waiting entries only)
+
+
+class AreaCapacity(Counts):
+    """Beds of an area (a community, street, district, or the city), with the shares the bureau reports."""
+
+    area: str  # "city", "district:3", "street:12", "community:88"
+    institutions: int = 0
+    nursing_share: float | None = None  # nursing-type beds (护理型 and dementia care) / all
+    social_share: float | None = None  # beds run by social operators / all
+    occupancy: float | None = None  # occupied / in service

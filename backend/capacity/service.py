@@ -29,10 +29,12 @@ from backend.capacity.models import (
     Benefit,
     HoldStatus,
     Institution,
+    OperatorKind,
     WaitingEntry,
     WaitStatus,
 )
 from backend.capacity.schemas import (
+    AreaCapacity,
     BedsCreate,
     Capacity,
     Counts,
@@ -50,7 +52,7 @@ from backend.core.lookups import get_or_404, insert_unique, referenced
 from backend.core.schemas import Location
 from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
-from backend.users.scope import check_elder
+from backend.users.scope import check_channel, check_community, check_elder
 
 WAITING_LIST = "system:waiting_list"
 MANAGERS = frozenset({Role.admin.value, Role.provider_admin.value})
@@ -638,3 +640,52 @@ async def leave_waiting_list(*, session: AsyncSession, user: User, entry_id: int
     entry.status, entry.closed_at = WaitStatus.left.value, utcnow()
     await session.flush()
     return entry
+
+
+async def area_capacity(
+    *, session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
+) -> AreaCapacity:
+    """Live counts of an area's beds (the smallest area given; none: the city), within the user's scope."""
+    where: list[ColumnElement[bool]] = []
+    if community_id is not None:
+        await check_community(session, user, community_id)
+        area, where = f"community:{community_id}", [col(Community.id) == community_id]
+    elif street_id is not None:
+        await check_channel(session, user, f"street:{street_id}")
+        area, where = f"street:{street_id}", [col(Community.street_id) == street_id]
+    elif district_id is not None:
+        await check_channel(session, user, f"district:{district_id}")
+        area, where = f"district:{district_id}", [col(Community.district_id) == district_id]
+    elif user.role in (Role.admin, Role.operator):
+        area = "city"
+    else:
+        raise _forbidden()
+    rows = await session.execute(
+        select(Bed.status, BedKind.nursing, Institution.operator_kind, func.count(col(Bed.id)))
+        .join(Institution, col(Institution.id) == col(Bed.institution_id))
+        .join(Community, col(Community.id) == col(Institution.community_id))
+        .join(BedKind, col(BedKind.code) == col(Bed.kind))
+        .where(*where)
+        .group_by(col(Bed.status), col(BedKind.nursing), col(Institution.operator_kind))
+    )
+    result, nursing, social = AreaCapacity(area=area), 0, 0
+    for status, is_nursing, operator, n in rows.all():
+        setattr(result, status, getattr(result, status) + n)
+        result.total += n
+        nursing += n if is_nursing else 0
+        social += n if operator == OperatorKind.social else 0
+    result.institutions = int(
+        await session.scalar(
+            select(func.count(col(Institution.id)))
+            .join(Community, col(Community.id) == col(Institution.community_id))
+            .where(*where)
+        )
+        or 0
+    )
+    if result.total:
+        result.nursing_share = round(nursing / result.total, 4)
+        result.social_share = round(social / result.total, 4)
+    in_service = result.total - result.out_of_service
+    if in_service:
+        result.occupancy = round(result.occupied / in_service, 4)
+    return result

@@ -295,3 +295,36 @@ async def test_a_resident_moves_to_a_nursing_bed_and_their_old_bed_goes_to_the_w
     assert [(e["elder_id"], e["status"]) for e in line] == [(next_in_line["id"], "offered")]
     counts = await staff.ok("GET", f"/api/v1/institutions/{iid}/capacity")
     assert counts["by_kind"]["nursing"]["occupied"] == 1 and counts["by_kind"]["ordinary"]["held"] == 1
+
+
+async def test_areas_see_their_beds_with_the_shares_the_bureau_reports(stack, admin, make_world) -> None:
+    world, elsewhere = await make_world(caregivers_km=()), await make_world(caregivers_km=())
+    home = await institution(admin, world, operator_kind="social")
+    for room, kind, count in (("1", "nursing", 3), ("2", "ordinary", 1)):
+        await admin.ok(
+            "POST", f"/api/v1/institutions/{home['id']}/beds", {"room": room, "kind": kind, "count": count}, 201
+        )
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    hold = await staff.ok(
+        "POST",
+        "/api/v1/bed-holds",
+        {"elder_id": world.elders[0]["id"], "institution_id": home["id"], "kind": "nursing"},
+        201,
+    )
+    await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+    mine = await staff.ok("GET", f"/api/v1/capacity/summary?community_id={world.community['id']}")
+    assert (mine["area"], mine["institutions"], mine["total"], mine["occupied"], mine["free"]) == (
+        f"community:{world.community['id']}",
+        1,
+        4,
+        1,
+        3,
+    )
+    assert (mine["nursing_share"], mine["social_share"], mine["occupancy"]) == (0.75, 1.0, 0.25)
+    district = await world.user("community_staff", district_id=world.district["id"])
+    assert (await district.ok("GET", f"/api/v1/capacity/summary?district_id={world.district['id']}"))["total"] == 4
+    city = await (await world.user("operator")).ok("GET", "/api/v1/capacity/summary")
+    assert city["area"] == "city" and city["total"] >= 4
+    stranger = await elsewhere.user("community_staff", community_id=elsewhere.community["id"])
+    assert (await stranger.get(f"/api/v1/capacity/summary?community_id={world.community['id']}")).status_code == 403
+    assert (await staff.get("/api/v1/capacity/summary")).status_code == 403
