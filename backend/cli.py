@@ -108,6 +108,51 @@ async def _seed(*, demo: bool, scale: str) -> None:
         console.print(table)
 
 
+@app.command("import-institutions")
+def import_institutions(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx registry")],
+    good_rows: Annotated[bool, typer.Option("--good-rows", help="Import the good rows even when some are bad")] = False,
+) -> None:
+    """Import institutions and their beds from the bureau's spreadsheet (see backend/capacity/importer.py)."""
+    _logging()
+    imported = asyncio.run(_import_institutions(path, good_rows=good_rows))
+    if not imported:
+        raise typer.Exit(1)
+
+
+async def _import_institutions(path: Path, *, good_rows: bool) -> bool:
+    from rich.progress import Progress
+
+    from backend.capacity.importer import check_file, write_rows
+    from backend.core.runtime import Runtime
+
+    runtime = Runtime(get_settings().model_copy(update={"redis_url": None}), role="cli")
+    try:
+        async with runtime.unit_of_work() as session:
+            with Progress(console=console, transient=True) as progress:
+                reading = progress.add_task("检查 checking", total=None)
+                report = await check_file(session, path, progress=lambda: progress.advance(reading))
+                if report.errors and not good_rows:
+                    progress.stop()
+                else:
+                    writing = progress.add_task("导入 importing", total=len(report.good))
+                    await write_rows(session, report, progress=lambda: progress.advance(writing))
+    finally:
+        await runtime.stop()
+    if report.errors:
+        table = Table(title=f"有误的行 Bad rows: {len(report.errors)} / {report.rows}")
+        table.add_column("行 line", justify="right")
+        table.add_column("原因 reason")
+        for line, reason in report.errors:
+            table.add_row(str(line), reason)
+        console.print(table)
+    if report.errors and not good_rows:
+        console.print("[red]未导入任何数据[/red] (nothing imported): fix the rows, or pass --good-rows")
+        return False
+    console.print(f"[green]已导入[/green] {report.imported} 家机构、{report.beds} 张床位 (institutions, beds imported)")
+    return True
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",

@@ -1,0 +1,187 @@
+"""Import institutions and their beds from the bureau's spreadsheets (CSV or XLSX).
+
+One row per institution. Columns (header names, any order; Chinese headers in brackets also work):
+``licence_no`` (许可证号), ``name`` (机构名称), ``operator_kind`` (运营性质: public|public_private|social,
+or 公办|公建民营|社会办), ``community_code`` (社区代码), ``lat``, ``lon`` (纬度, 经度), optional
+``monthly_fee_yuan`` (月收费), and one ``beds_<kind>`` column per bed kind (e.g. ``beds_nursing``,
+``beds_ordinary``, ``beds_dementia``; 护理型床位, 普通床位, 认知症床位).
+
+Every row is checked before anything is written; a file with a bad row imports nothing unless the
+caller asks for the good rows. Each bad row is reported with its line number (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from backend.areas.models import Community
+from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
+from backend.core.db import utcnow
+
+HEADERS_ZH = {
+    "许可证号": "licence_no",
+    "机构名称": "name",
+    "运营性质": "operator_kind",
+    "社区代码": "community_code",
+    "纬度": "lat",
+    "经度": "lon",
+    "月收费": "monthly_fee_yuan",
+    "护理型床位": "beds_nursing",
+    "普通床位": "beds_ordinary",
+    "认知症床位": "beds_dementia",
+}
+OPERATORS_ZH = {"公办": "public", "公建民营": "public_private", "社会办": "social"}
+REQUIRED = ("licence_no", "name", "operator_kind", "community_code", "lat", "lon")
+MAX_BEDS = 5000
+
+
+@dataclass
+class Row:
+    line: int
+    institution: Institution
+    beds: dict[str, int]
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    good: list[Row] = field(default_factory=list)
+    imported: int = 0
+    beds: int = 0
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, {header: value}) for every data row of a CSV or XLSX file."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True, data_only=True).active
+        assert sheet is not None
+        lines = sheet.iter_rows(values_only=True)
+        header = [HEADERS_ZH.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in next(lines, ())]
+        for n, values in enumerate(lines, start=2):
+            if any(v not in (None, "") for v in values):
+                yield n, dict(zip(header, values, strict=False))
+        return
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [HEADERS_ZH.get(h.strip(), h.strip()) for h in next(reader, [])]
+        for n, values in enumerate(reader, start=2):
+            if any(v.strip() for v in values):
+                yield n, dict(zip(header, values, strict=False))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+async def check_file(session: AsyncSession, path: Path, *, progress: Callable[[], None] | None = None) -> Report:
+    """Read and check every row; nothing is written."""
+    kinds = set((await session.execute(select(BedKind.code))).scalars())
+    communities: dict[str, int] = {
+        code: cid for code, cid in (await session.execute(select(Community.code, Community.id))).all() if cid
+    }
+    taken = set((await session.execute(select(Institution.licence_no))).scalars())
+    report = Report()
+    for line, raw in read_rows(path):
+        report.rows += 1
+        if progress is not None:
+            progress()
+        problems, row = _check(raw, kinds, communities, taken)
+        if problems:
+            report.errors.append((line, "；".join(problems)))
+            continue
+        assert row is not None
+        taken.add(row[0].licence_no)
+        report.good.append(Row(line, *row))
+    return report
+
+
+def _check(
+    raw: dict[str, Any], kinds: set[str], communities: dict[str, int], taken: set[str]
+) -> tuple[list[str], tuple[Institution, dict[str, int]] | None]:
+    problems = [f"缺少 {name}" for name in REQUIRED if not _text(raw.get(name))]
+    licence, operator = _text(raw.get("licence_no")), _text(raw.get("operator_kind"))
+    operator = OPERATORS_ZH.get(operator, operator)
+    if licence and licence in taken:
+        problems.append(f"许可证号 {licence} 已存在")
+    if operator and operator not in {k.value for k in OperatorKind}:
+        problems.append(f"运营性质 {operator} 无效（public、public_private、social）")
+    code = _text(raw.get("community_code"))
+    if code and code not in communities:
+        problems.append(f"社区代码 {code} 不存在")
+    numbers: dict[str, float] = {}
+    for name, low, high in (("lat", -90, 90), ("lon", -180, 180)):
+        try:
+            numbers[name] = float(_text(raw.get(name)))
+            if not low <= numbers[name] <= high:
+                problems.append(f"{name} 超出范围")
+        except ValueError:
+            if _text(raw.get(name)):
+                problems.append(f"{name} 不是数字")
+    beds: dict[str, int] = {}
+    for header, value in raw.items():
+        if not header.startswith("beds_") or not _text(value):
+            continue
+        kind = header.removeprefix("beds_")
+        if kind not in kinds:
+            problems.append(f"床位类型 {kind} 未配置")
+            continue
+        try:
+            count = int(float(_text(value)))
+        except ValueError:
+            problems.append(f"{header} 不是整数")
+            continue
+        if not 0 <= count <= MAX_BEDS:
+            problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
+        beds[kind] = count
+    fee = _text(raw.get("monthly_fee_yuan"))
+    if fee and not fee.replace(".", "", 1).isdigit():
+        problems.append("月收费不是数字")
+    if problems:
+        return problems, None
+    institution = Institution(
+        name=_text(raw.get("name"))[:128],
+        operator_kind=operator,
+        community_id=communities[code],
+        licence_no=licence[:64],
+        lat=numbers["lat"],
+        lon=numbers["lon"],
+        monthly_fee_yuan=int(float(fee)) if fee else None,
+    )
+    return [], (institution, beds)
+
+
+async def write_rows(session: AsyncSession, report: Report, *, progress: Callable[[], None] | None = None) -> None:
+    """Insert the checked rows' institutions and their free beds (labelled by kind: N-1, N-2, … per kind)."""
+    now = utcnow()
+    for row in report.good:
+        session.add(row.institution)
+        await session.flush()
+        beds = [
+            {
+                "institution_id": row.institution.id,
+                "room": kind,
+                "label": f"{kind}-{n}",
+                "kind": kind,
+                "status": "free",
+                "updated_at": now,
+            }
+            for kind, count in sorted(row.beds.items())
+            for n in range(1, count + 1)
+        ]
+        if beds:
+            await session.execute(insert(Bed), beds)
+        report.imported += 1
+        report.beds += len(beds)
+        if progress is not None:
+            progress()

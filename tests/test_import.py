@@ -1,0 +1,81 @@
+"""`eldercare import-institutions`: the bureau's spreadsheets, every bad row named, nothing half-imported."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from openpyxl import Workbook
+
+from tests.infra import ROOT, platform_env
+from tests.infra import run_cli as _cli
+
+HEADER = "licence_no,name,operator_kind,community_code,lat,lon,monthly_fee_yuan,beds_nursing,beds_ordinary"
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_a_csv_with_bad_rows_imports_nothing_unless_the_good_rows_are_asked_for(tmp_path) -> None:
+    db = tmp_path / "import.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
+    _cli(env, "migrate")
+    _cli(env, "seed")
+    with sqlite3.connect(db) as conn:
+        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+    rows = [
+        HEADER,
+        f"苏民养001,平江颐养院,social,{code},31.31,120.62,4200,30,10",
+        f"苏民养002,沧浪护理院,公建民营,{code},31.29,120.60,,20,0",
+        "苏民养003,错误机构,charity,NOPE,91,120.6,abc,x,5",
+        f"苏民养001,重复许可证,public,{code},31.3,120.6,,5,5",
+    ]
+    sheet = tmp_path / "registry.csv"
+    sheet.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    refused = _run(env, "import-institutions", str(sheet))
+    assert refused.returncode == 1
+    assert "未导入任何数据" in refused.stdout
+    for line, reason in (
+        (4, "运营性质 charity 无效"),
+        (4, "社区代码 NOPE 不存在"),
+        (4, "lat 超出范围"),
+        (5, "许可证号 苏民养001 已存在"),
+    ):
+        assert any(str(line) in out and reason in out for out in refused.stdout.splitlines()), (line, reason)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM institution").fetchone()[0] == 0
+
+    done = _cli(env, "import-institutions", str(sheet), "--good-rows")
+    assert "已导入" in done and "2 家机构、60 张床位" in done
+    with sqlite3.connect(db) as conn:
+        beds = dict(conn.execute("SELECT kind, count(*) FROM bed GROUP BY kind").fetchall())
+        kinds = dict(conn.execute("SELECT licence_no, operator_kind FROM institution").fetchall())
+    assert beds == {"nursing": 50, "ordinary": 10}
+    assert kinds == {"苏民养001": "social", "苏民养002": "public_private"}
+
+
+def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
+    db = tmp_path / "xlsx.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    _cli(env, "migrate")
+    _cli(env, "seed")
+    with sqlite3.connect(db) as conn:
+        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["许可证号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "护理型床位", "认知症床位"])
+    sheet.append(["苏民养101", "吴中康养中心", "公办", code, 31.27, 120.63, 12, 4])
+    path = tmp_path / "registry.xlsx"
+    book.save(path)
+    assert "1 家机构、16 张床位" in _cli(env, "import-institutions", str(path))
+    with sqlite3.connect(db) as conn:
+        assert dict(conn.execute("SELECT kind, count(*) FROM bed GROUP BY kind").fetchall()) == {
+            "nursing": 12,
+            "dementia": 4,
+        }
