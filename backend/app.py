@@ -18,6 +18,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
 from backend.core.runtime import Runtime
+from backend.daycare.router import router as daycare_router
 from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
 from backend.plans.router import router as plans_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         areas_router,
         calendars_router,
         capacity_router,
+        daycare_router,
         dispatch_router,
         plans_router,
         registry_router,

@@ -8,6 +8,7 @@ from backend.capacity.models import Admission, Bed, BedHold, BedKind, Institutio
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
+from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.dispatch.models import Offer
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
@@ -36,6 +37,9 @@ __all__ = [
     "ChannelCursor",
     "ChannelEvent",
     "Community",
+    "DayCareBooking",
+    "DayCareCentre",
+    "DayCareDay",
     "District",
     "Elder",
     "Institution",

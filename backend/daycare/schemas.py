@@ -1,0 +1,69 @@
+"""Payloads of the day-care API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field, model_validator
+
+from backend.core.schemas import Id
+
+MAX_DAYS = 93  # a quarter at most in one booking
+
+
+class CentreCreate(BaseModel):
+    provider_id: Id
+    community_id: Id
+    places: int = Field(ge=1, le=1000)
+    meal_places: int | None = Field(default=None, ge=0, le=1000)
+    transport_places: int | None = Field(default=None, ge=0, le=1000)
+
+
+class CentrePublic(CentreCreate):
+    id: int
+
+
+class BookingCreate(BaseModel):
+    """Days at a centre: listed ``days``, or every ``weekdays`` (1 Monday … 7 Sunday) from ``start`` to ``end``."""
+
+    centre_id: Id
+    elder_id: Id
+    days: list[date] = Field(default_factory=list, max_length=MAX_DAYS)
+    weekdays: list[int] = Field(default_factory=list, max_length=7)
+    start: date | None = None
+    end: date | None = None
+    meal: bool = False
+    transport: bool = False
+
+    @model_validator(mode="after")
+    def _days(self) -> BookingCreate:
+        if bool(self.days) == bool(self.weekdays):
+            raise ValueError("give either days or weekdays with start and end")
+        if self.weekdays:
+            if self.start is None or self.end is None or self.end < self.start:
+                raise ValueError("weekdays need start <= end")
+            if (self.end - self.start).days >= MAX_DAYS:
+                raise ValueError(f"at most {MAX_DAYS} days at once")
+            if any(not 1 <= w <= 7 for w in self.weekdays):
+                raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+        return self
+
+
+class BookingPublic(BaseModel):
+    id: int
+    centre_id: int
+    elder_id: int
+    day: date
+    meal: bool
+    transport: bool
+    status: str
+    attended_at: datetime | None
+
+
+class DayPublic(BaseModel):
+    day: date
+    places: int
+    booked: int
+    free: int
+    meals: int
+    transport: int

@@ -1,0 +1,111 @@
+"""Day-care places: booked by day or by weekday, never past a day's places, checked in on the day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from backend.areas.models import Community
+from backend.core.i18n import LOCAL_TZ
+from backend.core.runtime import Runtime
+from backend.daycare.models import DayCareBooking
+from tests.client import Api, World
+from tests.factories import elder_at_home
+
+
+async def centre(admin: Api, world: World, **extra: Any) -> dict[str, Any]:
+    provider = await admin.ok(
+        "POST",
+        "/api/v1/providers",
+        {
+            "name": "平江日间照料中心",
+            "kind": "day_care",
+            "community_ids": [world.community["id"]],
+            "service_types": ["day_care"],
+            "location": world.home,
+        },
+        201,
+    )
+    body = {"provider_id": provider["id"], "community_id": world.community["id"], "places": 2, **extra}
+    return await admin.ok("POST", "/api/v1/day-care/centres", body, 201)
+
+
+def next_weekday(weekday: int) -> date:
+    today = datetime.now(LOCAL_TZ).date()
+    return today + timedelta(days=(weekday - today.isoweekday()) % 7 or 7)
+
+
+async def test_weekly_days_are_booked_all_or_none_and_attendance_is_on_the_day(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    home = await centre(admin, world, meal_places=1)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    first, second, third = world.elders[0], await world.add_elder(), await world.add_elder()
+    monday = next_weekday(1)
+    weeks = {
+        "centre_id": home["id"],
+        "weekdays": [1, 3],
+        "start": monday.isoformat(),
+        "end": (monday + timedelta(days=13)).isoformat(),
+    }
+
+    made = await staff.ok("POST", "/api/v1/day-care/bookings", {**weeks, "elder_id": first["id"], "meal": True}, 201)
+    assert [b["day"] for b in made] == [(monday + timedelta(days=n)).isoformat() for n in (0, 2, 7, 9)]
+    await staff.ok("POST", "/api/v1/day-care/bookings", {**weeks, "elder_id": second["id"]}, 201)
+    # Two places a day: the third elder's weeks are full on every day; nothing of them is booked.
+    full = await staff.post("/api/v1/day-care/bookings", {**weeks, "elder_id": third["id"]})
+    assert full.status_code == 409 and full.json()["error"]["code"] == "day_full"
+    assert monday.isoformat() in full.json()["error"]["message"]
+    # Only one lunch a day, already taken; and no shuttle at this centre.
+    tuesday = {"centre_id": home["id"], "elder_id": third["id"], "days": [(monday + timedelta(days=1)).isoformat()]}
+    lunch = await staff.post("/api/v1/day-care/bookings", {**tuesday, "days": [monday.isoformat()], "meal": True})
+    assert lunch.status_code == 409
+    shuttle = await staff.post("/api/v1/day-care/bookings", {**tuesday, "transport": True})
+    assert shuttle.status_code == 422 and shuttle.json()["error"]["code"] == "no_transport"
+    days = await staff.ok(
+        "GET", f"/api/v1/day-care/centres/{home['id']}/days?start={monday}&end={monday + timedelta(days=2)}"
+    )
+    assert [(d["booked"], d["free"], d["meals"]) for d in days] == [(2, 0, 1), (0, 2, 0), (2, 0, 1)]
+
+    # A cancellation frees the Monday place; the third elder takes it. Attendance only on the day.
+    await staff.ok("POST", f"/api/v1/day-care/bookings/{made[0]['id']}/cancel")
+    taken = await staff.ok("POST", "/api/v1/day-care/bookings", {**tuesday, "days": [monday.isoformat()]}, 201)
+    early = await staff.post(f"/api/v1/day-care/bookings/{taken[0]['id']}/attend")
+    assert early.status_code == 409 and early.json()["error"]["code"] == "not_today"
+    today = datetime.now(LOCAL_TZ).date().isoformat()
+    now_booked = await staff.ok("POST", "/api/v1/day-care/bookings", {**tuesday, "days": [today]}, 201)
+    came = await staff.ok("POST", f"/api/v1/day-care/bookings/{now_booked[0]['id']}/attend")
+    assert came["status"] == "attended" and came["attended_at"]
+
+
+async def test_forty_families_booking_a_thirty_place_day_at_once(stack, admin, make_world, runtime: Runtime) -> None:
+    world = await make_world(caregivers_km=())
+    home = await centre(admin, world, places=30)
+    async with runtime.unit_of_work() as session:
+        community = await session.get(Community, world.community["id"])
+        assert community is not None
+        elders = [elder_at_home(community) for _ in range(40)]
+        session.add_all(elders)
+        await session.flush()
+        ids = [e.id for e in elders]
+    operator = await world.user("operator")
+    day = next_weekday(5).isoformat()
+    answers = await asyncio.gather(
+        *(
+            operator.post("/api/v1/day-care/bookings", {"centre_id": home["id"], "elder_id": i, "days": [day]})
+            for i in ids
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201] * 30 + [409] * 10
+    async with runtime.sessions() as session:
+        live = await session.scalar(
+            select(func.count()).where(
+                col(DayCareBooking.centre_id) == home["id"], col(DayCareBooking.status) == "booked"
+            )
+        )
+    assert live == 30
+    (counted,) = await operator.ok("GET", f"/api/v1/day-care/centres/{home['id']}/days?start={day}&end={day}")
+    assert (counted["booked"], counted["free"]) == (30, 0)
