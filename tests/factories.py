@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.areas.models import Community
 from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
 from backend.areas.service import create_community, create_district, create_street
+from backend.core.runtime import Runtime
 from backend.core.schemas import Location
 from backend.registry.models import Elder
 from tests.client import id_number, unique_phone
@@ -42,3 +43,14 @@ def elder_at_home(community: Community, **wishes: Any) -> Elder:
         gender="female",
         **wishes,
     )
+
+
+async def many_elders(runtime: Runtime, community_id: int, count: int) -> list[int]:
+    """``count`` elders at home in the community, written at once (for tests of many simultaneous requests)."""
+    async with runtime.unit_of_work() as session:
+        community = await session.get(Community, community_id)
+        assert community is not None
+        elders = [elder_at_home(community) for _ in range(count)]
+        session.add_all(elders)
+        await session.flush()
+        return [e.id for e in elders if e.id is not None]

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from backend.areas.models import Community
 from backend.capacity.models import Bed, BedHold, HoldStatus
 from backend.capacity.schemas import HoldCreate
 from backend.capacity.service import hold_bed
@@ -19,7 +18,7 @@ from backend.core.config import Settings
 from backend.core.runtime import Runtime
 from backend.users.models import User
 from tests.client import Api, World, Ws
-from tests.factories import elder_at_home
+from tests.factories import many_elders
 
 
 async def institution(admin: Api, world: World, **extra: Any) -> dict[str, Any]:
@@ -168,13 +167,7 @@ async def test_500_simultaneous_holds_on_50_beds_exactly_50_win(stack, admin, ma
     await admin.ok(
         "POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "A", "kind": "nursing", "count": 50}, 201
     )
-    async with runtime.unit_of_work() as session:
-        community = await session.get(Community, world.community["id"])
-        assert community is not None
-        elders = [elder_at_home(community) for _ in range(500)]
-        session.add_all(elders)
-        await session.flush()
-        ids = [e.id for e in elders]
+    ids = await many_elders(runtime, world.community["id"], 500)
     operator = await world.user("operator")
 
     async def hold(elder_id: int | None) -> Any:

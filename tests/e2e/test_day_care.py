@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from backend.areas.models import Community
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
 from backend.daycare.models import DayCareBooking
 from tests.client import Api, World
-from tests.factories import elder_at_home
+from tests.factories import many_elders
 
 
 async def centre(admin: Api, world: World, **extra: Any) -> dict[str, Any]:
@@ -84,13 +83,7 @@ async def test_weekly_days_are_booked_all_or_none_and_attendance_is_on_the_day(s
 async def test_forty_families_booking_a_thirty_place_day_at_once(stack, admin, make_world, runtime: Runtime) -> None:
     world = await make_world(caregivers_km=())
     home = await centre(admin, world, places=30)
-    async with runtime.unit_of_work() as session:
-        community = await session.get(Community, world.community["id"])
-        assert community is not None
-        elders = [elder_at_home(community) for _ in range(40)]
-        session.add_all(elders)
-        await session.flush()
-        ids = [e.id for e in elders]
+    ids = await many_elders(runtime, world.community["id"], 40)
     operator = await world.user("operator")
     day = next_weekday(5).isoformat()
     answers = await asyncio.gather(
