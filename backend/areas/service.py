@@ -52,3 +52,10 @@ async def create_community(*, session: AsyncSession, data: CommunityCreate) -> C
         lon=data.location.lon,
     )
     return await _insert(session, community)
+
+
+async def area_channels(session: AsyncSession, community_id: int) -> list[str]:
+    """The WebSocket channels of a community and the street and district it lies in (its dashboards)."""
+    community = await session.get(Community, community_id)
+    assert community is not None
+    return [f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}"]

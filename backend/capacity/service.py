@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community, District
+from backend.areas.service import area_channels
 from backend.capacity.models import (
     Admission,
     Bed,
@@ -210,15 +211,9 @@ async def _set_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedSt
 
 async def _changed(session: AsyncSession, institution: Institution, kind: str) -> None:
     """Tell the institution's area its new counts for this kind of bed."""
-    community = await session.get(Community, institution.community_id)
-    assert community is not None
     counts = (await capacity(session, institution.id)).by_kind.get(kind, Counts())  # type: ignore[arg-type]
-    emit(
-        session,
-        "capacity.changed",
-        [f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}"],
-        {"institution_id": institution.id, "kind": kind, **counts.model_dump()},
-    )
+    channels = await area_channels(session, institution.community_id)
+    emit(session, "capacity.changed", channels, {"institution_id": institution.id, "kind": kind, **counts.model_dump()})
 
 
 def _placed(elder_id: Any) -> ColumnElement[bool]:

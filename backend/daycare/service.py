@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
+from backend.areas.service import area_channels
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import insert_unique, referenced
 from backend.daycare.models import BookingStatus, DayCareBooking, DayCareCentre, DayCareDay
@@ -123,7 +125,16 @@ async def book(*, session: AsyncSession, user: User, data: BookingCreate) -> lis
             by=by,
         )
         made.append(await insert_unique(session, booking, twice))
+    for day in days:
+        await _changed(session, centre, day)
     return made
+
+
+async def _changed(session: AsyncSession, centre: DayCareCentre, day: date) -> None:
+    """Tell the centre's area the day's new counts (``day_care.changed``)."""
+    (counts,) = await days_of(session=session, centre_id=centre.id, start=day, end=day)  # type: ignore[arg-type]
+    channels = await area_channels(session, centre.community_id)
+    emit(session, "day_care.changed", channels, {"centre_id": centre.id, **counts.model_dump(mode="json")})
 
 
 async def _booking(session: AsyncSession, user: User, booking_id: int) -> tuple[DayCareBooking, DayCareCentre]:
@@ -158,6 +169,7 @@ async def cancel(*, session: AsyncSession, user: User, booking_id: int) -> DayCa
     )
     booking.status, booking.cancelled_at = BookingStatus.cancelled.value, utcnow()
     await session.flush()
+    await _changed(session, centre, booking.day)
     return booking
 
 

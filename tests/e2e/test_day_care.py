@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
 from backend.daycare.models import DayCareBooking
-from tests.client import Api, World
+from tests.client import Api, World, Ws
 from tests.factories import many_elders
 
 
@@ -42,6 +42,8 @@ async def test_weekly_days_are_booked_all_or_none_and_attendance_is_on_the_day(s
     world = await make_world(caregivers_km=())
     home = await centre(admin, world, meal_places=1)
     staff = await world.user("community_staff", community_id=world.community["id"])
+    dashboard = await Ws.connect(stack.base_url, staff.token)
+    await dashboard.subscribe(f"community:{world.community['id']}")
     first, second, third = world.elders[0], await world.add_elder(), await world.add_elder()
     monday = next_weekday(1)
     weeks = {
@@ -54,6 +56,8 @@ async def test_weekly_days_are_booked_all_or_none_and_attendance_is_on_the_day(s
     made = await staff.ok("POST", "/api/v1/day-care/bookings", {**weeks, "elder_id": first["id"], "meal": True}, 201)
     assert [b["day"] for b in made] == [(monday + timedelta(days=n)).isoformat() for n in (0, 2, 7, 9)]
     await staff.ok("POST", "/api/v1/day-care/bookings", {**weeks, "elder_id": second["id"]}, 201)
+    seen = await dashboard.wait_event("day_care.changed", centre_id=home["id"], day=monday.isoformat(), booked=2)
+    assert seen["data"]["free"] == 0
     # Two places a day: the third elder's weeks are full on every day; nothing of them is booked.
     full = await staff.post("/api/v1/day-care/bookings", {**weeks, "elder_id": third["id"]})
     assert full.status_code == 409 and full.json()["error"]["code"] == "day_full"
@@ -78,6 +82,7 @@ async def test_weekly_days_are_booked_all_or_none_and_attendance_is_on_the_day(s
     now_booked = await staff.ok("POST", "/api/v1/day-care/bookings", {**tuesday, "days": [today]}, 201)
     came = await staff.ok("POST", f"/api/v1/day-care/bookings/{now_booked[0]['id']}/attend")
     assert came["status"] == "attended" and came["attended_at"]
+    await dashboard.close()
 
 
 async def test_forty_families_booking_a_thirty_place_day_at_once(stack, admin, make_world, runtime: Runtime) -> None:
