@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
 from backend.calendars.models import CaregiverBooking, CaregiverShift
-from backend.capacity.models import Admission, Bed, BedHold, BedKind, Institution, WaitingEntry
+from backend.capacity.models import Admission, Bed, BedHold, BedKind, CapacitySnapshot, Institution, WaitingEntry
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
@@ -30,6 +30,7 @@ __all__ = [
     "BedHold",
     "BedKind",
     "BlockedCaregiver",
+    "CapacitySnapshot",
     "Caregiver",
     "CaregiverBooking",
     "CaregiverShift",

@@ -29,7 +29,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
 def daily(settings: Settings) -> list[tuple[str, int, int]]:
     """(task name, hour, minute) of every daily job, Suzhou time."""
     hour, minute = (int(part) for part in settings.day_plan_at.split(":"))
-    return [("plans.plan_tomorrow", hour, minute)]
+    return [("plans.plan_tomorrow", hour, minute), ("capacity.snapshot", 23, 55)]
 
 
 def run_scheduler(settings: Settings) -> None:

@@ -7,10 +7,10 @@ occupant, and every elder in at most one bed: partial unique indexes, not applic
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Column, Date, Index
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
@@ -166,3 +166,20 @@ class WaitingEntry(SQLModel, table=True):
     by: str = Field(max_length=64)
     joined_at: datetime = created_at_field()
     closed_at: datetime | None = timestamp_field()
+
+
+class CapacitySnapshot(SQLModel, table=True):
+    """An institution's beds of a kind by state at the end of a day (occupancy over time)."""
+
+    __tablename__ = "capacity_snapshot"
+    __table_args__ = (Index("uq_capacity_snapshot_day", "day", "institution_id", "kind", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    institution_id: int = Field(foreign_key="institution.id")
+    kind: str = Field(max_length=32)
+    total: int
+    free: int
+    held: int
+    occupied: int
+    out_of_service: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -14,6 +15,7 @@ from backend.capacity.schemas import (
     BedPublic,
     BedsCreate,
     Capacity,
+    DayCounts,
     FreeBeds,
     HoldCreate,
     HoldPublic,
@@ -78,6 +80,28 @@ async def area_summary(
     """Live bed counts of a community, street or district (none: the city, for operators), with the shares."""
     return await service.area_capacity(
         session=session, user=user, community_id=community_id, street_id=street_id, district_id=district_id
+    )
+
+
+@router.get("/capacity/history", response_model=list[DayCounts])
+async def area_history(
+    session: SessionDep,
+    user: CurrentUser,
+    start: Annotated[date, Query()],
+    end: Annotated[date, Query()],
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+) -> list[DayCounts]:
+    """An area's beds at the end of each day (the scheduler records them at 23:55): occupancy over time."""
+    return await service.area_history(
+        session=session,
+        user=user,
+        community_id=community_id,
+        street_id=street_id,
+        district_id=district_id,
+        start=start,
+        end=end,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -146,3 +146,10 @@ class AreaCapacity(Counts):
     nursing_share: float | None = None  # nursing-type beds (护理型 and dementia care) / all
     social_share: float | None = None  # beds run by social operators / all
     occupancy: float | None = None  # occupied / in service
+
+
+class DayCounts(Counts):
+    """An area's beds at the end of one day."""
+
+    day: date
+    occupancy: float | None = None

@@ -12,10 +12,11 @@ district channels.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -28,6 +29,7 @@ from backend.capacity.models import (
     BedKind,
     BedStatus,
     Benefit,
+    CapacitySnapshot,
     HoldStatus,
     Institution,
     OperatorKind,
@@ -39,6 +41,7 @@ from backend.capacity.schemas import (
     BedsCreate,
     Capacity,
     Counts,
+    DayCounts,
     FreeBeds,
     HoldCreate,
     InstitutionCreate,
@@ -637,24 +640,29 @@ async def leave_waiting_list(*, session: AsyncSession, user: User, entry_id: int
     return entry
 
 
+async def _area_filter(
+    session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
+) -> tuple[str, list[ColumnElement[bool]]]:
+    """The area asked for (the smallest given; none: the city) and its condition on ``Community``, in scope."""
+    if community_id is not None:
+        await check_community(session, user, community_id)
+        return f"community:{community_id}", [col(Community.id) == community_id]
+    if street_id is not None:
+        await check_channel(session, user, f"street:{street_id}")
+        return f"street:{street_id}", [col(Community.street_id) == street_id]
+    if district_id is not None:
+        await check_channel(session, user, f"district:{district_id}")
+        return f"district:{district_id}", [col(Community.district_id) == district_id]
+    if user.role in (Role.admin, Role.operator):
+        return "city", []
+    raise _forbidden()
+
+
 async def area_capacity(
     *, session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
 ) -> AreaCapacity:
     """Live counts of an area's beds (the smallest area given; none: the city), within the user's scope."""
-    where: list[ColumnElement[bool]] = []
-    if community_id is not None:
-        await check_community(session, user, community_id)
-        area, where = f"community:{community_id}", [col(Community.id) == community_id]
-    elif street_id is not None:
-        await check_channel(session, user, f"street:{street_id}")
-        area, where = f"street:{street_id}", [col(Community.street_id) == street_id]
-    elif district_id is not None:
-        await check_channel(session, user, f"district:{district_id}")
-        area, where = f"district:{district_id}", [col(Community.district_id) == district_id]
-    elif user.role in (Role.admin, Role.operator):
-        area = "city"
-    else:
-        raise _forbidden()
+    area, where = await _area_filter(session, user, community_id, street_id, district_id)
     rows = await session.execute(
         select(Bed.status, BedKind.nursing, Institution.operator_kind, func.count(col(Bed.id)))
         .join(Institution, col(Institution.id) == col(Bed.institution_id))
@@ -684,3 +692,69 @@ async def area_capacity(
     if in_service:
         result.occupancy = round(result.occupied / in_service, 4)
     return result
+
+
+async def take_snapshot(*, session: AsyncSession, day: date) -> int:
+    """Record every institution's beds by kind and state for ``day`` (again: replaced); returns the rows."""
+    await session.execute(delete(CapacitySnapshot).where(col(CapacitySnapshot.day) == day))
+    rows = await session.execute(
+        select(Bed.institution_id, Bed.kind, Bed.status, func.count(col(Bed.id))).group_by(
+            col(Bed.institution_id), col(Bed.kind), col(Bed.status)
+        )
+    )
+    counts: dict[tuple[int, str], Counts] = {}
+    for institution_id, kind, status, n in rows.all():
+        c = counts.setdefault((institution_id, kind), Counts())
+        setattr(c, status, getattr(c, status) + n)
+        c.total += n
+    session.add_all(
+        CapacitySnapshot(day=day, institution_id=iid, kind=kind, **c.model_dump()) for (iid, kind), c in counts.items()
+    )
+    await session.flush()
+    return len(counts)
+
+
+async def area_history(
+    *,
+    session: AsyncSession,
+    user: User,
+    community_id: int | None,
+    street_id: int | None,
+    district_id: int | None,
+    start: date,
+    end: date,
+) -> list[DayCounts]:
+    """An area's beds at the end of each recorded day from ``start`` to ``end`` (occupancy over time)."""
+    if end < start or (end - start).days > 366:
+        raise Invalid("日期范围无效（最多一年）", code="invalid_range", message_en="Bad range (a year at most)")
+    _area, where = await _area_filter(session, user, community_id, street_id, district_id)
+    rows = await session.execute(
+        sa_select(
+            col(CapacitySnapshot.day),
+            func.sum(col(CapacitySnapshot.total)),
+            func.sum(col(CapacitySnapshot.free)),
+            func.sum(col(CapacitySnapshot.held)),
+            func.sum(col(CapacitySnapshot.occupied)),
+            func.sum(col(CapacitySnapshot.out_of_service)),
+        )
+        .join(Institution, col(Institution.id) == col(CapacitySnapshot.institution_id))
+        .join(Community, col(Community.id) == col(Institution.community_id))
+        .where(col(CapacitySnapshot.day) >= start, col(CapacitySnapshot.day) <= end, *where)
+        .group_by(col(CapacitySnapshot.day))
+        .order_by(col(CapacitySnapshot.day))
+    )
+    out = []
+    for day, total, free, held, occupied, out_of_service in rows.all():
+        in_service = int(total) - int(out_of_service)
+        out.append(
+            DayCounts(
+                day=day,
+                total=int(total),
+                free=int(free),
+                held=int(held),
+                occupied=int(occupied),
+                out_of_service=int(out_of_service),
+                occupancy=round(int(occupied) / in_service, 4) if in_service else None,
+            )
+        )
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.capacity import service
 from backend.core.db import utcnow
+from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 
@@ -19,3 +20,10 @@ async def expire_holds(runtime: Runtime) -> int:
         async with runtime.unit_of_work() as session:
             freed += await service.expire_hold(session=session, settings=runtime.settings, hold_id=hold_id, now=now)
     return freed
+
+
+@task("capacity.snapshot")
+async def snapshot(runtime: Runtime) -> int:
+    """Record today's bed counts of every institution (run each evening: occupancy over time)."""
+    async with runtime.unit_of_work() as session:
+        return await service.take_snapshot(session=session, day=utcnow().astimezone(LOCAL_TZ).date())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -15,6 +15,8 @@ from backend.capacity.models import Bed, BedHold, HoldStatus
 from backend.capacity.schemas import HoldCreate
 from backend.capacity.service import hold_bed
 from backend.core.config import Settings
+from backend.core.i18n import LOCAL_TZ
+from backend.core.jobs import REGISTRY
 from backend.core.runtime import Runtime
 from backend.users.models import User
 from tests.client import Api, World, Ws
@@ -321,3 +323,25 @@ async def test_areas_see_their_beds_with_the_shares_the_bureau_reports(stack, ad
     stranger = await elsewhere.user("community_staff", community_id=elsewhere.community["id"])
     assert (await stranger.get(f"/api/v1/capacity/summary?community_id={world.community['id']}")).status_code == 403
     assert (await staff.get("/api/v1/capacity/summary")).status_code == 403
+
+
+async def test_occupancy_over_time_from_the_evening_snapshots(stack, admin, make_world, runtime: Runtime) -> None:
+    world = await make_world(caregivers_km=())
+    home = await institution(admin, world)
+    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "7", "kind": "nursing", "count": 4}, 201)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    body = {"elder_id": world.elders[0]["id"], "institution_id": home["id"], "kind": "nursing"}
+    hold = await staff.ok("POST", "/api/v1/bed-holds", body, 201)
+    await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+    await REGISTRY["capacity.snapshot"](runtime)  # what the scheduler enqueues at 23:55
+    await REGISTRY["capacity.snapshot"](runtime)  # twice the same day: replaced, not doubled
+    today = datetime.now(LOCAL_TZ).date()
+    path = (
+        f"/api/v1/capacity/history?community_id={world.community['id']}&start={today - timedelta(days=7)}&end={today}"
+    )
+    (day,) = await staff.ok("GET", path)
+    assert (day["day"], day["total"], day["occupied"], day["occupancy"]) == (today.isoformat(), 4, 1, 0.25)
+    backwards = await staff.get(
+        path.replace(f"start={today - timedelta(days=7)}", f"start={today + timedelta(days=1)}")
+    )
+    assert backwards.status_code == 422
