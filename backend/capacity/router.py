@@ -12,6 +12,7 @@ from backend.capacity.models import Admission, BedHold, Institution, WaitingEntr
 from backend.capacity.schemas import (
     AdmissionPublic,
     AreaCapacity,
+    BedKindCreate,
     BedPublic,
     BedsCreate,
     Capacity,
@@ -38,6 +39,19 @@ def _institution(institution: Institution) -> InstitutionPublic:
     return InstitutionPublic.model_validate(
         {**institution.model_dump(), "location": Location(lat=institution.lat, lon=institution.lon)}
     )
+
+
+@router.get("/bed-kinds", response_model=list[BedKindCreate])
+async def list_bed_kinds(session: SessionDep, _user: CurrentUser) -> list[BedKindCreate]:
+    """The kinds of bed the bureau counts (nursing-type or not)."""
+    return [BedKindCreate.model_validate(k, from_attributes=True) for k in await service.bed_kinds(session)]
+
+
+@router.post("/bed-kinds", status_code=status.HTTP_201_CREATED, response_model=BedKindCreate)
+async def add_bed_kind(data: BedKindCreate, session: SessionDep, user: CurrentUser) -> BedKindCreate:
+    """Configure another kind of bed (admins)."""
+    kind = await service.add_bed_kind(session=session, user=user, data=data)
+    return BedKindCreate.model_validate(kind, from_attributes=True)
 
 
 @router.post("/institutions", status_code=status.HTTP_201_CREATED, response_model=InstitutionPublic)

@@ -31,6 +31,15 @@ class InstitutionPublic(BaseModel):
     monthly_fee_yuan: int | None
 
 
+class BedKindCreate(BaseModel):
+    """A kind of bed the bureau counts (e.g. ``hospice`` 安宁疗护床位)."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str = Field(min_length=1, max_length=32)
+    name_en: str = Field(min_length=1, max_length=64)
+    nursing: bool = False  # counts toward the nursing-type share
+
+
 class BedsCreate(BaseModel):
     room: str = Field(min_length=1, max_length=32)
     kind: str = Field(min_length=1, max_length=32)

@@ -38,6 +38,7 @@ from backend.capacity.models import (
 )
 from backend.capacity.schemas import (
     AreaCapacity,
+    BedKindCreate,
     BedsCreate,
     Capacity,
     Counts,
@@ -104,6 +105,18 @@ async def managed_institution(session: AsyncSession, user: User, institution_id:
     if not runs(user, institution):
         raise _forbidden()
     return institution
+
+
+async def bed_kinds(session: AsyncSession) -> list[BedKind]:
+    return list((await session.execute(select(BedKind).order_by(col(BedKind.code)))).scalars())
+
+
+async def add_bed_kind(*, session: AsyncSession, user: User, data: BedKindCreate) -> BedKind:
+    """Configure a kind of bed (admins; 409 ``bed_kind_exists``)."""
+    if user.role != Role.admin:
+        raise Forbidden("仅管理员可配置床位类型", code="role_forbidden", message_en="Admins only")
+    taken = Conflict("床位类型已存在", code="bed_kind_exists", message_en="This bed kind exists")
+    return await insert_unique(session, BedKind(**data.model_dump()), taken)
 
 
 async def _known_kind(session: AsyncSession, kind: str) -> BedKind:

@@ -345,3 +345,23 @@ async def test_occupancy_over_time_from_the_evening_snapshots(stack, admin, make
         path.replace(f"start={today - timedelta(days=7)}", f"start={today + timedelta(days=1)}")
     )
     assert backwards.status_code == 422
+
+
+async def test_the_bureau_configures_a_new_kind_of_bed(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    code = f"hospice_{uuid.uuid4().hex[:6]}"
+    kind = {"code": code, "name_zh": "安宁疗护床位", "name_en": "Hospice bed", "nursing": True}
+    staff = await world.user("operator")
+    assert (await staff.post("/api/v1/bed-kinds", kind)).status_code == 403
+    assert (await admin.ok("POST", "/api/v1/bed-kinds", kind, 201))["code"] == code
+    again = await admin.post("/api/v1/bed-kinds", kind)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "bed_kind_exists"
+    assert (await admin.post("/api/v1/bed-kinds", {**kind, "code": "Bad Code"})).status_code == 422
+    assert code in [k["code"] for k in await staff.ok("GET", "/api/v1/bed-kinds")]
+    home = await institution(admin, world)
+    beds = await admin.ok(
+        "POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "9", "kind": code, "count": 2}, 201
+    )
+    assert {b["kind"] for b in beds} == {code}
+    summary = await admin.ok("GET", f"/api/v1/capacity/summary?community_id={world.community['id']}")
+    assert summary["nursing_share"] == 1.0  # configured as nursing-type
