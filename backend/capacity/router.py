@@ -160,7 +160,7 @@ async def hold_bed(data: HoldCreate, session: SessionDep, settings: SettingsDep,
 async def get_hold(hold_id: PathId, session: SessionDep, user: CurrentUser) -> HoldPublic:
     """A hold and its state (active, admitted, released, expired)."""
     hold = await get_or_404(session, BedHold, hold_id, what="床位预留", what_en="hold")
-    await service.may_see_hold(session, user, hold)
+    await service.check_placement(session, user, hold)
     return HoldPublic.model_validate(hold, from_attributes=True)
 
 
@@ -206,8 +206,9 @@ async def transfer(
 
 @router.get("/admissions/{admission_id}", response_model=AdmissionPublic)
 async def get_admission(admission_id: PathId, session: SessionDep, user: CurrentUser) -> AdmissionPublic:
+    """An admission: the bed, since when, and when the elder left."""
     admission = await get_or_404(session, Admission, admission_id, what="入住记录", what_en="admission")
-    await service.may_see_hold(session, user, admission)
+    await service.check_placement(session, user, admission)
     return AdmissionPublic.model_validate(admission, from_attributes=True)
 
 

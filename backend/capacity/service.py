@@ -474,8 +474,8 @@ async def expire_hold(*, session: AsyncSession, settings: Settings, hold_id: int
     return True
 
 
-async def may_see_hold(session: AsyncSession, user: User, record: BedHold | Admission) -> None:
-    """403 unless the user may act on this elder's place in this institution."""
+async def check_placement(session: AsyncSession, user: User, record: BedHold | Admission) -> None:
+    """403 unless the user may act on this hold's or admission's elder in its institution."""
     institution = await session.get(Institution, record.institution_id)
     assert institution is not None
     await _may_place(session, user, institution, record.elder_id)
