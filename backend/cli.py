@@ -86,7 +86,7 @@ async def _seed(*, demo: bool, scale: str) -> None:
             homes = 0
             if demo:
                 homes += await seed_institutions(
-                    session, communities[:40], beds=300, rng=random.Random(7), prefix="DEMO-"
+                    session, communities[:40], beds=300, rng=random.Random(7), prefix="DEMO-", sizes=(40, 120)
                 )
             if scale == "city":
                 homes += await seed_institutions(

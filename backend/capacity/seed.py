@@ -35,9 +35,15 @@ def _operator(rng: random.Random) -> OperatorKind:
 
 
 async def seed_institutions(
-    session: AsyncSession, communities: Sequence[Community], *, beds: int, rng: random.Random, prefix: str
+    session: AsyncSession,
+    communities: Sequence[Community],
+    *,
+    beds: int,
+    rng: random.Random,
+    prefix: str,
+    sizes: tuple[int, int] = (40, 600),
 ) -> int:
-    """Institutions of 40–600 beds in random communities until ``beds`` beds exist; returns the institutions made.
+    """Institutions of ``sizes`` beds in random communities until ``beds`` beds exist; returns how many were made.
 
     Idempotent by licence prefix: nothing is added when institutions with ``prefix`` exist.
     """
@@ -45,7 +51,7 @@ async def seed_institutions(
         return 0
     now, left, made = utcnow(), beds, 0
     while left > 0:
-        size = min(left, rng.randint(40, 600))
+        size = min(left, rng.randint(*sizes))
         home = rng.choice(list(communities))
         institution = Institution(
             name=f"{home.name}{rng.choice(NAMES)}",

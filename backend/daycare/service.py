@@ -103,7 +103,7 @@ async def book(*, session: AsyncSession, user: User, data: BookingCreate) -> lis
     days = wanted_days(data)
     if not days:
         raise Invalid("所选时段内没有符合的日期", code="no_days", message_en="No day matches")
-    if days[0] < utcnow().date() - timedelta(days=1):
+    if days[0] < utcnow().astimezone(LOCAL_TZ).date():  # Suzhou's today
         raise Invalid("不能预约过去的日期", code="day_past", message_en="Days in the past cannot be booked")
     full = [d for d in days if not await _take_place(session, centre, d, meal=data.meal, transport=data.transport)]
     if full:  # all or none: the unit of work rolls the places taken back
