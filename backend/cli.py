@@ -115,12 +115,12 @@ def import_institutions(
 ) -> None:
     """Import institutions and their beds from the bureau's spreadsheet (see backend/capacity/importer.py)."""
     _logging()
-    imported = asyncio.run(_import_institutions(path, good_rows=good_rows))
+    imported = asyncio.run(_import_institutions(path.read_bytes(), path.name, good_rows=good_rows))
     if not imported:
         raise typer.Exit(1)
 
 
-async def _import_institutions(path: Path, *, good_rows: bool) -> bool:
+async def _import_institutions(data: bytes, filename: str, *, good_rows: bool) -> bool:
     from rich.progress import Progress
 
     from backend.capacity.importer import check_file, write_rows
@@ -131,7 +131,7 @@ async def _import_institutions(path: Path, *, good_rows: bool) -> bool:
         async with runtime.unit_of_work() as session:
             with Progress(console=console, transient=True) as progress:
                 reading = progress.add_task("检查 checking", total=None)
-                report = await check_file(session, path, progress=lambda: progress.advance(reading))
+                report = await check_file(session, data, filename, progress=lambda: progress.advance(reading))
                 if report.errors and not good_rows:
                     progress.stop()
                 else:

@@ -12,10 +12,8 @@ caller asks for the good rows. Each bad row is reported with its line number (th
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
@@ -25,6 +23,7 @@ from sqlmodel import select
 from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
 from backend.core.db import utcnow
+from backend.core.spreadsheets import read_rows, text
 
 HEADERS_ZH = {
     "许可证号": "licence_no",
@@ -59,32 +58,9 @@ class Report:
     beds: int = 0
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, {header: value}) for every data row of a CSV or XLSX file."""
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(path, read_only=True, data_only=True).active
-        assert sheet is not None
-        lines = sheet.iter_rows(values_only=True)
-        header = [HEADERS_ZH.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in next(lines, ())]
-        for n, values in enumerate(lines, start=2):
-            if any(v not in (None, "") for v in values):
-                yield n, dict(zip(header, values, strict=False))
-        return
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [HEADERS_ZH.get(h.strip(), h.strip()) for h in next(reader, [])]
-        for n, values in enumerate(reader, start=2):
-            if any(v.strip() for v in values):
-                yield n, dict(zip(header, values, strict=False))
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-async def check_file(session: AsyncSession, path: Path, *, progress: Callable[[], None] | None = None) -> Report:
+async def check_file(
+    session: AsyncSession, data: bytes, filename: str, *, progress: Callable[[], None] | None = None
+) -> Report:
     """Read and check every row; nothing is written."""
     kinds = set((await session.execute(select(BedKind.code))).scalars())
     communities: dict[str, int] = {
@@ -92,7 +68,7 @@ async def check_file(session: AsyncSession, path: Path, *, progress: Callable[[]
     }
     taken = set((await session.execute(select(Institution.licence_no))).scalars())
     report = Report()
-    for line, raw in read_rows(path):
+    for line, raw in read_rows(data, filename, HEADERS_ZH):
         report.rows += 1
         if progress is not None:
             progress()
@@ -109,48 +85,48 @@ async def check_file(session: AsyncSession, path: Path, *, progress: Callable[[]
 def _check(
     raw: dict[str, Any], kinds: set[str], communities: dict[str, int], taken: set[str]
 ) -> tuple[list[str], tuple[Institution, dict[str, int]] | None]:
-    problems = [f"缺少 {name}" for name in REQUIRED if not _text(raw.get(name))]
-    licence, operator = _text(raw.get("licence_no")), _text(raw.get("operator_kind"))
+    problems = [f"缺少 {name}" for name in REQUIRED if not text(raw.get(name))]
+    licence, operator = text(raw.get("licence_no")), text(raw.get("operator_kind"))
     operator = OPERATORS_ZH.get(operator, operator)
     if licence and licence in taken:
         problems.append(f"许可证号 {licence} 已存在")
     if operator and operator not in {k.value for k in OperatorKind}:
         problems.append(f"运营性质 {operator} 无效（public、public_private、social）")
-    code = _text(raw.get("community_code"))
+    code = text(raw.get("community_code"))
     if code and code not in communities:
         problems.append(f"社区代码 {code} 不存在")
     numbers: dict[str, float] = {}
     for name, low, high in (("lat", -90, 90), ("lon", -180, 180)):
         try:
-            numbers[name] = float(_text(raw.get(name)))
+            numbers[name] = float(text(raw.get(name)))
             if not low <= numbers[name] <= high:
                 problems.append(f"{name} 超出范围")
         except ValueError:
-            if _text(raw.get(name)):
+            if text(raw.get(name)):
                 problems.append(f"{name} 不是数字")
     beds: dict[str, int] = {}
     for header, value in raw.items():
-        if not header.startswith("beds_") or not _text(value):
+        if not header.startswith("beds_") or not text(value):
             continue
         kind = header.removeprefix("beds_")
         if kind not in kinds:
             problems.append(f"床位类型 {kind} 未配置")
             continue
         try:
-            count = int(float(_text(value)))
+            count = int(float(text(value)))
         except ValueError:
             problems.append(f"{header} 不是整数")
             continue
         if not 0 <= count <= MAX_BEDS:
             problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
         beds[kind] = count
-    fee = _text(raw.get("monthly_fee_yuan"))
+    fee = text(raw.get("monthly_fee_yuan"))
     if fee and not fee.replace(".", "", 1).isdigit():
         problems.append("月收费不是数字")
     if problems:
         return problems, None
     institution = Institution(
-        name=_text(raw.get("name"))[:128],
+        name=text(raw.get("name"))[:128],
         operator_kind=operator,
         community_id=communities[code],
         licence_no=licence[:64],

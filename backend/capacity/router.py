@@ -20,6 +20,7 @@ from backend.capacity.schemas import (
     FreeBeds,
     HoldCreate,
     HoldPublic,
+    InstitutionCounts,
     InstitutionCreate,
     InstitutionPublic,
     ReasonBody,
@@ -58,6 +59,29 @@ async def add_bed_kind(data: BedKindCreate, session: SessionDep, user: CurrentUs
 async def create_institution(data: InstitutionCreate, session: SessionDep, user: CurrentUser) -> InstitutionPublic:
     """Register an elder-care institution (养老机构): admins, or a provider's admin for their own."""
     return _institution(await service.create_institution(session=session, user=user, data=data))
+
+
+@router.get("/institutions", response_model=list[InstitutionCounts])
+async def list_institutions(
+    session: SessionDep,
+    user: CurrentUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[InstitutionCounts]:
+    """The institutions of a community, street or district (none: the city, for operators) with live bed counts."""
+    rows = await service.area_institutions(
+        session=session,
+        user=user,
+        community_id=community_id,
+        street_id=street_id,
+        district_id=district_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [InstitutionCounts(institution=_institution(i), **counts.model_dump()) for i, counts in rows]
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionPublic)

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.capacity.models import Benefit, OperatorKind
 from backend.core.schemas import Id, Location
 
 
 class InstitutionCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "姑苏区颐养院",
+                    "operator_kind": "public_private",
+                    "community_id": 12,
+                    "location": {"lat": 31.31, "lon": 120.62},
+                    "licence_no": "苏民养32050800123",
+                    "provider_id": 4,
+                    "monthly_fee_yuan": 4200,
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=128)
     operator_kind: OperatorKind
     community_id: Id
@@ -41,6 +57,8 @@ class BedKindCreate(BaseModel):
 
 
 class BedsCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"room": "3-201", "kind": "nursing", "count": 4}]})
+
     room: str = Field(min_length=1, max_length=32)
     kind: str = Field(min_length=1, max_length=32)
     count: int = Field(default=1, ge=1, le=500)
@@ -68,6 +86,12 @@ class Capacity(Counts):
     by_kind: dict[str, Counts] = Field(default_factory=dict)
 
 
+class InstitutionCounts(Counts):
+    """An institution of an area with its live bed counts."""
+
+    institution: InstitutionPublic
+
+
 class FreeBeds(BaseModel):
     """An institution with free beds of the kind asked for, and how far it is."""
 
@@ -81,6 +105,12 @@ class FreeBeds(BaseModel):
 
 
 class HoldCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"elder_id": 7, "institution_id": 3, "kind": "nursing", "reason": "术后需长期护理"}]
+        }
+    )
+
     elder_id: Id
     institution_id: Id
     kind: str = Field(min_length=1, max_length=32)
@@ -102,6 +132,8 @@ class ReasonBody(BaseModel):
 
 
 class TransferBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"bed_id": 118, "reason": "转入护理型床位"}]})
+
     bed_id: Id
     reason: str | None = Field(default=None, max_length=200)
 
@@ -117,6 +149,14 @@ class AdmissionPublic(BaseModel):
 
 class WaitingCreate(BaseModel):
     """Join a waiting list: an institution's (``institution_id``) or a whole district's (``district_id``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"elder_id": 7, "kind": "nursing", "district_id": 2, "benefit": "low_income", "disability_level": 3}
+            ]
+        }
+    )
 
     elder_id: Id
     kind: str = Field(min_length=1, max_length=32)

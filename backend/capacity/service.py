@@ -57,7 +57,7 @@ from backend.core.lookups import get_or_404, insert_unique, referenced
 from backend.core.schemas import Location
 from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
-from backend.users.scope import check_channel, check_community, check_elder
+from backend.users.scope import area_condition, check_elder
 
 WAITING_LIST = "system:waiting_list"
 MANAGERS = frozenset({Role.admin.value, Role.provider_admin.value})
@@ -653,29 +653,46 @@ async def leave_waiting_list(*, session: AsyncSession, user: User, entry_id: int
     return entry
 
 
-async def _area_filter(
-    session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
-) -> tuple[str, list[ColumnElement[bool]]]:
-    """The area asked for (the smallest given; none: the city) and its condition on ``Community``, in scope."""
-    if community_id is not None:
-        await check_community(session, user, community_id)
-        return f"community:{community_id}", [col(Community.id) == community_id]
-    if street_id is not None:
-        await check_channel(session, user, f"street:{street_id}")
-        return f"street:{street_id}", [col(Community.street_id) == street_id]
-    if district_id is not None:
-        await check_channel(session, user, f"district:{district_id}")
-        return f"district:{district_id}", [col(Community.district_id) == district_id]
-    if user.role in (Role.admin, Role.operator):
-        return "city", []
-    raise _forbidden()
+async def area_institutions(
+    *,
+    session: AsyncSession,
+    user: User,
+    community_id: int | None,
+    street_id: int | None,
+    district_id: int | None,
+    limit: int,
+    offset: int,
+) -> list[tuple[Institution, Counts]]:
+    """The institutions of an area (the smallest given; none: the city) by name, each with its live counts."""
+    _area, where = await area_condition(session, user, community_id, street_id, district_id)
+    page = (
+        await session.execute(
+            select(Institution)
+            .join(Community, col(Community.id) == col(Institution.community_id))
+            .where(*where)
+            .order_by(col(Institution.name), col(Institution.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    ).scalars()
+    institutions = {i.id: (i, Counts()) for i in page}
+    rows = await session.execute(
+        select(Bed.institution_id, Bed.status, func.count(col(Bed.id)))
+        .where(col(Bed.institution_id).in_(list(institutions)))
+        .group_by(col(Bed.institution_id), col(Bed.status))
+    )
+    for institution_id, status, n in rows.all():
+        counts = institutions[institution_id][1]
+        setattr(counts, status, getattr(counts, status) + n)
+        counts.total += n
+    return list(institutions.values())
 
 
 async def area_capacity(
     *, session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
 ) -> AreaCapacity:
     """Live counts of an area's beds (the smallest area given; none: the city), within the user's scope."""
-    area, where = await _area_filter(session, user, community_id, street_id, district_id)
+    area, where = await area_condition(session, user, community_id, street_id, district_id)
     rows = await session.execute(
         select(Bed.status, BedKind.nursing, Institution.operator_kind, func.count(col(Bed.id)))
         .join(Institution, col(Institution.id) == col(Bed.institution_id))
@@ -740,7 +757,7 @@ async def area_history(
     """An area's beds at the end of each recorded day from ``start`` to ``end`` (occupancy over time)."""
     if end < start or (end - start).days > 366:
         raise Invalid("日期范围无效（最多一年）", code="invalid_range", message_en="Bad range (a year at most)")
-    _area, where = await _area_filter(session, user, community_id, street_id, district_id)
+    _area, where = await area_condition(session, user, community_id, street_id, district_id)
     rows = await session.execute(
         sa_select(
             col(CapacitySnapshot.day),

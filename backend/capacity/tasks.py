@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backend.capacity import service
-from backend.core.db import utcnow
-from backend.core.i18n import LOCAL_TZ
+from backend.core.db import local_today, utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 
@@ -26,4 +25,4 @@ async def expire_holds(runtime: Runtime) -> int:
 async def snapshot(runtime: Runtime) -> int:
     """Record today's bed counts of every institution (run each evening: occupancy over time)."""
     async with runtime.unit_of_work() as session:
-        return await service.take_snapshot(session=session, day=utcnow().astimezone(LOCAL_TZ).date())
+        return await service.take_snapshot(session=session, day=local_today())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import MetaData, event
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
+
+from backend.core.i18n import LOCAL_TZ
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -37,6 +39,11 @@ _clock: Callable[[], datetime] | None = None
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the simulation's clock while one runs)."""
     return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today in Suzhou (the platform's days: bookings, plans, snapshots)."""
+    return utcnow().astimezone(LOCAL_TZ).date()
 
 
 def set_clock(clock: Callable[[], datetime] | None) -> None:

@@ -8,9 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from backend.core.deps import SessionDep
-from backend.core.schemas import PathId
+from backend.core.schemas import MAX_ID, PathId, QueryId
 from backend.daycare import service
-from backend.daycare.schemas import BookingCreate, BookingPublic, CentreCreate, CentrePublic, DayPublic
+from backend.daycare.schemas import (
+    BookingCreate,
+    BookingPublic,
+    CentreCreate,
+    CentreDay,
+    CentrePublic,
+    DayPublic,
+    RosterEntry,
+)
 from backend.users.deps import CurrentUser
 
 router = APIRouter(prefix="/day-care", tags=["day care"])
@@ -21,6 +29,46 @@ async def create_centre(data: CentreCreate, session: SessionDep, user: CurrentUs
     """Give a day-care provider its daily places, lunches and shuttle seats."""
     centre = await service.create_centre(session=session, user=user, data=data)
     return CentrePublic.model_validate(centre, from_attributes=True)
+
+
+@router.get("/centres", response_model=list[CentreDay])
+async def list_centres(
+    session: SessionDep,
+    user: CurrentUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    day: Annotated[date | None, Query(description="default: today in Suzhou")] = None,
+) -> list[CentreDay]:
+    """The centres of a community, street or district (none: the city, for operators) with the day's places."""
+    return await service.area_centres(
+        session=session, user=user, community_id=community_id, street_id=street_id, district_id=district_id, day=day
+    )
+
+
+@router.get("/centres/{centre_id}/bookings", response_model=list[RosterEntry])
+async def centre_roster(
+    centre_id: PathId, session: SessionDep, user: CurrentUser, day: Annotated[date | None, Query()] = None
+) -> list[RosterEntry]:
+    """Who is booked on a day (default: today), by name, for the check-in desk: the centre and its area's staff."""
+    rows = await service.roster(session=session, user=user, centre_id=centre_id, day=day)
+    return [
+        RosterEntry(**BookingPublic.model_validate(b, from_attributes=True).model_dump(), elder_name=name)
+        for b, name in rows
+    ]
+
+
+@router.get("/bookings", response_model=list[BookingPublic])
+async def elder_bookings(
+    session: SessionDep,
+    user: CurrentUser,
+    elder_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    start: Annotated[date, Query()],
+    end: Annotated[date, Query()],
+) -> list[BookingPublic]:
+    """An elder's day-care bookings from ``start`` to ``end`` (at most 93 days), cancelled ones included."""
+    made = await service.elder_bookings(session=session, user=user, elder_id=elder_id, start=start, end=end)
+    return [BookingPublic.model_validate(b, from_attributes=True) for b in made]
 
 
 @router.get("/centres/{centre_id}/days", response_model=list[DayPublic])

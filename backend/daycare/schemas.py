@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.schemas import Id
 
@@ -12,6 +12,12 @@ MAX_DAYS = 93  # a quarter at most in one booking
 
 
 class CentreCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"provider_id": 9, "community_id": 12, "places": 30, "meal_places": 25, "transport_places": 8}]
+        }
+    )
+
     provider_id: Id
     community_id: Id
     places: int = Field(ge=1, le=1000)
@@ -20,11 +26,29 @@ class CentreCreate(BaseModel):
 
 
 class CentrePublic(CentreCreate):
+    model_config = ConfigDict(json_schema_extra=None)
+
     id: int
 
 
 class BookingCreate(BaseModel):
     """Days at a centre: listed ``days``, or every ``weekdays`` (1 Monday … 7 Sunday) from ``start`` to ``end``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "centre_id": 2,
+                    "elder_id": 7,
+                    "weekdays": [1, 3, 5],
+                    "start": "2026-12-01",
+                    "end": "2026-12-31",
+                    "meal": True,
+                },
+                {"centre_id": 2, "elder_id": 7, "days": ["2026-12-02"]},
+            ]
+        }
+    )
 
     centre_id: Id
     elder_id: Id
@@ -67,3 +91,16 @@ class DayPublic(BaseModel):
     free: int
     meals: int
     transport: int
+
+
+class CentreDay(CentrePublic):
+    """A centre of an area with one day's places."""
+
+    name: str
+    today: DayPublic
+
+
+class RosterEntry(BookingPublic):
+    """A booking on a centre's day list, with the elder's name for the check-in desk."""
+
+    elder_name: str

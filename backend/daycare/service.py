@@ -11,16 +11,15 @@ from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.areas.service import area_channels
-from backend.core.db import utcnow
+from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
-from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import insert_unique, referenced
 from backend.daycare.models import BookingStatus, DayCareBooking, DayCareCentre, DayCareDay
-from backend.daycare.schemas import BookingCreate, CentreCreate, DayPublic
-from backend.registry.models import Provider
+from backend.daycare.schemas import BookingCreate, CentreCreate, CentreDay, CentrePublic, DayPublic
+from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
-from backend.users.scope import check_elder
+from backend.users.scope import area_condition, check_elder, covers_community
 
 BOOKERS = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
@@ -103,7 +102,7 @@ async def book(*, session: AsyncSession, user: User, data: BookingCreate) -> lis
     days = wanted_days(data)
     if not days:
         raise Invalid("所选时段内没有符合的日期", code="no_days", message_en="No day matches")
-    if days[0] < utcnow().astimezone(LOCAL_TZ).date():  # Suzhou's today
+    if days[0] < local_today():
         raise Invalid("不能预约过去的日期", code="day_past", message_en="Days in the past cannot be booked")
     full = [d for d in days if not await _take_place(session, centre, d, meal=data.meal, transport=data.transport)]
     if full:  # all or none: the unit of work rolls the places taken back
@@ -178,36 +177,104 @@ async def attend(*, session: AsyncSession, user: User, booking_id: int) -> DayCa
     booking, _centre_row = await _booking(session, user, booking_id)
     if booking.status != BookingStatus.booked:
         raise Conflict("该预约不能签到", code="not_booked", message_en=f"The booking is {booking.status}")
-    if booking.day != utcnow().astimezone(LOCAL_TZ).date():
+    if booking.day != local_today():
         raise Conflict("只能在预约当天签到", code="not_today", message_en="Check in on the booked day only")
     booking.status, booking.attended_at = BookingStatus.attended.value, utcnow()
     await session.flush()
     return booking
 
 
+async def area_centres(
+    *,
+    session: AsyncSession,
+    user: User,
+    community_id: int | None,
+    street_id: int | None,
+    district_id: int | None,
+    day: date | None,
+) -> list[CentreDay]:
+    """The centres of an area (the smallest given; none: the city) with the day's places (default: today)."""
+    _area, where = await area_condition(session, user, community_id, street_id, district_id)
+    day = day or local_today()
+    rows = await session.execute(
+        select(DayCareCentre, Provider.name, DayCareDay)
+        .join(Community, col(Community.id) == col(DayCareCentre.community_id))
+        .join(Provider, col(Provider.id) == col(DayCareCentre.provider_id))
+        .outerjoin(DayCareDay, (col(DayCareDay.centre_id) == col(DayCareCentre.id)) & (col(DayCareDay.day) == day))
+        .where(*where)
+        .order_by(col(Provider.name), col(DayCareCentre.id))
+    )
+    return [
+        CentreDay(
+            **CentrePublic.model_validate(centre, from_attributes=True).model_dump(),
+            name=name,
+            today=_day_public(centre, counter or DayCareDay(centre_id=centre.id, day=day)),  # type: ignore[arg-type]
+        )
+        for centre, name, counter in rows.all()
+    ]
+
+
+async def roster(
+    *, session: AsyncSession, user: User, centre_id: int, day: date | None
+) -> list[tuple[DayCareBooking, str]]:
+    """The day's bookings of a centre, by elder name, for the check-in desk (the centre, staff of its area)."""
+    centre = await _centre(session, centre_id)
+    if not _runs(user, centre):
+        community = await session.get(Community, centre.community_id)
+        if user.role not in BOOKERS or community is None or not covers_community(user, community):
+            raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+    rows = await session.execute(
+        select(DayCareBooking, Elder.name)
+        .join(Elder, col(Elder.id) == col(DayCareBooking.elder_id))
+        .where(
+            col(DayCareBooking.centre_id) == centre_id,
+            col(DayCareBooking.day) == (day or local_today()),
+            col(DayCareBooking.status) != BookingStatus.cancelled.value,
+        )
+        .order_by(col(Elder.name), col(DayCareBooking.id))
+    )
+    return [(booking, name) for booking, name in rows.all()]
+
+
+async def elder_bookings(
+    *, session: AsyncSession, user: User, elder_id: int, start: date, end: date
+) -> list[DayCareBooking]:
+    """An elder's bookings from ``start`` to ``end`` (cancelled ones included), by day."""
+    await check_elder(session, user, elder_id)
+    _check_range(start, end)
+    rows = await session.execute(
+        select(DayCareBooking)
+        .where(col(DayCareBooking.elder_id) == elder_id, col(DayCareBooking.day).between(start, end))
+        .order_by(col(DayCareBooking.day), col(DayCareBooking.id))
+    )
+    return list(rows.scalars())
+
+
+def _check_range(start: date, end: date) -> None:
+    if end < start or (end - start).days > 92:
+        raise Invalid("日期范围无效（最多 93 天）", code="invalid_range", message_en="Bad range (93 days at most)")
+
+
+def _day_public(centre: DayCareCentre, counter: DayCareDay) -> DayPublic:
+    return DayPublic(
+        day=counter.day,
+        places=centre.places,
+        booked=counter.booked,
+        free=max(0, centre.places - counter.booked),
+        meals=counter.meals,
+        transport=counter.transport,
+    )
+
+
 async def days_of(*, session: AsyncSession, centre_id: int, start: date, end: date) -> list[DayPublic]:
     """Each day's places, taken and free, from ``start`` to ``end``."""
     centre = await _centre(session, centre_id)
-    if end < start or (end - start).days > 92:
-        raise Invalid("日期范围无效（最多 93 天）", code="invalid_range", message_en="Bad range (93 days at most)")
+    _check_range(start, end)
     rows = await session.execute(
         select(DayCareDay).where(
             col(DayCareDay.centre_id) == centre_id, col(DayCareDay.day) >= start, col(DayCareDay.day) <= end
         )
     )
     counters = {d.day: d for d in rows.scalars()}
-    out = []
-    for n in range((end - start).days + 1):
-        day = start + timedelta(days=n)
-        c = counters.get(day) or DayCareDay(centre_id=centre_id, day=day)
-        out.append(
-            DayPublic(
-                day=day,
-                places=centre.places,
-                booked=c.booked,
-                free=max(0, centre.places - c.booked),
-                meals=c.meals,
-                transport=c.transport,
-            )
-        )
-    return out
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [_day_public(centre, counters.get(d) or DayCareDay(centre_id=centre_id, day=d)) for d in days]

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from backend.calendars.models import CaregiverShift
 from backend.calendars.service import book
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import local_today, utcnow
 from backend.core.errors import Invalid
 from backend.core.events import emit
 from backend.core.geo import distance_m
@@ -69,7 +69,7 @@ async def create_plan(*, session: AsyncSession, elder: Elder, data: PlanCreate, 
         minute_of_day=data.time.hour * 60 + data.time.minute,
         window_minutes=data.window_minutes,
         paid_by=data.paid_by.value,
-        starts_on=data.starts_on or utcnow().astimezone(LOCAL_TZ).date(),
+        starts_on=data.starts_on or local_today(),
         ends_on=data.ends_on,
         notes=data.notes,
         created_by_user_id=user.id,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from backend.core.db import utcnow
-from backend.core.i18n import LOCAL_TZ
+from backend.core.db import local_today
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 from backend.plans import service
@@ -14,7 +13,7 @@ from backend.plans import service
 @task("plans.plan_tomorrow")
 async def plan_tomorrow(runtime: Runtime) -> int:
     """Generate tomorrow's visits from the plans, then plan the routes (each step idempotent)."""
-    tomorrow = utcnow().astimezone(LOCAL_TZ).date() + timedelta(days=1)
+    tomorrow = local_today() + timedelta(days=1)
     async with runtime.unit_of_work() as session:
         await service.generate_day(session=session, day=tomorrow)
     async with runtime.unit_of_work() as session:

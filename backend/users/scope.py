@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import false
+from sqlalchemy import ColumnElement, false
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -12,11 +12,13 @@ from backend.areas.models import Community, District, Street
 from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.core.schemas import MAX_ID
 from backend.dispatch.models import Offer
-from backend.registry.models import Caregiver, Elder
+from backend.registry.models import Caregiver, Elder, Provider
 from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
 
-CHANNEL = re.compile(r"(?P<kind>caregiver|elder|request|community|street|district):(?P<id>[1-9][0-9]{0,9})", re.ASCII)
+CHANNEL = re.compile(
+    r"(?P<kind>caregiver|elder|request|community|street|district|provider):(?P<id>[1-9][0-9]{0,9})", re.ASCII
+)
 CITYWIDE = frozenset({Role.admin.value, Role.operator.value})
 
 
@@ -146,7 +148,7 @@ async def check_channel(session: AsyncSession, user: User, channel: str) -> None
     match = CHANNEL.fullmatch(channel)
     if match is None or int(match["id"]) > MAX_ID:
         raise Invalid(
-            "频道格式错误，应为 caregiver|elder|request|community|street|district:编号",
+            "频道格式错误，应为 caregiver|elder|request|community|street|district|provider:编号",
             code="bad_channel",
             message_en=f"Bad channel {channel[:80]!r}: expected KIND:ID",
         )
@@ -167,8 +169,34 @@ async def check_channel(session: AsyncSession, user: User, channel: str) -> None
         covers = staff and (user.street_id == street.id or user.district_id == street.district_id)
         if not (user.role in CITYWIDE or covers):
             raise _outside()
+    elif kind == "provider":
+        if await session.get(Provider, ident) is None:
+            raise NotFound("服务组织不存在", code="provider_not_found", message_en="Unknown provider")
+        if not (user.role in CITYWIDE or (user.role == Role.provider_admin and user.provider_id == ident)):
+            raise _outside()
     elif kind == "district":
         if await session.get(District, ident) is None:
             raise NotFound("区不存在", code="district_not_found", message_en="Unknown district")
         if not (user.role in CITYWIDE or (user.role == Role.community_staff and user.district_id == ident)):
             raise _outside()
+
+
+async def area_condition(
+    session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
+) -> tuple[str, list[ColumnElement[bool]]]:
+    """The area asked for (the smallest given; none: the city) and its condition on ``Community``, in scope.
+
+    The city is for city-wide roles only; anyone else names an area their own covers (403 outside).
+    """
+    if community_id is not None:
+        await check_community(session, user, community_id)
+        return f"community:{community_id}", [col(Community.id) == community_id]
+    if street_id is not None:
+        await check_channel(session, user, f"street:{street_id}")
+        return f"street:{street_id}", [col(Community.street_id) == street_id]
+    if district_id is not None:
+        await check_channel(session, user, f"district:{district_id}")
+        return f"district:{district_id}", [col(Community.district_id) == district_id]
+    if user.role in CITYWIDE:
+        return "city", []
+    raise _outside()

@@ -316,6 +316,11 @@ async def test_areas_see_their_beds_with_the_shares_the_bureau_reports(stack, ad
         3,
     )
     assert (mine["nursing_share"], mine["social_share"], mine["occupancy"]) == (0.75, 1.0, 0.25)
+    second = await institution(admin, world, name="东环护理院")
+    (listed_second, listed) = await staff.ok("GET", f"/api/v1/institutions?community_id={world.community['id']}")
+    assert [listed_second["institution"]["id"], listed["institution"]["id"]] == [second["id"], home["id"]]  # by name
+    assert (listed["total"], listed["free"], listed["occupied"], listed_second["total"]) == (4, 3, 1, 0)
+    assert listed["institution"]["monthly_fee_yuan"] == 4200
     district = await world.user("community_staff", district_id=world.district["id"])
     assert (await district.ok("GET", f"/api/v1/capacity/summary?district_id={world.district['id']}"))["total"] == 4
     city = await (await world.user("operator")).ok("GET", "/api/v1/capacity/summary")
@@ -323,6 +328,7 @@ async def test_areas_see_their_beds_with_the_shares_the_bureau_reports(stack, ad
     stranger = await elsewhere.user("community_staff", community_id=elsewhere.community["id"])
     assert (await stranger.get(f"/api/v1/capacity/summary?community_id={world.community['id']}")).status_code == 403
     assert (await staff.get("/api/v1/capacity/summary")).status_code == 403
+    assert (await stranger.get(f"/api/v1/institutions?community_id={world.community['id']}")).status_code == 403
 
 
 async def test_occupancy_over_time_from_the_evening_snapshots(stack, admin, make_world, runtime: Runtime) -> None:

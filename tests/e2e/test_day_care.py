@@ -107,3 +107,57 @@ async def test_forty_families_booking_a_thirty_place_day_at_once(stack, admin, m
     assert live == 30
     (counted,) = await operator.ok("GET", f"/api/v1/day-care/centres/{home['id']}/days?start={day}&end={day}")
     assert (counted["booked"], counted["free"]) == (30, 0)
+
+
+async def test_the_check_in_desk_sees_todays_list_and_the_area_sees_its_centres(stack, admin, make_world) -> None:
+    world, elsewhere = await make_world(caregivers_km=()), await make_world(caregivers_km=())
+    home = await centre(admin, world, places=3, meal_places=2)
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    street_staff = await world.user("community_staff", street_id=world.street["id"])
+    stranger = await elsewhere.user("community_staff", community_id=elsewhere.community["id"])
+    today = datetime.now(LOCAL_TZ).date()
+    first, second = world.elders[0], await world.add_elder()
+    await staff.ok(
+        "POST",
+        "/api/v1/day-care/bookings",
+        {"centre_id": home["id"], "elder_id": first["id"], "days": [today.isoformat()], "meal": True},
+        201,
+    )
+    (dropped,) = await staff.ok(
+        "POST",
+        "/api/v1/day-care/bookings",
+        {"centre_id": home["id"], "elder_id": second["id"], "days": [today.isoformat()]},
+        201,
+    )
+    await staff.ok("POST", f"/api/v1/day-care/bookings/{dropped['id']}/cancel")
+
+    # The desk's list for today: the one elder still booked, by name, then checked in.
+    (entry,) = await staff.ok("GET", f"/api/v1/day-care/centres/{home['id']}/bookings")
+    assert (entry["elder_id"], entry["elder_name"], entry["status"], entry["meal"]) == (
+        first["id"],
+        first["name"],
+        "booked",
+        True,
+    )
+    await staff.ok("POST", f"/api/v1/day-care/bookings/{entry['id']}/attend")
+    (entry,) = await staff.ok("GET", f"/api/v1/day-care/centres/{home['id']}/bookings?day={today}")
+    assert entry["status"] == "attended"
+    tomorrow = today + timedelta(days=1)
+    assert await staff.ok("GET", f"/api/v1/day-care/centres/{home['id']}/bookings?day={tomorrow}") == []
+
+    # The street sees its centres with today's places; another community's staff sees neither list.
+    (listed,) = await street_staff.ok("GET", f"/api/v1/day-care/centres?street_id={world.community['street_id']}")
+    assert listed["id"] == home["id"] and listed["name"] == "平江日间照料中心"
+    assert (listed["today"]["places"], listed["today"]["booked"], listed["today"]["free"]) == (3, 1, 2)
+    for path in (
+        f"/api/v1/day-care/centres/{home['id']}/bookings",
+        f"/api/v1/day-care/centres?community_id={world.community['id']}",
+        f"/api/v1/day-care/bookings?elder_id={first['id']}&start={today}&end={today}",
+    ):
+        refused = await stranger.get(path)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "out_of_scope", path
+    assert (await stranger.get("/api/v1/day-care/centres")).status_code == 403  # the city is for operators
+
+    # The elder's own history, cancelled days included.
+    history = await staff.ok("GET", f"/api/v1/day-care/bookings?elder_id={second['id']}&start={today}&end={tomorrow}")
+    assert [(b["day"], b["status"]) for b in history] == [(today.isoformat(), "cancelled")]
