@@ -21,6 +21,7 @@ from backend.core.runtime import Runtime
 from backend.daycare.router import router as daycare_router
 from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
+from backend.insurance.router import router as insurance_router
 from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
 from backend.registry.router import router as registry_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         capacity_router,
         daycare_router,
         dispatch_router,
+        insurance_router,
         plans_router,
         registry_router,
         requests_router,

@@ -10,6 +10,7 @@ from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.dispatch.models import Offer
+from backend.insurance.models import InsurancePolicy, PolicyReminder
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
@@ -44,9 +45,11 @@ __all__ = [
     "District",
     "Elder",
     "Institution",
+    "InsurancePolicy",
     "Offer",
     "OutboxEvent",
     "PlatformSecret",
+    "PolicyReminder",
     "Provider",
     "ProviderCommunity",
     "ProviderService",

@@ -13,6 +13,7 @@ from stdnum.cn import ric
 from backend.areas.models import Community, District, Street
 from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
 from backend.core.schemas import Location
+from backend.insurance.seed import insure_providers
 from backend.registry import service as registry
 from backend.registry.schemas import CaregiverCreate, ElderCreate, ProviderCreate
 from backend.users import service as users
@@ -144,6 +145,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
             ),
         )
         first_provider_id = first_provider_id or provider.id
+        await insure_providers(session, [provider.id])
         for i in range(5):
             cg_no += 1
             base = communities[i % len(communities)]

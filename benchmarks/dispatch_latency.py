@@ -30,6 +30,7 @@ from backend.core.runtime import Runtime
 from backend.core.security import hash_password
 from backend.dispatch import service as dispatch_service
 from backend.dispatch.service import find_candidates, run_round
+from backend.insurance.seed import insure_providers
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -76,6 +77,7 @@ async def _populate(runtime: Runtime, caregivers: int, rng: random.Random) -> li
         await session.execute(
             insert(ProviderService), [{"provider_id": p, "service_type": t} for p, _ in providers for t in TYPES]
         )
+        await insure_providers(session, [p for p, _ in providers])
         users = [
             {"username": f"bench{i}", "password_hash": password, "role": "caregiver", "created_at": utcnow()}
             for i in range(caregivers)

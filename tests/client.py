@@ -7,11 +7,14 @@ import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import websockets
 from stdnum.cn import ric
+
+from backend.core.i18n import LOCAL_TZ
 
 ADMIN_PASSWORD = "admin-test-pass"
 PASSWORD = "test-pass-123"
@@ -181,10 +184,28 @@ class World:
             },
             201,
         )
+        await world.insure(world.provider["id"])
         for km in caregivers_km:
             await world.add_caregiver(km, skills=skills)
         await world.add_elder()
         return world
+
+    async def insure(self, provider_id: int, *, days: tuple[int, int] = (-30, 335)) -> dict[str, Any]:
+        """Home-care liability cover for a provider, from and to so many days from today (Suzhou)."""
+        today = datetime.now(LOCAL_TZ).date()
+        body = {
+            "scheme": "home_care_liability",
+            "insured_type": "provider",
+            "insured_id": provider_id,
+            "insurer": "中国人民财产保险苏州分公司",
+            "number": f"T{uuid.uuid4().hex[:16]}",
+            "starts_on": (today + timedelta(days=days[0])).isoformat(),
+            "ends_on": (today + timedelta(days=days[1])).isoformat(),
+            "limit_per_event": 300_000,
+            "limit_per_year": 3_000_000,
+            "payer": "government",
+        }
+        return await self.admin.ok("POST", "/api/v1/insurance/policies", body, 201)
 
     async def add_caregiver(
         self,

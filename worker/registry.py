@@ -5,6 +5,7 @@ from __future__ import annotations
 import backend.capacity.tasks
 import backend.core.tasks
 import backend.dispatch.tasks
+import backend.insurance.tasks
 import backend.plans.tasks  # noqa: F401
 from backend.core.jobs import REGISTRY
 

@@ -23,6 +23,8 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("capacity.expire_holds", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
         ("events.prune", settings.prune_seconds),
+        # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.
+        ("insurance.remind_expiring", 3600.0),
     ]
 
 

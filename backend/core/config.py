@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     road_factor: float = Field(default=1.3, ge=1)  # road distance over straight-line distance
     fairness_days: int = Field(default=30, ge=1)  # the window over which providers' shares are counted
     fairness_cache_seconds: float = Field(default=30.0, ge=0)
+    # Only providers with home-care liability cover valid on the visit's day are offered orders (contract v1).
+    liability_cover_required: bool = True
     # The evening day plan: at this local time tomorrow's visits are generated and routed.
     day_plan_at: str = Field(default="20:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     day_plan_seconds: float = Field(default=30.0, gt=0)  # the planner's time limit per provider

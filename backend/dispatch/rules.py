@@ -14,7 +14,10 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 
 from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
+from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
+from backend.insurance.models import Scheme
+from backend.insurance.service import insured_on
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -38,8 +41,14 @@ class Rule:
     holds: ColumnElement[bool]
 
 
-def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceType, now: datetime) -> list[Rule]:
-    """The rules for offering this order, in the order an operator reads them."""
+def hard_rules(
+    request: ServiceRequest, *, elder: Elder, service_type: ServiceType, now: datetime, cover_required: bool = True
+) -> list[Rule]:
+    """The rules for offering this order, in the order an operator reads them.
+
+    ``cover_required``: a caregiver's provider must hold home-care liability cover (居家养老服务责任险)
+    valid on the visit's day (Suzhou date of when the visit is needed).
+    """
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
     serves_area = select(ProviderCommunity.provider_id).where(
@@ -53,6 +62,7 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
         col(CaregiverSkill.service_type) == request.service_type,
     )
     start, end = needed_span(request, service_type, now)
+    visit_day = start.astimezone(LOCAL_TZ).date()
     scheduled = is_scheduled(request, now)
     # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
     emergency = request.priority == Priority.emergency
@@ -89,6 +99,12 @@ def hard_rules(request: ServiceRequest, *, elder: Elder, service_type: ServiceTy
             "所属服务组织已停用",
             "their provider is inactive",
             col(Caregiver.provider_id).in_(provider_active),
+        ),
+        Rule(
+            "no_liability_cover",
+            f"所属服务组织在 {visit_day:%m月%d日} 无有效居家服务责任险",
+            f"their provider has no valid home-care liability cover on {visit_day}",
+            provider.in_(insured_on(Scheme.home_care_liability, visit_day)) if cover_required else true(),
         ),
         Rule(
             "outside_service_area",

@@ -104,10 +104,16 @@ def search_radii(settings: Settings) -> list[float]:
     return [r for r in (2_000.0, 5_000.0, 10_000.0, 20_000.0) if r < limit] + [limit]
 
 
-async def _rules_for(session: AsyncSession, request: ServiceRequest, elder: Elder) -> list[Rule]:
+async def _rules_for(session: AsyncSession, settings: Settings, request: ServiceRequest, elder: Elder) -> list[Rule]:
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
-    return hard_rules(request, elder=elder, service_type=service_type, now=utcnow())
+    return hard_rules(
+        request,
+        elder=elder,
+        service_type=service_type,
+        now=utcnow(),
+        cover_required=settings.liability_cover_required,
+    )
 
 
 async def find_candidates(
@@ -138,7 +144,7 @@ async def find_candidates(
         .correlate(Caregiver)
         .scalar_subquery()
     )
-    rules = [r.holds for r in await _rules_for(session, request, elder)]
+    rules = [r.holds for r in await _rules_for(session, settings, request, elder)]
     ctx = await order_context(session, settings, request, elder, now)
     if request.priority == Priority.emergency:  # how many booked visits each caregiver would give up for it
         start, end = needed_span(request, ctx.service_type, now)
@@ -210,7 +216,7 @@ async def nearby_caregivers(
     """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator)."""
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    rules = await _rules_for(session, request, elder)
+    rules = await _rules_for(session, settings, request, elder)
     too_far = Rule(
         "too_far", f"超出派单半径 {settings.candidate_radius_km:g} 公里", "beyond the dispatch radius", true()
     )
@@ -322,7 +328,7 @@ async def _worth_waiting(session: AsyncSession, settings: Settings, request: Ser
         return False
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    rules = [r.holds for r in await _rules_for(session, request, elder) if r.code not in PASSING_RULES]
+    rules = [r.holds for r in await _rules_for(session, settings, request, elder) if r.code not in PASSING_RULES]
     radius = settings.candidate_radius_km * 1000
     for _cid, _pid, _name, lat, lon in (await session.execute(_caregivers_near(elder, radius).where(*rules))).all():
         if distance_m(elder.lat, elder.lon, lat, lon) <= radius:
@@ -497,13 +503,15 @@ def _jointly(candidate: Candidate, orders: int) -> Candidate:
     )
 
 
-async def _holds_work(session: AsyncSession, request: ServiceRequest, caregiver_id: int) -> bool:
-    """True when the caregiver is serving now (for an order to serve now) or holds a pending offer."""
+async def _passes(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver_id: int, codes: set[str]
+) -> bool:
+    """True when the caregiver meets the order's hard rules named by ``codes``."""
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    rules = [r.holds for r in await _rules_for(session, request, elder) if r.code in ("busy", "has_open_offer")]
-    free = await session.execute(select(Caregiver.id).where(col(Caregiver.id) == caregiver_id, *rules))
-    return free.first() is None
+    rules = [r.holds for r in await _rules_for(session, settings, request, elder) if r.code in codes]
+    meets = await session.execute(select(Caregiver.id).where(col(Caregiver.id) == caregiver_id, *rules))
+    return meets.first() is not None
 
 
 async def _offer_of(session: AsyncSession, offer_id: int, caregiver: Caregiver) -> Offer:
@@ -732,7 +740,14 @@ async def assign_by_hand(
         raise Invalid(
             "该护理员不具备此项服务技能", code="caregiver_lacks_skill", message_en="Caregiver lacks the skill"
         )
-    if await _holds_work(session, request, caregiver_id):
+    if not await _passes(session, settings, request, caregiver_id, {"no_liability_cover"}):
+        raise Conflict(
+            "该护理员所属服务组织在服务当天无有效居家服务责任险",
+            code="no_liability_cover",
+            message_en="The caregiver's provider has no valid home-care liability cover on the visit's day",
+        )
+    # Serving now (for an order to serve now) or holding a pending offer.
+    if not await _passes(session, settings, request, caregiver_id, {"busy", "has_open_offer"}):
         raise Conflict(
             "该护理员正在服务或有待回复的派单",
             code="caregiver_busy",

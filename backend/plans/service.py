@@ -31,6 +31,8 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit
+from backend.insurance.models import Scheme
+from backend.insurance.service import cover_on
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
 from backend.plans.models import ServicePlan
@@ -245,14 +247,18 @@ async def _plan_provider(
         ).scalars()
     }
     able = {code: sum(code in mine for mine in skills.values()) for code in types}
+    # Without home-care liability cover that day the provider's staff may not visit (contract v1).
+    covered = not settings.liability_cover_required or (
+        await cover_on(session, Scheme.home_care_liability, provider_id, midnight.date()) is not None
+    )
     # A visit needs as many able caregivers as it has seats (the planner pairs at most two).
     routable = [
         v
         for v in visits
-        if provider.active and 0 < types[v.service_type].caregivers_needed <= min(2, able[v.service_type])
+        if provider.active and covered and 0 < types[v.service_type].caregivers_needed <= min(2, able[v.service_type])
     ]
     for request in visits:
-        if request not in routable:  # nobody (or not enough people) here can do it: the dispatcher looks city-wide
+        if request not in routable:  # nobody (or not enough people) here may do it: the dispatcher looks city-wide
             assert request.id is not None
             result.to_dispatcher.append(request.id)
             dispatch_after_commit(session, settings, request)

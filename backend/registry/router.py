@@ -83,15 +83,15 @@ async def find_elders(
 ) -> list[ElderPublic]:
     """The hotline's caller lookup by phone number."""
     elders = await service.find_elders_by_phone(session=session, phone=phone, user=user)
-    return [service.elder_public(e, whole=is_personal_viewer(user)) for e in elders]
+    return [await service.elder_file(session, e, whole=is_personal_viewer(user)) for e in elders]
 
 
 @router.get("/elders/{elder_id}", response_model=ElderPublic)
 async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser) -> ElderPublic:
-    """An elder's file, within scope."""
+    """An elder's file, within scope, with their accident cover valid today."""
     elder = await check_elder(session, user, elder_id)
     own = user.role == Role.elder and user.elder_id == elder.id
-    return service.elder_public(elder, whole=own or is_personal_viewer(user))
+    return await service.elder_file(session, elder, whole=own or is_personal_viewer(user))
 
 
 @router.patch("/elders/{elder_id}", response_model=ElderPublic)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Id, Location
+from backend.insurance.schemas import CoverPublic
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
 Gender = Literal["female", "male"]
@@ -108,6 +109,8 @@ class ElderPublic(BaseModel):
     preferred_caregiver_id: int | None
     language: Language | None
     created_at: datetime
+    # The elder's own accident cover (老年人意外伤害保险) valid today, on the hotline's screen.
+    accident_cover: CoverPublic | None = None
 
 
 class BlockCreate(BaseModel):

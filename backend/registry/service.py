@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
+from backend.core.db import local_today
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.identity import (
     InvalidIdentity,
@@ -21,6 +22,9 @@ from backend.core.identity import (
 )
 from backend.core.lookups import insert_unique, referenced
 from backend.core.schemas import Location
+from backend.insurance.models import Scheme
+from backend.insurance.schemas import CoverPublic
+from backend.insurance.service import cover_on
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -270,6 +274,16 @@ def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
         language=elder.language,
         created_at=elder.created_at,
     )
+
+
+async def elder_file(session: AsyncSession, elder: Elder, *, whole: bool) -> ElderPublic:
+    """The elder's file with their accident cover valid today, if any."""
+    public = elder_public(elder, whole=whole)
+    assert elder.id is not None
+    policy = await cover_on(session, Scheme.elder_accident, elder.id, local_today())
+    if policy is not None:
+        public.accident_cover = CoverPublic.model_validate({**policy.model_dump(), "policy_id": policy.id})
+    return public
 
 
 async def set_preferences(*, session: AsyncSession, elder: Elder, data: ElderPreferences) -> Elder:

@@ -37,6 +37,7 @@ from backend.core.runtime import Runtime
 from backend.dispatch import service as dispatch
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.models import Offer, OfferStatus
+from backend.insurance.seed import insure_providers
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -232,6 +233,9 @@ class Simulation:
                 await session.execute(
                     insert(ProviderService), [{"provider_id": provider.id, "service_type": t} for t in services]
                 )
+            await insure_providers(
+                session, [p.id for p in providers if p.id is not None], starts_on=self.now.date() - timedelta(days=30)
+            )
             users = [
                 {"username": f"sim-cg-{i}", "password_hash": "-", "role": Role.caregiver.value, "created_at": self.now}
                 for i in range(s.caregivers)

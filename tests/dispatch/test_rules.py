@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from backend.calendars.models import CaregiverBooking
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import local_today, utcnow
 from backend.core.runtime import Runtime
 from backend.dispatch import service
 from backend.dispatch.models import Offer, OfferStatus
+from backend.insurance.seed import insure_providers
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -32,7 +33,9 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
         community = await new_community(session)
         assert community.id is not None
 
-        async def provider(*, active: bool = True, serves: bool = True, offers: bool = True) -> int:
+        async def provider(
+            *, active: bool = True, serves: bool = True, offers: bool = True, cover_from: int | None = -30
+        ) -> int:
             made = Provider(name="规则测试", kind="home_care", lat=HERE.lat, lon=HERE.lon, active=active)
             session.add(made)
             await session.flush()
@@ -41,6 +44,8 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
                 session.add(ProviderCommunity(provider_id=made.id, community_id=community.id))  # type: ignore[arg-type]
             if offers:
                 session.add(ProviderService(provider_id=made.id, service_type="meal"))
+            if cover_from is not None:  # a year of cover from that many days from today
+                await insure_providers(session, [made.id], starts_on=local_today() + timedelta(days=cover_from))
             await session.flush()
             return made.id
 
@@ -91,6 +96,9 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
             await caregiver(await provider(active=False)): ["provider_inactive"],
             await caregiver(await provider(serves=False)): ["outside_service_area"],
             await caregiver(await provider(offers=False)): ["service_not_offered"],
+            await caregiver(await provider(cover_from=None)): ["no_liability_cover"],
+            await caregiver(await provider(cover_from=-365)): ["no_liability_cover"],  # ended yesterday
+            await caregiver(await provider(cover_from=1)): ["no_liability_cover"],  # begins tomorrow
             await caregiver(skilled=False): ["lacks_skill"],
             await caregiver(on_shift=False): ["off_shift"],
         }

@@ -14,6 +14,7 @@ from backend.core.db import utcnow
 from backend.core.geo import covering_cells, distance_m, h3_cells
 from backend.core.runtime import Runtime
 from backend.dispatch import service
+from backend.insurance.seed import insure_providers
 from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
 from backend.requests.models import ServiceRequest
 from backend.users.models import User
@@ -59,6 +60,7 @@ async def test_widening_ring_by_ring_finds_what_a_full_scan_finds(
             insert(ProviderCommunity), [{"provider_id": p, "community_id": community.id} for p in providers]
         )
         await session.execute(insert(ProviderService), [{"provider_id": p, "service_type": "meal"} for p in providers])
+        await insure_providers(session, providers)
         tag = uuid.uuid4().hex[:8]
         caregivers = []
         for i in range(150):

@@ -181,6 +181,7 @@ async def test_government_paid_orders_lean_toward_providers_below_their_fair_sha
         },
         201,
     )
+    await world.insure(other["id"])
     farther = await world.add_caregiver(1.5, provider_id=other["id"])
 
     fairness = await operator.ok("GET", "/api/v1/dispatch/fairness")

@@ -1,0 +1,194 @@
+"""Import policies of the three schemes from the insurers' and bureau's spreadsheets (CSV or XLSX).
+
+One row a policy. Columns (header names, any order; the Chinese headers in brackets also work):
+``scheme`` (险种: institution_liability|home_care_liability|elder_accident, or 机构责任险|居家责任险|意外险),
+the insured by ``insured_id`` (被保险人编号) or ``insured_ref`` (被保险人: an institution's licence number, a
+provider's exact name, an elder's resident ID number), ``insurer`` (保险公司), ``number`` (保单号),
+``starts_on`` (起保日期), ``ends_on`` (终止日期), ``limit_per_event`` (每次限额), ``limit_per_year``
+(年累计限额), ``payer`` (付费方: government|provider|institution|elder, or 政府|服务组织|机构|个人),
+optional ``premium_yuan`` (保费). Amounts in yuan.
+
+Every row is checked before anything is written; a file with a bad row imports nothing unless the
+caller asks for the good rows. Each bad row is reported with its line number (the header is line 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from backend.capacity.models import Institution
+from backend.core.spreadsheets import read_rows, text
+from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, Scheme
+from backend.insurance.schemas import PolicyCreate
+from backend.registry.models import Elder, Provider
+
+HEADERS_ZH = {
+    "险种": "scheme",
+    "被保险人编号": "insured_id",
+    "被保险人": "insured_ref",
+    "保险公司": "insurer",
+    "保单号": "number",
+    "起保日期": "starts_on",
+    "终止日期": "ends_on",
+    "每次限额": "limit_per_event",
+    "年累计限额": "limit_per_year",
+    "付费方": "payer",
+    "保费": "premium_yuan",
+}
+SCHEMES_ZH = {
+    "机构责任险": "institution_liability",
+    "居家责任险": "home_care_liability",
+    "意外险": "elder_accident",
+}
+PAYERS_ZH = {"政府": "government", "服务组织": "provider", "机构": "institution", "个人": "elder"}
+FIELDS_ZH = {
+    "scheme": "险种",
+    "insurer": "保险公司",
+    "number": "保单号",
+    "starts_on": "起保日期",
+    "ends_on": "终止日期",
+    "limit_per_event": "每次限额",
+    "limit_per_year": "年累计限额",
+    "payer": "付费方",
+    "premium_yuan": "保费",
+}
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    good: list[PolicyCreate] = field(default_factory=list)
+    imported: int = 0
+
+
+@dataclass
+class Registry:
+    """What rows may refer to, loaded once per file."""
+
+    by_type: dict[str, set[int]]
+    refs: dict[str, dict[str, int]]
+    taken: set[tuple[str, str]]
+
+
+async def _registry(session: AsyncSession) -> Registry:
+    institutions = (await session.execute(select(Institution.id, Institution.licence_no))).all()
+    providers = (await session.execute(select(Provider.id, Provider.name))).all()
+    elders = (await session.execute(select(Elder.id, Elder.id_number))).all()
+    names: dict[str, int] = {}
+    for pid, name in providers:
+        names[name] = -1 if name in names else pid  # an ambiguous name cannot be used
+    return Registry(
+        by_type={
+            InsuredType.institution: {i for i, _ in institutions},
+            InsuredType.provider: {p for p, _ in providers},
+            InsuredType.elder: {e for e, _ in elders},
+        },
+        refs={
+            InsuredType.institution: {ref: i for i, ref in institutions},
+            InsuredType.provider: names,
+            InsuredType.elder: {ref.upper(): e for e, ref in elders},
+        },
+        taken={
+            (i, n) for i, n in (await session.execute(select(InsurancePolicy.insurer, InsurancePolicy.number))).all()
+        },
+    )
+
+
+def _day(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = text(value).replace("/", "-").replace(".", "-")
+    try:
+        return date.fromisoformat("-".join(part.zfill(2) for part in raw.split("-"))) if raw else None
+    except ValueError:
+        return raw  # left for the schema to refuse
+
+
+def _number(value: Any) -> Any:
+    raw = text(value).replace(",", "")
+    try:
+        return int(float(raw)) if raw else None
+    except ValueError:
+        return raw
+
+
+def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCreate | None]:
+    problems: list[str] = []
+    scheme = SCHEMES_ZH.get(text(raw.get("scheme")), text(raw.get("scheme")))
+    if scheme not in {s.value for s in Scheme}:
+        return [f"险种 {scheme or '（空）'} 无效"], None
+    insured_type = INSURED_BY_SCHEME[Scheme(scheme)].value
+    insured_id: int | None = None
+    ident, ref = text(raw.get("insured_id")), text(raw.get("insured_ref"))
+    if ident:
+        number = _number(ident)
+        if isinstance(number, int) and number in registry.by_type[insured_type]:
+            insured_id = number
+        else:
+            problems.append(f"被保险人编号 {ident} 不存在")
+    elif ref:
+        found = registry.refs[insured_type].get(ref.upper() if insured_type == InsuredType.elder else ref)
+        if found is None:
+            problems.append(f"被保险人 {ref} 不存在")
+        elif found < 0:
+            problems.append(f"被保险人 {ref} 重名，请填写编号")
+        else:
+            insured_id = found
+    else:
+        problems.append("缺少被保险人")
+    payer = text(raw.get("payer"))
+    values = {
+        "scheme": scheme,
+        "insured_type": insured_type,
+        "insured_id": insured_id or 1,  # checked above; keeps the schema's own checks to the other fields
+        "insurer": text(raw.get("insurer")),
+        "number": text(raw.get("number")),
+        "starts_on": _day(raw.get("starts_on")),
+        "ends_on": _day(raw.get("ends_on")),
+        "limit_per_event": _number(raw.get("limit_per_event")),
+        "limit_per_year": _number(raw.get("limit_per_year")),
+        "premium_yuan": _number(raw.get("premium_yuan")),
+        "payer": PAYERS_ZH.get(payer, payer),
+    }
+    try:
+        policy = PolicyCreate.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else ""
+            problems.append(f"{FIELDS_ZH.get(where, where) or '行'}：{error['msg']}")
+        return problems, None
+    if (policy.insurer, policy.number) in registry.taken:
+        problems.append(f"保单 {policy.insurer} {policy.number} 已登记")
+    return problems, policy if not problems else None
+
+
+async def check_rows(session: AsyncSession, data: bytes, filename: str) -> Report:
+    """Read and check every row; nothing is written."""
+    registry = await _registry(session)
+    report = Report()
+    for line, raw in read_rows(data, filename, HEADERS_ZH):
+        report.rows += 1
+        problems, policy = _check(raw, registry)
+        if problems:
+            report.errors.append((line, "；".join(problems)))
+            continue
+        assert policy is not None
+        registry.taken.add((policy.insurer, policy.number))
+        report.good.append(policy)
+    return report
+
+
+async def write_rows(session: AsyncSession, report: Report, *, by: str) -> None:
+    """Insert the checked rows' policies."""
+    session.add_all(InsurancePolicy(**policy.model_dump(), by=by) for policy in report.good)
+    await session.flush()
+    report.imported = len(report.good)

@@ -1,0 +1,139 @@
+"""Insurance HTTP routes (contract v1): policies of the three schemes, imports, expiry reminders."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+
+from backend.core.db import local_today
+from backend.core.deps import SessionDep
+from backend.core.errors import Forbidden, Invalid
+from backend.core.schemas import PathId, QueryId
+from backend.insurance import importer, service
+from backend.insurance.models import InsurancePolicy, InsuredType, Scheme
+from backend.insurance.schemas import (
+    CancelBody,
+    ImportReport,
+    PolicyCreate,
+    PolicyPublic,
+    ReminderPublic,
+    RowError,
+)
+from backend.users.deps import CurrentUser
+from backend.users.scope import CITYWIDE
+
+router = APIRouter(prefix="/insurance", tags=["insurance"])
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def policy_public(policy: InsurancePolicy, insured_name: str, today: date) -> PolicyPublic:
+    return PolicyPublic.model_validate(
+        {
+            **policy.model_dump(),
+            "insured_name": insured_name,
+            "valid_today": policy.status == "active" and policy.starts_on <= today <= policy.ends_on,
+        }
+    )
+
+
+@router.post("/policies", status_code=status.HTTP_201_CREATED, response_model=PolicyPublic)
+async def create_policy(data: PolicyCreate, session: SessionDep, user: CurrentUser) -> PolicyPublic:
+    """Register a policy (city staff; a provider's admin for its own and its institutions' cover).
+
+    422 ``scheme_mismatch`` when the insured is not the scheme's kind of party, ``unknown_insured``;
+    409 ``policy_exists`` for an insurer's number registered before.
+    """
+    policy = await service.create_policy(session=session, user=user, data=data)
+    return policy_public(policy, await service.insured_name(session, policy), local_today())
+
+
+@router.get("/policies", response_model=list[PolicyPublic])
+async def list_policies(
+    session: SessionDep,
+    user: CurrentUser,
+    insured_type: Annotated[InsuredType | None, Query()] = None,
+    insured_id: QueryId = None,
+    scheme: Annotated[Scheme | None, Query()] = None,
+    valid_on: Annotated[date | None, Query(description="only policies valid on this day")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PolicyPublic]:
+    """Policies of a party (``insured_type`` + ``insured_id``), or all a user may see, latest ending first."""
+    rows = await service.list_policies(
+        session=session,
+        user=user,
+        insured_type=insured_type,
+        insured_id=insured_id,
+        scheme=scheme,
+        valid_on_day=valid_on,
+        limit=limit,
+        offset=offset,
+    )
+    today = local_today()
+    return [policy_public(p, name, today) for p, name in rows]
+
+
+@router.get("/policies/{policy_id}", response_model=PolicyPublic)
+async def get_policy(policy_id: PathId, session: SessionDep, user: CurrentUser) -> PolicyPublic:
+    """One policy."""
+    policy, name = await service.get_policy(session=session, user=user, policy_id=policy_id)
+    return policy_public(policy, name, local_today())
+
+
+@router.post("/policies/{policy_id}/cancel", response_model=PolicyPublic)
+async def cancel_policy(policy_id: PathId, body: CancelBody, session: SessionDep, user: CurrentUser) -> PolicyPublic:
+    """Cancel a policy (registered in error, or terminated); 409 ``policy_cancelled`` the second time."""
+    policy = await service.cancel_policy(session=session, user=user, policy_id=policy_id, reason=body.reason)
+    return policy_public(policy, await service.insured_name(session, policy), local_today())
+
+
+@router.post("/policies/import", response_model=ImportReport)
+async def import_policies(
+    session: SessionDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, one policy a row")],
+    good_rows: Annotated[bool, Form(description="import the good rows of a file with errors")] = False,
+) -> ImportReport:
+    """Import policies from a spreadsheet (city staff): every bad row with its line number and reason;
+    nothing is imported from a file with errors unless ``good_rows`` is set."""
+    if user.role not in CITYWIDE:
+        raise Forbidden("仅市级工作人员可批量导入保单", code="role_forbidden", message_en="City staff only")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise Invalid("文件超过 10 MB", code="file_too_large", message_en="The file is over 10 MB")
+    report = await importer.check_rows(session, data, file.filename or "")
+    if not report.errors or good_rows:
+        await importer.write_rows(session, report, by=f"{user.role}:{user.id}")
+    return ImportReport(
+        rows=report.rows,
+        imported=report.imported,
+        errors=[RowError(line=line, reason=reason) for line, reason in report.errors],
+    )
+
+
+@router.get("/reminders", response_model=list[ReminderPublic])
+async def list_reminders(
+    session: SessionDep,
+    user: CurrentUser,
+    since: Annotated[date | None, Query(description="policies ending on or after this day")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ReminderPublic]:
+    """Expiry reminders (30 and 7 days ahead) of the policies one manages (all for city staff), newest first."""
+    rows = await service.reminders(session=session, user=user, since=since, limit=limit)
+    return [
+        ReminderPublic(
+            id=r.id,
+            policy_id=r.policy_id,
+            days_ahead=r.days_ahead,
+            ends_on=r.ends_on,
+            created_at=r.created_at,
+            scheme=Scheme(p.scheme),
+            insured_type=InsuredType(p.insured_type),
+            insured_id=p.insured_id,
+            insured_name=name,
+        )
+        for r, p, name in rows
+    ]

@@ -1,0 +1,106 @@
+"""Payloads of the insurance API (contract v1: policies of the three schemes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend.core.schemas import Id
+from backend.insurance.models import InsuredType, Payer, Scheme
+
+MAX_LIMIT_YUAN = 100_000_000
+
+
+class PolicyCreate(BaseModel):
+    """A policy of one of the three schemes; amounts in yuan, dates inclusive (Suzhou days)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "scheme": "home_care_liability",
+                    "insured_type": "provider",
+                    "insured_id": 4,
+                    "insurer": "中国人民财产保险股份有限公司苏州市分公司",
+                    "number": "PZBM202632050000123",
+                    "starts_on": "2026-01-01",
+                    "ends_on": "2026-12-31",
+                    "limit_per_event": 300000,
+                    "limit_per_year": 3000000,
+                    "payer": "government",
+                }
+            ]
+        }
+    )
+
+    scheme: Scheme
+    insured_type: InsuredType
+    insured_id: Id
+    insurer: str = Field(min_length=1, max_length=64)
+    number: str = Field(min_length=1, max_length=64)
+    starts_on: date
+    ends_on: date
+    limit_per_event: int = Field(gt=0, le=MAX_LIMIT_YUAN)
+    limit_per_year: int = Field(gt=0, le=MAX_LIMIT_YUAN)
+    premium_yuan: int | None = Field(default=None, ge=0, le=MAX_LIMIT_YUAN)
+    payer: Payer
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PolicyCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if self.limit_per_year < self.limit_per_event:
+            raise ValueError("limit_per_year must be at least limit_per_event")
+        return self
+
+
+class PolicyPublic(PolicyCreate):
+    model_config = ConfigDict(json_schema_extra=None)
+
+    id: int
+    status: str
+    insured_name: str
+    valid_today: bool
+    created_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+
+
+class CancelBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=255)
+
+
+class CoverPublic(BaseModel):
+    """The policy that covers someone on a day, in short (the operator's screen, an offer's explanation)."""
+
+    policy_id: int
+    scheme: Scheme
+    insurer: str
+    number: str
+    ends_on: date
+
+
+class ReminderPublic(BaseModel):
+    id: int
+    policy_id: int
+    days_ahead: int
+    ends_on: date
+    created_at: datetime
+    scheme: Scheme
+    insured_type: InsuredType
+    insured_id: int
+    insured_name: str
+
+
+class RowError(BaseModel):
+    line: int
+    reason: str
+
+
+class ImportReport(BaseModel):
+    """What an import found and did: nothing is written from a file with errors unless ``good_rows`` was asked."""
+
+    rows: int
+    imported: int
+    errors: list[RowError]
