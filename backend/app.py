@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from backend.areas.router import router as areas_router
+from backend.benefits.router import router as benefits_router
 from backend.calendars.router import router as calendars_router
 from backend.capacity.router import router as capacity_router
 from backend.core.config import Settings, get_settings
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         absence_router,
         areas_router,
+        benefits_router,
         calendars_router,
         capacity_router,
         daycare_router,

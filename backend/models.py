@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
+from backend.benefits.models import BenefitCategory, ElderBenefit, ProviderRate
 from backend.calendars.models import CaregiverBooking, CaregiverShift
 from backend.capacity.models import Admission, Bed, BedHold, BedKind, CapacitySnapshot, Institution, WaitingEntry
 from backend.core.db import metadata
@@ -30,6 +31,7 @@ __all__ = [
     "Bed",
     "BedHold",
     "BedKind",
+    "BenefitCategory",
     "BlockedCaregiver",
     "CapacitySnapshot",
     "Caregiver",
@@ -44,6 +46,7 @@ __all__ = [
     "DayCareDay",
     "District",
     "Elder",
+    "ElderBenefit",
     "Institution",
     "InsurancePolicy",
     "Offer",
@@ -52,6 +55,7 @@ __all__ = [
     "PolicyReminder",
     "Provider",
     "ProviderCommunity",
+    "ProviderRate",
     "ProviderService",
     "RequestHistory",
     "ServicePlan",

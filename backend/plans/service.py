@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverShift
 from backend.calendars.service import book
 from backend.core.config import Settings
@@ -41,7 +42,7 @@ from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, 
 from backend.registry.models import ServiceType as ServiceTypeRow
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
-from backend.requests.models import ServiceRequest, Status
+from backend.requests.models import Payer, ServiceRequest, Status
 from backend.users.models import User
 
 PLANNER = Actor.system("planner")
@@ -124,11 +125,13 @@ async def generate_day(*, session: AsyncSession, day: date) -> list[int]:
         elder = await session.get(Elder, plan.elder_id)
         assert elder is not None
         now = utcnow()
+        # A government-paid plan uses the elder's quota while it lasts; beyond it the visit is self-paid.
+        wanted = None if plan.paid_by == Payer.government else Payer.self_paid
         request = ServiceRequest(
             elder_id=plan.elder_id,
             community_id=elder.community_id,
             service_type=plan.service_type,
-            paid_by=plan.paid_by,
+            paid_by=(await decide_payer(session, elder, wanted, start)).value,
             status=Status.new.value,
             window_start=start,
             window_end=start + timedelta(minutes=plan.window_minutes),

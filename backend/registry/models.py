@@ -23,6 +23,8 @@ class ServiceType(SQLModel, table=True):
     personal_care: bool = False
     # How many caregivers serve together at the door (2 for bed bathing: one lifts, one washes).
     caregivers_needed: int = 1
+    # What the government pays a provider for one order bought for an entitled elder (yuan).
+    government_price_yuan: int = 0
 
 
 class Elder(SQLModel, table=True):

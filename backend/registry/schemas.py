@@ -23,6 +23,7 @@ class ServiceTypePublic(BaseModel):
     default_minutes: int
     personal_care: bool = False
     caregivers_needed: int = 1  # 2: two caregivers serve together (the order waits until both accepted)
+    government_price_yuan: int = 0  # paid to the provider for an order within an elder's quota
 
 
 class ProviderCreate(BaseModel):

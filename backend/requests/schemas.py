@@ -15,7 +15,11 @@ class RequestCreate(BaseModel):
     elder_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     priority: Priority = Priority.normal
-    paid_by: Payer = Field(default=Payer.self_paid, description="government: 政府购买服务; self: 自费")
+    paid_by: Payer | None = Field(
+        default=None,
+        description="government: 政府购买服务 (409 quota_exhausted when the month's quota is used); self: 自费; "
+        "omitted: government while the elder's quota lasts, then self",
+    )
     window_start: datetime | None = None
     window_end: datetime | None = None
     notes: str | None = Field(default=None, max_length=1000)

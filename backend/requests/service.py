@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.models import Community
+from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import finish, release
 from backend.core.config import Settings
@@ -77,12 +78,13 @@ async def create_request(
             message_en="window_end must be after window_start",
         )
     now = utcnow()
+    paid_by = await decide_payer(session, elder, data.paid_by, start or now)
     request = ServiceRequest(
         elder_id=elder.id,  # type: ignore[arg-type]
         community_id=elder.community_id,
         service_type=data.service_type,
         priority=data.priority.value,
-        paid_by=data.paid_by.value,
+        paid_by=paid_by.value,
         status=Status.new.value,
         window_start=start,
         window_end=end,

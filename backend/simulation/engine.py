@@ -28,6 +28,7 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 
 from backend.areas.models import Community, District, Street
+from backend.benefits.models import ElderBenefit
 from backend.core.config import Settings
 from backend.core.db import set_clock
 from backend.core.errors import DomainError
@@ -288,6 +289,20 @@ class Simulation:
             made = await session.execute(insert(Elder).returning(col(Elder.id)), elders)
             elder_ids = [i for i in made.scalars() if i is not None]
             self.elders = elder_ids
+            # The scenario's elders are entitled (低保): its government-paid share of orders uses their quota.
+            await session.execute(
+                insert(ElderBenefit),
+                [
+                    {
+                        "elder_id": eid,
+                        "category": "low_income",
+                        "valid_from": self.now.date() - timedelta(days=60),
+                        "by": "system:simulation",
+                        "created_at": self.now,
+                    }
+                    for eid in elder_ids
+                ],
+            )
             self.homes = {
                 int(eid): (float(e["lat"]), float(e["lon"]))  # type: ignore[arg-type]
                 for eid, e in zip(elder_ids, elders, strict=True)
@@ -369,7 +384,7 @@ class Simulation:
                     elder_id=elder_id,
                     service_type=service_type,
                     priority=priority,
-                    paid_by=Payer.government if government else Payer.self_paid,
+                    paid_by=None if government else Payer.self_paid,  # government while the quota lasts
                     window_start=window_start,
                     window_end=window_end,
                 ),

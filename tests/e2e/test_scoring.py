@@ -201,7 +201,7 @@ async def test_government_paid_orders_lean_toward_providers_below_their_fair_sha
     await farther["api"].ok("POST", "/mobile/v1/location", place)
 
     # A self-paid order goes to the nearest caregiver; fairness does not enter.
-    paid_self = await order(operator, elder)
+    paid_self = await order(operator, elder, paid_by="self")
     offers = await offers_of(operator, paid_self)
     assert [o["caregiver_id"] for o in offers] == [near["id"]] and "fairness" not in terms(offers[0])
     await operator.ok("POST", f"/api/v1/requests/{paid_self}/cancel", {})

@@ -1,0 +1,116 @@
+"""Payloads of the entitlement API: categories, an elder's memberships, quota left, prices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+class CategoryCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "dementia",
+                    "name_zh": "认知障碍",
+                    "name_en": "Dementia",
+                    "orders_per_month": 8,
+                    "min_age": None,
+                }
+            ]
+        }
+    )
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str = Field(min_length=1, max_length=32)
+    name_en: str = Field(min_length=1, max_length=64)
+    orders_per_month: int = Field(ge=0, le=200)
+    min_age: int | None = Field(default=None, ge=60, le=120)
+
+
+class CategoryPublic(CategoryCreate):
+    model_config = ConfigDict(json_schema_extra=None)
+
+    active: bool
+
+
+class CategoryUpdate(BaseModel):
+    """A new quota (e.g. for a new year), a new age, or a category retired (``active: false``)."""
+
+    orders_per_month: int | None = Field(default=None, ge=0, le=200)
+    min_age: int | None = Field(default=None, ge=60, le=120)
+    active: bool | None = None
+
+
+class BenefitCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"category": "low_income", "valid_from": "2026-12-01", "evidence": "苏低保字 0123"}]
+        }
+    )
+
+    category: str = Field(min_length=1, max_length=32)
+    valid_from: date
+    valid_to: date | None = None
+    evidence: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BenefitCreate:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to must not be before valid_from")
+        return self
+
+
+class BenefitEnd(BaseModel):
+    valid_to: date
+    reason: str = Field(min_length=1, max_length=255)
+
+
+class BenefitPublic(BaseModel):
+    id: int
+    elder_id: int
+    category: str
+    valid_from: date
+    valid_to: date | None
+    evidence: str | None
+    by: str
+    created_at: datetime
+    end_reason: str | None
+
+
+class Applying(BaseModel):
+    """A category that applies to the elder in the month, and why."""
+
+    code: str
+    name_zh: str
+    orders_per_month: int
+    source: Literal["recorded", "age"]
+
+
+class Prices(BaseModel):
+    service_type: str
+    government_yuan: int  # what the government pays the provider when the order is within quota
+    self_pay_min_yuan: int | None  # the cheapest and dearest provider serving the elder's community
+    self_pay_max_yuan: int | None
+
+
+class Entitlement(BaseModel):
+    """What the operator reads to the elder before placing an order."""
+
+    elder_id: int
+    month: str
+    categories: list[Applying]
+    quota: int  # the highest quota of the categories that apply (they do not add up)
+    used: int  # government-paid orders of the month, not cancelled
+    remaining: int
+    next_order_paid_by: Literal["government", "self"]
+    prices: Prices | None = None
+
+
+class RateSet(BaseModel):
+    service_type: str = Field(min_length=1, max_length=32)
+    price_yuan: int = Field(ge=0, le=100_000)
