@@ -27,6 +27,7 @@ from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
 from backend.registry.router import router as registry_router
 from backend.requests.router import router as requests_router
+from backend.settlement.router import router as settlement_router
 from backend.users import service as users
 from backend.users.deps import get_current_user
 from backend.users.router import public_router as auth_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         registry_router,
         requests_router,
+        settlement_router,
         users_router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=protected)

@@ -24,6 +24,7 @@ from backend.registry.models import (
     ServiceType,
 )
 from backend.requests.models import RequestHistory, ServiceRequest, Visit
+from backend.settlement.models import Settlement, SettlementLine, VisitCorrection
 from backend.users.models import User
 
 __all__ = [
@@ -61,9 +62,12 @@ __all__ = [
     "ServicePlan",
     "ServiceRequest",
     "ServiceType",
+    "Settlement",
+    "SettlementLine",
     "Street",
     "User",
     "Visit",
+    "VisitCorrection",
     "WaitingEntry",
     "metadata",
 ]

@@ -6,7 +6,8 @@ import backend.capacity.tasks
 import backend.core.tasks
 import backend.dispatch.tasks
 import backend.insurance.tasks
-import backend.plans.tasks  # noqa: F401
+import backend.plans.tasks
+import backend.settlement.tasks  # noqa: F401
 from backend.core.jobs import REGISTRY
 
 __all__ = ["REGISTRY"]

@@ -31,7 +31,12 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
 def daily(settings: Settings) -> list[tuple[str, int, int]]:
     """(task name, hour, minute) of every daily job, Suzhou time."""
     hour, minute = (int(part) for part in settings.day_plan_at.split(":"))
-    return [("plans.plan_tomorrow", hour, minute), ("capacity.snapshot", 23, 55)]
+    # Last month's statements each night: idempotent, so late corrections show up as a new revision.
+    return [
+        ("plans.plan_tomorrow", hour, minute),
+        ("capacity.snapshot", 23, 55),
+        ("settlement.draft_last_month", 2, 30),
+    ]
 
 
 def run_scheduler(settings: Settings) -> None:

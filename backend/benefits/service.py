@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from backend.benefits.schemas import (
     Prices,
     RateSet,
 )
+from backend.core.db import local_midnight
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.identity import InvalidIdentity, birth_date_from_id_number
@@ -165,10 +166,6 @@ async def applying(session: AsyncSession, elder: Elder, month: str) -> list[Appl
     return sorted(found.values(), key=lambda a: (-a.orders_per_month, a.code))
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
-
-
 async def used_in_month(session: AsyncSession, elder_id: int, month: str) -> int:
     """Government-paid orders of the elder needed in the month (by window, or when taken), not cancelled."""
     first, last = month_days(month)
@@ -178,8 +175,8 @@ async def used_in_month(session: AsyncSession, elder_id: int, month: str) -> int
             col(ServiceRequest.elder_id) == elder_id,
             col(ServiceRequest.paid_by) == Payer.government.value,
             col(ServiceRequest.status) != Status.cancelled.value,
-            needed >= _local_midnight(first),
-            needed < _local_midnight(last + timedelta(days=1)),
+            needed >= local_midnight(first),
+            needed < local_midnight(last + timedelta(days=1)),
         )
     )
     return int(count or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import MetaData, event
@@ -44,6 +44,11 @@ def utcnow() -> datetime:
 def local_today() -> date:
     """Today in Suzhou (the platform's days: bookings, plans, snapshots)."""
     return utcnow().astimezone(LOCAL_TZ).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a Suzhou day, as an aware time."""
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
 
 
 def set_clock(clock: Callable[[], datetime] | None) -> None:

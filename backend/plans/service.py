@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverShift
 from backend.calendars.service import book
 from backend.core.config import Settings
-from backend.core.db import local_today, utcnow
+from backend.core.db import local_midnight, local_today, utcnow
 from backend.core.errors import Invalid
 from backend.core.events import emit
 from backend.core.geo import distance_m
@@ -46,10 +46,6 @@ from backend.requests.models import Payer, ServiceRequest, Status
 from backend.users.models import User
 
 PLANNER = Actor.system("planner")
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
 
 
 async def create_plan(*, session: AsyncSession, elder: Elder, data: PlanCreate, user: User) -> ServicePlan:

@@ -1,0 +1,185 @@
+"""Settlement HTTP routes: visit corrections, monthly statements, their approval and export."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from backend.benefits.schemas import MONTH_PATTERN
+from backend.core.deps import SessionDep
+from backend.core.errors import Forbidden
+from backend.core.schemas import PathId, QueryId
+from backend.settlement import corrections, service
+from backend.settlement.models import Settlement, SettlementStatus
+from backend.settlement.schemas import (
+    CorrectionCreate,
+    CorrectionPublic,
+    Decision,
+    Difference,
+    LinePublic,
+    MonthRun,
+    RunResult,
+    SettlementPublic,
+    SettlementRun,
+)
+from backend.users.deps import CurrentUser
+from backend.users.models import Role
+from backend.users.scope import check_request
+
+router = APIRouter(tags=["settlement"])
+
+
+def _correction(c: object) -> CorrectionPublic:
+    return CorrectionPublic.model_validate(c, from_attributes=True)
+
+
+@router.post(
+    "/requests/{request_id}/visit/corrections", status_code=status.HTTP_201_CREATED, response_model=CorrectionPublic
+)
+async def ask_correction(
+    request_id: PathId, data: CorrectionCreate, session: SessionDep, user: CurrentUser
+) -> CorrectionPublic:
+    """Ask to correct a checked-out (locked) visit with a reason code (the caregiver, their provider's admin,
+    city staff); a supervisor decides. 409 ``visit_not_locked``, ``correction_pending``."""
+    await check_request(session, user, request_id)
+    return _correction(await corrections.ask(session=session, user=user, request_id=request_id, data=data))
+
+
+@router.get("/requests/{request_id}/visit/corrections", response_model=list[CorrectionPublic])
+async def list_corrections(request_id: PathId, session: SessionDep, user: CurrentUser) -> list[CorrectionPublic]:
+    """A visit's corrections, each with the record before and after."""
+    await check_request(session, user, request_id)
+    return [_correction(c) for c in await corrections.of_request(session=session, request_id=request_id)]
+
+
+@router.get("/visit-corrections", response_model=list[CorrectionPublic])
+async def pending_corrections(
+    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[CorrectionPublic]:
+    """Corrections waiting for a supervisor (city staff), oldest first."""
+    return [_correction(c) for c in await corrections.pending(session=session, user=user, limit=limit)]
+
+
+@router.post("/visit-corrections/{correction_id}/approve", response_model=CorrectionPublic)
+async def approve_correction(
+    correction_id: PathId, body: Decision, session: SessionDep, user: CurrentUser
+) -> CorrectionPublic:
+    """A supervisor approves: the visit takes the corrected values (403 ``own_correction``)."""
+    decided = await corrections.decide(
+        session=session, user=user, correction_id=correction_id, approve=True, note=body.note
+    )
+    return _correction(decided)
+
+
+@router.post("/visit-corrections/{correction_id}/reject", response_model=CorrectionPublic)
+async def reject_correction(
+    correction_id: PathId, body: Decision, session: SessionDep, user: CurrentUser
+) -> CorrectionPublic:
+    """A supervisor rejects: the visit stays as it was."""
+    decided = await corrections.decide(
+        session=session, user=user, correction_id=correction_id, approve=False, note=body.note
+    )
+    return _correction(decided)
+
+
+async def _result(session: SessionDep, run: tuple[Settlement, bool, Difference]) -> RunResult:
+    settlement, changed, diff = run
+    return RunResult(settlement=await service.public(session, settlement), changed=changed, difference=diff)
+
+
+@router.post("/settlements/run", response_model=RunResult)
+async def run_settlement(data: SettlementRun, session: SessionDep, user: CurrentUser) -> RunResult:
+    """Compute a provider's statement for a month (the bureau; the provider's admin to preview).
+
+    Idempotent: the same data give the same statement (``changed: false``); changed data give a new
+    draft revision and the difference line by line."""
+    made = await service.run(session=session, user=user, provider_id=data.provider_id, month=data.month)
+    return await _result(session, made)
+
+
+@router.post("/settlements/run-month", response_model=list[RunResult])
+async def run_month(data: MonthRun, session: SessionDep, user: CurrentUser) -> list[RunResult]:
+    """Every active provider's statement for a month (admins)."""
+    if user.role != Role.admin:
+        raise Forbidden("仅管理员可批量结算", code="role_forbidden", message_en="Admins only")
+    results = []
+    for provider_id in await service.active_providers(session):
+        made = await service.run(session=session, user=user, provider_id=provider_id, month=data.month)
+        results.append(await _result(session, made))
+    return results
+
+
+@router.get("/settlements", response_model=list[SettlementPublic])
+async def list_settlements(
+    session: SessionDep,
+    user: CurrentUser,
+    provider_id: QueryId = None,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[SettlementPublic]:
+    """Statements, newest first (a provider's admin: their own)."""
+    rows = await service.listing(session=session, user=user, provider_id=provider_id, month=month, limit=limit)
+    return [await service.public(session, s) for s in rows]
+
+
+@router.get("/settlements/{settlement_id}", response_model=SettlementPublic)
+async def get_settlement(settlement_id: PathId, session: SessionDep, user: CurrentUser) -> SettlementPublic:
+    """A statement with its subtotals per quota category and per district."""
+    return await service.public(session, await service.get(session=session, user=user, settlement_id=settlement_id))
+
+
+@router.get("/settlements/{settlement_id}/lines", response_model=list[LinePublic])
+async def settlement_lines(settlement_id: PathId, session: SessionDep, user: CurrentUser) -> list[LinePublic]:
+    """Every order of the statement: included with its amount, or excluded with the reason."""
+    settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
+    return [service.line_public(x) for x in await service.lines_of(session, settlement.id)]  # type: ignore[arg-type]
+
+
+def _transition(to: SettlementStatus, doc: str) -> Callable[..., Awaitable[SettlementPublic]]:
+    async def move(settlement_id: PathId, session: SessionDep, user: CurrentUser) -> SettlementPublic:
+        moved = await service.advance(session=session, user=user, settlement_id=settlement_id, to=to)
+        return await service.public(session, moved)
+
+    move.__doc__ = doc
+    return move
+
+
+for _path, _to, _doc in (
+    ("confirm", SettlementStatus.confirmed, "The provider confirms the statement (its admin)."),
+    ("approve", SettlementStatus.approved, "The bureau approves a confirmed statement (admins)."),
+    ("pay", SettlementStatus.paid, "The bureau records the payment of an approved statement (admins)."),
+):
+    router.add_api_route(
+        f"/settlements/{{settlement_id}}/{_path}",
+        _transition(_to, _doc),
+        methods=["POST"],
+        response_model=SettlementPublic,
+        name=f"{_path}_settlement",
+    )
+
+
+@router.get("/settlements/{settlement_id}/export")
+async def export_settlement(
+    settlement_id: PathId,
+    session: SessionDep,
+    user: CurrentUser,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
+) -> Response:
+    """The statement as a spreadsheet (CSV in UTF-8, or XLSX) for signing and archiving."""
+    settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
+    lines = await service.lines_of(session, settlement.id)  # type: ignore[arg-type]
+    name = f"settlement-{settlement.provider_id}-{settlement.month}-r{settlement.revision}.{format}"
+    if format == "csv":
+        return Response(
+            service.export_csv(settlement, lines),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    provider = (await service.public(session, settlement)).provider_name
+    return Response(
+        service.export_xlsx(settlement, provider, lines),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
