@@ -11,7 +11,7 @@ from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.dispatch.models import Offer
-from backend.insurance.models import InsurancePolicy, PolicyReminder
+from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
@@ -41,6 +41,8 @@ __all__ = [
     "CaregiverSkill",
     "ChannelCursor",
     "ChannelEvent",
+    "Claim",
+    "ClaimEvent",
     "Community",
     "DayCareBooking",
     "DayCareCentre",
@@ -48,6 +50,7 @@ __all__ = [
     "District",
     "Elder",
     "ElderBenefit",
+    "Incident",
     "Institution",
     "InsurancePolicy",
     "Offer",

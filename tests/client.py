@@ -43,6 +43,9 @@ class Api:
     async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
         return await self.http.post(path, json=json, **kw)
 
+    async def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return await self.http.put(path, json=json, **kw)
+
     async def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         r = await self.http.request(method, path, json=json)
         assert r.status_code == status, f"{method} {path} -> {r.status_code}: {r.text}"

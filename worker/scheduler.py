@@ -25,6 +25,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("events.prune", settings.prune_seconds),
         # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.
         ("insurance.remind_expiring", 3600.0),
+        ("insurance.claims_overdue", 600.0),
     ]
 
 

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     fairness_cache_seconds: float = Field(default=30.0, ge=0)
     # Only providers with home-care liability cover valid on the visit's day are offered orders (contract v1).
     liability_cover_required: bool = True
+    # Days each step of an insurance claim may take before the bureau and the insured are told it is overdue.
+    claim_deadline_days: dict[str, int] = Field(
+        default_factory=lambda: {"reported": 3, "documents": 15, "submitted": 30, "approved": 10}
+    )
     # The evening day plan: at this local time tomorrow's visits are generated and routed.
     day_plan_at: str = Field(default="20:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     day_plan_seconds: float = Field(default=30.0, gt=0)  # the planner's time limit per provider

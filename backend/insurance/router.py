@@ -1,4 +1,4 @@
-"""Insurance HTTP routes (contract v1): policies of the three schemes, imports, expiry reminders."""
+"""Insurance HTTP routes (contract v1): policies of the three schemes, imports, reminders, incidents, claims."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from backend.core.db import local_today
-from backend.core.deps import SessionDep
+from backend.core.deps import SessionDep, SettingsDep
 from backend.core.errors import Forbidden, Invalid
 from backend.core.schemas import PathId, QueryId
-from backend.insurance import importer, service
-from backend.insurance.models import InsurancePolicy, InsuredType, Scheme
+from backend.insurance import claims, importer, service
+from backend.insurance.models import Claim, ClaimEvent, ClaimStatus, InsurancePolicy, InsuredType, Scheme
 from backend.insurance.schemas import (
     CancelBody,
+    ClaimAdvance,
+    ClaimEventPublic,
+    ClaimPublic,
+    CoverStatistics,
     ImportReport,
+    IncidentCreate,
+    IncidentPublic,
+    IncidentReport,
     PolicyCreate,
     PolicyPublic,
     ReminderPublic,
@@ -137,3 +144,75 @@ async def list_reminders(
         )
         for r, p, name in rows
     ]
+
+
+def claim_public(claim: Claim, history: list[ClaimEvent] | None = None) -> ClaimPublic:
+    public = ClaimPublic.model_validate(claim, from_attributes=True)
+    public.history = [ClaimEventPublic.model_validate(e, from_attributes=True) for e in history or []]
+    return public
+
+
+@router.post("/incidents", status_code=status.HTTP_201_CREATED, response_model=IncidentReport)
+async def report_incident(
+    data: IncidentCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> IncidentReport:
+    """Report an incident (the visiting caregiver, staff of the elder's area, an institution's admin).
+
+    The schemes it falls under are found from the records (on this order's visit: the provider's home-care
+    liability; living in an institution then: the institution's liability; harm to the elder: their own
+    accident cover), and a claim is opened, facts filled in, under each one with a valid policy that day."""
+    incident, claims_made, findings = await claims.report(session=session, settings=settings, user=user, data=data)
+    return IncidentReport(
+        incident=IncidentPublic.model_validate(incident, from_attributes=True),
+        schemes=findings,
+        claims=[claim_public(c) for c in claims_made],
+    )
+
+
+@router.get("/claims", response_model=list[ClaimPublic])
+async def list_claims(
+    session: SessionDep,
+    user: CurrentUser,
+    scheme: Annotated[Scheme | None, Query()] = None,
+    status_: Annotated[ClaimStatus | None, Query(alias="status")] = None,
+    overdue: Annotated[bool, Query(description="only claims past their step's deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ClaimPublic]:
+    """Claims (city staff: all; a provider's admin: its own and its institutions'), newest first."""
+    rows = await claims.list_claims(
+        session=session, user=user, scheme=scheme, status=status_, overdue_only=overdue, limit=limit
+    )
+    return [claim_public(c) for c in rows]
+
+
+@router.get("/claims/{claim_id}", response_model=ClaimPublic)
+async def get_claim(claim_id: PathId, session: SessionDep, user: CurrentUser) -> ClaimPublic:
+    """A claim with its facts and its audit trail."""
+    claim, history = await claims.get_claim(session=session, user=user, claim_id=claim_id)
+    return claim_public(claim, history)
+
+
+@router.post("/claims/{claim_id}/advance", response_model=ClaimPublic)
+async def advance_claim(
+    claim_id: PathId, data: ClaimAdvance, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> ClaimPublic:
+    """One step: reported → documents → submitted → approved (amount within the policy's limits) → paid;
+    rejected from any open step. 409 ``illegal_transition``; 422 ``over_limit``, ``over_annual_limit``."""
+    claim = await claims.advance(session=session, settings=settings, user=user, claim_id=claim_id, data=data)
+    _claim, history = await claims.get_claim(session=session, user=user, claim_id=claim.id)  # type: ignore[arg-type]
+    return claim_public(claim, history)
+
+
+@router.get("/statistics", response_model=CoverStatistics)
+async def cover_statistics(
+    session: SessionDep,
+    user: CurrentUser,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    day: Annotated[date | None, Query(description="default: today")] = None,
+) -> CoverStatistics:
+    """Cover rates (providers, institutions, entitled elders) and claims by scheme and outcome, for an area
+    (a street or district within one's scope; none: the city, for city staff)."""
+    return await service.statistics(
+        session=session, user=user, street_id=street_id, district_id=district_id, day=day or local_today()
+    )

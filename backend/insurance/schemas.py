@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.schemas import Id
-from backend.insurance.models import InsuredType, Payer, Scheme
+from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
 
 MAX_LIMIT_YUAN = 100_000_000
 
@@ -104,3 +105,113 @@ class ImportReport(BaseModel):
     rows: int
     imported: int
     errors: list[RowError]
+
+
+class IncidentCreate(BaseModel):
+    """What happened, to whom, when; on a home visit give the order, in an institution it is found by itself."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "fall",
+                    "occurred_at": "2026-11-28T10:20:00+08:00",
+                    "description": "助浴时老人在浴室滑倒，右腕疼痛，已送苏大附一院",
+                    "elder_id": 7,
+                    "request_id": 1204,
+                }
+            ]
+        }
+    )
+
+    kind: IncidentKind
+    occurred_at: datetime
+    description: str = Field(min_length=1, max_length=2000)
+    elder_id: Id
+    request_id: Id | None = None
+
+
+class SchemeFinding(BaseModel):
+    """A scheme the incident falls under, and the policy that answers (None: no valid cover that day)."""
+
+    scheme: Scheme
+    insured_id: int
+    policy_id: int | None
+
+
+class IncidentPublic(BaseModel):
+    id: int
+    kind: str
+    setting: str
+    occurred_at: datetime
+    description: str
+    elder_id: int
+    request_id: int | None
+    admission_id: int | None
+    institution_id: int | None
+    provider_id: int | None
+    reported_by: str
+    reported_at: datetime
+
+
+class ClaimEventPublic(BaseModel):
+    status: str
+    by: str
+    note: str | None
+    at: datetime
+
+
+class ClaimPublic(BaseModel):
+    id: int
+    incident_id: int
+    scheme: str
+    policy_id: int
+    status: str
+    facts: dict[str, Any]
+    approved_yuan: int | None
+    paid_yuan: int | None
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[ClaimEventPublic] = Field(default_factory=list)
+
+
+class IncidentReport(BaseModel):
+    incident: IncidentPublic
+    schemes: list[SchemeFinding]
+    claims: list[ClaimPublic]
+
+
+class ClaimAdvance(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"to": "approved", "amount_yuan": 12000, "note": "按医疗发票核定"}]}
+    )
+
+    to: ClaimStatus
+    amount_yuan: int | None = Field(default=None, ge=0, le=MAX_LIMIT_YUAN)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Rate(BaseModel):
+    total: int
+    covered: int
+    rate: float | None  # covered / total
+
+
+class ClaimCount(BaseModel):
+    scheme: str
+    status: str
+    count: int
+    approved_yuan: int
+    paid_yuan: int
+
+
+class CoverStatistics(BaseModel):
+    """The bureau's view of the three schemes in an area on a day."""
+
+    area: str
+    day: date
+    providers: Rate  # active home-care providers serving the area, with valid home-care liability cover
+    institutions: Rate  # institutions of the area with valid institution liability cover
+    elders: Rate  # entitled elders of the area (a category applies) with their own accident cover
+    claims: list[ClaimCount]

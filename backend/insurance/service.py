@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.areas.models import Community
 from backend.areas.service import area_channels
+from backend.benefits.models import BenefitCategory, ElderBenefit
 from backend.capacity.models import Institution
 from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -19,16 +21,18 @@ from backend.core.events import emit
 from backend.core.lookups import insert_unique
 from backend.insurance.models import (
     INSURED_BY_SCHEME,
+    Claim,
+    Incident,
     InsurancePolicy,
     InsuredType,
     PolicyReminder,
     PolicyStatus,
     Scheme,
 )
-from backend.insurance.schemas import PolicyCreate
+from backend.insurance.schemas import ClaimCount, CoverStatistics, PolicyCreate, Rate
 from backend.registry.models import Elder, Provider, ProviderCommunity
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE, check_elder, covers_community
+from backend.users.scope import CITYWIDE, area_condition, check_elder, covers_community
 
 REMINDER_DAYS = (30, 7)
 INSURED_MODELS: dict[str, Any] = {
@@ -77,7 +81,7 @@ async def cover_on(session: AsyncSession, scheme: Scheme, insured_id: int, day: 
     return rows.scalar_one_or_none()
 
 
-def _provider_owned(provider_id: int) -> ColumnElement[bool]:
+def provider_owned(provider_id: int) -> ColumnElement[bool]:
     """Policies of a provider and of the institutions it runs."""
     mine = select(Institution.id).where(col(Institution.provider_id) == provider_id)
     policy_type, insured = col(InsurancePolicy.insured_type), col(InsurancePolicy.insured_id)
@@ -201,7 +205,7 @@ async def list_policies(
             raise _outside()
         query = query.where(col(InsurancePolicy.insured_id) == insured_id)
     elif user.role == Role.provider_admin and user.provider_id is not None:
-        query = query.where(_provider_owned(user.provider_id))
+        query = query.where(provider_owned(user.provider_id))
     elif user.role not in CITYWIDE:
         raise _outside()
     if insured_type is not None:
@@ -309,7 +313,7 @@ async def reminders(
         InsurancePolicy, col(InsurancePolicy.id) == col(PolicyReminder.policy_id)
     )
     if user.role == Role.provider_admin and user.provider_id is not None:
-        query = query.where(_provider_owned(user.provider_id))
+        query = query.where(provider_owned(user.provider_id))
     elif user.role not in CITYWIDE:
         raise _outside()
     if since is not None:
@@ -318,3 +322,68 @@ async def reminders(
         query.order_by(col(PolicyReminder.created_at).desc(), col(PolicyReminder.id).desc()).limit(limit)
     )
     return [(r, p, await insured_name(session, p)) for r, p in rows.all()]
+
+
+def _rate(total: int, covered: int) -> Rate:
+    return Rate(total=total, covered=covered, rate=round(covered / total, 4) if total else None)
+
+
+async def statistics(
+    *, session: AsyncSession, user: User, street_id: int | None, district_id: int | None, day: date
+) -> CoverStatistics:
+    """Cover rates of providers, institutions and entitled elders, and claims by scheme and outcome."""
+    area, where = await area_condition(session, user, None, street_id, district_id)
+    in_area = select(Community.id).where(*where)
+    serving = select(ProviderCommunity.provider_id).where(col(ProviderCommunity.community_id).in_(in_area))
+    providers = select(Provider.id).where(
+        col(Provider.active).is_(True), col(Provider.kind) == "home_care", col(Provider.id).in_(serving)
+    )
+    institutions = select(Institution.id).where(col(Institution.community_id).in_(in_area))
+    cutoff = await session.scalar(
+        select(func.min(col(BenefitCategory.min_age))).where(
+            col(BenefitCategory.active).is_(True), col(BenefitCategory.min_age).is_not(None)
+        )
+    )
+    recorded = select(ElderBenefit.elder_id).where(
+        col(ElderBenefit.valid_from) <= day, col(ElderBenefit.valid_to).is_(None) | (col(ElderBenefit.valid_to) >= day)
+    )
+    entitled: ColumnElement[bool] = col(Elder.id).in_(recorded)
+    if cutoff is not None:  # born on or before this day of the year ``cutoff`` years ago (YYYYMMDD in the ID)
+        born_by = f"{day.year - cutoff:04d}{day:%m%d}"
+        entitled = entitled | (func.substr(col(Elder.id_number), 7, 8) <= born_by)
+    elders = select(Elder.id).where(col(Elder.community_id).in_(in_area), entitled)
+
+    async def rate(ids: Any, scheme: Scheme) -> Rate:
+        total = await session.scalar(select(func.count()).select_from(ids.subquery()))
+        covered = await session.scalar(
+            select(func.count()).select_from(
+                ids.where(col(ids.selected_columns[0]).in_(insured_on(scheme, day))).subquery()
+            )
+        )
+        return _rate(int(total or 0), int(covered or 0))
+
+    claims = await session.execute(
+        sa_select(
+            col(Claim.scheme),
+            col(Claim.status),
+            func.count(col(Claim.id)),
+            func.coalesce(func.sum(col(Claim.approved_yuan)), 0),
+            func.coalesce(func.sum(col(Claim.paid_yuan)), 0),
+        )
+        .join(Incident, col(Incident.id) == col(Claim.incident_id))
+        .join(Elder, col(Elder.id) == col(Incident.elder_id))
+        .where(col(Elder.community_id).in_(in_area))
+        .group_by(col(Claim.scheme), col(Claim.status))
+        .order_by(col(Claim.scheme), col(Claim.status))
+    )
+    return CoverStatistics(
+        area=area,
+        day=day,
+        providers=await rate(providers, Scheme.home_care_liability),
+        institutions=await rate(institutions, Scheme.institution_liability),
+        elders=await rate(elders, Scheme.elder_accident),
+        claims=[
+            ClaimCount(scheme=s, status=st, count=n, approved_yuan=int(a or 0), paid_yuan=int(p or 0))
+            for s, st, n, a, p in claims.all()
+        ],
+    )

@@ -117,3 +117,13 @@ class SettlementLine(SQLModel, table=True):
     amount_yuan: int = 0
     checkin_at: datetime | None = timestamp_field()
     checkout_at: datetime | None = timestamp_field()
+
+
+class SubsidyBudget(SQLModel, table=True):
+    """What a district may spend buying home-care orders in a month (yuan)."""
+
+    __tablename__ = "subsidy_budget"
+
+    district_id: int = Field(foreign_key="district.id", primary_key=True)
+    month: str = Field(primary_key=True, max_length=7)
+    budget_yuan: int

@@ -14,10 +14,12 @@ from backend.core.schemas import PathId, QueryId
 from backend.settlement import corrections, service
 from backend.settlement.models import Settlement, SettlementStatus
 from backend.settlement.schemas import (
+    BudgetSet,
     CorrectionCreate,
     CorrectionPublic,
     Decision,
     Difference,
+    DistrictSubsidy,
     LinePublic,
     MonthRun,
     RunResult,
@@ -183,3 +185,22 @@ async def export_settlement(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.put("/subsidy/budgets", response_model=BudgetSet)
+async def set_budget(data: BudgetSet, session: SessionDep, user: CurrentUser) -> BudgetSet:
+    """A district's monthly budget for buying home-care orders (admins)."""
+    return BudgetSet.model_validate(
+        await service.set_budget(session=session, user=user, data=data), from_attributes=True
+    )
+
+
+@router.get("/subsidy", response_model=list[DistrictSubsidy])
+async def subsidy(
+    session: SessionDep,
+    user: CurrentUser,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+    district_id: QueryId = None,
+) -> list[DistrictSubsidy]:
+    """Government money spent per district in a month (the latest statements), against the budget."""
+    return await service.subsidy(session=session, user=user, month=month, district_id=district_id)

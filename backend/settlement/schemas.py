@@ -134,3 +134,25 @@ class RunResult(BaseModel):
     settlement: SettlementPublic
     changed: bool
     difference: Difference
+
+
+class BudgetSet(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"district_id": 2, "month": "2026-12", "budget_yuan": 1800000}]}
+    )
+
+    district_id: Id
+    month: str = Field(pattern=MONTH_PATTERN)
+    budget_yuan: int = Field(ge=0, le=10_000_000_000)
+
+
+class DistrictSubsidy(BaseModel):
+    """Government money spent buying orders in a district in a month (latest statements), against its budget."""
+
+    district_id: int
+    district_name: str
+    month: str
+    spent_yuan: int
+    orders: int
+    budget_yuan: int | None
+    share: float | None  # spent / budget

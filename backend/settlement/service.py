@@ -13,15 +13,17 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.areas.models import Community
+from backend.areas.models import Community, District
 from backend.benefits.models import ProviderRate
 from backend.benefits.service import applying, month_days
 from backend.core.db import local_midnight, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import LOCAL_TZ
+from backend.core.lookups import referenced
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status, Visit
 from backend.settlement.models import (
@@ -30,10 +32,19 @@ from backend.settlement.models import (
     Settlement,
     SettlementLine,
     SettlementStatus,
+    SubsidyBudget,
 )
-from backend.settlement.schemas import Difference, LineChange, LinePublic, SettlementPublic, Subtotal
+from backend.settlement.schemas import (
+    BudgetSet,
+    Difference,
+    DistrictSubsidy,
+    LineChange,
+    LinePublic,
+    SettlementPublic,
+    Subtotal,
+)
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE
+from backend.users.scope import CITYWIDE, area_condition
 
 SETTLED = (Status.completed.value, Status.closed.value)
 # What a line is compared by between runs (its identity is the order).
@@ -350,3 +361,77 @@ def export_xlsx(settlement: Settlement, provider_name: str, lines: list[Settleme
 async def active_providers(session: AsyncSession) -> list[int]:
     rows = await session.execute(select(Provider.id).where(col(Provider.active).is_(True)).order_by(col(Provider.id)))
     return [int(i) for i in rows.scalars()]
+
+
+async def set_budget(*, session: AsyncSession, user: User, data: BudgetSet) -> SubsidyBudget:
+    """A district's monthly budget for buying orders (admins); set again to change it."""
+    if user.role != Role.admin:
+        raise Forbidden("仅管理员可设置预算", code="role_forbidden", message_en="Admins only")
+    await referenced(session, District, data.district_id, what="区", what_en="district")
+    budget = await session.get(SubsidyBudget, (data.district_id, data.month))
+    if budget is None:
+        budget = SubsidyBudget(**data.model_dump())
+        session.add(budget)
+    else:
+        budget.budget_yuan = data.budget_yuan
+    await session.flush()
+    return budget
+
+
+async def subsidy(*, session: AsyncSession, user: User, month: str, district_id: int | None) -> list[DistrictSubsidy]:
+    """Per district: government-paid amounts of the month's latest statements, against the budget."""
+    _area, where = await area_condition(session, user, None, None, district_id)
+    latest = (
+        select(Settlement.provider_id, func.max(col(Settlement.revision)).label("revision"))
+        .where(col(Settlement.month) == month)
+        .group_by(col(Settlement.provider_id))
+        .subquery()
+    )
+    current = (
+        select(Settlement.id)
+        .join(
+            latest,
+            (col(Settlement.provider_id) == latest.c.provider_id) & (col(Settlement.revision) == latest.c.revision),
+        )
+        .where(col(Settlement.month) == month)
+    )
+    spent = dict(
+        (district, (int(n), int(y or 0)))
+        for district, n, y in (
+            await session.execute(
+                sa_select(
+                    col(SettlementLine.district_id),
+                    func.count(col(SettlementLine.id)),
+                    func.sum(col(SettlementLine.amount_yuan)),
+                )
+                .where(
+                    col(SettlementLine.settlement_id).in_(current),
+                    col(SettlementLine.kind) == LineKind.included.value,
+                    col(SettlementLine.paid_by) == Payer.government.value,
+                )
+                .group_by(col(SettlementLine.district_id))
+            )
+        ).all()
+    )
+    districts = select(District).where(col(District.id).in_(select(Community.district_id).where(*where)))
+    budgets = {
+        b.district_id: b.budget_yuan
+        for b in (await session.execute(select(SubsidyBudget).where(col(SubsidyBudget.month) == month))).scalars()
+    }
+    out = []
+    for district in (await session.execute(districts.order_by(col(District.code)))).scalars():
+        assert district.id is not None
+        orders, yuan = spent.get(district.id, (0, 0))
+        budget = budgets.get(district.id)
+        out.append(
+            DistrictSubsidy(
+                district_id=district.id,
+                district_name=district.name,
+                month=month,
+                spent_yuan=yuan,
+                orders=orders,
+                budget_yuan=budget,
+                share=round(yuan / budget, 4) if budget else None,
+            )
+        )
+    return out

@@ -107,6 +107,13 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     stranger = await other.user("provider_admin", provider_id=other.provider["id"])
     assert (await stranger.get(f"/api/v1/settlements/{latest}")).status_code == 403
 
+    # The bureau's spend in the district against its budget (the latest statement counts).
+    budget = {"district_id": world.district["id"], "month": this_month(), "budget_yuan": 100}
+    assert (await operator.put("/api/v1/subsidy/budgets", budget)).status_code == 403
+    await admin.ok("PUT", "/api/v1/subsidy/budgets", budget)
+    (spend,) = await operator.ok("GET", f"/api/v1/subsidy?month={this_month()}&district_id={world.district['id']}")
+    assert (spend["spent_yuan"], spend["orders"], spend["budget_yuan"], spend["share"]) == (15, 1, 100, 0.15)
+
     # Exports a bureau can sign: CSV with Chinese headers, and a workbook.
     exported = await admin.get(f"/api/v1/settlements/{latest}/export?format=csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
