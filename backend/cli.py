@@ -71,7 +71,7 @@ async def _seed(*, demo: bool, scale: str) -> None:
     from backend.areas.models import Community
     from backend.capacity.seed import CITY_BEDS, seed_institutions
     from backend.core.runtime import Runtime
-    from backend.seed import seed_areas, seed_demo, tree_for
+    from backend.seed import seed_areas, seed_demo, seed_demo_cover, tree_for
     from backend.users.service import ensure_admin
 
     settings = get_settings().model_copy(update={"redis_url": None})
@@ -88,6 +88,7 @@ async def _seed(*, demo: bool, scale: str) -> None:
                 homes += await seed_institutions(
                     session, communities[:40], beds=300, rng=random.Random(7), prefix="DEMO-", sizes=(40, 120)
                 )
+                await seed_demo_cover(session)
             if scale == "city":
                 homes += await seed_institutions(
                     session, communities, beds=CITY_BEDS, rng=random.Random(2024), prefix="SZ-"

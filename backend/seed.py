@@ -12,8 +12,11 @@ from stdnum.cn import ric
 
 from backend.areas.models import Community, District, Street
 from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
+from backend.benefits.models import ElderBenefit, ProviderRate
+from backend.capacity.models import Institution
 from backend.core.schemas import Location
-from backend.insurance.seed import insure_providers
+from backend.insurance.models import InsurancePolicy, Scheme
+from backend.insurance.seed import insure, insure_providers
 from backend.registry import service as registry
 from backend.registry.schemas import CaregiverCreate, ElderCreate, ProviderCreate
 from backend.users import service as users
@@ -92,6 +95,9 @@ def demo_id_number(rng: random.Random, born: date) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+SELF_PAY_PRICES = {"meal": 20, "bathing": 90, "bed_bathing": 180, "cleaning": 70, "companionship": 50, "mobility": 60}
+
+
 def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
     return Location(lat=lat + rng.uniform(-km, km) / 111.0, lon=lon + rng.uniform(-km, km) / 95.0)
 
@@ -146,6 +152,10 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         )
         first_provider_id = first_provider_id or provider.id
         await insure_providers(session, [provider.id])
+        session.add_all(
+            ProviderRate(provider_id=provider.id, service_type=code, price_yuan=price)
+            for code, price in SELF_PAY_PRICES.items()
+        )
         for i in range(5):
             cg_no += 1
             base = communities[i % len(communities)]
@@ -181,6 +191,15 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                     ),
                 )
                 first_elder_id = first_elder_id or elder.id
+                assert elder.id is not None
+                if elder_no % 3 == 1:  # every third elder receives 低保 (and with it 8 orders a month)
+                    session.add(
+                        ElderBenefit(
+                            elder_id=elder.id, category="low_income", valid_from=date(2025, 1, 1), by="system:seed"
+                        )
+                    )
+                if elder_no % 4 == 0:  # every fourth has their own accident cover
+                    await insure(session, Scheme.elder_accident, [elder.id])
     gusu = districts["姑苏区"]
     for data in (
         UserCreate(username="operator", password=DEMO_PASSWORD, role=Role.operator, display_name="话务员小王"),
@@ -212,6 +231,25 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         await users.create_user(session=session, data=data)
     await session.flush()
     return _demo_accounts(await session.execute(select(User.username, User.role)))
+
+
+async def seed_demo_cover(session: AsyncSession) -> int:
+    """Liability cover for the demo's institutions, all but the last (so the bureau's cover rate is not 100 %)."""
+    homes = list(
+        (
+            await session.execute(
+                select(Institution.id)
+                .where(col(Institution.licence_no).startswith("DEMO-"))
+                .order_by(col(Institution.id))
+            )
+        ).scalars()
+    )
+    covered = select(InsurancePolicy.insured_id).where(
+        col(InsurancePolicy.scheme) == Scheme.institution_liability.value
+    )
+    if not homes or (await session.execute(covered.where(col(InsurancePolicy.insured_id).in_(homes)))).first():
+        return 0
+    return await insure(session, Scheme.institution_liability, homes[:-1])
 
 
 def _demo_accounts(rows: object) -> list[DemoAccount]:

@@ -132,6 +132,8 @@ class Admission(SQLModel, table=True):
     hold_id: int | None = Field(default=None, foreign_key="bed_hold.id")
     admitted_at: datetime = created_at_field()
     admitted_by: str = Field(max_length=64)
+    # The institution's liability policy valid on the day of admission (None: uninsured, reported to the bureau).
+    liability_policy_id: int | None = Field(default=None, foreign_key="insurance_policy.id")
     discharged_at: datetime | None = timestamp_field()
     discharged_by: str | None = Field(default=None, max_length=64)
     discharge_reason: str | None = Field(default=None, max_length=255)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.capacity.models import Benefit, OperatorKind
 from backend.core.schemas import Id, Location
@@ -145,6 +145,13 @@ class AdmissionPublic(BaseModel):
     institution_id: int
     admitted_at: datetime
     discharged_at: datetime | None
+    liability_policy_id: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cover_warning(self) -> str | None:
+        """Said when the institution had no valid liability cover on the day of admission."""
+        return None if self.liability_policy_id else "该机构入住当日无有效综合责任保险，已报告民政部门"
 
 
 class WaitingCreate(BaseModel):

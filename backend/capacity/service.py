@@ -49,12 +49,14 @@ from backend.capacity.schemas import (
     WaitingCreate,
 )
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.lookups import get_or_404, insert_unique, referenced
 from backend.core.schemas import Location
+from backend.insurance.models import Scheme
+from backend.insurance.service import cover_on
 from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
 from backend.users.scope import area_condition, check_elder
@@ -352,8 +354,24 @@ async def admit(*, session: AsyncSession, user: User, hold_id: int) -> Admission
     )
     taken = Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
     await insert_unique(session, admission, taken)
+    await _check_cover(session, institution, admission)
     await _changed(session, institution, hold.kind)
     return admission
+
+
+async def _check_cover(session: AsyncSession, institution: Institution, admission: Admission) -> None:
+    """Record the institution's liability policy of the day; without one, tell the area's dashboards."""
+    assert institution.id is not None
+    policy = await cover_on(session, Scheme.institution_liability, institution.id, local_today())
+    admission.liability_policy_id = policy.id if policy else None
+    await session.flush()
+    if policy is None:
+        emit(
+            session,
+            "insurance.uncovered_admission",
+            await area_channels(session, institution.community_id),
+            {"institution_id": institution.id, "admission_id": admission.id, "elder_id": admission.elder_id},
+        )
 
 
 async def release_hold(*, session: AsyncSession, settings: Settings, user: User, hold_id: int) -> BedHold:
@@ -425,6 +443,7 @@ async def transfer(
     )
     session.add(moved)
     await session.flush()
+    await _check_cover(session, there, moved)
     await _changed(session, there, target.kind)
     await _changed(session, institution, old.kind)
     await _serve_waiting(session, settings, institution, old.kind)

@@ -37,13 +37,17 @@ async def report(api: Api, elder: dict[str, Any], kind: str = "fall", **extra: A
     return await api.post("/api/v1/insurance/incidents", body)
 
 
-async def admitted(admin: Api, world: World, staff: Api, elder: dict[str, Any]) -> dict[str, Any]:
-    home = await institution(admin, world)
-    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "1", "kind": "nursing"}, 201)
+async def admit(staff: Api, home: dict[str, Any], elder: dict[str, Any]) -> dict[str, Any]:
     hold = await staff.ok(
         "POST", "/api/v1/bed-holds", {"elder_id": elder["id"], "institution_id": home["id"], "kind": "nursing"}, 201
     )
-    await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+    return await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
+
+
+async def admitted(admin: Api, world: World, staff: Api, elder: dict[str, Any]) -> dict[str, Any]:
+    home = await institution(admin, world)
+    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "1", "kind": "nursing"}, 201)
+    await admit(staff, home, elder)
     return home
 
 
@@ -205,3 +209,22 @@ async def test_the_bureau_sees_cover_rates_and_claims_of_its_district(stack, adm
     assert (await staff.get(f"/api/v1/insurance/statistics?district_id={world.district['id']}")).status_code == 403
     city = await admin.ok("GET", "/api/v1/insurance/statistics")
     assert city["area"] == "city" and city["providers"]["total"] >= 2
+
+
+async def test_an_admission_records_the_institutions_cover_or_tells_the_area_there_is_none(
+    stack, admin, make_world
+) -> None:
+    world = await make_world(caregivers_km=())
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    dashboard = await Ws.connect(stack.base_url, staff.token)
+    await dashboard.subscribe(f"community:{world.community['id']}")
+    home = await institution(admin, world)
+    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "1", "kind": "nursing", "count": 2}, 201)
+    uninsured = await admit(staff, home, world.elders[0])
+    assert uninsured["liability_policy_id"] is None and "无有效综合责任保险" in uninsured["cover_warning"]
+    told = await dashboard.wait_event("insurance.uncovered_admission", admission_id=uninsured["id"])
+    assert told["data"]["institution_id"] == home["id"]
+    policy = await cover(admin, "institution_liability", "institution", home["id"])
+    insured = await admit(staff, home, await world.add_elder())
+    assert (insured["liability_policy_id"], insured["cover_warning"]) == (policy["id"], None)
+    await dashboard.close()
