@@ -20,8 +20,12 @@ from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
 from backend.core.runtime import Runtime
 from backend.daycare.router import router as daycare_router
+from backend.devices.router import device_router
+from backend.devices.router import router as devices_router
 from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
+from backend.emergency.router import router as emergency_router
+from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
 from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health)
     app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(device_router, prefix="/api/v1")  # devices bring their own credentials
     protected = [Depends(get_current_user)]
     for router in (
         absence_router,
@@ -109,7 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendars_router,
         capacity_router,
         daycare_router,
+        devices_router,
         dispatch_router,
+        emergency_router,
+        followups_router,
         insurance_router,
         plans_router,
         registry_router,

@@ -10,7 +10,10 @@ from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.secrets import PlatformSecret
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
+from backend.devices.models import Device, DeviceAlarm
 from backend.dispatch.models import Offer
+from backend.emergency.models import LadderStep
+from backend.followups.models import FollowUp
 from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
@@ -47,12 +50,16 @@ __all__ = [
     "DayCareBooking",
     "DayCareCentre",
     "DayCareDay",
+    "Device",
+    "DeviceAlarm",
     "District",
     "Elder",
     "ElderBenefit",
+    "FollowUp",
     "Incident",
     "Institution",
     "InsurancePolicy",
+    "LadderStep",
     "Offer",
     "OutboxEvent",
     "PlatformSecret",

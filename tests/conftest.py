@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,11 @@ STACK_SETTINGS = {
     "ELDERCARE_EMERGENCY_ESCALATE_SECONDS": "8",
     "ELDERCARE_FAIRNESS_CACHE_SECONDS": "0",
     "ELDERCARE_STALLED_SECONDS": "2",
+    # A ladder fast enough to watch climb: two seconds a rung, the last until someone acts.
+    "ELDERCARE_EMERGENCY_LADDER": json.dumps(
+        [{"code": c, "seconds": 2} for c in ("operator_callback", "family", "community_staff", "caregiver")]
+        + [{"code": "public_emergency", "seconds": 0}]
+    ),
 }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import backend.capacity.tasks
 import backend.core.tasks
+import backend.devices.tasks
 import backend.dispatch.tasks
+import backend.emergency.tasks
 import backend.insurance.tasks
 import backend.plans.tasks
 import backend.settlement.tasks  # noqa: F401

@@ -21,11 +21,13 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     return [
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
         ("capacity.expire_holds", settings.sweep_seconds),
+        ("emergency.sweep_ladders", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
         ("events.prune", settings.prune_seconds),
         # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.
         ("insurance.remind_expiring", 3600.0),
         ("insurance.claims_overdue", 600.0),
+        ("devices.sweep_dormant", 3600.0),
     ]
 
 

@@ -21,6 +21,23 @@ class WaitingWeights(BaseModel):
     per_disability_level: int = Field(default=10, ge=0)
 
 
+class LadderStepConfig(BaseModel):
+    """One rung of an emergency's escalation ladder (``ELDERCARE_EMERGENCY_LADDER``)."""
+
+    code: Literal["operator_callback", "family", "community_staff", "caregiver", "public_emergency"]
+    seconds: int = Field(ge=0, le=86_400)  # how long before the next rung; 0: until someone acts
+
+
+def default_ladder() -> list[LadderStepConfig]:
+    return [
+        LadderStepConfig(code="operator_callback", seconds=60),
+        LadderStepConfig(code="family", seconds=120),
+        LadderStepConfig(code="community_staff", seconds=300),
+        LadderStepConfig(code="caregiver", seconds=300),
+        LadderStepConfig(code="public_emergency", seconds=0),
+    ]
+
+
 class DispatchWeights(BaseModel):
     """What each objective is worth, in minutes of travel (a city sets its own: ``ELDERCARE_DISPATCH_WEIGHTS``).
 
@@ -74,6 +91,12 @@ class Settings(BaseSettings):
     fairness_cache_seconds: float = Field(default=30.0, ge=0)
     # Only providers with home-care liability cover valid on the visit's day are offered orders (contract v1).
     liability_cover_required: bool = True
+    # An emergency's escalation ladder: each rung's timer, swept from the database.
+    emergency_ladder: list[LadderStepConfig] = Field(default_factory=default_ladder, min_length=1)
+    # One-key devices: an operator calls back a green button within this; a device silent this long is checked.
+    help_call_minutes: int = Field(default=15, ge=1)
+    device_dormant_days: int = Field(default=7, ge=1)
+    dormant_check_days: int = Field(default=3, ge=1)  # the community's time to visit a dormant device
     # Days each step of an insurance claim may take before the bureau and the insured are told it is overdue.
     claim_deadline_days: dict[str, int] = Field(
         default_factory=lambda: {"reported": 3, "documents": 15, "submitted": 30, "approved": 10}

@@ -21,12 +21,14 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
+from backend.emergency import service as ladder
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     ACTIVE_STATUSES,
     Payer,
+    Priority,
     RequestHistory,
     ServiceRequest,
     Status,
@@ -69,6 +71,21 @@ async def create_request(
             code="government_pay_forbidden",
             message_en="Only staff may file a government-paid order",
         )
+    return await open_request(
+        session=session, settings=settings, elder=elder, data=data, actor=Actor.of_user(user), user_id=user.id
+    )
+
+
+async def open_request(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    elder: Elder,
+    data: RequestCreate,
+    actor: Actor,
+    user_id: int | None = None,
+) -> ServiceRequest:
+    """Open an order for the elder (whoever may: checked by the caller) and dispatch it after commit."""
     await known_service_types(session, [data.service_type])
     start, end = _aware(data.window_start), _aware(data.window_end)
     if start and end and end <= start:
@@ -89,14 +106,16 @@ async def create_request(
         window_start=start,
         window_end=end,
         notes=data.notes,
-        created_by_user_id=user.id,
+        created_by_user_id=user_id,
         created_at=now,
         updated_at=now,
         dispatch_started_at=now,
     )
     session.add(request)
     await session.flush()
-    await record_creation(session, request, Actor.of_user(user))
+    await record_creation(session, request, actor)
+    if request.priority == Priority.emergency:
+        await ladder.start(session, settings, request, actor)
     dispatch_after_commit(session, settings, request)  # emergencies never wait for the batching window
     return request
 

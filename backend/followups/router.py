@@ -1,0 +1,72 @@
+"""Follow-up HTTP routes: an area's callbacks and checks, and their outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from backend.core.deps import SessionDep
+from backend.core.schemas import PathId, QueryId
+from backend.followups import service
+from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+from backend.users.deps import CurrentUser
+
+router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
+
+
+class FollowUpPublic(BaseModel):
+    id: int
+    kind: str
+    elder_id: int
+    community_id: int
+    device_id: int | None
+    request_id: int | None
+    status: str
+    reason: str
+    due_at: datetime
+    created_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    outcome: str | None
+
+
+class Outcome(BaseModel):
+    outcome: str = Field(min_length=1, max_length=500)
+
+
+def _public(follow_up: FollowUp) -> FollowUpPublic:
+    return FollowUpPublic.model_validate(follow_up, from_attributes=True)
+
+
+@router.get("", response_model=list[FollowUpPublic])
+async def list_follow_ups(
+    session: SessionDep,
+    user: CurrentUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    kind: Annotated[FollowUpKind | None, Query()] = None,
+    status: Annotated[FollowUpStatus | None, Query()] = FollowUpStatus.open,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[FollowUpPublic]:
+    """An area's follow-ups (none: the city, for operators), soonest due first; open ones by default."""
+    rows = await service.listing(
+        session=session,
+        user=user,
+        community_id=community_id,
+        street_id=street_id,
+        district_id=district_id,
+        kind=kind,
+        status=status,
+        limit=limit,
+    )
+    return [_public(f) for f in rows]
+
+
+@router.post("/{follow_up_id}/done", response_model=FollowUpPublic)
+async def finish(follow_up_id: PathId, body: Outcome, session: SessionDep, user: CurrentUser) -> FollowUpPublic:
+    """Close a follow-up with what was done (staff of the elder's area)."""
+    return _public(await service.finish(session=session, user=user, follow_up_id=follow_up_id, outcome=body.outcome))
