@@ -25,6 +25,7 @@ from backend.devices.router import router as devices_router
 from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
 from backend.emergency.router import router as emergency_router
+from backend.families.router import router as families_router
 from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
 from backend.plans.router import router as plans_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_router,
         dispatch_router,
         emergency_router,
+        families_router,
         followups_router,
         insurance_router,
         plans_router,

@@ -13,8 +13,10 @@ from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.devices.models import Device, DeviceAlarm
 from backend.dispatch.models import Offer
 from backend.emergency.models import LadderStep
+from backend.families.models import FamilyMember
 from backend.followups.models import FollowUp
 from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
+from backend.notifications.models import Notification
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
@@ -55,11 +57,13 @@ __all__ = [
     "District",
     "Elder",
     "ElderBenefit",
+    "FamilyMember",
     "FollowUp",
     "Incident",
     "Institution",
     "InsurancePolicy",
     "LadderStep",
+    "Notification",
     "Offer",
     "OutboxEvent",
     "PlatformSecret",

@@ -8,6 +8,7 @@ import backend.devices.tasks
 import backend.dispatch.tasks
 import backend.emergency.tasks
 import backend.insurance.tasks
+import backend.notifications.tasks
 import backend.plans.tasks
 import backend.settlement.tasks  # noqa: F401
 from backend.core.jobs import REGISTRY

@@ -22,6 +22,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
         ("capacity.expire_holds", settings.sweep_seconds),
         ("emergency.sweep_ladders", settings.sweep_seconds),
+        ("notifications.send", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
         ("events.prune", settings.prune_seconds),
         # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     liability_cover_required: bool = True
     # An emergency's escalation ladder: each rung's timer, swept from the database.
     emergency_ladder: list[LadderStepConfig] = Field(default_factory=default_ladder, min_length=1)
+    # Who sends SMS and voice messages (only the logged fake ships with the platform).
+    notify_sender: Literal["fake"] = "fake"
     # One-key devices: an operator calls back a green button within this; a device silent this long is checked.
     help_call_minutes: int = Field(default=15, ge=1)
     device_dormant_days: int = Field(default=7, ge=1)

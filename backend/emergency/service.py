@@ -13,7 +13,9 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
+from backend.core.i18n import LOCAL_TZ
 from backend.emergency.models import LadderStep, StepCode, StepStatus
+from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, CaregiverSkill, Elder
 from backend.requests.lifecycle import Actor
 from backend.requests.models import ServiceRequest, Status
@@ -83,6 +85,21 @@ async def _activate(session: AsyncSession, request: ServiceRequest, step: Ladder
     }
     if step.code == StepCode.caregiver:
         data["nearest"] = await _nearest_helpers(session, request)
+    if step.code == StepCode.family:
+        elder = await session.get(Elder, request.elder_id)
+        assert elder is not None and request.id is not None
+        told = await notify_family(
+            session,
+            elder_id=request.elder_id,
+            template="emergency",
+            data={
+                "elder": elder.name,
+                "time": f"{request.created_at.astimezone(LOCAL_TZ):%H:%M}",
+                "request_id": request.id,
+            },
+            request_id=request.id,
+        )
+        data["family_told"] = len({n.family_member_id for n in told})
     emit(session, "ladder.step", await _channels(session, request), data)
 
 

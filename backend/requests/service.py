@@ -22,6 +22,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
 from backend.emergency import service as ladder
+from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import known_service_types
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
@@ -295,6 +296,21 @@ async def check_out(
     await finish(session, request_id, visit.checkout_at)
     visit.notes = notes
     await session.flush()
+    elder = await session.get(Elder, request.elder_id)
+    kind = await session.get(ServiceType, request.service_type)
+    assert elder is not None and kind is not None
+    await notify_family(
+        session,
+        elder_id=request.elder_id,
+        template="visit_completed",
+        data={
+            "elder": elder.name,
+            "service": kind.name_zh,
+            "time": f"{visit.checkout_at.astimezone(LOCAL_TZ):%H:%M}",
+            "caregiver": caregiver.name,
+        },
+        request_id=request.id,
+    )
     return request
 
 

@@ -17,6 +17,7 @@ class Role(StrEnum):
     provider_admin = "provider_admin"
     caregiver = "caregiver"
     elder = "elder"
+    family = "family"  # an elder's family member, seeing what the elder's consent allows
 
 
 class User(SQLModel, table=True):

@@ -12,6 +12,7 @@ from backend.areas.models import Community, District, Street
 from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.core.schemas import MAX_ID
 from backend.dispatch.models import Offer
+from backend.families.models import FamilyMember
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
@@ -79,6 +80,8 @@ async def can_view_request(session: AsyncSession, user: User, request: ServiceRe
         return community is not None and covers_community(user, community)
     if user.role == Role.elder:
         return user.elder_id == request.elder_id
+    if user.role == Role.family:
+        return await follows(session, user, request.elder_id)
     if user.role == Role.caregiver:
         caregiver = await caregiver_of(session, user)
         if caregiver is None:
@@ -113,12 +116,26 @@ async def check_request(session: AsyncSession, user: User, request_id: int) -> S
     return request
 
 
+async def follows(session: AsyncSession, user: User, elder_id: int) -> bool:
+    """True when a family account may follow this elder (the elder agreed it sees their orders)."""
+    if user.role != Role.family:
+        return False
+    link = await session.execute(
+        select(FamilyMember.id).where(
+            col(FamilyMember.elder_id) == elder_id,
+            col(FamilyMember.user_id) == user.id,
+            col(FamilyMember.see_orders).is_(True),
+        )
+    )
+    return link.first() is not None
+
+
 async def check_elder(session: AsyncSession, user: User, elder_id: int) -> Elder:
     """The elder if the user may see their file."""
     elder = await session.get(Elder, elder_id)
     if elder is None:
         raise NotFound("老人不存在", code="elder_not_found", message_en="Unknown elder")
-    if user.role == Role.elder and user.elder_id == elder.id:
+    if (user.role == Role.elder and user.elder_id == elder.id) or await follows(session, user, elder.id):  # type: ignore[arg-type]
         return elder
     community = await session.get(Community, elder.community_id)
     if community is None or not covers_community(user, community):

@@ -1,0 +1,84 @@
+"""Family and notification routes: an elder's family, their consent, and the record of messages sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
+
+from backend.core.deps import SessionDep
+from backend.core.identity import mask_phone
+from backend.core.schemas import PathId
+from backend.families import service
+from backend.families.models import FamilyMember
+from backend.families.schemas import ConsentUpdate, MemberCreate, MemberPublic
+from backend.notifications.service import of_elder
+from backend.users.deps import CurrentUser
+from backend.users.models import Role, User
+from backend.users.scope import check_elder, is_personal_viewer
+
+router = APIRouter(tags=["families"])
+
+
+def _public(member: FamilyMember, user: User) -> MemberPublic:
+    own_elder = user.role == Role.elder and user.elder_id == member.elder_id
+    whole = own_elder or is_personal_viewer(user, owner_user_id=member.user_id)
+    public = MemberPublic.model_validate(member, from_attributes=True)
+    if not whole:
+        public.phone = mask_phone(public.phone)
+    return public
+
+
+@router.post("/elders/{elder_id}/family", status_code=status.HTTP_201_CREATED, response_model=MemberPublic)
+async def add_member(elder_id: PathId, data: MemberCreate, session: SessionDep, user: CurrentUser) -> MemberPublic:
+    """Name a family member (the elder, or staff of their area), with what they may see and hear;
+    ``username``/``password`` give them their own account (role ``family``; 409 ``username_taken``)."""
+    return _public(await service.add_member(session=session, user=user, elder_id=elder_id, data=data), user)
+
+
+@router.get("/elders/{elder_id}/family", response_model=list[MemberPublic])
+async def list_members(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[MemberPublic]:
+    """The elder's family members and their consent settings (phones masked except for the elder and admins)."""
+    return [_public(m, user) for m in await service.members_of(session=session, user=user, elder_id=elder_id)]
+
+
+@router.patch("/elders/{elder_id}/family/{member_id}", response_model=MemberPublic)
+async def set_consent(
+    elder_id: PathId, member_id: PathId, data: ConsentUpdate, session: SessionDep, user: CurrentUser
+) -> MemberPublic:
+    """What a family member may see (the orders, live) and hear (emergencies, finished visits)."""
+    member = await service.set_consent(session=session, user=user, elder_id=elder_id, member_id=member_id, data=data)
+    return _public(member, user)
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    family_member_id: int | None
+    channel: str
+    template: str
+    language: str
+    body: str
+    phone: str | None
+    request_id: int | None
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    error: str | None
+    created_at: datetime
+
+
+@router.get("/elders/{elder_id}/notifications", response_model=list[NotificationPublic])
+async def notifications(
+    elder_id: PathId, session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[NotificationPublic]:
+    """What was sent to whom about this elder, newest first (phones masked)."""
+    await check_elder(session, user, elder_id)
+    rows = await of_elder(session, elder_id, limit)
+    out = []
+    for note in rows:
+        public = NotificationPublic.model_validate(note, from_attributes=True)
+        public.phone = mask_phone(public.phone) if public.phone else None
+        out.append(public)
+    return out

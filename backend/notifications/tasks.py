@@ -1,0 +1,23 @@
+"""Notification tasks: queued SMS and voice messages sent, and retried, by the worker."""
+
+from __future__ import annotations
+
+from backend.core.db import utcnow
+from backend.core.jobs import task
+from backend.core.runtime import Runtime
+from backend.notifications import service
+from backend.notifications.senders import senders
+
+
+@task("notifications.send")
+async def send(runtime: Runtime) -> int:
+    """Send every queued message that is due, each in its own transaction; returns how many went."""
+    now = utcnow()
+    async with runtime.sessions() as session:
+        ids = await service.due(session, now)
+    channels = senders(runtime.settings.notify_sender)
+    sent = 0
+    for notification_id in ids:
+        async with runtime.unit_of_work() as session:
+            sent += await service.send_one(session, channels, notification_id, now)
+    return sent
