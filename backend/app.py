@@ -26,6 +26,7 @@ from backend.dispatch.router import caregiver_router as absence_router
 from backend.dispatch.router import router as dispatch_router
 from backend.emergency.router import router as emergency_router
 from backend.families.router import router as families_router
+from backend.feedback.router import router as feedback_router
 from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
 from backend.plans.router import router as plans_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatch_router,
         emergency_router,
         families_router,
+        feedback_router,
         followups_router,
         insurance_router,
         plans_router,

@@ -14,6 +14,7 @@ from backend.devices.models import Device, DeviceAlarm
 from backend.dispatch.models import Offer
 from backend.emergency.models import LadderStep
 from backend.families.models import FamilyMember
+from backend.feedback.models import Complaint
 from backend.followups.models import FollowUp
 from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
 from backend.notifications.models import Notification
@@ -49,6 +50,7 @@ __all__ = [
     "Claim",
     "ClaimEvent",
     "Community",
+    "Complaint",
     "DayCareBooking",
     "DayCareCentre",
     "DayCareDay",

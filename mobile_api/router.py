@@ -160,10 +160,18 @@ async def check_in(
 
 @router.post("/requests/{request_id}/check-out", response_model=AssignmentPublic)
 async def check_out(
-    request_id: PathId, session: SessionDep, caregiver: CurrentCaregiver, body: CheckOut | None = None
+    request_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    caregiver: CurrentCaregiver,
+    body: CheckOut | None = None,
 ) -> AssignmentPublic:
     """Check out when the service is done (签退)."""
     request = await requests.check_out(
-        session=session, request_id=request_id, caregiver=caregiver, notes=body.notes if body else None
+        session=session,
+        settings=settings,
+        request_id=request_id,
+        caregiver=caregiver,
+        notes=body.notes if body else None,
     )
     return await _assignment(session, request)

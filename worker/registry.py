@@ -7,6 +7,7 @@ import backend.core.tasks
 import backend.devices.tasks
 import backend.dispatch.tasks
 import backend.emergency.tasks
+import backend.feedback.tasks
 import backend.insurance.tasks
 import backend.notifications.tasks
 import backend.plans.tasks

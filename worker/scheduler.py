@@ -29,6 +29,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("insurance.remind_expiring", 3600.0),
         ("insurance.claims_overdue", 600.0),
         ("devices.sweep_dormant", 3600.0),
+        ("feedback.sweep", 60.0),
     ]
 
 

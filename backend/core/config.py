@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     emergency_ladder: list[LadderStepConfig] = Field(default_factory=default_ladder, min_length=1)
     # Who sends SMS and voice messages (only the logged fake ships with the platform).
     notify_sender: Literal["fake"] = "fake"
+    # After the visit: the share of orders called back (first-time elders always), within how long; a rating
+    # at or below ``low_rating`` opens a complaint, which the provider answers within ``complaint_answer_hours``;
+    # a finished order closes once followed up, or after ``close_after_hours``.
+    follow_up_share: float = Field(default=0.1, ge=0, le=1)
+    follow_up_hours: int = Field(default=24, ge=1)
+    low_rating: int = Field(default=2, ge=0, le=5)
+    complaint_answer_hours: int = Field(default=72, ge=1)
+    close_after_hours: int = Field(default=72, ge=1)
     # One-key devices: an operator calls back a green button within this; a device silent this long is checked.
     help_call_minutes: int = Field(default=15, ge=1)
     device_dormant_days: int = Field(default=7, ge=1)

@@ -21,8 +21,8 @@ from backend.core.events import emit
 from backend.core.lookups import insert_unique
 from backend.devices.models import Button, Device, DeviceAlarm
 from backend.devices.schemas import AlarmIn, AlarmResult, DeviceCreate, DormantShare
-from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-from backend.followups.service import open_follow_up
+from backend.followups.models import FollowUp, FollowUpKind
+from backend.followups.service import mark_done, open_follow_up, open_one
 from backend.registry.models import Elder
 from backend.requests.lifecycle import Actor
 from backend.requests.models import Priority
@@ -67,18 +67,9 @@ async def _seen(session: AsyncSession, settings: Settings, device: Device, now: 
     device.last_seen_at = now
     if device.dormant_since is not None:
         device.dormant_since = None
-        open_check = (
-            await session.execute(
-                select(FollowUp).where(
-                    col(FollowUp.device_id) == device.id,
-                    col(FollowUp.kind) == FollowUpKind.dormant_device.value,
-                    col(FollowUp.status) == FollowUpStatus.open.value,
-                )
-            )
-        ).scalar_one_or_none()
-        if open_check is not None:
-            open_check.status, open_check.done_at = FollowUpStatus.done.value, now
-            open_check.done_by, open_check.outcome = f"device:{device.serial}", "设备已恢复在线"
+        check = await open_one(session, FollowUpKind.dormant_device, device_id=device.id)
+        if check is not None:
+            mark_done(check, by=f"device:{device.serial}", outcome="设备已恢复在线", at=now)
 
 
 async def alarm(*, session: AsyncSession, settings: Settings, device: Device, data: AlarmIn) -> AlarmResult:

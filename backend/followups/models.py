@@ -18,6 +18,7 @@ from backend.core.models import created_at_field, partial_index, required_timest
 class FollowUpKind(StrEnum):
     help_call = "help_call"  # green button: call the elder back and arrange what they need
     dormant_device = "dormant_device"  # no heartbeat for too long: visit, check the device
+    satisfaction_call = "satisfaction_call"  # 回访: call the elder after a visit, record their satisfaction
 
 
 class FollowUpStatus(StrEnum):
@@ -29,6 +30,7 @@ class FollowUp(SQLModel, table=True):
     __tablename__ = "follow_up"
     __table_args__ = (
         partial_index("uq_follow_up_open_device", "device_id", "kind", where="status = 'open'", unique=True),
+        partial_index("uq_follow_up_open_request", "request_id", "kind", where="status = 'open'", unique=True),
         partial_index("ix_follow_up_open_due", "community_id", "due_at", where="status = 'open'"),
     )
 

@@ -33,7 +33,7 @@ async def open_follow_up(
     device_id: int | None = None,
     request_id: int | None = None,
 ) -> FollowUp:
-    """Open a follow-up, or return the one already open for the device and kind."""
+    """Open a follow-up, or return the one already open for the device (or order) and kind."""
     assert elder.id is not None
     follow_up = FollowUp(
         kind=kind.value,
@@ -49,18 +49,29 @@ async def open_follow_up(
             session.add(follow_up)
             await session.flush()
     except IntegrityError:
-        existing = (
-            await session.execute(
-                select(FollowUp).where(
-                    col(FollowUp.device_id) == device_id,
-                    col(FollowUp.kind) == kind.value,
-                    col(FollowUp.status) == FollowUpStatus.open.value,
-                )
-            )
-        ).scalar_one()
+        existing = await open_one(session, kind, device_id=device_id, request_id=request_id)
+        assert existing is not None
         return existing
     emit(session, "follow_up.opened", await area_channels(session, elder.community_id), _event(follow_up))
     return follow_up
+
+
+async def open_one(
+    session: AsyncSession, kind: FollowUpKind, *, device_id: int | None = None, request_id: int | None = None
+) -> FollowUp | None:
+    """The open follow-up of this kind for the device (or the order), if any."""
+    about = col(FollowUp.device_id) == device_id if device_id is not None else col(FollowUp.request_id) == request_id
+    rows = await session.execute(
+        select(FollowUp).where(
+            about, col(FollowUp.kind) == kind.value, col(FollowUp.status) == FollowUpStatus.open.value
+        )
+    )
+    return rows.scalar_one_or_none()
+
+
+def mark_done(follow_up: FollowUp, *, by: str, outcome: str, at: datetime | None = None) -> None:
+    follow_up.status, follow_up.done_at = FollowUpStatus.done.value, at or utcnow()
+    follow_up.done_by, follow_up.outcome = by, outcome
 
 
 def _event(follow_up: FollowUp) -> dict[str, object]:
@@ -107,8 +118,7 @@ async def finish(*, session: AsyncSession, user: User, follow_up_id: int, outcom
         raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
     if follow_up.status != FollowUpStatus.open:
         raise Conflict("该跟进事项已完成", code="follow_up_closed", message_en="The follow-up is closed")
-    follow_up.status, follow_up.done_at = FollowUpStatus.done.value, utcnow()
-    follow_up.done_by, follow_up.outcome = f"{user.role}:{user.id}", outcome
+    mark_done(follow_up, by=f"{user.role}:{user.id}", outcome=outcome)
     await session.flush()
     emit(session, "follow_up.done", await area_channels(session, follow_up.community_id), _event(follow_up))
     return follow_up

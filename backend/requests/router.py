@@ -83,9 +83,12 @@ async def redispatch(
 
 
 @router.post("/{request_id}/rating", response_model=RequestPublic)
-async def rate(request: VisibleRequest, body: RatingBody, session: SessionDep, user: CurrentUser) -> RequestPublic:
-    """Rate a finished visit, 1–5 stars (the elder, or staff on a follow-up call)."""
-    await service.rate_visit(session=session, request=request, user=user, data=body)
+async def rate(
+    request: VisibleRequest, body: RatingBody, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> RequestPublic:
+    """Rate a finished visit, 1–5 stars (the elder, their family, or staff on a follow-up call, 回访).
+    A rating at or below ``ELDERCARE_LOW_RATING`` opens a complaint for the provider."""
+    await service.rate_visit(session=session, settings=settings, request=request, user=user, data=body)
     return await service.request_public(session, request)
 
 
@@ -144,10 +147,11 @@ async def nearby_caregivers(
     settings: SettingsDep,
     _user: StaffUser,
     radius_km: float = Query(default=5.0, gt=0, le=50),
+    limit: int = Query(default=50, ge=1, le=500),
 ) -> list[NearbyCaregiverPublic]:
-    """Caregivers near the elder and, for each, which rule keeps them from this order (为何不能派)."""
+    """The ``limit`` caregivers nearest the elder and, for each, which rule keeps them from this order (为何不能派)."""
     english = prefers_english(http)
-    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km)
+    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km, limit=limit)
     return [
         NearbyCaregiverPublic(
             caregiver_id=n.caregiver_id,

@@ -22,6 +22,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
 from backend.emergency import service as ladder
+from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import known_service_types
@@ -43,7 +44,7 @@ from backend.requests.schemas import (
     VisitPublic,
 )
 from backend.users.models import Role, User
-from backend.users.scope import check_community, covers_community, visible_communities
+from backend.users.scope import check_community, covers_community, follows, visible_communities
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -286,7 +287,7 @@ async def check_in(
 
 
 async def check_out(
-    *, session: AsyncSession, request_id: int, caregiver: Caregiver, notes: str | None
+    *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, notes: str | None
 ) -> ServiceRequest:
     """The caregiver finishes the visit."""
     request = await assigned_request(session, request_id, caregiver)
@@ -311,12 +312,16 @@ async def check_out(
         },
         request_id=request.id,
     )
+    await feedback.after_visit(session, settings, request)
     return request
 
 
-async def rate_visit(*, session: AsyncSession, request: ServiceRequest, user: User, data: RatingBody) -> Visit:
-    """The elder (or staff on a follow-up call, 回访) rates a finished visit, once."""
+async def rate_visit(
+    *, session: AsyncSession, settings: Settings, request: ServiceRequest, user: User, data: RatingBody
+) -> Visit:
+    """The elder, their family, or staff on a follow-up call (回访) rate a finished visit, once."""
     own = user.role == Role.elder and user.elder_id == request.elder_id
+    own = own or await follows(session, user, request.elder_id)
     if not own and user.role not in (Role.admin, Role.operator, Role.community_staff):
         raise Forbidden("只有老人本人或回访人员可以评价", code="role_forbidden", message_en="Not allowed to rate")
     visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request.id))).scalar_one_or_none()
@@ -332,4 +337,5 @@ async def rate_visit(*, session: AsyncSession, request: ServiceRequest, user: Us
         [f"request:{request.id}", f"caregiver:{visit.caregiver_id}"],
         {"request_id": request.id, "stars": data.stars},
     )
+    await feedback.after_rating(session, settings, request, visit, user)
     return visit

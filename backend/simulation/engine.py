@@ -484,7 +484,9 @@ class Simulation:
         async with runtime.unit_of_work() as session:
             caregiver = await session.get(Caregiver, caregiver_id)
             assert caregiver is not None
-            await requests.check_out(session=session, request_id=request_id, caregiver=caregiver, notes=None)
+            await requests.check_out(
+                session=session, settings=runtime.settings, request_id=request_id, caregiver=caregiver, notes=None
+            )
 
     async def _metrics(self, runtime: Runtime) -> dict[str, Any]:
         async with runtime.sessions() as session:
