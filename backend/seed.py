@@ -14,7 +14,11 @@ from backend.areas.models import Community, District, Street
 from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
 from backend.benefits.models import ElderBenefit, ProviderRate
 from backend.capacity.models import Institution
+from backend.core.db import utcnow
 from backend.core.schemas import Location
+from backend.devices.models import Device
+from backend.devices.service import digest
+from backend.families.models import FamilyMember
 from backend.insurance.models import InsurancePolicy, Scheme
 from backend.insurance.seed import insure, insure_providers
 from backend.registry import service as registry
@@ -24,6 +28,9 @@ from backend.users.models import Role, User
 from backend.users.schemas import UserCreate
 
 DEMO_PASSWORD = "demo1234"
+# The demo's one-key device in the first elder's home: press its red button with
+# curl -X POST :8000/api/v1/devices/alarms -H "Authorization: Device DEMO-YJT-0001:demo-device-secret" ...
+DEMO_DEVICE = ("DEMO-YJT-0001", "demo-device-secret")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程苏魏吕丁沈"
 GIVEN = [
     "秀英",
@@ -200,6 +207,18 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                     )
                 if elder_no % 4 == 0:  # every fourth has their own accident cover
                     await insure(session, Scheme.elder_accident, [elder.id])
+    assert first_elder_id is not None
+    serial, secret = DEMO_DEVICE
+    session.add(
+        Device(
+            elder_id=first_elder_id,
+            serial=serial,
+            model="一键通演示机",
+            sim="1440000000001",
+            secret_hash=digest(secret),
+            last_seen_at=utcnow(),
+        )
+    )
     gusu = districts["姑苏区"]
     for data in (
         UserCreate(username="operator", password=DEMO_PASSWORD, role=Role.operator, display_name="话务员小王"),
@@ -227,8 +246,15 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         UserCreate(
             username="elder", password=DEMO_PASSWORD, role=Role.elder, elder_id=first_elder_id, display_name="老人账号"
         ),
+        UserCreate(username="family", password=DEMO_PASSWORD, role=Role.family, display_name="家属（女儿）"),
     ):
-        await users.create_user(session=session, data=data)
+        made = await users.create_user(session=session, data=data)
+        if made.role == Role.family:  # the first elder's daughter: follows her orders, told of emergencies
+            session.add(
+                FamilyMember(
+                    elder_id=first_elder_id, user_id=made.id, name="王丽", phone="+8613912340001", relation="女儿"
+                )
+            )
     await session.flush()
     return _demo_accounts(await session.execute(select(User.username, User.role)))
 
@@ -257,6 +283,7 @@ def _demo_accounts(rows: object) -> list[DemoAccount]:
     for username, role in rows:  # type: ignore[attr-defined]
         if username == "admin":
             accounts.append(DemoAccount(username, "$ELDERCARE_ADMIN_PASSWORD (默认 admin)", role, "全市"))
+            accounts.append(DemoAccount(DEMO_DEVICE[0], DEMO_DEVICE[1], "device (一键通)", "第一位老人家中"))
         elif role != Role.caregiver or username in ("cg01", "cg06", "cg11"):
             accounts.append(DemoAccount(username, DEMO_PASSWORD, role, ""))
     return accounts

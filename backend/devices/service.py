@@ -34,7 +34,7 @@ from backend.users.scope import area_condition, check_elder
 STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -44,7 +44,7 @@ async def register(*, session: AsyncSession, user: User, data: DeviceCreate) -> 
         raise Forbidden("无权登记设备", code="role_forbidden", message_en="Staff only")
     await check_elder(session, user, data.elder_id)
     secret = secrets.token_urlsafe(24)
-    device = Device(**data.model_dump(), secret_hash=_digest(secret))
+    device = Device(**data.model_dump(), secret_hash=digest(secret))
     taken = Conflict(f"设备序列号 {data.serial} 已登记", code="serial_taken", message_en="The serial is registered")
     return await insert_unique(session, device, taken), secret
 
@@ -57,7 +57,7 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Devi
     if scheme.lower() != "device" or not serial or not secret:
         raise refused
     device = (await session.execute(select(Device).where(col(Device.serial) == serial))).scalar_one_or_none()
-    if device is None or not device.active or not hmac.compare_digest(device.secret_hash, _digest(secret)):
+    if device is None or not device.active or not hmac.compare_digest(device.secret_hash, digest(secret)):
         raise refused
     return device
 
