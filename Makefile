@@ -54,6 +54,7 @@ bench: install-test services
 	$(BIN)/python -m benchmarks.order_to_offer --orders 200 --burst 20 --embedded
 	$(BIN)/python -m benchmarks.dispatch_latency --caregivers 20000 --orders 300
 	$(BIN)/python -m benchmarks.beds --searches 500 --beds 2000 --clients 32
+	$(BIN)/python -m benchmarks.alarm --alarms 100
 	mkdir -p var
 	$(BIN)/eldercare bench dispatch --kind city --hours 4 --out var/bench-dispatch.json
 	$(BIN)/eldercare bench planner --time-limit 30 --out var/bench-planner.csv

@@ -15,7 +15,8 @@ import contextlib
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
 from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, run_cli, wait_ready
@@ -68,11 +69,11 @@ def _stack(embedded: bool, tmp: str) -> Iterator[str]:
                 process.stop()
 
 
-class Offers:
-    """Reads one WebSocket in the background and notes when each order's offer arrives."""
+class Arrivals:
+    """Reads one WebSocket in the background and notes when each order's first matching event arrives."""
 
-    def __init__(self, ws: Ws) -> None:
-        self.ws = ws
+    def __init__(self, ws: Ws, event: str, match: Callable[[dict[str, Any]], bool] = lambda _data: True) -> None:
+        self.ws, self.event, self.match = ws, event, match
         self.arrived: dict[int, asyncio.Future[float]] = {}
         self.task = asyncio.create_task(self._read())
 
@@ -82,13 +83,13 @@ class Offers:
     async def _read(self) -> None:
         while True:
             frame = await self.ws.recv(timeout=3600)
-            if frame.get("event") == "offer.created":
+            if frame.get("event") == self.event and self.match(frame["data"]):
                 future = self.expect(frame["data"]["request_id"])
                 if not future.done():
                     future.set_result(time.perf_counter())
 
 
-async def _one(operator: Api, offers: Offers, elder_id: int) -> tuple[float, float]:
+async def _one(operator: Api, offers: Arrivals, elder_id: int) -> tuple[float, float]:
     started = time.perf_counter()
     order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder_id, "service_type": "meal"}, 201)
     posted = time.perf_counter()
@@ -106,7 +107,7 @@ async def _run(base: str, orders: int, burst: int) -> None:
     ws = await Ws.connect(base, admin.token)
     for caregiver in world.caregivers:
         await ws.subscribe(f"caregiver:{caregiver['id']}")
-    offers = Offers(ws)
+    offers = Arrivals(ws, "offer.created")
     for _ in range(5):  # warm up connections and caches
         await _one(operator, offers, world.elders[0]["id"])
     post_ms, offer_ms = [], []

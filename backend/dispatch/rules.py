@@ -7,8 +7,9 @@ each one, so both always apply the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
@@ -16,8 +17,6 @@ from sqlmodel import col, select
 from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
-from backend.insurance.models import Scheme
-from backend.insurance.service import insured_on
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -41,13 +40,25 @@ class Rule:
     holds: ColumnElement[bool]
 
 
+def visit_day(request: ServiceRequest, service_type: ServiceType, now: datetime) -> date:
+    """The Suzhou day the visit is needed on (the day its cover must be valid)."""
+    start, _end = needed_span(request, service_type, now)
+    return start.astimezone(LOCAL_TZ).date()
+
+
 def hard_rules(
-    request: ServiceRequest, *, elder: Elder, service_type: ServiceType, now: datetime, cover_required: bool = True
+    request: ServiceRequest,
+    *,
+    elder: Elder,
+    service_type: ServiceType,
+    now: datetime,
+    covered: Collection[int] | None = None,
 ) -> list[Rule]:
     """The rules for offering this order, in the order an operator reads them.
 
-    ``cover_required``: a caregiver's provider must hold home-care liability cover (居家养老服务责任险)
-    valid on the visit's day (Suzhou date of when the visit is needed).
+    ``covered``: the providers holding home-care liability cover (居家养老服务责任险) valid on the visit's
+    day, fetched once by the caller (a literal list plans far better than a sub-select per candidate
+    query); None when cover is not required.
     """
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
@@ -62,7 +73,7 @@ def hard_rules(
         col(CaregiverSkill.service_type) == request.service_type,
     )
     start, end = needed_span(request, service_type, now)
-    visit_day = start.astimezone(LOCAL_TZ).date()
+    day = start.astimezone(LOCAL_TZ).date()
     scheduled = is_scheduled(request, now)
     # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
     emergency = request.priority == Priority.emergency
@@ -102,9 +113,9 @@ def hard_rules(
         ),
         Rule(
             "no_liability_cover",
-            f"所属服务组织在 {visit_day:%m月%d日} 无有效居家服务责任险",
-            f"their provider has no valid home-care liability cover on {visit_day}",
-            provider.in_(insured_on(Scheme.home_care_liability, visit_day)) if cover_required else true(),
+            f"所属服务组织在 {day:%m月%d日} 无有效居家服务责任险",
+            f"their provider has no valid home-care liability cover on {day}",
+            (provider.in_(sorted(covered)) if covered else false()) if covered is not None else true(),
         ),
         Rule(
             "outside_service_area",

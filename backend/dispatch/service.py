@@ -33,8 +33,10 @@ from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.dispatch.models import Offer, OfferStatus
-from backend.dispatch.rules import Rule, hard_rules
+from backend.dispatch.rules import Rule, hard_rules, visit_day
 from backend.dispatch.scoring import OrderContext, Term, explain, order_context, score
+from backend.insurance.models import Scheme
+from backend.insurance.service import insured_on
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -107,13 +109,11 @@ def search_radii(settings: Settings) -> list[float]:
 async def _rules_for(session: AsyncSession, settings: Settings, request: ServiceRequest, elder: Elder) -> list[Rule]:
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
-    return hard_rules(
-        request,
-        elder=elder,
-        service_type=service_type,
-        now=utcnow(),
-        cover_required=settings.liability_cover_required,
-    )
+    now, covered = utcnow(), None
+    if settings.liability_cover_required:
+        day = visit_day(request, service_type, now)
+        covered = set((await session.execute(insured_on(Scheme.home_care_liability, day))).scalars())
+    return hard_rules(request, elder=elder, service_type=service_type, now=now, covered=covered)
 
 
 async def find_candidates(
