@@ -43,6 +43,18 @@ class VisitPublic(BaseModel):
     rating_comment: str | None = None
 
 
+class LadderEntry(BaseModel):
+    """A rung of an emergency's escalation ladder: when it ran, how it ended, who acted."""
+
+    code: str
+    status: str
+    started_at: datetime | None
+    due_at: datetime | None
+    ended_at: datetime | None
+    acted_by: str | None
+    note: str | None
+
+
 class RequestPublic(BaseModel):
     id: int
     status: Status
@@ -62,6 +74,7 @@ class RequestPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: list[HistoryEntry] = Field(default_factory=list)
+    ladder: list[LadderEntry] = Field(default_factory=list)  # emergencies: every rung, who acted and when
     visit: VisitPublic | None = None
 
 

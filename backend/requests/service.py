@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -22,6 +22,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
 from backend.emergency import service as ladder
+from backend.emergency.models import LadderStep
 from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, Elder, ServiceType
@@ -38,13 +39,14 @@ from backend.requests.models import (
 )
 from backend.requests.schemas import (
     HistoryEntry,
+    LadderEntry,
     RatingBody,
     RequestCreate,
     RequestPublic,
     VisitPublic,
 )
 from backend.users.models import Role, User
-from backend.users.scope import check_community, covers_community, follows, visible_communities
+from backend.users.scope import check_community, covers_community, followed_elders, follows, visible_communities
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -123,7 +125,7 @@ async def open_request(
 
 
 async def requests_public(session: AsyncSession, requests: list[ServiceRequest]) -> list[RequestPublic]:
-    """Orders with their history, visit and crew, as the API shows them (five queries for any number)."""
+    """Orders with their history, ladder, visit and crew, as the API shows them (six queries for any number)."""
     ids = [r.id for r in requests]
     histories: dict[int, list[HistoryEntry]] = {i: [] for i in ids if i is not None}
     rows = await session.execute(
@@ -149,10 +151,15 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
             )
         ).all()
     )
+    ladders: dict[int, list[LadderEntry]] = {}
+    rungs = select(LadderStep).where(col(LadderStep.request_id).in_(ids)).order_by(col(LadderStep.position))
+    for step in (await session.execute(rungs)).scalars():
+        ladders.setdefault(step.request_id, []).append(LadderEntry.model_validate(step, from_attributes=True))
     out = []
     for request in requests:
         public = RequestPublic.model_validate(request, from_attributes=True)
         public.history = histories.get(request.id, [])  # type: ignore[arg-type]
+        public.ladder = ladders.get(request.id, [])  # type: ignore[arg-type]
         public.crew, public.caregivers_needed = crews.get(request.id, []), needed.get(request.service_type, 1)  # type: ignore[arg-type]
         visit = visits.get(request.id)  # type: ignore[arg-type]
         public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
@@ -187,6 +194,10 @@ async def list_requests(
         staff = select(Caregiver.id).where(col(Caregiver.provider_id) == user.provider_id)
         crew = (col(ServiceRequest.assigned_caregiver_id), col(ServiceRequest.partner_caregiver_id))
         query = query.where(or_(*(member.in_(staff) for member in crew)))
+    elif user.role == Role.family:
+        query = query.where(col(ServiceRequest.elder_id).in_(followed_elders(user)))
+    elif user.role not in (Role.admin, Role.operator):
+        query = query.where(false())  # a role this queue does not know sees nothing
     return list((await session.execute(query)).scalars())
 
 

@@ -116,6 +116,13 @@ async def check_request(session: AsyncSession, user: User, request_id: int) -> S
     return request
 
 
+def followed_elders(user: User) -> SelectOfScalar[Any]:
+    """The ids of the elders a family account follows (the elder agreed it sees their orders), as a subquery."""
+    return select(FamilyMember.elder_id).where(
+        col(FamilyMember.user_id) == user.id, col(FamilyMember.see_orders).is_(True)
+    )
+
+
 async def follows(session: AsyncSession, user: User, elder_id: int) -> bool:
     """True when a family account may follow this elder (the elder agreed it sees their orders)."""
     if user.role != Role.family:

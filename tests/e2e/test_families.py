@@ -56,6 +56,8 @@ async def test_a_family_member_follows_their_elder_and_hears_of_an_emergency_and
     assert refused["type"] == "error" and refused["code"] == "out_of_scope"
     assert (await phone.subscribe(f"community:{world.community['id']}"))["type"] == "error"
     assert (await her.get(f"/api/v1/elders/{other['id']}")).status_code == 403
+    theirs = await world.admin.ok("POST", "/api/v1/requests", {"elder_id": other["id"], "service_type": "meal"}, 201)
+    assert theirs["id"] not in [r["id"] for r in await her.ok("GET", "/api/v1/requests?limit=500")]
 
     # The red button: the ladder reaches the family rung; she is told in the app and by SMS, the neighbour is not.
     device = await install(staff, elder)
@@ -72,6 +74,9 @@ async def test_a_family_member_follows_their_elder_and_hears_of_an_emergency_and
     visits = await sent(staff, elder["id"], "visit_completed", 3)
     assert {n["family_member_id"] for n in visits if n["channel"] == "sms"} == {daughter["id"], neighbour["id"]}
     assert all(n["request_id"] == rid2 for n in visits)
+
+    assert rid in [r["id"] for r in await her.ok("GET", "/api/v1/requests?limit=500")]  # her mother's queue only
+    assert {r["elder_id"] for r in await her.ok("GET", "/api/v1/requests?limit=500")} == {elder["id"]}
 
     # She stops following the orders: the elder's consent, changed by staff; her access ends at once.
     await staff.ok("PATCH", f"/api/v1/elders/{elder['id']}/family/{daughter['id']}", {"see_orders": False})

@@ -34,6 +34,9 @@ async def test_a_red_alarm_climbs_the_ladder_until_the_operator_confirms_120(sta
     assert done[-1]["status"] == "done" and done[-1]["acted_by"].startswith("operator:") and done[-1]["ended_at"]
     stopped = await dashboard.wait_event("ladder.stopped", request_id=rid)
     assert stopped["data"]["note"] == "已拨打120，救护车出发"
+    # The order's own record carries the ladder: every rung, who acted and when.
+    record = (await staff.ok("GET", f"/api/v1/requests/{rid}"))["ladder"]
+    assert [r["status"] for r in record] == ["expired"] * 4 + ["done"] and record[-1]["note"] == "已拨打120，救护车出发"
     again = await operator.post(f"/api/v1/requests/{rid}/ladder/act", {})
     assert again.status_code == 409 and again.json()["error"]["code"] == "ladder_not_running"
     await dashboard.close()
