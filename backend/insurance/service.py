@@ -221,7 +221,19 @@ async def list_policies(
             )
         ).scalars()
     )
-    return [(p, await insured_name(session, p)) for p in rows]
+    names = await insured_names(session, rows)
+    return [(p, names[(p.insured_type, p.insured_id)]) for p in rows]
+
+
+async def insured_names(session: AsyncSession, policies: list[InsurancePolicy]) -> dict[tuple[str, int], str]:
+    """The insured parties' names, one query per kind of party (not one per policy)."""
+    names: dict[tuple[str, int], str] = {(p.insured_type, p.insured_id): "" for p in policies}
+    for kind, model in INSURED_MODELS.items():
+        ids = [i for t, i in names if t == kind]
+        if ids:
+            rows = await session.execute(select(model.id, model.name).where(col(model.id).in_(ids)))
+            names.update({(kind, i): name for i, name in rows.all()})
+    return names
 
 
 async def insured_name(session: AsyncSession, policy: InsurancePolicy) -> str:
@@ -321,7 +333,9 @@ async def reminders(
     rows = await session.execute(
         query.order_by(col(PolicyReminder.created_at).desc(), col(PolicyReminder.id).desc()).limit(limit)
     )
-    return [(r, p, await insured_name(session, p)) for r, p in rows.all()]
+    found = rows.all()
+    names = await insured_names(session, [p for _r, p in found])
+    return [(r, p, names[(p.insured_type, p.insured_id)]) for r, p in found]
 
 
 def _rate(total: int, covered: int) -> Rate:
