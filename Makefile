@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint typecheck services clean bench
+.PHONY: run test install install-test lint typecheck services browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: install
 	env -u ELDERCARE_REDIS_URL $(BIN)/eldercare serve --host $(HOST) --port $(PORT)
 
 ## Everything, against real PostgreSQL and Redis (started here when installed but stopped).
-test: install-test services
+test: install-test services browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend mobile_api worker
@@ -38,6 +38,10 @@ test: install-test services
 
 services:
 	@bash scripts/ensure-services.sh
+
+## Debian's Chromium and a Chinese font for the browser tests (installed when missing).
+browser:
+	@bash scripts/ensure-browser.sh
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

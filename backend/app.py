@@ -19,6 +19,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
 from backend.core.errors import install_error_handlers
 from backend.core.runtime import Runtime
+from backend.dashboard.router import router as dashboard_router
 from backend.daycare.router import router as daycare_router
 from backend.devices.router import device_router
 from backend.devices.router import router as devices_router
@@ -38,6 +39,7 @@ from backend.users import service as users
 from backend.users.deps import get_current_user
 from backend.users.router import public_router as auth_router
 from backend.users.router import router as users_router
+from backend.web.router import install as install_pages
 from mobile_api.router import router as mobile_router
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         benefits_router,
         calendars_router,
         capacity_router,
+        dashboard_router,
         daycare_router,
         devices_router,
         dispatch_router,
@@ -133,4 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
     app.include_router(websocket_router(), prefix="/api/v1")
     app.include_router(websocket_router(), prefix="/mobile/v1")
+    install_pages(app)
     return app

@@ -24,9 +24,10 @@ _serial = itertools.count(1)
 class Api:
     """An HTTP client signed in as one user."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(self, base_url: str, token: str | None = None, username: str = "") -> None:
         self.base_url = base_url
         self.token = token
+        self.username = username
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
 
@@ -35,7 +36,7 @@ class Api:
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
             r = await http.post("/api/v1/auth/token", data={"username": username, "password": password})
         assert r.status_code == 200, r.text
-        return cls(base_url, r.json()["access_token"])
+        return cls(base_url, r.json()["access_token"], username)
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.http.get(path, **kw)
@@ -53,6 +54,17 @@ class Api:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+async def offer_for(caregiver: Api, request_id: int, timeout: float = 20) -> dict[str, Any]:
+    """The caregiver's open offer of this order, once the dispatcher has made it (polling the mobile API)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        offers = [o for o in await caregiver.ok("GET", "/mobile/v1/offers") if o["request_id"] == request_id]
+        if offers:
+            return dict(offers[0])
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no offer of order {request_id} within {timeout} s")
 
 
 class Ws:

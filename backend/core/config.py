@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     # An order nobody is free for, but someone will be (busy, or holding another offer), waits this long.
     dispatch_wait_seconds: float = Field(default=600.0, ge=0)
 
+    # The queue's colours: minutes an order may wait to be accepted, and for the caregiver to arrive (after the
+    # order, or after the start of its window plus ``sla_late_arrival_minutes``), by priority; amber from this share.
+    sla_accept_minutes: dict[str, int] = Field(default_factory=lambda: {"emergency": 3, "urgent": 15, "normal": 60})
+    sla_arrive_minutes: dict[str, int] = Field(default_factory=lambda: {"emergency": 30, "urgent": 120, "normal": 1440})
+    sla_late_arrival_minutes: int = Field(default=30, ge=0)
+    sla_warn_share: float = Field(default=0.75, gt=0, le=1)
+
     # Scheduler
     sweep_seconds: float = 5.0
     relay_sweep_seconds: float = 2.0

@@ -41,3 +41,26 @@ def read_rows(data: bytes, filename: str, headers: Mapping[str, str]) -> Iterato
 def text(value: Any) -> str:
     """A cell as trimmed text ('' for an empty cell)."""
     return "" if value is None else str(value).strip()
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def write_rows(rows: list[list[object]], format: str, title: str) -> tuple[bytes, str]:
+    """Rows as a CSV (UTF-8 with BOM, so spreadsheet programs read Chinese headers) or an XLSX sheet."""
+    if format == "csv":
+        out = io.StringIO()
+        csv.writer(out).writerows(["" if v is None else v for v in row] for row in rows)
+        return ("\ufeff" + out.getvalue()).encode(), CSV_TYPE
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    for row in rows:
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue(), XLSX_TYPE

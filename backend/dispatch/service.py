@@ -211,9 +211,18 @@ class Nearby:
 
 
 async def nearby_caregivers(
-    session: AsyncSession, request: ServiceRequest, settings: Settings, *, radius_km: float, limit: int = 50
+    session: AsyncSession,
+    request: ServiceRequest,
+    settings: Settings,
+    *,
+    radius_km: float,
+    limit: int = 50,
+    serving_only: bool = False,
 ) -> list[Nearby]:
-    """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator)."""
+    """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator).
+
+    ``serving_only`` keeps those whose provider serves the elder's community (the ones worth a phone call).
+    """
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     rules = await _rules_for(session, settings, request, elder)
@@ -227,6 +236,8 @@ async def nearby_caregivers(
         if dist > radius_km * 1000:
             continue
         failed = [rule for rule, ok in zip(rules, passes, strict=True) if not ok]
+        if serving_only and any(rule.code == "outside_service_area" for rule in failed):
+            continue
         if dist > settings.candidate_radius_km * 1000:
             failed.append(too_far)
         assert cid is not None

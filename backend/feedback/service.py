@@ -48,6 +48,10 @@ async def after_visit(session: AsyncSession, settings: Settings, request: Servic
     return await _callback(session, settings, request, "首次服务回访" if first_time else "抽样回访")
 
 
+def _callback_reason(why: str, request: ServiceRequest) -> str:
+    return f"{why}：请致电老人了解服务满意度（工单 {request.id}）"
+
+
 async def _callback(session: AsyncSession, settings: Settings, request: ServiceRequest, why: str) -> FollowUp:
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
@@ -57,7 +61,7 @@ async def _callback(session: AsyncSession, settings: Settings, request: ServiceR
         kind=FollowUpKind.satisfaction_call,
         elder=elder,
         request_id=request.id,
-        reason=f"{why}：请致电老人了解服务满意度（工单 {request.id}）",
+        reason=_callback_reason(why, request),
         due_at=utcnow() + timedelta(hours=settings.follow_up_hours),
     )
 
@@ -121,7 +125,9 @@ async def after_rating(
         text = f"评价 {visit.rating} 星" + (f"：{visit.rating_comment}" if visit.rating_comment else "")
         await open_complaint(session, settings, request, source=ComplaintSource.rating, text=text, by=by)
         if not staff:
-            await _callback(session, settings, request, "低分回访")
+            callback = await _callback(session, settings, request, "低分回访")
+            # A sampled callback already open for this order becomes the low-rating one: the operator should know.
+            callback.reason = _callback_reason("低分回访", request)
     await session.flush()
 
 

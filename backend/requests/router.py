@@ -43,11 +43,12 @@ async def list_requests(
     user: CurrentUser,
     community_id: QueryId = None,
     status: Status | None = None,
+    elder_id: QueryId = None,
     limit: int = Query(default=100, ge=1, le=500),
 ) -> list[RequestPublic]:
-    """A queue of orders: a community's, or whatever the caller may see."""
+    """A queue of orders: a community's, one elder's (the hotline's "recent orders"), or whatever the caller may see."""
     rows = await service.list_requests(
-        session=session, user=user, community_id=community_id, status=status, limit=limit
+        session=session, user=user, community_id=community_id, status=status, limit=limit, elder_id=elder_id
     )
     return await service.requests_public(session, rows)
 
@@ -148,10 +149,13 @@ async def nearby_caregivers(
     _user: StaffUser,
     radius_km: float = Query(default=5.0, gt=0, le=50),
     limit: int = Query(default=50, ge=1, le=500),
+    serving_only: bool = Query(default=False, description="only caregivers of providers serving the community"),
 ) -> list[NearbyCaregiverPublic]:
     """The ``limit`` caregivers nearest the elder and, for each, which rule keeps them from this order (为何不能派)."""
     english = prefers_english(http)
-    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km, limit=limit)
+    found = await dispatch.nearby_caregivers(
+        session, request, settings, radius_km=radius_km, limit=limit, serving_only=serving_only
+    )
     return [
         NearbyCaregiverPublic(
             caregiver_id=n.caregiver_id,

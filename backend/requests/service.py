@@ -173,10 +173,18 @@ async def request_public(session: AsyncSession, request: ServiceRequest) -> Requ
 
 
 async def list_requests(
-    *, session: AsyncSession, user: User, community_id: int | None, status: Status | None, limit: int
+    *,
+    session: AsyncSession,
+    user: User,
+    community_id: int | None,
+    status: Status | None,
+    limit: int,
+    elder_id: int | None = None,
 ) -> list[ServiceRequest]:
-    """A queue of orders within the user's scope, newest first."""
+    """A queue of orders within the user's scope (one elder's, when asked), newest first."""
     query = select(ServiceRequest).order_by(col(ServiceRequest.id).desc()).limit(limit)
+    if elder_id is not None:
+        query = query.where(col(ServiceRequest.elder_id) == elder_id)
     if community_id is not None:
         query = query.where(col(ServiceRequest.community_id) == community_id)
     if status is not None:

@@ -46,3 +46,16 @@ def test_tracebacks_are_masked_too() -> None:
     text = handler.format(record)
     assert "13812345678" not in text and "32050219450302001X" not in text
     assert "138****5678" in text and "3205**********001X" in text
+
+
+def test_the_access_log_keeps_its_arguments_and_masks_them() -> None:
+    """Uvicorn's access formatter unpacks the record's arguments: they stay a tuple, each masked."""
+    from uvicorn.logging import AccessFormatter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactPersonalData())
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    args = ("127.0.0.1:5000", "GET", "/api/v1/elders?phone=13812345678", "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert handler.filter(record)
+    assert handler.format(record) == '127.0.0.1:5000 - "GET /api/v1/elders?phone=138****5678 HTTP/1.1" 200 OK'

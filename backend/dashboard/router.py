@@ -1,0 +1,95 @@
+"""Read-only views for the staff's screens: the area's live queue, its caregivers, figures, and the city table."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from backend.core.deps import SessionDep, SettingsDep
+from backend.core.i18n import prefers_english
+from backend.core.schemas import QueryId
+from backend.core.spreadsheets import write_rows
+from backend.dashboard import service
+from backend.dashboard.schemas import Caregivers, City, Figures, Queue
+from backend.users.deps import OperatorUser, StaffUser
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+
+
+@router.get("/queue", response_model=Queue)
+async def area_queue(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: StaffUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> Queue:
+    """An area's open orders (none given: the city, for operators), escalated and late first, with SLA colours."""
+    return await service.queue(
+        session=session,
+        settings=settings,
+        user=user,
+        community_id=community_id,
+        street_id=street_id,
+        district_id=district_id,
+        limit=limit,
+    )
+
+
+@router.get("/caregivers", response_model=Caregivers)
+async def area_caregivers(
+    session: SessionDep,
+    user: StaffUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    everyone: bool = Query(default=False, description="include caregivers off shift"),
+) -> Caregivers:
+    """Caregivers of the providers serving the area, on shift unless ``everyone``, with what each is doing."""
+    return await service.caregivers(
+        session=session,
+        user=user,
+        community_id=community_id,
+        street_id=street_id,
+        district_id=district_id,
+        everyone=everyone,
+    )
+
+
+@router.get("/figures", response_model=Figures)
+async def area_figures(
+    session: SessionDep,
+    user: StaffUser,
+    community_id: QueryId = None,
+    street_id: QueryId = None,
+    district_id: QueryId = None,
+    days: int = Query(default=14, ge=1, le=90),
+) -> Figures:
+    """Today's orders, median time to accept, completion rate and satisfaction, and each of the last ``days``."""
+    return await service.figures(
+        session=session, user=user, community_id=community_id, street_id=street_id, district_id=district_id, days=days
+    )
+
+
+@router.get("/city", response_model=City)
+async def city(session: SessionDep, user: OperatorUser) -> City:
+    """The bureau's city-wide table by district: orders, response, beds, insurance cover, subsidy."""
+    return await service.city(session=session, user=user)
+
+
+@router.get("/city/export")
+async def export_city(
+    request: Request,
+    session: SessionDep,
+    user: OperatorUser,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
+) -> Response:
+    """The city table as a spreadsheet (headers in Chinese unless the client prefers English)."""
+    view = await service.city(session=session, user=user)
+    rows = service.city_table(view, english=prefers_english(request))
+    data, media_type = write_rows(rows, format, f"{view.day} 全市概况")
+    name = f"eldercare-city-{view.day}.{format}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,67 @@
+"""Pages for people at a desk, served by the backend itself: no separate front-end server.
+
+Each page is a shell rendered in the chosen language; its script signs in with the API's token (kept in the
+tab's session storage), reads the API and listens on the WebSocket. The choice of language is a cookie.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from backend.web.i18n import Lang, catalogue, pick_lang
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+PAGES = {"console": "console.html", "dashboard": "dashboard.html", "bureau": "bureau.html"}
+LANG_COOKIE = "eldercare_lang"
+
+router = APIRouter(include_in_schema=False)
+
+
+def _render(request: Request, template: str, page: str, lang_param: str | None) -> Response:
+    lang: Lang = pick_lang(lang_param or request.cookies.get(LANG_COOKIE))
+    words = catalogue(lang)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "page": page,
+            "t": words,
+            "catalogue_json": json.dumps(words, ensure_ascii=False).replace("</", "<\\/"),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+    if lang_param is not None:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    return RedirectResponse("/web/", status_code=307)
+
+
+@router.get("/web/", response_class=HTMLResponse)
+async def login_page(request: Request, lang: str | None = Query(default=None, max_length=8)) -> Response:
+    return _render(request, "login.html", "login", lang)
+
+
+@router.get("/web/{page}", response_class=HTMLResponse)
+async def page(request: Request, page: str, lang: str | None = Query(default=None, max_length=8)) -> Response:
+    template = PAGES.get(page)
+    if template is None:
+        return RedirectResponse("/web/", status_code=307)
+    return _render(request, template, page, lang)
+
+
+def install(app: FastAPI) -> None:
+    """The pages and their static files (scripts, styles, the vendored ECharts)."""
+    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.include_router(router)

@@ -1,0 +1,267 @@
+/* Shared by every page: words, formats in Chinese conventions, the API with the signed-in token, the live socket. */
+"use strict";
+
+const Words = JSON.parse(document.getElementById("catalogue").textContent);
+const LANG = document.body.dataset.lang === "en" ? "en" : "zh";
+const LOCALE = LANG === "en" ? "en-GB" : "zh-CN";
+const TZ = "Asia/Shanghai";
+
+/** A message of the catalogue, with {names} filled in. */
+function T(key, values) {
+  let text = Words[key] ?? key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replaceAll(`{${name}}`, value);
+  return text;
+}
+
+const Fmt = {
+  number(n, digits = 0) {
+    if (n === null || n === undefined) return "–";
+    return new Intl.NumberFormat(LOCALE, { maximumFractionDigits: digits }).format(n);
+  },
+  percent(share) {
+    if (share === null || share === undefined) return "–";
+    return new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 1 }).format(share);
+  },
+  yuan(n) {
+    if (n === null || n === undefined) return "–";
+    return new Intl.NumberFormat(LOCALE, { style: "currency", currency: "CNY", maximumFractionDigits: 0 }).format(n);
+  },
+  dateTime(iso) {
+    if (!iso) return "–";
+    return new Intl.DateTimeFormat(LOCALE, {
+      timeZone: TZ, year: "numeric", month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).format(new Date(iso));
+  },
+  time(iso) {
+    if (!iso) return "–";
+    return new Intl.DateTimeFormat(LOCALE, { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false })
+      .format(new Date(iso));
+  },
+  day(isoDate) {
+    const [y, m, d] = isoDate.split("-").map(Number);
+    return new Intl.DateTimeFormat(LOCALE, { timeZone: "UTC", month: "numeric", day: "numeric" })
+      .format(new Date(Date.UTC(y, m - 1, d)));
+  },
+  /** 3 分 12 秒, 1 小时 5 分: how long, the way people say it. */
+  duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    const s = Math.max(0, Math.round(seconds));
+    const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d) return T("duration.d", { d, h });
+    if (h) return T("duration.h", { h, m });
+    if (m) return T("duration.m", { m, s: s % 60 });
+    return T("duration.s", { s });
+  },
+  /** Mainland numbers grouped 3-4-4 (138 1234 5678); landlines with their area code (0512-6512 3456). */
+  phone(e164) {
+    if (!e164) return "–";
+    const digits = e164.replace(/[^0-9]/g, "");
+    const national = digits.startsWith("86") && digits.length > 11 ? digits.slice(2) : digits;
+    if (/^1[3-9][0-9]{9}$/.test(national)) return `${national.slice(0, 3)} ${national.slice(3, 7)} ${national.slice(7)}`;
+    if (/^[2-9][0-9]{9,10}$/.test(national)) {
+      const code = /^(10|2[0-9])/.test(national) ? national.slice(0, 2) : national.slice(0, 3);
+      const rest = national.slice(code.length);
+      return `0${code}-${rest.slice(0, rest.length - 4)} ${rest.slice(-4)}`;
+    }
+    return e164;
+  },
+  distance(m) {
+    if (m === null || m === undefined) return "–";
+    if (m < 1000) return `${Math.round(m)} ${LANG === "en" ? "m" : "米"}`;
+    return `${Fmt.number(m / 1000, 1)} ${LANG === "en" ? "km" : "公里"}`;
+  },
+};
+
+/** Build an element: el("td", {class: "x"}, "text", child). */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function toast(message, kind = "info") {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 8000 : 4000);
+}
+
+/** Call later, once, however often asked within `ms` (many events, one reload). */
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+const Session = {
+  get token() { return sessionStorage.getItem("eldercare.token"); },
+  set token(value) {
+    if (value) sessionStorage.setItem("eldercare.token", value);
+    else sessionStorage.removeItem("eldercare.token");
+  },
+  me: null,
+  signOut() {
+    this.token = null;
+    location.assign("/web/");
+  },
+  /** The signed-in user, or off to the sign-in page (coming back here afterwards). */
+  async require(roles) {
+    if (!this.token) {
+      location.assign(`/web/?next=${encodeURIComponent(location.pathname + location.search)}`);
+      throw new Error("not signed in");
+    }
+    this.me = await api("/api/v1/users/me");
+    document.getElementById("who").textContent = this.me.display_name || this.me.username;
+    for (const link of document.querySelectorAll("nav [data-roles]")) {
+      link.hidden = !link.dataset.roles.split(" ").includes(this.me.role);
+    }
+    if (roles && !roles.includes(this.me.role)) {
+      location.assign(homeOf(this.me.role));
+      throw new Error("wrong page for this role");
+    }
+    return this.me;
+  },
+};
+
+function homeOf(role) {
+  if (role === "operator") return "/web/console";
+  if (role === "admin") return "/web/bureau";
+  return "/web/dashboard";
+}
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The API, with the token and the page's language; errors carry the server's code and message. */
+async function api(path, { method = "GET", body, form, raw = false } = {}) {
+  const headers = { "Accept-Language": LANG === "en" ? "en" : "zh-CN" };
+  if (Session.token) headers.Authorization = `Bearer ${Session.token}`;
+  let payload;
+  if (form) payload = new URLSearchParams(form);
+  else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload });
+  if (response.status === 401 && !path.endsWith("/auth/token")) {
+    Session.signOut();
+    throw new ApiError(401, "unauthenticated", "");
+  }
+  if (!response.ok) {
+    let code = "http_" + response.status, message = T("common.error");
+    try {
+      const data = await response.json();
+      if (data.error) ({ code, message } = data.error);
+      else if (Array.isArray(data.detail)) message = data.detail.map((d) => d.msg).join("; ");
+    } catch (_) { /* not JSON */ }
+    throw new ApiError(response.status, code, message);
+  }
+  if (raw) return response;
+  return response.status === 204 ? null : response.json();
+}
+
+/** Report an API failure to the person, in their language. */
+function failed(error) {
+  if (error instanceof ApiError && error.status === 401) return;
+  toast(error.message || T("common.error"), "error");
+  console.error(error);
+}
+
+/**
+ * The live socket of contract v1: auth first, then subscriptions; after a drop it reconnects and asks for what
+ * it missed with `since`. `onEvent(channel, event, data)` is called for every event.
+ */
+class Live {
+  /** `onSubscribed(channel)`, when given, is told each time a subscription (re)starts: a moment to re-read. */
+  constructor(onEvent, onSubscribed) {
+    this.onEvent = onEvent;
+    this.onSubscribed = onSubscribed || (() => {});
+    this.channels = new Map(); // channel -> last seq seen (null: none yet)
+    this.socket = null;
+    this.backoff = 500;
+    this.connect();
+  }
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    this.socket = socket;
+    socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "auth", token: Session.token })));
+    socket.addEventListener("message", (message) => this.receive(JSON.parse(message.data)));
+    socket.addEventListener("close", () => {
+      this.indicate(false);
+      if (this.socket !== socket) return;
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 15000);
+    });
+    this.ping = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+    }, 25000);
+    socket.addEventListener("close", () => clearInterval(this.ping));
+  }
+  receive(message) {
+    if (message.type === "auth_ok") {
+      this.backoff = 500;
+      this.indicate(true);
+      for (const [channel, since] of this.channels) this.send(channel, since);
+    } else if (message.type === "subscribed") {
+      if (this.channels.get(message.channel) == null) this.channels.set(message.channel, message.seq);
+      this.onSubscribed(message.channel);
+    } else if (message.type === "event") {
+      this.channels.set(message.channel, message.seq);
+      this.onEvent(message.channel, message.event, message.data || {});
+    } else if (message.type === "error" && message.code === "token_expired") {
+      Session.signOut();
+    }
+  }
+  send(channel, since) {
+    const frame = { type: "subscribe", channel };
+    if (since !== null && since !== undefined) frame.since = since;
+    this.socket.send(JSON.stringify(frame));
+  }
+  /** Listen on a channel; `since` (0 for a channel just born, such as a new order's) replays what came before. */
+  subscribe(channel, since = null) {
+    if (this.channels.has(channel)) return;
+    this.channels.set(channel, since);
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.send(channel, since);
+  }
+  unsubscribe(channel) {
+    this.channels.delete(channel);
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "unsubscribe", channel }));
+    }
+  }
+  indicate(on) {
+    const badge = document.getElementById("live");
+    if (!badge) return;
+    badge.dataset.state = on ? "on" : "off";
+    badge.textContent = T(on ? "live.on" : "live.off");
+  }
+}
+
+function statusBadge(status) {
+  return el("span", { class: `badge status-${status}`, dataset: { status } }, T(`status.${status}`));
+}
+
+function priorityBadge(priority) {
+  return el("span", { class: `badge priority-${priority}` }, T(`priority.${priority}`));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const logout = document.getElementById("logout");
+  if (logout) logout.addEventListener("click", () => Session.signOut());
+});
