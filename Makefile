@@ -59,6 +59,7 @@ bench: install-test services
 	$(BIN)/python -m benchmarks.dispatch_latency --caregivers 20000 --orders 300
 	$(BIN)/python -m benchmarks.beds --searches 500 --beds 2000 --clients 32
 	$(BIN)/python -m benchmarks.alarm --alarms 100
+	$(BIN)/python -m benchmarks.dashboard --per-day 5760 --repeats 30
 	mkdir -p var
 	$(BIN)/eldercare bench dispatch --kind city --hours 4 --out var/bench-dispatch.json
 	$(BIN)/eldercare bench planner --time-limit 30 --out var/bench-planner.csv

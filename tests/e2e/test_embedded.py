@@ -84,5 +84,14 @@ async def test_demo_data_and_the_order_life_in_one_process(embedded) -> None:
     ]
     expired = await near["api"].post(f"/mobile/v1/offers/{offer['id']}/accept")
     assert expired.status_code == 409
+    # The screens' read models on SQLite: the area's day and the bureau's table count the order.
+    figures = await staff.ok("GET", "/api/v1/dashboard/figures?days=3")
+    assert (figures["today"]["orders"], figures["today"]["completed"], figures["today"]["completion_rate"]) == (1, 1, 1)
+    city = await admin.ok("GET", "/api/v1/dashboard/city")
+    row = next(d for d in city["districts"] if d["district_id"] == world.district["id"])
+    assert (row["orders_today"], row["orders_30d"], row["completion_rate_30d"]) == (1, 1, 1)
+    assert row["median_accept_seconds_30d"] is not None and city["totals"]["median_accept_seconds_30d"] is not None
+    page = await admin.get("/web/dashboard")
+    assert page.status_code == 200 and "实时工单队列" in page.text
     for closable in (dashboard, phone, admin, operator, staff, world):
         await closable.close()
