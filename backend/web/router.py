@@ -6,7 +6,9 @@ tab's session storage), reads the API and listens on the WebSocket. The choice o
 
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -20,8 +22,25 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 PAGES = {"console": "console.html", "dashboard": "dashboard.html", "bureau": "bureau.html"}
 LANG_COOKIE = "eldercare_lang"
+# Scripts only from here (the page's words are a JSON block, not a script); charts set styles from script.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 router = APIRouter(include_in_schema=False)
+
+
+@cache
+def asset(path: str) -> str:
+    """A static file's address with its content's fingerprint: a new release is never served from a stale cache."""
+    digest = hashlib.sha256((HERE / "static" / path).read_bytes()).hexdigest()[:12]
+    return f"/web/static/{path}?v={digest}"
 
 
 def _render(request: Request, template: str, page: str, lang_param: str | None) -> Response:
@@ -34,17 +53,19 @@ def _render(request: Request, template: str, page: str, lang_param: str | None) 
             "lang": lang,
             "page": page,
             "t": words,
+            "asset": asset,
             "catalogue_json": json.dumps(words, ensure_ascii=False).replace("</", "<\\/"),
         },
-        headers={"Cache-Control": "no-store"},
+        headers=SECURITY_HEADERS,
     )
     if lang_param is not None:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def root() -> RedirectResponse:
+    """The staff's pages start at the sign-in."""
     return RedirectResponse("/web/", status_code=307)
 
 

@@ -81,6 +81,8 @@ async def sign_in(stack: Any, browser: Browser) -> AsyncIterator[Callable[..., A
         page.set_default_timeout(20_000)
         signed = Signed(page)
         page.on("pageerror", lambda error: signed.errors.append(str(error)))
+        # A resource refused by the content security policy, or one that failed to load, shows as a console error.
+        page.on("console", lambda m: signed.errors.append(m.text) if m.type == "error" else None)
         await page.goto(f"/web/?lang={lang}")
         await page.get_by_label("用户名" if lang == "zh" else "Username").fill(username)
         await page.get_by_label("密码" if lang == "zh" else "Password").fill(password)

@@ -11,12 +11,16 @@ from playwright.async_api import expect
 from tests.client import ADMIN_PASSWORD, offer_for
 
 
-async def test_operator_finds_the_caller_creates_an_order_and_sees_it_accepted_live(make_world, sign_in) -> None:
+async def _at_the_console(make_world, sign_in):
+    """A fresh world, and one of its operators signed in at the console."""
     world = await make_world()
-    elder, caregiver = world.elders[0], world.caregivers[0]
     operator = await world.user("operator")
-    tab = await sign_in(operator.username, lands_on="/web/console")
-    page = tab.page
+    return world, operator, await sign_in(operator.username, lands_on="/web/console")
+
+
+async def test_operator_finds_the_caller_creates_an_order_and_sees_it_accepted_live(make_world, sign_in) -> None:
+    world, operator, tab = await _at_the_console(make_world, sign_in)
+    elder, caregiver, page = world.elders[0], world.caregivers[0], tab.page
     await tab.mark()
 
     # The caller's number, typed the way people say it, then Enter: the file pops up.
@@ -55,11 +59,8 @@ async def test_operator_finds_the_caller_creates_an_order_and_sees_it_accepted_l
 
 
 async def test_an_escalated_order_is_assigned_by_hand_from_the_console(make_world, sign_in) -> None:
-    world = await make_world()
-    elder, caregiver = world.elders[0], world.caregivers[0]
-    operator = await world.user("operator")
-    tab = await sign_in(operator.username, lands_on="/web/console")
-    page = tab.page
+    world, operator, tab = await _at_the_console(make_world, sign_in)
+    elder, caregiver, page = world.elders[0], world.caregivers[0], tab.page
 
     order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder["id"], "service_type": "meal"}, 201)
     offer = await offer_for(caregiver["api"], order["id"])
@@ -118,14 +119,14 @@ async def test_community_staff_see_their_orders_arrive_live_and_never_another_co
 
     # The other community's order never shows, and asking for its queue from this page is refused.
     await expect(page.locator(f"#q-{foreign['id']}")).to_have_count(0)
+    await tab.screenshot("dashboard")
+    tab.assert_clean()  # before the refused request below, which the browser reports as an error
     refused = await page.evaluate(
         """async (id) => (await fetch(`/api/v1/dashboard/queue?community_id=${id}`,
              {headers: {Authorization: `Bearer ${sessionStorage.getItem("eldercare.token")}`}})).status""",
         other.community["id"],
     )
     assert refused == 403
-    await tab.screenshot("dashboard")
-    tab.assert_clean()
 
 
 async def test_the_bureau_sees_every_district_and_exports_the_table(make_world, admin, sign_in) -> None:
@@ -161,4 +162,30 @@ async def test_pages_speak_english_when_asked_and_remember_it(make_world, sign_i
     await page.get_by_role("link", name="中文").click()
     await expect(page.get_by_role("heading", name="实时工单队列")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    tab.assert_clean()
+
+
+async def test_f9_takes_the_emergency_path_after_the_operator_confirms(make_world, sign_in) -> None:
+    world, operator, tab = await _at_the_console(make_world, sign_in)
+    elder, page = world.elders[0], tab.page
+    await page.get_by_role("textbox", name="来电号码").fill(elder["raw_phone"])
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#elder-name")).to_contain_text(elder["name"])
+
+    asked: list[str] = []
+
+    async def confirm(dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", confirm)
+    await page.keyboard.press("F9")
+    tracked = page.locator(".tracked").first
+    await expect(tracked).to_contain_text("助急")
+    await expect(tracked.locator(".priority-emergency")).to_have_text("紧急")
+    assert asked and elder["name"] in asked[0]
+    request_id = int((await tracked.get_attribute("id") or "").removeprefix("order-"))
+    order = await operator.ok("GET", f"/api/v1/requests/{request_id}")
+    assert (order["priority"], order["service_type"], order["elder_id"]) == ("emergency", "emergency", elder["id"])
+    assert order["ladder"], "an emergency order climbs its escalation ladder"
     tab.assert_clean()

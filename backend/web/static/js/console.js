@@ -105,10 +105,15 @@ async function openFile(elder) {
   );
   if (Console.map) Console.map.dispose();
   Console.map = echarts.init(document.getElementById("elder-map"));
-  drawMap(Console.map, [{
-    name: elder.name, color: MapColors.late, size: 16,
-    points: [{ lon: elder.location.lon, lat: elder.location.lat, label: elder.address }],
-  }]);
+  const home = { name: elder.name, color: MapColors.late, size: 16,
+    points: [{ lon: elder.location.lon, lat: elder.location.lat, label: elder.address }] };
+  drawMap(Console.map, [home]);
+  // Who could come: the caregivers on shift of the providers serving her community, around her home.
+  api(`/api/v1/dashboard/caregivers?community_id=${elder.community_id}`).then((view) => {
+    if (Console.elder !== elder) return;
+    drawMap(Console.map, [{ name: T("dash.map.caregivers"), color: MapColors.caregiver, symbol: "triangle", size: 11,
+      points: view.caregivers.map((c) => ({ lon: c.lon, lat: c.lat, label: `${c.name} · ${T(`cg.${c.state}`)}` })) }, home]);
+  }).catch(() => {});
   showOrderForm(true);
   await loadRecent(elder.id);
   document.getElementById("service").focus();
