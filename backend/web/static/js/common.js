@@ -224,8 +224,8 @@ class Live {
     } else if (message.type === "event") {
       this.channels.set(message.channel, message.seq);
       this.onEvent(message.channel, message.event, message.data || {});
-    } else if (message.type === "error" && message.code === "token_expired") {
-      Session.signOut();
+    } else if (message.type === "error" && ["invalid_token", "not_authenticated"].includes(message.code)) {
+      Session.signOut(); // the sign-in has lapsed: back to the sign-in page rather than reconnecting forever
     }
   }
   send(channel, since) {
