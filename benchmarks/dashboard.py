@@ -227,6 +227,12 @@ async def _run(url: str, per_day: int, caregivers: int, repeats: int) -> None:
                 ),
                 "p95 <= 300 ms",
             ),
+            "city figures, 14 days (an operator's dashboard)": (
+                lambda s, u: service.figures(
+                    session=s, user=u, community_id=None, street_id=None, district_id=None, days=14
+                ),
+                "p95 <= 1000 ms",
+            ),
             "district caregivers": (
                 lambda s, u: service.caregivers(
                     session=s, user=u, community_id=None, street_id=None, district_id=area(), everyone=False

@@ -108,13 +108,13 @@ async def test_community_staff_see_their_orders_arrive_live_and_never_another_co
     await expect(row).to_be_visible()
     await expect(row).to_contain_text(mine.elders[0]["name"])
     await expect(row).to_contain_text("助餐")
-    await expect(page.locator("#kpi-orders")).to_have_text("1")
 
     offer = await offer_for(mine.caregivers[0]["api"], order["id"])
     await expect(page.locator(f"[data-caregiver='{mine.caregivers[0]['id']}']")).to_contain_text("待确认派单")
     await mine.caregivers[0]["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
     await expect(row.locator(".badge[data-status]")).to_have_attribute("data-status", "accepted")
     await expect(page.locator(f"[data-caregiver='{mine.caregivers[0]['id']}']")).to_contain_text("服务中")
+    await expect(page.locator("#kpi-orders")).to_have_text("1", timeout=15_000)  # figures follow within seconds
     assert await tab.not_reloaded()
 
     # The other community's order never shows, and asking for its queue from this page is refused.

@@ -96,7 +96,11 @@ function follow() {
   for (const channel of wanted) Dash.live.subscribe(channel);
 }
 
-const reloadOrders = debounce(() => Promise.all([loadQueue(), loadCaregivers(), loadFigures()]).then(drawAreaMap).catch(failed), 250);
+const reloadFigures = debounce(() => loadFigures().catch(failed), 5000); // the day's figures move slowly
+const reloadOrders = debounce(() => {
+  Promise.all([loadQueue(), loadCaregivers()]).then(drawAreaMap).catch(failed);
+  reloadFigures();
+}, 250);
 const reloadCapacity = debounce(() => loadCapacity().catch(failed), 500);
 
 function onDashEvent(channel, event) {
