@@ -16,6 +16,7 @@ from backend.benefits.models import ElderBenefit, ProviderRate
 from backend.capacity.models import Institution
 from backend.core.db import utcnow
 from backend.core.schemas import Location
+from backend.daycare.models import DayCareCentre
 from backend.devices.models import Device
 from backend.devices.service import digest
 from backend.families.models import FamilyMember
@@ -207,7 +208,25 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                     )
                 if elder_no % 4 == 0:  # every fourth has their own accident cover
                     await insure(session, Scheme.elder_accident, [elder.id])
-    assert first_elder_id is not None
+    assert first_elder_id is not None and first_community_id is not None
+    # A day-care centre in the first community: its places show on the community's dashboard.
+    home = await session.get(Community, first_community_id)
+    assert home is not None
+    centre = await registry.create_provider(
+        session=session,
+        data=ProviderCreate(
+            name=f"{home.name}日间照料中心",
+            kind="day_care",
+            community_ids=[home.id],
+            service_types=["day_care"],
+            location=Location(lat=home.lat, lon=home.lon),
+        ),
+    )
+    session.add(
+        DayCareCentre(
+            provider_id=centre.id, community_id=first_community_id, places=30, meal_places=25, transport_places=8
+        )
+    )
     serial, secret = DEMO_DEVICE
     session.add(
         Device(
