@@ -26,15 +26,14 @@ class RedactPersonalData(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
-            # Mask argument by argument: formatters such as uvicorn's access log unpack the arguments themselves.
+            # Mask argument by argument first: formatters such as uvicorn's access log unpack the arguments.
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
             if isinstance(record.msg, str):
                 record.msg = redact(record.msg)
-        else:
-            message = record.getMessage()
-            masked = redact(message)
-            if masked != message:
-                record.msg, record.args = masked, None
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:  # still there (inside an object's text): the whole message, masked
+            record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:  # tracebacks quote values too
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
         if record.stack_info:

@@ -59,3 +59,11 @@ def test_the_access_log_keeps_its_arguments_and_masks_them() -> None:
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
     assert handler.filter(record)
     assert handler.format(record) == '127.0.0.1:5000 - "GET /api/v1/elders?phone=138****5678 HTTP/1.1" 200 OK'
+
+
+def test_numbers_inside_an_argument_object_are_masked_too() -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactPersonalData())
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "caller %s", (ValueError("13812345678"),), None)
+    assert handler.filter(record)
+    assert handler.format(record) == "caller 138****5678"
