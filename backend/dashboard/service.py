@@ -260,6 +260,12 @@ async def _order_rows(session: AsyncSession, where: Iterable[ColumnElement[bool]
     return list(rows.all())
 
 
+def _completion(completed: int, cancelled: int) -> float | None:
+    """Of the orders that have ended (done or cancelled), the share done."""
+    ended = completed + cancelled
+    return round(completed / ended, 4) if ended else None
+
+
 @dataclass
 class _Month:
     """An area's orders over the table's 30 days."""
@@ -273,8 +279,7 @@ class _Month:
 
     @property
     def completion_rate(self) -> float | None:
-        ended = self.completed + self.cancelled
-        return round(self.completed / ended, 4) if ended else None
+        return _completion(self.completed, self.cancelled)
 
 
 async def _months(session: AsyncSession, since: datetime, today_start: datetime) -> tuple[dict[int, _Month], _Month]:
@@ -357,7 +362,6 @@ def _figures(day: date, rows: Iterable[Any]) -> DayFigures:
         escalated += status == Status.escalated
         if rating is not None:
             ratings.append(rating)
-    ended = completed + cancelled
     return DayFigures(
         day=day,
         orders=orders,
@@ -366,7 +370,7 @@ def _figures(day: date, rows: Iterable[Any]) -> DayFigures:
         cancelled=cancelled,
         escalated=escalated,
         median_accept_seconds=round(statistics.median(waits)) if waits else None,
-        completion_rate=round(completed / ended, 4) if ended else None,
+        completion_rate=_completion(completed, cancelled),
         satisfaction=round(statistics.fmean(ratings), 2) if ratings else None,
         rated=len(ratings),
     )

@@ -11,6 +11,7 @@ from backend.benefits.schemas import MONTH_PATTERN
 from backend.core.deps import SessionDep
 from backend.core.errors import Forbidden
 from backend.core.schemas import PathId, QueryId
+from backend.core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from backend.settlement import corrections, service
 from backend.settlement.models import Settlement, SettlementStatus
 from backend.settlement.schemas import (
@@ -176,13 +177,13 @@ async def export_settlement(
     if format == "csv":
         return Response(
             service.export_csv(settlement, lines),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     provider = (await service.public(session, settlement)).provider_name
     return Response(
         service.export_xlsx(settlement, provider, lines),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

@@ -7,8 +7,6 @@ ones, unless paid, become ``superseded``) and reports the difference line by lin
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -24,6 +22,7 @@ from backend.core.db import local_midnight, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
+from backend.core.spreadsheets import write_rows
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status, Visit
 from backend.settlement.models import (
@@ -328,34 +327,25 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
+def _table(settlement: Settlement, lines: list[SettlementLine]) -> list[list[object]]:
+    """The statement's headers, lines and totals, as spreadsheet rows."""
+    return [
+        [zh for _, zh in HEADERS],
+        *([_cell(getattr(line, name)) for name, _ in HEADERS] for line in lines),
+        [],
+        ["政府支付合计", settlement.government_yuan, "自费合计", settlement.self_yuan],
+    ]
+
+
 def export_csv(settlement: Settlement, lines: list[SettlementLine]) -> bytes:
     """The statement's lines as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese headers)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([zh for _, zh in HEADERS])
-    for line in lines:
-        writer.writerow([_cell(getattr(line, name)) for name, _ in HEADERS])
-    writer.writerow([])
-    writer.writerow(["政府支付合计", settlement.government_yuan, "自费合计", settlement.self_yuan])
-    return ("\ufeff" + out.getvalue()).encode()
+    return write_rows(_table(settlement, lines), "csv", "")[0]
 
 
 def export_xlsx(settlement: Settlement, provider_name: str, lines: list[SettlementLine]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = f"{settlement.month} 结算"
-    sheet.append([f"{provider_name} {settlement.month} 月度结算（第 {settlement.revision} 版，{settlement.status}）"])
-    sheet.append([zh for _, zh in HEADERS])
-    for line in lines:
-        sheet.append([_cell(getattr(line, name)) for name, _ in HEADERS])
-    sheet.append([])
-    sheet.append(["政府支付合计", settlement.government_yuan, "自费合计", settlement.self_yuan])
-    data = io.BytesIO()
-    book.save(data)
-    return data.getvalue()
+    """The statement as a workbook, under a title naming the provider, month, revision and state."""
+    title = f"{provider_name} {settlement.month} 月度结算（第 {settlement.revision} 版，{settlement.status}）"
+    return write_rows([[title], *_table(settlement, lines)], "xlsx", f"{settlement.month} 结算")[0]
 
 
 async def active_providers(session: AsyncSession) -> list[int]:
