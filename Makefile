@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in two workers, each with its own database, Redis index and stack (a test file stays in one).
+TEST_WORKERS ?= 2
 
-.PHONY: run test install install-test lint typecheck services browser clean bench
+.PHONY: run test install install-test lint typecheck services browser pgbouncer clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +32,11 @@ run: install
 	env -u ELDERCARE_REDIS_URL $(BIN)/eldercare serve --host $(HOST) --port $(PORT)
 
 ## Everything, against real PostgreSQL and Redis (started here when installed but stopped).
-test: install-test services browser
+test: install-test services browser pgbouncer
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend mobile_api worker
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 services:
 	@bash scripts/ensure-services.sh
@@ -42,6 +44,10 @@ services:
 ## Debian's Chromium and a Chinese font for the browser tests (installed when missing).
 browser:
 	@bash scripts/ensure-browser.sh
+
+## Debian's PgBouncer for the test through transaction pooling (installed when missing; its service left stopped).
+pgbouncer:
+	@bash scripts/ensure-pgbouncer.sh
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -60,6 +66,7 @@ bench: install-test services
 	$(BIN)/python -m benchmarks.beds --searches 500 --beds 2000 --clients 32
 	$(BIN)/python -m benchmarks.alarm --alarms 100
 	$(BIN)/python -m benchmarks.dashboard --per-day 5760 --repeats 30
+	$(BIN)/python -m benchmarks.event_loop --rows 20000 --visits 20000 --plans 60 --plan-seconds 5
 	mkdir -p var
 	$(BIN)/eldercare bench dispatch --kind city --hours 4 --out var/bench-dispatch.json
 	$(BIN)/eldercare bench planner --time-limit 30 --out var/bench-planner.csv

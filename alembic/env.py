@@ -9,6 +9,8 @@ from sqlalchemy import create_engine, pool
 
 from alembic import context
 from backend.core.config import get_settings
+from backend.core.crypto import Sealed
+from backend.core.db import sync_connect_args
 from backend.core.models import UTCDateTime
 from backend.models import metadata
 
@@ -21,6 +23,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Render the project's column types as plain SQLAlchemy types in migrations."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Sealed):
+        return "sa.String(length=255)"
     return False
 
 
@@ -35,7 +39,10 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_url(), poolclass=pool.NullPool)
+    url = _url()
+    # Through PgBouncer in transaction pooling too: psycopg prepares nothing on the server.
+    connect_args = sync_connect_args(get_settings().database_pgbouncer) if url.startswith("postgresql") else {}
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from backend.access.deps import get_current_user
+from backend.access.docs import install_docs
 from backend.areas.router import router as areas_router
+from backend.audit import service as audit
+from backend.audit.router import router as audit_router
 from backend.benefits.router import router as benefits_router
 from backend.calendars.router import router as calendars_router
 from backend.capacity.router import router as capacity_router
 from backend.core.config import Settings, get_settings
 from backend.core.deps import RuntimeDep
-from backend.core.errors import install_error_handlers
+from backend.core.errors import DomainError, install_error_handlers
+from backend.core.idempotency import Idempotency
+from backend.core.idempotency import document as document_idempotency
+from backend.core.middleware import RequestGuard
 from backend.core.runtime import Runtime
 from backend.dashboard.router import router as dashboard_router
 from backend.daycare.router import router as daycare_router
@@ -30,16 +38,19 @@ from backend.families.router import router as families_router
 from backend.feedback.router import router as feedback_router
 from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
+from backend.operations.metrics import router as metrics_router
 from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
 from backend.registry.router import router as registry_router
+from backend.requests.proofs_router import router as proofs_router
 from backend.requests.router import router as requests_router
 from backend.settlement.router import router as settlement_router
 from backend.users import service as users
-from backend.users.deps import get_current_user
 from backend.users.router import public_router as auth_router
 from backend.users.router import router as users_router
+from backend.web.apps import install as install_apps
 from backend.web.router import install as install_pages
+from mobile_api.proofs import router as mobile_proofs_router
 from mobile_api.router import router as mobile_router
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,16 @@ async def _ensure_admin(runtime: Runtime) -> None:
         log.warning("database not migrated yet: run `eldercare migrate`")
 
 
+def _warm_routes(app: FastAPI) -> None:
+    """Build every route's request handling now: FastAPI otherwise does it on the first request of each router,
+    which stalls the event loop for a few hundred milliseconds right when someone is waiting."""
+    for route in app.router.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            for _ in contexts():
+                pass
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the runtime (engine, bus, jobs) is made in its lifespan."""
     settings = settings or get_settings()
@@ -63,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         await runtime.start()
         await _ensure_admin(runtime)
+        _warm_routes(app)
+        # What start-up made lives as long as the process: out of the collector's way, so that a full collection
+        # (set off by a large import, say) stays short instead of walking every module and route again.
+        gc.freeze()
         scheduler = None
         if settings.embedded:
             from worker.scheduler import start_embedded
@@ -79,9 +104,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="虚拟养老服务派单平台 · Virtual elder-care dispatch",
         version="1.0.0",
         lifespan=lifespan,
+        # Served by ``install_docs``: public in development, behind a sign-in in production.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         description="Hotline, dispatch, caregivers and dashboards. Contract v1: /api/v1 and /mobile/v1.",
     )
-    install_error_handlers(app)
+
+    async def refused(request: Request, exc: DomainError) -> None:
+        await audit.record_refusal(
+            request.app.state.runtime, method=request.method, route=request.url.path, code=exc.code
+        )
+
+    install_error_handlers(app, on_refusal=refused)
+    app.add_middleware(Idempotency)  # inside the guard: bodies are bounded before they are kept
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
 
     health = APIRouter(tags=["health"])
 
@@ -108,12 +145,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(health)
+    app.include_router(metrics_router)  # its own token (ELDERCARE_METRICS_TOKEN), not a user's
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(device_router, prefix="/api/v1")  # devices bring their own credentials
     protected = [Depends(get_current_user)]
     for router in (
         absence_router,
         areas_router,
+        audit_router,
         benefits_router,
         calendars_router,
         capacity_router,
@@ -127,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         followups_router,
         insurance_router,
         plans_router,
+        proofs_router,
         registry_router,
         requests_router,
         settlement_router,
@@ -134,7 +174,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1", dependencies=protected)
     app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
+    app.include_router(mobile_proofs_router, prefix="/mobile/v1", dependencies=protected)
     app.include_router(websocket_router(), prefix="/api/v1")
     app.include_router(websocket_router(), prefix="/mobile/v1")
     install_pages(app)
+    install_apps(app)
+    document_idempotency(app)
+    install_docs(app, public=settings.docs_open)
     return app

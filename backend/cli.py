@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.core.config import REPO_ROOT, get_settings
-from backend.core.logging import configure_logging, uvicorn_log_config
+from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
 from backend.simulation.cli import bench_dispatch, simulate
 
@@ -25,7 +28,8 @@ bench_app.command("dispatch")(bench_dispatch)
 
 
 def _logging() -> None:
-    configure_logging(get_settings().log_level)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def alembic_config() -> object:
@@ -62,6 +66,13 @@ def seed(
     """Seed the administrative tree (and with --demo, a believable demo)."""
     if scale not in ("demo", "city"):
         raise typer.BadParameter("scale must be demo or city")
+    if demo and get_settings().production:
+        console.print(
+            "[red]生产环境不能加载演示数据[/red]：演示账号的密码公开在 README 中。\n"
+            "Refusing `seed --demo` with ELDERCARE_ENVIRONMENT=production: the demo's accounts and device secret are "
+            "public. Create real accounts with POST /api/v1/users."
+        )
+        raise typer.Exit(2)
     asyncio.run(_seed(demo=demo, scale=scale))
 
 
@@ -109,6 +120,53 @@ async def _seed(*, demo: bool, scale: str) -> None:
         console.print(table)
 
 
+@app.command("new-key")
+def new_key() -> None:
+    """Print a fresh random 256-bit key (for ELDERCARE_DATA_KEYS as id:key, ELDERCARE_BLIND_INDEX_KEY, …)."""
+    from backend.core.crypto import new_key as make
+
+    typer.echo(make())
+
+
+@app.command("rotate-keys")
+def rotate_keys(
+    reindex: Annotated[
+        bool, typer.Option("--reindex", help="Also rebuild the blind indexes (after ELDERCARE_BLIND_INDEX_KEY changed)")
+    ] = False,
+) -> None:
+    """Re-seal every ID and phone number under the current data key (the first of ELDERCARE_DATA_KEYS), in
+    batches, resumable; with --reindex, rebuild the blind indexes under the configured blind-index key."""
+    _logging()
+    asyncio.run(_rotate(reindex=reindex))
+
+
+async def _rotate(*, reindex: bool) -> None:
+    from rich.progress import Progress
+
+    from backend import rotation
+    from backend.core.crypto import keyring
+    from backend.core.runtime import Runtime
+
+    runtime = Runtime(get_settings().model_copy(update={"redis_url": None}), role="cli")
+    try:
+        stale = await rotation.count_stale(runtime)
+        with Progress(console=console) as progress:
+            tasks = {label: progress.add_task(f"重新加密 re-seal {label}", total=n) for label, n in stale.items()}
+            resealed = await rotation.reseal(runtime, progress=lambda label, n: progress.advance(tasks[label], n))
+            indexed = 0
+            if reindex:
+                task = progress.add_task("重建盲索引 re-index elders", total=None)
+                indexed = await rotation.reindex(runtime, progress=lambda _label, n: progress.advance(task, n))
+    finally:
+        await runtime.stop()
+    console.print(
+        f"[green]完成[/green]：{resealed} 个值已用密钥 {keyring().current} 重新加密"
+        + (f"，{indexed} 位老人的盲索引已重建" if reindex else "")
+        + f" (re-sealed {resealed} values under key {keyring().current}"
+        + (f", re-indexed {indexed} elders)" if reindex else ")")
+    )
+
+
 @app.command("import-institutions")
 def import_institutions(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx registry")],
@@ -126,13 +184,20 @@ async def _import_institutions(data: bytes, filename: str, *, good_rows: bool) -
 
     from backend.capacity.importer import check_file, write_rows
     from backend.core.runtime import Runtime
+    from backend.core.spreadsheets import UploadLimits
 
     runtime = Runtime(get_settings().model_copy(update={"redis_url": None}), role="cli")
     try:
         async with runtime.unit_of_work() as session:
             with Progress(console=console, transient=True) as progress:
                 reading = progress.add_task("检查 checking", total=None)
-                report = await check_file(session, data, filename, progress=lambda: progress.advance(reading))
+                report = await check_file(
+                    session,
+                    data,
+                    filename,
+                    limits=UploadLimits.of(runtime.settings),
+                    progress=lambda: progress.advance(reading),
+                )
                 if report.errors and not good_rows:
                     progress.stop()
                 else:
@@ -171,9 +236,7 @@ def serve(
     console.print(f"  API      http://{host}:{port}/api/v1   docs http://{host}:{port}/docs")
     console.print(f"  Mobile   http://{host}:{port}/mobile/v1   WebSocket ws://{host}:{port}/api/v1/ws")
     console.print("  按 Ctrl-C 停止 (Ctrl-C to stop)")
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=uvicorn_log_config(settings.log_level), ws="websockets"
-    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, ws="websockets")
 
 
 @app.command()
@@ -182,12 +245,19 @@ def worker(
     pool: Annotated[str, typer.Option(help="Celery pool: prefork or solo")] = "prefork",
 ) -> None:
     """Run a Celery worker (needs ELDERCARE_REDIS_URL)."""
-    from worker.celery_app import build_worker_app
-
-    _logging()
     settings = get_settings()
     if settings.embedded:
         raise typer.BadParameter("set ELDERCARE_REDIS_URL: the embedded mode runs its worker inside `eldercare serve`")
+    if settings.worker_metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Metrics of every child: prometheus-client must know where they write before it is first imported.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eldercare-worker-metrics-")
+        os.execv(sys.executable, [sys.executable, "-m", "backend.cli", *sys.argv[1:]])
+    from backend.core.metrics import serve_multiprocess
+    from worker.celery_app import build_worker_app
+
+    _logging()
+    if settings.worker_metrics_port:
+        serve_multiprocess(settings.worker_metrics_port, settings.metrics_host)
     build_worker_app(settings).worker_main(
         [
             "worker",
@@ -197,6 +267,28 @@ def worker(
             "--without-gossip",
             "--without-mingle",
         ]
+    )
+
+
+@app.command()
+def flower(
+    port: Annotated[int, typer.Option(help="Port of Flower's pages and API")] = 5555,
+    address: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+) -> None:
+    """Run Flower, Celery's monitor, on this deployment's broker and prefix (needs ELDERCARE_REDIS_URL).
+
+    Set FLOWER_BASIC_AUTH=user:password (production refuses to start without it): Flower shows every task."""
+    settings = get_settings()
+    if settings.embedded:
+        raise typer.BadParameter("set ELDERCARE_REDIS_URL: the embedded mode has no Celery broker to watch")
+    if settings.environment == "production" and not os.environ.get("FLOWER_BASIC_AUTH"):
+        raise typer.BadParameter("set FLOWER_BASIC_AUTH=user:password: Flower shows every task of the platform")
+    from worker.celery_app import make_celery
+
+    _logging()
+    assert settings.redis_url is not None
+    make_celery(settings.redis_url, settings.redis_prefix).start(
+        ["flower", f"--port={port}", f"--address={address}", "--purge_offline_workers=300"]
     )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from backend.areas.models import Community, District, Street
+from backend.audit.models import AuditEvent
 from backend.benefits.models import BenefitCategory, ElderBenefit, ProviderRate
 from backend.calendars.models import CaregiverBooking, CaregiverShift
 from backend.capacity.models import Admission, Bed, BedHold, BedKind, CapacitySnapshot, Institution, WaitingEntry
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
+from backend.core.idempotency import IdempotentRequest
+from backend.core.leases import Lease
 from backend.core.secrets import PlatformSecret
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.devices.models import Device, DeviceAlarm
@@ -29,12 +32,13 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.models import RequestHistory, ServiceRequest, Visit
+from backend.requests.models import ConfirmationCode, RequestHistory, ServiceRequest, Visit, VisitProof
 from backend.settlement.models import Settlement, SettlementLine, VisitCorrection
 from backend.users.models import User
 
 __all__ = [
     "Admission",
+    "AuditEvent",
     "Bed",
     "BedHold",
     "BedKind",
@@ -51,6 +55,7 @@ __all__ = [
     "ClaimEvent",
     "Community",
     "Complaint",
+    "ConfirmationCode",
     "DayCareBooking",
     "DayCareCentre",
     "DayCareDay",
@@ -61,10 +66,12 @@ __all__ = [
     "ElderBenefit",
     "FamilyMember",
     "FollowUp",
+    "IdempotentRequest",
     "Incident",
     "Institution",
     "InsurancePolicy",
     "LadderStep",
+    "Lease",
     "Notification",
     "Offer",
     "OutboxEvent",
@@ -84,6 +91,7 @@ __all__ = [
     "User",
     "Visit",
     "VisitCorrection",
+    "VisitProof",
     "WaitingEntry",
     "metadata",
 ]

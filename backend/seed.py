@@ -14,6 +14,7 @@ from backend.areas.models import Community, District, Street
 from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
 from backend.benefits.models import ElderBenefit, ProviderRate
 from backend.capacity.models import Institution
+from backend.core.config import DEMO_DEVICE_SECRET, DEMO_PASSWORD
 from backend.core.db import utcnow
 from backend.core.schemas import Location
 from backend.daycare.models import DayCareCentre
@@ -23,15 +24,15 @@ from backend.families.models import FamilyMember
 from backend.insurance.models import InsurancePolicy, Scheme
 from backend.insurance.seed import insure, insure_providers
 from backend.registry import service as registry
+from backend.registry.models import ServiceType
 from backend.registry.schemas import CaregiverCreate, ElderCreate, ProviderCreate
 from backend.users import service as users
 from backend.users.models import Role, User
 from backend.users.schemas import UserCreate
 
-DEMO_PASSWORD = "demo1234"
 # The demo's one-key device in the first elder's home: press its red button with
 # curl -X POST :8000/api/v1/devices/alarms -H "Authorization: Device DEMO-YJT-0001:demo-device-secret" ...
-DEMO_DEVICE = ("DEMO-YJT-0001", "demo-device-secret")
+DEMO_DEVICE = ("DEMO-YJT-0001", DEMO_DEVICE_SECRET)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程苏魏吕丁沈"
 GIVEN = [
     "秀英",
@@ -104,6 +105,13 @@ def demo_id_number(rng: random.Random, born: date) -> str:
 
 
 SELF_PAY_PRICES = {"meal": 20, "bathing": 90, "bed_bathing": 180, "cleaning": 70, "companionship": 50, "mobility": 60}
+# What proof the demo city asks of each visit before paying for it (PUT /api/v1/service-types/{code}/proof).
+DEMO_PROOF = {
+    "bathing": ["arrival_photo", "departure_photo", "confirmation"],
+    "bed_bathing": ["arrival_photo", "departure_photo", "confirmation"],
+    "cleaning": ["departure_photo", "confirmation"],
+    "meal": ["confirmation"],
+}
 
 
 def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
@@ -115,6 +123,10 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
     if (await session.execute(select(User.id).where(col(User.username) == "operator"))).first():
         return _demo_accounts(await session.execute(select(User.username, User.role)))
     rng = random.Random(2019)
+    for code, required in DEMO_PROOF.items():
+        kind = await session.get(ServiceType, code)
+        if kind is not None:
+            kind.proof_required = required
     districts = {d.name: d for d in (await session.execute(select(District))).scalars()}
     plans = [
         ("姑苏区", "姑苏区平江居家养老服务中心"),

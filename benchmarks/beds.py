@@ -18,6 +18,7 @@ import asyncio
 import random
 import statistics
 import time
+from datetime import date
 
 from sqlalchemy import func, insert
 from sqlmodel import col, select
@@ -34,6 +35,7 @@ from backend.core.errors import Conflict
 from backend.core.runtime import Runtime
 from backend.core.schemas import Location
 from backend.registry.models import Elder
+from backend.registry.service import synthetic_identity
 from backend.seed import seed_areas
 from backend.users.models import Role, User
 from tests.infra import migrate, private_database
@@ -106,13 +108,11 @@ async def _run(url: str, searches: int, beds: int, clients: int) -> None:
                 [
                     {
                         "name": "压测",
-                        "id_number": f"B{n:017d}",
-                        "phone": "+8613800000000",
+                        **synthetic_identity(f"B{n:017d}", born=date(1945, 1, 1), gender="female"),
                         "community_id": home.id,
                         "address": "-",
                         "lat": home.lat,
                         "lon": home.lon,
-                        "gender": "female",
                         "created_at": now,
                     }
                     for n in range(beds + clients)

@@ -20,7 +20,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -34,6 +34,7 @@ from backend.core.db import utcnow
 from backend.core.runtime import Runtime
 from backend.dashboard import service
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity
+from backend.registry.service import synthetic_identity
 from backend.requests.models import RequestHistory, ServiceRequest, Visit
 from backend.seed import seed_areas
 from backend.users.models import Role, User
@@ -107,13 +108,11 @@ async def _build(runtime: Runtime, rng: random.Random, per_day: int, caregivers:
             rows.append(
                 {
                     "name": f"老人{n}",
-                    "id_number": f"B{n:017d}",
-                    "phone": "+8613800000000",
+                    **synthetic_identity(f"B{n:017d}", born=date(1945, 1, 1), gender="female"),
                     "community_id": c.id,
                     "address": "-",
                     "lat": c.lat + rng.uniform(-0.005, 0.005),
                     "lon": c.lon + rng.uniform(-0.005, 0.005),
-                    "gender": "female",
                     "created_at": now,
                 }
             )

@@ -17,6 +17,7 @@ import pstats
 import random
 import statistics
 import time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert
@@ -40,6 +41,7 @@ from backend.registry.models import (
     ProviderService,
     placed,
 )
+from backend.registry.service import synthetic_identity
 from backend.requests.models import ServiceRequest
 from backend.seed import seed_areas
 from backend.users.models import User
@@ -110,13 +112,11 @@ async def _populate(runtime: Runtime, caregivers: int, rng: random.Random) -> li
             elders.append(
                 {
                     "name": "老人",
-                    "id_number": f"{i:018d}",
-                    "phone": "+8613800000000",
+                    **synthetic_identity(f"{i:018d}", born=date(1945, 1, 1), gender=rng.choice(["female", "male"])),
                     "community_id": home.id,
                     "address": "x",
                     "lat": home.lat,
                     "lon": home.lon,
-                    "gender": rng.choice(["female", "male"]),
                     "created_at": utcnow(),
                 }
             )

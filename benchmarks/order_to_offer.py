@@ -14,12 +14,12 @@ import asyncio
 import contextlib
 import statistics
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from benchmarks.stack import private_stack
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
-from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, run_cli, wait_ready
+from tests.infra import Process, free_port, platform_env, run_cli, wait_ready
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -48,25 +48,8 @@ def _stack(embedded: bool, tmp: str) -> Iterator[str]:
         finally:
             processes[0].stop()
         return
-    with private_database() as db, private_redis() as redis_url:
-        migrate(db)
-        env = platform_env(
-            ELDERCARE_DATABASE_URL=db,
-            ELDERCARE_REDIS_URL=redis_url,
-            ELDERCARE_REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:8]}",
-            ELDERCARE_LOG_LEVEL="WARNING",
-        )
-        processes = [
-            Process("bench-worker", ["worker", "--concurrency", "2"], env),
-            Process("bench-scheduler", ["scheduler"], env),
-            Process("bench-api", ["serve", "--port", str(port)], env),
-        ]
-        try:
-            wait_ready(base, processes[-1])
-            yield base
-        finally:
-            for process in processes:
-                process.stop()
+    with private_stack("bench") as (base_url, _db):
+        yield base_url
 
 
 class Arrivals:

@@ -50,7 +50,7 @@ class Api:
     async def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         r = await self.http.request(method, path, json=json)
         assert r.status_code == status, f"{method} {path} -> {r.status_code}: {r.text}"
-        return r.json()
+        return None if r.status_code == 204 else r.json()
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -285,3 +285,24 @@ class World:
     async def close(self) -> None:
         for caregiver in self.caregivers:
             await caregiver["api"].close()
+
+
+async def order_life(world: World) -> tuple[dict[str, Any], float]:
+    """One order's whole life through the API, from the hotline's order to the first caregiver's check-out (offer,
+    accept, en route, check-in at the door): the finished order and the seconds it took."""
+    operator = await world.user("operator")
+    caregiver, elder = world.caregivers[0], world.elders[0]
+    started = asyncio.get_running_loop().time()
+    order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder["id"], "service_type": "meal"}, 201)
+    offer = await offer_for(caregiver["api"], order["id"])
+    await caregiver["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/accept")
+    await caregiver["api"].ok("POST", f"/mobile/v1/requests/{order['id']}/en-route")
+    at_door = offset(world.home["lat"], world.home["lon"], east_km=0.05)
+    await caregiver["api"].ok("POST", f"/mobile/v1/requests/{order['id']}/check-in", at_door)
+    done = await caregiver["api"].ok("POST", f"/mobile/v1/requests/{order['id']}/check-out", {"notes": "已送达"})
+    took = asyncio.get_running_loop().time() - started
+    assert done["status"] == "completed" and done["visit"]["checkout_at"]
+    finished = await operator.ok("GET", f"/api/v1/requests/{order['id']}")
+    assert [h["status"] for h in finished["history"]][-4:] == ["accepted", "en_route", "in_service", "completed"]
+    await operator.close()
+    return finished, took

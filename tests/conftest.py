@@ -28,6 +28,8 @@ STACK_SETTINGS = {
     "ELDERCARE_EMERGENCY_ESCALATE_SECONDS": "8",
     "ELDERCARE_FAIRNESS_CACHE_SECONDS": "0",
     "ELDERCARE_STALLED_SECONDS": "2",
+    # The apps' SOS button per elder: small enough for a test to reach (tests/e2e/test_app_api.py).
+    "ELDERCARE_SOS_LIMIT": "5/10 minutes",
     # A ladder fast enough to watch climb: two seconds a rung, the last until someone acts.
     "ELDERCARE_EMERGENCY_LADDER": json.dumps(
         [{"code": c, "seconds": 2} for c in ("operator_callback", "family", "community_staff", "caregiver")]
@@ -42,6 +44,8 @@ class Stack:
     database_url: str
     redis_url: str
     processes: dict[str, Process]
+    worker_metrics_url: str = ""
+    scheduler_metrics_url: str = ""
 
 
 @pytest.fixture(scope="session")
@@ -60,12 +64,17 @@ def redis_url() -> Iterator[str]:
 @contextmanager
 def running_stack(database_url: str, redis_url: str, *, name: str = "", **settings: str) -> Iterator[Stack]:
     """``eldercare serve``, ``eldercare worker`` and ``eldercare scheduler`` as separate processes."""
-    port = free_port()
+    port, worker_metrics, scheduler_metrics = free_port(), free_port(), free_port()
     env = platform_env(
-        ELDERCARE_DATABASE_URL=database_url,
-        ELDERCARE_REDIS_URL=redis_url,
-        ELDERCARE_REDIS_PREFIX=f"eldercare-test-{uuid.uuid4().hex[:8]}",
-        **{**STACK_SETTINGS, **settings},
+        **{
+            "ELDERCARE_DATABASE_URL": database_url,
+            "ELDERCARE_REDIS_URL": redis_url,
+            "ELDERCARE_REDIS_PREFIX": f"eldercare-test-{uuid.uuid4().hex[:8]}",
+            "ELDERCARE_WORKER_METRICS_PORT": str(worker_metrics),
+            "ELDERCARE_SCHEDULER_METRICS_PORT": str(scheduler_metrics),
+            **STACK_SETTINGS,
+            **settings,
+        }
     )
     processes = {
         "worker": Process(f"{name}worker", ["worker", "--concurrency", "2"], env),
@@ -75,7 +84,14 @@ def running_stack(database_url: str, redis_url: str, *, name: str = "", **settin
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base_url, processes["api"])
-        yield Stack(base_url, database_url, redis_url, processes)
+        yield Stack(
+            base_url,
+            database_url,
+            redis_url,
+            processes,
+            worker_metrics_url=f"http://127.0.0.1:{worker_metrics}/metrics",
+            scheduler_metrics_url=f"http://127.0.0.1:{scheduler_metrics}/metrics",
+        )
     finally:
         for process in processes.values():
             process.stop()

@@ -12,8 +12,9 @@ from backend.areas.schemas import AreaCreate, CommunityCreate, StreetCreate
 from backend.areas.service import create_community, create_district, create_street
 from backend.core.runtime import Runtime
 from backend.core.schemas import Location
-from backend.registry.models import Elder
-from tests.client import id_number, unique_phone
+from backend.registry.models import CaregiverSkill, Elder, ProviderService, ServiceType
+from backend.registry.service import elder_identity
+from tests.client import World, id_number, unique_phone
 
 HERE = Location(lat=31.3, lon=120.6)
 
@@ -30,17 +31,16 @@ async def new_community(session: AsyncSession) -> Community:
     )
 
 
-def elder_at_home(community: Community, **wishes: Any) -> Elder:
-    """An elder of the community living at HERE (not yet added to a session)."""
+def elder_at_home(community: Community, *, born: str = "19450302", **wishes: Any) -> Elder:
+    """An elder of the community living at HERE, born on ``born`` (YYYYMMDD; not yet added to a session)."""
+    identity = elder_identity(id_number(born), "+86" + unique_phone())
     return Elder(
         name="测",
-        id_number=id_number(),
-        phone=unique_phone(),
+        **identity,
         community_id=community.id,  # type: ignore[arg-type]
         address="x",
         lat=HERE.lat,
         lon=HERE.lon,
-        gender="female",
         **wishes,
     )
 
@@ -54,3 +54,14 @@ async def many_elders(runtime: Runtime, community_id: int, count: int) -> list[i
         session.add_all(elders)
         await session.flush()
         return [e.id for e in elders if e.id is not None]
+
+
+async def proof_service(runtime: Runtime, world: World, minutes: int = 30) -> str:
+    """A service type of one test alone, served by the world's provider and caregivers (shared rows untouched)."""
+    code = f"proof_{uuid.uuid4().hex[:8]}"
+    async with runtime.unit_of_work() as session:
+        session.add(ServiceType(code=code, name_zh="测试助浴", name_en="Proof test", default_minutes=minutes))
+        await session.flush()
+        session.add(ProviderService(provider_id=world.provider["id"], service_type=code))
+        session.add_all(CaregiverSkill(caregiver_id=c["id"], service_type=code) for c in world.caregivers)
+    return code

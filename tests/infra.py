@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 PG_ADMIN_URL = os.environ.get("ELDERCARE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 STACK_SECRET = "test-secret-key-for-the-suite-only-0123456789"
+# The suite's own data keys (sealing ID and phone numbers) and blind-index key: every process of a test run,
+# and the test process itself, share them.
+TEST_DATA_KEYS = "t1:dkxuYWVjrGwRRg6vz69FZ-E4QiQaLCbeGMG9_tFlOnc"
+TEST_INDEX_KEY = "E_7Lq5EmEHV7_Jf1smR0N6-SHVztESWzVF2ZpN0XNJY"
+os.environ["ELDERCARE_DATA_KEYS"] = TEST_DATA_KEYS
+os.environ["ELDERCARE_BLIND_INDEX_KEY"] = TEST_INDEX_KEY
 REDIS_BASE = os.environ.get("ELDERCARE_TEST_REDIS", "redis://127.0.0.1:6379")
 
 
@@ -81,8 +87,9 @@ class Process:
 
     def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
-        self.name = name
-        self.log_path = ARTIFACTS / f"{name}.log"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")  # each of the suite's workers runs its own stack
+        self.name = f"{worker}-{name}" if worker else name
+        self.log_path = ARTIFACTS / f"{self.name}.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
@@ -121,6 +128,9 @@ def platform_env(**overrides: str) -> dict[str, str]:
     env |= {
         "ELDERCARE_ENVIRONMENT": "test",
         "ELDERCARE_SECRET_KEY": STACK_SECRET,
+        "ELDERCARE_ACCESS_TOKEN_MINUTES": "240",  # the suite's session-long sign-ins outlive the default 30
+        "ELDERCARE_DATA_KEYS": TEST_DATA_KEYS,
+        "ELDERCARE_BLIND_INDEX_KEY": TEST_INDEX_KEY,
         "ELDERCARE_ADMIN_PASSWORD": "admin-test-pass",
         "ELDERCARE_LOG_LEVEL": "INFO",
     }

@@ -6,13 +6,19 @@ import asyncio
 import os
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import worker_process_shutdown
 
 from backend.core.config import Settings
+from backend.core.metrics import process_died
 
 
-def make_celery(broker_url: str) -> Celery:
-    """A Celery app for sending or running the platform's tasks."""
+def make_celery(broker_url: str, prefix: str) -> Celery:
+    """A Celery app for sending or running the platform's tasks.
+
+    Every key it keeps in Redis (the queue ``<prefix>:celery``, bindings, unacknowledged tasks, events) starts with
+    ``<prefix>:`` (``ELDERCARE_REDIS_PREFIX``). Workers send task events, so Flower (``eldercare flower``) shows
+    every task live."""
     app = Celery("eldercare", broker=broker_url)
     app.conf.update(
         task_ignore_result=True,
@@ -21,7 +27,9 @@ def make_celery(broker_url: str) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": 3600, "global_keyprefix": f"{prefix}:"},
+        worker_send_task_events=True,
+        task_send_sent_event=True,
     )
     return app
 
@@ -37,16 +45,21 @@ class _ProcessState:
 _state = _ProcessState()
 
 
-def _run(settings: Settings, name: str, args: tuple[Any, ...]) -> Any:
+def _run(settings: Settings, name: str, args: tuple[Any, ...], request_id: str | None) -> Any:
+    from backend.core.jobs import in_task_context, run_task
     from backend.core.runtime import Runtime
-    from worker.registry import REGISTRY
 
     if _state.pid != os.getpid() or _state.loop is None:
         _state.pid = os.getpid()
         _state.loop = asyncio.new_event_loop()
         _state.runtime = Runtime(settings, role="worker")
         _state.loop.run_until_complete(_state.runtime.start())
-    return _state.loop.run_until_complete(REGISTRY[name](_state.runtime, *args))
+
+    async def run() -> Any:
+        in_task_context(request_id, name)
+        return await run_task(_state.runtime, name, args, asked=request_id is not None)
+
+    return _state.loop.run_until_complete(run())
 
 
 def build_worker_app(settings: Settings) -> Celery:
@@ -54,11 +67,19 @@ def build_worker_app(settings: Settings) -> Celery:
     from worker.registry import REGISTRY
 
     assert settings.redis_url, "the Celery worker needs ELDERCARE_REDIS_URL"
-    app = make_celery(settings.redis_url)
+    app = make_celery(settings.redis_url, settings.redis_prefix)
     for name in REGISTRY:
 
-        def runner(*args: Any, _name: str = name) -> Any:
-            return _run(settings, _name, args)
+        def runner(self: Task, *args: Any, _name: str = name) -> Any:
+            # The enqueuing request's id, sent as a message header (``CeleryJobs.enqueue``).
+            return _run(settings, _name, args, getattr(self.request, "eldercare_request_id", None))
 
-        app.task(name=name, acks_late=True)(runner)
+        app.task(name=name, acks_late=True, bind=True)(runner)
+
+    worker_process_shutdown.connect(_child_gone, weak=False)
     return app
+
+
+def _child_gone(pid: int | None = None, **_: Any) -> None:
+    """A worker child exits: its share of the live gauges is dropped."""
+    process_died(pid or os.getpid())

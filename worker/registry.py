@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import backend.audit.tasks
 import backend.capacity.tasks
 import backend.core.tasks
 import backend.devices.tasks

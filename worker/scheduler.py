@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import Gauge, start_http_server
 
 from backend.core.config import Settings
+from backend.core.heartbeats import sync_beater
+from backend.core.i18n import LOCAL_TZ
+from backend.core.leases import Holder
+from backend.core.metrics import SCHEDULER_ENQUEUED
 
 if TYPE_CHECKING:
     from backend.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+LEADING = Gauge("eldercare_scheduler_leader", "1 while this scheduler holds the lease and enqueues, 0 standing by")
+CATCH_UP_SECONDS = 600.0  # a daily job missed while standing by is still enqueued on taking over this soon after
+
+
+def lease_seconds(settings: Settings) -> float:
+    """The scheduler's lease runs out a sweep and a quarter after its last renewal (four renewals may fail)..."""
+    return max(1.0, 1.25 * settings.sweep_seconds)
+
+
+def renew_seconds(settings: Settings) -> float:
+    """...and is renewed (or tried) every quarter sweep: a standby takes over within a sweep and a half."""
+    return max(0.2, settings.sweep_seconds / 4)
 
 
 def schedule(settings: Settings) -> list[tuple[str, float]]:
@@ -25,6 +49,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("notifications.send", settings.sweep_seconds),
         ("events.relay", settings.relay_sweep_seconds),
         ("events.prune", settings.prune_seconds),
+        ("idempotency.prune", settings.prune_seconds),
         # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.
         ("insurance.remind_expiring", 3600.0),
         ("insurance.claims_overdue", 600.0),
@@ -41,20 +66,75 @@ def daily(settings: Settings) -> list[tuple[str, int, int]]:
         ("plans.plan_tomorrow", hour, minute),
         ("capacity.snapshot", 23, 55),
         ("settlement.draft_last_month", 2, 30),
+        ("audit.prune", 3, 15),
     ]
 
 
 def run_scheduler(settings: Settings) -> None:
-    """Enqueue the periodic tasks to Celery until stopped."""
+    """Enqueue the periodic tasks to Celery until stopped, while this process holds the scheduler's lease.
+
+    Run two or more: one holds the lease (``backend.core.leases``) and enqueues; the others renew nothing, only try,
+    and take over within two sweep intervals of the leader's death (at once when it stops cleanly). A daily job
+    that came due while this process stood by is enqueued when it takes over, if it is still recent.
+    """
+    from sqlalchemy import create_engine
+
+    from backend.core.db import sync_connect_args
     from worker.celery_app import make_celery
 
     assert settings.redis_url, "the scheduler needs ELDERCARE_REDIS_URL"
-    celery = make_celery(settings.redis_url)
+    celery = make_celery(settings.redis_url, settings.redis_prefix)
+    beat = sync_beater(settings)
+    engine = create_engine(
+        settings.sync_database_url,
+        pool_size=1,
+        max_overflow=1,
+        pool_pre_ping=True,
+        connect_args=sync_connect_args(settings.database_pgbouncer),
+    )
+    me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease = Holder(engine, "scheduler", me, lease_seconds(settings))
+    missed: dict[str, float] = {}  # daily jobs that came due while standing by: when
+    if settings.scheduler_metrics_port:
+        start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
+
+    def enqueue(name: str, expires: float | None = None, daily: bool = False) -> None:
+        if not lease.leading:
+            if daily:
+                missed[name] = time.monotonic()
+            return
+        celery.send_task(name, expires=expires)
+        SCHEDULER_ENQUEUED.labels(name).inc()
+        beat("scheduler")  # the API's /metrics says when the scheduler last enqueued
+
+    def hold() -> None:
+        was = lease.leading
+        LEADING.set(1 if lease.renew() else 0)
+        if lease.leading and not was:
+            log.info("scheduler %s leads: enqueueing", lease.holder)
+            for name, seconds in schedule(settings):  # at once, not at the next tick: the sweeps catch up
+                enqueue(name, expires=max(3 * seconds, 5))
+            for name, when in list(missed.items()):
+                if time.monotonic() - when < CATCH_UP_SECONDS:
+                    enqueue(name)
+            missed.clear()
+
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    first = datetime.now(LOCAL_TZ)
+    scheduler.add_job(
+        hold,
+        "interval",
+        seconds=renew_seconds(settings),
+        id="lease",
+        next_run_time=first,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     for name, seconds in schedule(settings):
         # A sweep not started within a few intervals is dropped: the next one does its work.
         scheduler.add_job(
-            celery.send_task,
+            enqueue,
             "interval",
             args=[name],
             kwargs={"expires": max(3 * seconds, 5)},
@@ -66,13 +146,25 @@ def run_scheduler(settings: Settings) -> None:
         log.info("scheduled %s every %ss", name, seconds)
     for name, hour, minute in daily(settings):
         scheduler.add_job(
-            celery.send_task, "cron", args=[name], hour=hour, minute=minute, id=name, max_instances=1, coalesce=True
+            enqueue,
+            "cron",
+            args=[name],
+            kwargs={"daily": True},
+            hour=hour,
+            minute=minute,
+            id=name,
+            max_instances=1,
+            coalesce=True,
         )
         log.info("scheduled %s daily at %02d:%02d", name, hour, minute)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop gives the lease up
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         scheduler.shutdown(wait=False)
+    finally:
+        lease.release()
+        engine.dispose()
 
 
 def start_embedded(runtime: Runtime) -> AsyncIOScheduler:
@@ -81,6 +173,8 @@ def start_embedded(runtime: Runtime) -> AsyncIOScheduler:
 
     async def enqueue(name: str) -> None:
         runtime.jobs.enqueue(name)
+        SCHEDULER_ENQUEUED.labels(name).inc()
+        await runtime.heartbeats.beat("scheduler")
 
     for name, seconds in schedule(runtime.settings):
         scheduler.add_job(enqueue, "interval", args=[name], seconds=seconds, id=name, max_instances=1, coalesce=True)

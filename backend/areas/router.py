@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlmodel import col, select
 
+from backend.access.deps import AdminUser, CurrentUser
 from backend.areas import service
 from backend.areas.models import Community, District, Street
 from backend.areas.schemas import AreaCreate, AreaPublic, CommunityCreate, CommunityPublic, StreetCreate, StreetPublic
 from backend.core.deps import SessionDep
 from backend.core.schemas import QueryId
-from backend.users.deps import AdminUser, CurrentUser
 
 router = APIRouter(tags=["areas"])
 

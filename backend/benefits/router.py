@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
+from backend.access.deps import AdminUser, CurrentUser, ElderToActFor, PrivateElder
 from backend.benefits import service
 from backend.benefits.schemas import (
     MONTH_PATTERN,
@@ -17,16 +18,16 @@ from backend.benefits.schemas import (
     CategoryPublic,
     CategoryUpdate,
     Entitlement,
+    Menu,
     RateSet,
 )
 from backend.core.db import local_today
 from backend.core.deps import SessionDep
-from backend.core.errors import Forbidden, NotFound
+from backend.core.errors import NotFound
+from backend.core.i18n import prefers_english
 from backend.core.schemas import PathId
 from backend.registry.models import ServiceType
 from backend.registry.schemas import ServiceTypePublic
-from backend.users.deps import CurrentUser
-from backend.users.models import Role
 
 router = APIRouter(tags=["entitlements"])
 
@@ -55,7 +56,9 @@ async def update_category(
 
 
 @router.get("/elders/{elder_id}/benefits", response_model=list[BenefitPublic])
-async def list_benefits(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[BenefitPublic]:
+async def list_benefits(
+    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: PrivateElder
+) -> list[BenefitPublic]:
     """The categories recorded for an elder, ended ones included."""
     rows = await service.benefits_of(session=session, user=user, elder_id=elder_id)
     return [BenefitPublic.model_validate(b, from_attributes=True) for b in rows]
@@ -63,7 +66,7 @@ async def list_benefits(elder_id: PathId, session: SessionDep, user: CurrentUser
 
 @router.post("/elders/{elder_id}/benefits", status_code=status.HTTP_201_CREATED, response_model=BenefitPublic)
 async def record_benefit(
-    elder_id: PathId, data: BenefitCreate, session: SessionDep, user: CurrentUser
+    elder_id: PathId, data: BenefitCreate, session: SessionDep, user: CurrentUser, _elder: PrivateElder
 ) -> BenefitPublic:
     """Record a category for an elder, with its evidence (staff of the elder's area); 409 ``benefit_exists``."""
     benefit = await service.record_benefit(session=session, user=user, elder_id=elder_id, data=data)
@@ -72,7 +75,12 @@ async def record_benefit(
 
 @router.post("/elders/{elder_id}/benefits/{benefit_id}/end", response_model=BenefitPublic)
 async def end_benefit(
-    elder_id: PathId, benefit_id: PathId, data: BenefitEnd, session: SessionDep, user: CurrentUser
+    elder_id: PathId,
+    benefit_id: PathId,
+    data: BenefitEnd,
+    session: SessionDep,
+    user: CurrentUser,
+    _elder: PrivateElder,
 ) -> BenefitPublic:
     """End a category on a day (certificate lapsed, reassessed); 409 ``benefit_ended`` the second time."""
     benefit = await service.end_benefit(session=session, user=user, elder_id=elder_id, benefit_id=benefit_id, data=data)
@@ -82,6 +90,7 @@ async def end_benefit(
 @router.get("/elders/{elder_id}/entitlement", response_model=Entitlement)
 async def entitlement(
     elder_id: PathId,
+    _elder: PrivateElder,
     session: SessionDep,
     user: CurrentUser,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM; default this month")] = None,
@@ -94,6 +103,22 @@ async def entitlement(
         elder_id=elder_id,
         month=month or service.month_of(local_today()),
         service_type=service_type,
+    )
+
+
+@router.get("/elders/{elder_id}/menu", response_model=Menu)
+async def menu(
+    http: Request,
+    elder: ElderToActFor,
+    session: SessionDep,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM; default this month")] = None,
+) -> Menu:
+    """What the elder may order from her app (emergencies have the SOS button, day care is booked by the day): for
+    each service whether her next order would be government-paid (``free``), else its self-pay price (the cheapest
+    provider serving her community), and the month's quota. The elder, staff of her area, and her family only with
+    her consent to act for her (her benefit status is otherwise never theirs to read)."""
+    return await service.menu(
+        session=session, elder=elder, month=month or service.month_of(local_today()), english=prefers_english(http)
     )
 
 
@@ -119,11 +144,9 @@ class GovernmentPrice(BaseModel):
 
 @router.put("/service-types/{code}/government-price", response_model=ServiceTypePublic)
 async def set_government_price(
-    code: Annotated[str, Path(max_length=32)], body: GovernmentPrice, session: SessionDep, user: CurrentUser
+    code: Annotated[str, Path(max_length=32)], body: GovernmentPrice, session: SessionDep, _admin: AdminUser
 ) -> ServiceTypePublic:
     """What the government pays a provider for one order of this service within an elder's quota (admins)."""
-    if user.role != Role.admin:
-        raise Forbidden("仅管理员可配置", code="role_forbidden", message_en="Admins only")
     kind = await session.get(ServiceType, code)
     if kind is None:
         raise NotFound(f"服务项目不存在：{code}", code="service_type_not_found", message_en=f"Unknown service {code}")

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+from backend.core.schemas import ServiceDay
+
+MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, 2000-2099
 
 
 class CategoryCreate(BaseModel):
@@ -54,8 +56,8 @@ class BenefitCreate(BaseModel):
     )
 
     category: str = Field(min_length=1, max_length=32)
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: ServiceDay
+    valid_to: ServiceDay | None = None
     evidence: str | None = Field(default=None, max_length=128)
 
     @model_validator(mode="after")
@@ -66,7 +68,7 @@ class BenefitCreate(BaseModel):
 
 
 class BenefitEnd(BaseModel):
-    valid_to: date
+    valid_to: ServiceDay
     reason: str = Field(min_length=1, max_length=255)
 
 
@@ -114,3 +116,25 @@ class Entitlement(BaseModel):
 class RateSet(BaseModel):
     service_type: str = Field(min_length=1, max_length=32)
     price_yuan: int = Field(ge=0, le=100_000)
+
+
+class MenuItem(BaseModel):
+    code: str
+    name: str  # Chinese, or English with Accept-Language: en
+    free: bool  # her next order of it would be government-paid (within the month's quota)
+    price_yuan: int | None  # self-pay: the cheapest provider serving her community (null: none has set a price)
+    minutes: int  # how long the visit usually takes
+    caregivers_needed: int = 1
+    available: bool = True  # some active provider serving her community offers it
+
+
+class Menu(BaseModel):
+    """The elder's app's order screen: quota left this month, who would pay, and every service she may order."""
+
+    elder_id: int
+    month: str
+    quota: int
+    used: int
+    remaining: int
+    next_order_paid_by: Literal["government", "self"]
+    items: list[MenuItem]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import ElderUse, check_elder
 from backend.benefits.models import BenefitCategory, ElderBenefit, ProviderRate
 from backend.benefits.schemas import (
     Applying,
@@ -17,18 +20,19 @@ from backend.benefits.schemas import (
     CategoryCreate,
     CategoryUpdate,
     Entitlement,
+    Menu,
+    MenuItem,
     Prices,
     RateSet,
 )
 from backend.core.db import local_midnight
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import LOCAL_TZ
-from backend.core.identity import InvalidIdentity, birth_date_from_id_number
+from backend.core.identity import InvalidIdentity
 from backend.core.lookups import insert_unique
 from backend.registry.models import Elder, Provider, ProviderCommunity, ProviderService, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status
 from backend.users.models import Role, User
-from backend.users.scope import check_elder
 
 STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
@@ -72,7 +76,7 @@ async def update_category(*, session: AsyncSession, user: User, code: str, data:
 async def _staff_elder(session: AsyncSession, user: User, elder_id: int) -> Elder:
     if user.role not in STAFF:
         raise Forbidden("无权登记保障类别", code="role_forbidden", message_en="Staff only")
-    return await check_elder(session, user, elder_id)
+    return await check_elder(session, user, elder_id, ElderUse.private)
 
 
 async def record_benefit(*, session: AsyncSession, user: User, elder_id: int, data: BenefitCreate) -> ElderBenefit:
@@ -106,7 +110,7 @@ async def end_benefit(
 
 
 async def benefits_of(*, session: AsyncSession, user: User, elder_id: int) -> list[ElderBenefit]:
-    await check_elder(session, user, elder_id)
+    await check_elder(session, user, elder_id, ElderUse.private)
     rows = await session.execute(
         select(ElderBenefit)
         .where(col(ElderBenefit.elder_id) == elder_id)
@@ -149,7 +153,7 @@ async def applying(session: AsyncSession, elder: Elder, month: str) -> list[Appl
         for c in recorded.scalars()
     }
     try:
-        age = _age_on(birth_date_from_id_number(elder.id_number), last)
+        age = _age_on(elder.birth_date, last)
     except InvalidIdentity:  # imported or simulated records without a real number: no age categories
         return sorted(found.values(), key=lambda a: (-a.orders_per_month, a.code))
     by_age = await session.execute(
@@ -206,36 +210,49 @@ async def prices(session: AsyncSession, elder: Elder, service_type: str) -> Pric
     kind = await session.get(ServiceType, service_type)
     if kind is None:
         raise Invalid(f"未知的服务项目：{service_type}", code="unknown_service_type", message_en="Unknown service type")
-    serving = (
-        select(ProviderCommunity.provider_id)
-        .join(ProviderService, col(ProviderService.provider_id) == col(ProviderCommunity.provider_id))
-        .join(Provider, col(Provider.id) == col(ProviderCommunity.provider_id))
+    return (await prices_of(session, elder, [kind]))[service_type]
+
+
+async def prices_of(session: AsyncSession, elder: Elder, kinds: Sequence[ServiceType]) -> dict[str, Prices]:
+    """``prices`` for several services at once (one query): the self-pay range is over the active providers that
+    serve the elder's community, offer the service and have set a price for it."""
+    rows = await session.execute(
+        sa_select(
+            col(ProviderRate.service_type),
+            func.min(col(ProviderRate.price_yuan)),
+            func.max(col(ProviderRate.price_yuan)),
+        )
+        .join(
+            ProviderService,
+            (col(ProviderService.provider_id) == col(ProviderRate.provider_id))
+            & (col(ProviderService.service_type) == col(ProviderRate.service_type)),
+        )
+        .join(ProviderCommunity, col(ProviderCommunity.provider_id) == col(ProviderRate.provider_id))
+        .join(Provider, col(Provider.id) == col(ProviderRate.provider_id))
         .where(
             col(ProviderCommunity.community_id) == elder.community_id,
-            col(ProviderService.service_type) == service_type,
             col(Provider.active).is_(True),
+            col(ProviderRate.service_type).in_([k.code for k in kinds]),
         )
+        .group_by(col(ProviderRate.service_type))
     )
-    low, high = (
-        await session.execute(
-            select(func.min(col(ProviderRate.price_yuan)), func.max(col(ProviderRate.price_yuan))).where(
-                col(ProviderRate.service_type) == service_type, col(ProviderRate.provider_id).in_(serving)
-            )
+    ranges = {code: (low, high) for code, low, high in rows.all()}
+    return {
+        k.code: Prices(
+            service_type=k.code,
+            government_yuan=k.government_price_yuan,
+            self_pay_min_yuan=ranges.get(k.code, (None, None))[0],
+            self_pay_max_yuan=ranges.get(k.code, (None, None))[1],
         )
-    ).one()
-    return Prices(
-        service_type=service_type,
-        government_yuan=kind.government_price_yuan,
-        self_pay_min_yuan=low,
-        self_pay_max_yuan=high,
-    )
+        for k in kinds
+    }
 
 
 async def entitlement(
     *, session: AsyncSession, user: User, elder_id: int, month: str, service_type: str | None
 ) -> Entitlement:
     """What the operator tells the elder before the order: quota left this month and who would pay."""
-    elder = await check_elder(session, user, elder_id)
+    elder = await check_elder(session, user, elder_id, ElderUse.private)
     quota = await quota_of(session, elder, month)
     return Entitlement(
         elder_id=elder_id,
@@ -246,6 +263,58 @@ async def entitlement(
         remaining=quota.remaining,
         next_order_paid_by="government" if quota.remaining else "self",
         prices=await prices(session, elder, service_type) if service_type else None,
+    )
+
+
+# Not on the elder's menu: an emergency has the app's own SOS button, and day care is booked as days at a centre
+# (POST /api/v1/day-care/bookings), not ordered as a visit to her door.
+NOT_ON_MENU = frozenset({"emergency", "day_care"})
+
+
+async def menu(*, session: AsyncSession, elder: Elder, month: str, english: bool) -> Menu:
+    """What the elder can order from her app this month: each service a caregiver visits her for, whether her next
+    order of it would be government-paid (the quota, as ``decide_payer`` counts it), its self-pay price otherwise
+    (the cheapest provider serving her community, as ``prices``), and whether anyone serving her offers it."""
+    quota = await quota_of(session, elder, month)
+    kinds = list(
+        (
+            await session.execute(
+                select(ServiceType).where(col(ServiceType.code).not_in(NOT_ON_MENU)).order_by(col(ServiceType.code))
+            )
+        ).scalars()
+    )
+    priced = await prices_of(session, elder, kinds)
+    offered = set(
+        (
+            await session.execute(
+                select(ProviderService.service_type)
+                .join(ProviderCommunity, col(ProviderCommunity.provider_id) == col(ProviderService.provider_id))
+                .join(Provider, col(Provider.id) == col(ProviderService.provider_id))
+                .where(col(ProviderCommunity.community_id) == elder.community_id, col(Provider.active).is_(True))
+                .distinct()
+            )
+        ).scalars()
+    )
+    assert elder.id is not None
+    return Menu(
+        elder_id=elder.id,
+        month=month,
+        quota=quota.quota,
+        used=quota.used,
+        remaining=quota.remaining,
+        next_order_paid_by="government" if quota.remaining else "self",
+        items=[
+            MenuItem(
+                code=k.code,
+                name=k.name_en if english else k.name_zh,
+                free=quota.remaining > 0,
+                price_yuan=priced[k.code].self_pay_min_yuan,
+                minutes=k.default_minutes,
+                caregivers_needed=k.caregivers_needed,
+                available=k.code in offered,
+            )
+            for k in kinds
+        ],
     )
 
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.access.deps import RosterKeeper, VisibleCaregiver
 from backend.calendars import service
 from backend.calendars.models import CaregiverShift
 from backend.calendars.schemas import ShiftIn, ShiftPublic
 from backend.core.deps import SessionDep
-from backend.core.errors import Forbidden
 from backend.core.schemas import PathId
-from backend.users.deps import CurrentUser
-from backend.users.models import Role
-from backend.users.scope import check_caregiver
 
 router = APIRouter(tags=["calendars"])
 
@@ -26,19 +23,15 @@ def _public(shifts: list[CaregiverShift]) -> list[ShiftPublic]:
 
 
 @router.get("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])
-async def get_shifts(caregiver_id: PathId, session: SessionDep, user: CurrentUser) -> list[ShiftPublic]:
+async def get_shifts(caregiver_id: PathId, session: SessionDep, _caregiver: VisibleCaregiver) -> list[ShiftPublic]:
     """The caregiver's weekly roster (排班); empty: available whenever on shift."""
-    await check_caregiver(session, user, caregiver_id)
     return _public(await service.roster(session, caregiver_id))
 
 
 @router.put("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])
 async def set_shifts(
-    caregiver_id: PathId, body: list[ShiftIn], session: SessionDep, user: CurrentUser
+    caregiver_id: PathId, body: list[ShiftIn], session: SessionDep, _caregiver: RosterKeeper
 ) -> list[ShiftPublic]:
     """Replace the roster: admins, or the caregiver's provider admin. Visits booked for later respect it."""
-    await check_caregiver(session, user, caregiver_id)
-    if user.role not in (Role.admin, Role.provider_admin):
-        raise Forbidden("无权修改排班", code="role_forbidden", message_en="Not allowed to change the roster")
     periods = [(s.weekday, s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute) for s in body]
     return _public(await service.set_roster(session, caregiver_id, periods))

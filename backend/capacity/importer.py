@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -23,7 +24,7 @@ from sqlmodel import select
 from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
 from backend.core.db import utcnow
-from backend.core.spreadsheets import read_rows, text
+from backend.core.spreadsheets import UploadLimits, read_rows, text
 
 HEADERS_ZH = {
     "许可证号": "licence_no",
@@ -59,16 +60,35 @@ class Report:
 
 
 async def check_file(
-    session: AsyncSession, data: bytes, filename: str, *, progress: Callable[[], None] | None = None
+    session: AsyncSession,
+    data: bytes,
+    filename: str,
+    *,
+    limits: UploadLimits,
+    progress: Callable[[], None] | None = None,
 ) -> Report:
-    """Read and check every row; nothing is written."""
+    """Read and check every row (parsing in a worker thread); nothing is written."""
     kinds = set((await session.execute(select(BedKind.code))).scalars())
     communities: dict[str, int] = {
         code: cid for code, cid in (await session.execute(select(Community.code, Community.id))).all() if cid
     }
     taken = set((await session.execute(select(Institution.licence_no))).scalars())
+    return await anyio.to_thread.run_sync(
+        lambda: _check_all(data, filename, limits, kinds, communities, taken, progress)
+    )
+
+
+def _check_all(
+    data: bytes,
+    filename: str,
+    limits: UploadLimits,
+    kinds: set[str],
+    communities: dict[str, int],
+    taken: set[str],
+    progress: Callable[[], None] | None,
+) -> Report:
     report = Report()
-    for line, raw in read_rows(data, filename, HEADERS_ZH):
+    for line, raw in read_rows(data, filename, HEADERS_ZH, limits):
         report.rows += 1
         if progress is not None:
             progress()
@@ -114,15 +134,15 @@ def _check(
             continue
         try:
             count = int(float(text(value)))
-        except ValueError:
+        except (ValueError, OverflowError):
             problems.append(f"{header} 不是整数")
             continue
         if not 0 <= count <= MAX_BEDS:
             problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
         beds[kind] = count
     fee = text(raw.get("monthly_fee_yuan"))
-    if fee and not fee.replace(".", "", 1).isdigit():
-        problems.append("月收费不是数字")
+    if fee and (not fee.replace(".", "", 1).isdigit() or not 0 <= float(fee) <= 1_000_000):
+        problems.append("月收费不是 0 到 1,000,000 之间的数字")
     if problems:
         return problems, None
     institution = Institution(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from backend.access.deps import CurrentUser
 from backend.capacity import service
 from backend.capacity.models import Admission, BedHold, Institution, WaitingEntry
 from backend.capacity.schemas import (
@@ -31,7 +32,6 @@ from backend.capacity.schemas import (
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.lookups import get_or_404
 from backend.core.schemas import Location, PathId, QueryId
-from backend.users.deps import CurrentUser
 
 router = APIRouter(tags=["capacity"])
 

@@ -20,6 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import area_condition, check_elder
 from backend.areas.models import Community, District
 from backend.areas.service import area_channels
 from backend.capacity.models import (
@@ -59,7 +60,6 @@ from backend.insurance.models import Scheme
 from backend.insurance.service import cover_on
 from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
-from backend.users.scope import area_condition, check_elder
 
 WAITING_LIST = "system:waiting_list"
 MANAGERS = frozenset({Role.admin.value, Role.provider_admin.value})
@@ -206,13 +206,43 @@ async def search_free_beds(
     return found[:limit]
 
 
-async def _may_place(session: AsyncSession, user: User, institution: Institution, elder_id: int) -> Elder:
-    """The elder, if the user may place them in this institution (its admin, or staff within the elder's area)."""
+async def _may_manage(session: AsyncSession, user: User, institution: Institution, elder_id: int) -> Elder:
+    """The elder, if the user may act on their hold or admission at this institution: its admin, or staff
+    within the elder's area (or the city)."""
     if runs(user, institution):
         return await get_or_404(session, Elder, elder_id, what="老人", what_en="elder")
     if user.role not in PLACERS:
         raise _forbidden()
     return await check_elder(session, user, elder_id)
+
+
+async def _may_place(session: AsyncSession, user: User, institution: Institution, elder_id: int) -> Elder:
+    """The elder, if the user may place them in this institution: staff within the elder's area (or the city),
+    or the institution's own admin for an elder referred to it (a live entry on its or its district's waiting
+    list, which area staff put there). A provider cannot hold beds for elders nobody sent it."""
+    if user.role in PLACERS:
+        return await check_elder(session, user, elder_id)
+    if not runs(user, institution):
+        raise _forbidden()
+    elder = await get_or_404(session, Elder, elder_id, what="老人", what_en="elder")
+    community = await session.get(Community, institution.community_id)
+    lists = [f"institution:{institution.id}", f"district:{community.district_id if community else 0}"]
+    referred = await session.scalar(
+        select(WaitingEntry.id)
+        .where(
+            col(WaitingEntry.elder_id) == elder_id,
+            col(WaitingEntry.list_key).in_(lists),
+            col(WaitingEntry.status).in_([WaitStatus.waiting.value, WaitStatus.offered.value]),
+        )
+        .limit(1)
+    )
+    if referred is None:
+        raise Forbidden(
+            "该老人未被转介到本机构（请由社区或民政工作人员转介）",
+            code="not_referred",
+            message_en="This elder was not referred to your institution",
+        )
+    return elder
 
 
 async def _set_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedStatus) -> None:
@@ -310,7 +340,7 @@ async def _live_hold(session: AsyncSession, user: User, hold_id: int) -> tuple[B
         raise NotFound("床位预留不存在", code="hold_not_found", message_en="Unknown bed hold")
     institution = await session.get(Institution, hold.institution_id)
     assert institution is not None
-    await _may_place(session, user, institution, hold.elder_id)
+    await _may_manage(session, user, institution, hold.elder_id)
     if hold.status == HoldStatus.active and hold.expires_at <= utcnow():
         raise Conflict("床位预留已过期", code="hold_expired", message_en="The hold has lapsed")
     if hold.status != HoldStatus.active:
@@ -393,7 +423,7 @@ async def _current_admission(session: AsyncSession, user: User, admission_id: in
         raise NotFound("入住记录不存在", code="admission_not_found", message_en="Unknown admission")
     institution = await session.get(Institution, admission.institution_id)
     assert institution is not None
-    await _may_place(session, user, institution, admission.elder_id)
+    await _may_manage(session, user, institution, admission.elder_id)
     if admission.discharged_at is not None:
         raise Conflict("该老人已退住", code="already_discharged", message_en="Already discharged")
     return admission, institution
@@ -429,7 +459,7 @@ async def transfer(
     target = await referenced(session, Bed, bed_id, what="床位", what_en="bed")
     there = await session.get(Institution, target.institution_id)
     assert there is not None and target.id is not None
-    await _may_place(session, user, there, admission.elder_id)
+    await _may_manage(session, user, there, admission.elder_id)
     if target.status != BedStatus.free:
         raise Conflict("目标床位不空闲", code="bed_not_free", message_en="The bed asked for is not free")
     await _set_bed(session, target.id, BedStatus.free, BedStatus.occupied)
@@ -497,7 +527,7 @@ async def check_placement(session: AsyncSession, user: User, record: BedHold | A
     """403 unless the user may act on this hold's or admission's elder in its institution."""
     institution = await session.get(Institution, record.institution_id)
     assert institution is not None
-    await _may_place(session, user, institution, record.elder_id)
+    await _may_manage(session, user, institution, record.elder_id)
 
 
 def priority_of(settings: Settings, benefit: Benefit, disability_level: int) -> int:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "admin", "password"}
+# What the demo seed gives its accounts and its one-key device: printed in the README, so never valid in production.
+DEMO_PASSWORD = "demo1234"
+DEMO_DEVICE_SECRET = "demo-device-secret"
+# Passwords and secrets anybody would try first, the demo's among them: production refuses them at every door.
+WELL_KNOWN_SECRETS = frozenset(
+    PLACEHOLDER_SECRETS
+    | {DEMO_PASSWORD, DEMO_DEVICE_SECRET, "admin123", "123456", "12345678", "123456789", "password1", "qwerty123"}
+)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,13 +76,53 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'eldercare.db'}"
+    # Connections each API process keeps to the database, and how many more it may open when busy (a Celery
+    # worker's child takes at most 2 + 2; docs/operations.md, "Connection budget").
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    # The database URL is a PgBouncer in transaction pooling: no server-side prepared statement outlives its
+    # transaction (asyncpg's and SQLAlchemy's statement caches off, each statement named uniquely; psycopg's
+    # automatic preparing off).
+    database_pgbouncer: bool = False
     redis_url: str | None = None
-    redis_prefix: str = "eldercare"
-    # Unset: a random key is made on first start and kept in the database, shared by every process.
+    # Every key the platform keeps in Redis starts with "<prefix>:", Celery's queues and bindings too: two
+    # deployments (a district's test and production) may share one Redis.
+    redis_prefix: str = Field(default="eldercare", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    # The tokens' signing key. Unset outside production: a random key is made on first start and kept in the
+    # database, shared by every process. Production refuses to start without it (never a key in the database).
     secret_key: str | None = None
+    # Encryption at rest of ID and phone numbers: "id:base64key,…" (the first seals, all open) and the blind
+    # index's key (``eldercare new-key`` makes one). Production refuses to start without them; elsewhere a key
+    # file under var/secrets/ is made on first use.
+    data_keys: str | None = None
+    blind_index_key: str | None = None
     # Unset: "admin" in the embedded mode; elsewhere a random password, printed once when admin is created.
     admin_password: str | None = None
-    access_token_minutes: int = 12 * 60
+    # Tokens are short; the pages and apps renew them while in use (POST /api/v1/auth/refresh).
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # A signed-in session may be renewed for this long after its sign-in, then the person signs in again.
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # /docs and /openapi.json: None means public except in production, where they need a sign-in.
+    docs_public: bool | None = None
+
+    # What a request may send: JSON bodies, and uploads (multipart forms) with what they may inflate to.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    max_upload_inflated_bytes: int = Field(default=50 * 1_048_576, ge=1024)  # an XLSX's members, unpacked
+    max_upload_members: int = Field(default=200, ge=1)
+    max_import_rows: int = Field(default=50_000, ge=1)
+
+    # A POST's Idempotency-Key is remembered (with its answer) this long.
+    idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 7)
+
+    # Sign-in throttling (failed attempts; "N/period" in the `limits` notation): per account and per address.
+    login_limit_per_account: str = "5/15 minutes"
+    login_limit_per_address: str = "50/15 minutes"
+    # One-key devices: wrong secrets per serial and per address.
+    device_auth_limit: str = "10/15 minutes"
+    # The apps' SOS button, per elder: presses beyond this are refused (429) until the window moves on; one open
+    # emergency absorbs the presses within it anyway, so this only stops a stuck or replaying app.
+    sos_limit: str = "6/10 minutes"
 
     # Dispatch
     dispatch_batch_seconds: float = 0.0
@@ -123,6 +171,35 @@ class Settings(BaseSettings):
     # A visit the day plan could only make this late after its window goes to the dispatcher instead.
     plan_max_late_minutes: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0
+    # The hotline the apps offer to call (12349: the national elder-care service hotline).
+    hotline_phone: str = Field(default="12349", pattern=r"^[0-9+\-]{3,20}$")
+    # Who hands trips to the phone's map apps: Amap's and Baidu's ``src`` (Baidu asks "platform.company.app"),
+    # Tencent's ``referer`` (the developer key from lbs.qq.com; an app name is accepted without one).
+    map_source: str = Field(default="webapp.eldercare.caregiver", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    tencent_map_key: str = Field(default="eldercare", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    # A phone's own time for en route, check-in and check-out (an action queued offline and replayed later) is
+    # taken when no older than this and no more than ``device_time_ahead_seconds`` ahead of the server.
+    device_time_lateness_hours: float = Field(default=12.0, gt=0, le=72)
+    device_time_ahead_seconds: float = Field(default=120.0, ge=0, le=3600)
+    # A visit shorter than this share of its service's usual minutes is not paid (settlement: too_short).
+    min_visit_share: float = Field(default=0.25, ge=0, le=1)
+    # Proof of the visit: photos and signatures (JPEG, PNG or WebP) up to this size, kept in the file store; the
+    # elder's confirmation code by SMS is valid this long, at most so many are sent per order, and wrong codes are
+    # counted per order (``N/period``: then 429 until the window moves on; check-out without a code still works).
+    max_proof_bytes: int = Field(default=5 * 1_048_576, ge=1024)
+    confirmation_code_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    confirmation_code_sends: str = "5/1 hour"
+    confirmation_code_limit: str = "5/1 day"
+
+    # Where uploaded files (proof of visits) are kept: a folder (written atomically), or S3-compatible object
+    # storage (AWS S3, MinIO, Aliyun OSS, Tencent COS…); files are content-addressed (``proofs/<sha256>``).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path = REPO_ROOT / "var" / "storage"
+    s3_endpoint_url: str | None = None  # none: AWS itself
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None  # none: boto3's own chain (environment, instance role)
+    s3_secret_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
     emergency_escalate_seconds: int = 90
     stalled_seconds: float = 30.0
     # An order nobody is free for, but someone will be (busy, or holding another offer), waits this long.
@@ -140,16 +217,71 @@ class Settings(BaseSettings):
     relay_sweep_seconds: float = 2.0
 
     event_retention_days: int = 7
+    # The audit trail of personal data is kept this long (MLPS level 3 asks for at least six months).
+    audit_retention_days: int = Field(default=3 * 365, ge=180)
     prune_seconds: float = 3600.0
 
     log_level: str = "INFO"
+    # json: one JSON object a line (for a log collector); text: for people at a terminal.
+    log_format: Literal["json", "text"] = "text"
+
+    # Metrics (Prometheus): GET /metrics on every API process, open unless a token is set (then
+    # ``Authorization: Bearer <token>``); workers and the scheduler serve their own on these ports when set.
+    metrics_token: SecretStr | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    scheduler_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"  # where workers and the scheduler listen (0.0.0.0 in a pod)
+
+    @property
+    def production(self) -> bool:
+        """True in production: no demo data, no well-known passwords, docs behind sign-in."""
+        return self.environment == "production"
+
+    @property
+    def docs_open(self) -> bool:
+        """True when /docs and /openapi.json need no sign-in."""
+        return self.docs_public if self.docs_public is not None else not self.production
+
+    @field_validator(
+        "login_limit_per_account",
+        "login_limit_per_address",
+        "device_auth_limit",
+        "sos_limit",
+        "confirmation_code_sends",
+        "confirmation_code_limit",
+    )
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # ValueError on anything but "N/period"
+        return value
+
+    @field_validator("data_keys", "blind_index_key")
+    @classmethod
+    def _keys(cls, value: str | None, info: Any) -> str | None:
+        if value:
+            from backend.core.crypto import parse_index_key, parse_keys
+
+            parse_keys(value) if info.field_name == "data_keys" else parse_index_key(value)
+        return value
+
+    @model_validator(mode="after")
+    def _storage_complete(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("ELDERCARE_STORAGE_BACKEND=s3 needs ELDERCARE_S3_BUCKET")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key is not None and (self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
-                raise ValueError("ELDERCARE_SECRET_KEY must be a real secret of 32+ characters (or unset)")
-            if self.admin_password is not None and self.admin_password in PLACEHOLDER_SECRETS:
+            if self.secret_key is None or self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError("production needs ELDERCARE_SECRET_KEY, a real secret of 32+ characters")
+            if not self.data_keys or not self.blind_index_key:
+                raise ValueError(
+                    "production needs ELDERCARE_DATA_KEYS and ELDERCARE_BLIND_INDEX_KEY (eldercare new-key)"
+                )
+            if self.admin_password is not None and self.admin_password in WELL_KNOWN_SECRETS:
                 raise ValueError("ELDERCARE_ADMIN_PASSWORD must not be a placeholder in production")
         return self
 

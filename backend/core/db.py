@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -57,8 +58,19 @@ def set_clock(clock: Callable[[], datetime] | None) -> None:
     _clock = clock
 
 
-def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
-    """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite)."""
+def make_engine(
+    url: str,
+    *,
+    pooled: bool = True,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pgbouncer: bool = False,
+) -> AsyncEngine:
+    """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite).
+
+    ``pgbouncer``: the URL is a PgBouncer in transaction pooling, where consecutive transactions may run on
+    different server connections: nothing is prepared for longer than one statement's round trip, under a name
+    no other client can have taken."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
@@ -71,9 +83,34 @@ def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
             cursor.close()
 
         return engine
+    connect_args: dict[str, Any] = {}
+    if pgbouncer:
+        connect_args = {
+            "statement_cache_size": 0,  # asyncpg's own
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's
+            "prepared_statement_name_func": _statement_name,
+        }
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool, hide_parameters=True)
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, hide_parameters=True)
+        return create_async_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=connect_args)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        pool_pre_ping=pgbouncer,  # PgBouncer closes idle client connections (client_idle_timeout)
+        hide_parameters=True,
+        connect_args=connect_args,
+    )
+
+
+def _statement_name() -> str:
+    return f"__eldercare_{uuid.uuid4().hex}__"
+
+
+def sync_connect_args(pgbouncer: bool) -> dict[str, Any]:
+    """psycopg's connection arguments: behind PgBouncer, no statement prepared on the server (it prepares any
+    statement run five times on one connection, by default)."""
+    return {"prepare_threshold": None} if pgbouncer else {}
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,4 +1,4 @@
-"""Dependencies shared by every router: the runtime, settings and the request's unit of work."""
+"""Dependencies shared by every router: the runtime, settings, the request's unit of work and the file store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.runtime import Runtime
+from backend.core.storage import Storage
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -35,3 +36,11 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_storage(runtime: RuntimeDep) -> Storage:
+    """The file store of this process."""
+    return runtime.storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ class DomainError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # extra response headers (e.g. which sign-in a 401 asks for)
 
     def __init__(self, message: str, *, code: str | None = None, message_en: str | None = None) -> None:
         super().__init__(message)
@@ -29,9 +31,20 @@ class DomainError(Exception):
         if code:
             self.code = code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a process of the offload pool and re-raised here: keep the code and both texts.
+        return (_restore, (type(self), self.args, self.__dict__))
+
     def body(self, english: bool = False) -> dict[str, Any]:
         """The JSON body of the contract."""
         return {"error": {"code": self.code, "message": self.message_en if english else self.message}}
+
+
+def _restore(cls: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class Unauthorized(DomainError):
@@ -59,9 +72,53 @@ class Invalid(DomainError):
     code = "invalid"
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    code = "too_large"
+
+
+class TooManyRequests(DomainError):
+    """Too many failed attempts: wait ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(
+            f"尝试次数过多，请 {minutes} 分钟后再试",
+            message_en=f"Too many attempts: try again in {retry_after} s",
+        )
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(StarletteHTTPException):
+    """A body over the configured limit: 413, refused before it is read (an HTTP exception, so that it passes
+    through the framework's body parsing untouched)."""
+
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"Request body over {limit} bytes")
+        self.limit = limit
+
+    def body(self, english: bool = False) -> dict[str, Any]:
+        """The JSON body of the contract."""
+        size = f"{self.limit / 1_048_576:.1f} MB" if self.limit >= 1_048_576 else f"{self.limit // 1024} KB"
+        message = f"The request body is over {size}" if english else f"请求内容超过 {size} 上限"
+        return {"error": {"code": self.code, "message": message}}
+
+
+RefusalHook = Callable[[Request, DomainError], Awaitable[None]]
+
+
 def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    if exc.headers:
+        headers = {**(headers or {}), **exc.headers}
     return JSONResponse(exc.body(prefers_english(request)), status_code=exc.status_code, headers=headers)
 
 
@@ -80,6 +137,8 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, PayloadTooLarge):
+        return JSONResponse(exc.body(prefers_english(request)), status_code=exc.status_code)
     codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
     headers = getattr(exc, "headers", None)
@@ -117,9 +176,25 @@ def _database_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": {"code": "service_unavailable", "message": message}}, status_code=503)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Render every refusal in the contract's shape."""
-    app.add_exception_handler(DomainError, _domain_handler)
+def _overflow_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A value too large to compute with (a date past year 9999, an infinite number): bad input, 422."""
+    log.warning("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    english = prefers_english(request)
+    message = "A value is out of range" if english else "输入的数值超出范围"
+    return JSONResponse({"error": {"code": "invalid_value", "message": message}}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI, *, on_refusal: RefusalHook | None = None) -> None:
+    """Render every refusal in the contract's shape; ``on_refusal`` is told of each 403 (the audit trail)."""
+
+    async def domain_handler(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        if on_refusal is not None and exc.status_code == 403:
+            await on_refusal(request, exc)
+        return _domain_handler(request, exc)
+
+    app.add_exception_handler(DomainError, domain_handler)
     app.add_exception_handler(DBAPIError, _database_handler)
+    app.add_exception_handler(OverflowError, _overflow_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)

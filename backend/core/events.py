@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from backend.core.db import after_commit, utcnow
+from backend.core.masking import mask_values
 from backend.core.models import partial_index, required_timestamp_field, timestamp_field
 
 RELAY_LOCK_KEY = 7_020_611  # pg advisory lock id of the relay
@@ -76,8 +77,13 @@ class Message:
 
 
 def emit(session: AsyncSession, event: str, channels: list[str], data: dict[str, Any]) -> None:
-    """Record an event in the current transaction; it is relayed after commit."""
-    session.add(OutboxEvent(event=event, channels=sorted(set(channels)), data=data, created_at=utcnow()))
+    """Record an event in the current transaction; it is relayed after commit.
+
+    Events fan out to many screens: any phone or ID number inside their text (a note, a reason) is masked here.
+    """
+    masked = mask_values(data)
+    assert isinstance(masked, dict)
+    session.add(OutboxEvent(event=event, channels=sorted(set(channels)), data=masked, created_at=utcnow()))
     runtime = session.info.get("runtime")
     if runtime is not None:
         after_commit(session, runtime.kick_relay, key="relay")

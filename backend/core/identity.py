@@ -165,3 +165,23 @@ def mask_phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         national = "".join(text.split())
     return _mask(national, 3, 4)
+
+
+# Two-character surnames (复姓) still borne today; every other Chinese name starts with a one-character surname.
+_COMPOUND_SURNAMES: Final = frozenset(
+    re.findall(
+        "..",
+        "欧阳司马上官诸葛东方皇甫尉迟公孙慕容令狐夏侯长孙宇文司徒司空西门南宫端木独孤轩辕"
+        "呼延百里东郭闻人万俟澹台公羊赫连宗政濮阳太史申屠钟离鲜于闾丘拓跋左丘第五",
+    )
+)
+
+
+def courtesy_name(name: str, gender: str | None) -> str:
+    """How a caregiver addresses an elder they have not met: her surname and 奶奶 (grandma) or 爷爷 (grandpa),
+    e.g. 「王奶奶」 for 王秀英 — her surname only, never her given name. Unknown gender: 「王老」."""
+    text = unicodedata.normalize("NFKC", name).strip()
+    surname = text[:2] if text[:2] in _COMPOUND_SURNAMES else text[:1]
+    if not surname or not ("\u4e00" <= surname[0] <= "\u9fff"):
+        return "老人家"  # no Chinese surname to go by
+    return surname + {"female": "奶奶", "male": "爷爷"}.get(gender or "", "老")

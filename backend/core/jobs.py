@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.context import current, open_context, request_id_from
 from backend.core.db import after_commit
+from backend.core.metrics import TASKS
 
 if TYPE_CHECKING:
     from backend.core.runtime import Runtime
@@ -34,6 +37,39 @@ def task(name: str) -> Callable[[TaskFn], TaskFn]:
         return fn
 
     return register
+
+
+async def run_task(runtime: Runtime, name: str, args: tuple[Any, ...], *, asked: bool = False) -> Any:
+    """Run a registered task (a worker's, or the embedded one's), counted, with a heartbeat when it succeeds.
+
+    ``asked``: a request enqueued it (its log line, with that request's id, is then worth writing; the scheduler's
+    sweeps, every few seconds, log at debug)."""
+    started = time.perf_counter()
+    try:
+        result = await REGISTRY[name](runtime, *args)
+    except Exception:
+        TASKS.labels(name, "failed").inc()
+        raise
+    TASKS.labels(name, "ok").inc()
+    await runtime.heartbeats.beat(f"task:{name}", "worker")
+    log.log(
+        logging.INFO if asked else logging.DEBUG,
+        "task %s done in %.1f ms",
+        name,
+        (time.perf_counter() - started) * 1000,
+    )
+    return result
+
+
+def in_task_context(request_id: str | None, name: str) -> None:
+    """Logs of a task carry the id of the request that enqueued it (or a new one) and the task's name."""
+    open_context(request_id_from(request_id), "", f"task {name}")
+
+
+def enqueuing_request_id() -> str | None:
+    """The id of the request being served, to travel with the tasks it enqueues."""
+    context = current()
+    return context.request_id if context else None
 
 
 class JobQueue(Protocol):
@@ -71,7 +107,8 @@ class InProcessJobs:
         if countdown > 0:
             await asyncio.sleep(countdown)
         try:
-            await REGISTRY[name](self._runtime, *args)
+            # The request's context came with the asyncio task (none for the scheduler's sweeps).
+            await run_task(self._runtime, name, args, asked=current() is not None)
         except Exception:
             log.exception("task %s%r failed", name, args)
 
@@ -85,14 +122,15 @@ class InProcessJobs:
 class CeleryJobs:
     """Tasks go to the Celery workers through the Redis broker."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, prefix: str) -> None:
         from worker.celery_app import make_celery
 
-        self._celery = make_celery(broker_url)
+        self._celery = make_celery(broker_url, prefix)
 
     def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:
-        """Send the task to the broker."""
-        self._celery.send_task(name, args=list(args), countdown=countdown or None)
+        """Send the task to the broker, with the id of the request that asked for it."""
+        headers = {"eldercare_request_id": enqueuing_request_id()}
+        self._celery.send_task(name, args=list(args), countdown=countdown or None, headers=headers)
 
     async def stop(self) -> None:
         """Nothing runs here."""

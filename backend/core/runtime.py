@@ -1,4 +1,4 @@
-"""What a process needs at run time: engine, sessions, bus and job queue, made in one place."""
+"""What a process needs at run time: engine, sessions, bus, job queue and file store, made in one place."""
 
 from __future__ import annotations
 
@@ -11,23 +11,35 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.core import crypto, offload
 from backend.core.bus import Bus, InProcessBus, RedisBus
 from backend.core.config import Settings
 from backend.core.db import commit, make_engine, rollback
 from backend.core.events import relay_batch
+from backend.core.heartbeats import Heartbeats
 from backend.core.jobs import CeleryJobs, InProcessJobs, JobQueue
+from backend.core.storage import Storage, make_storage
+from backend.core.throttle import Throttle
 
 log = logging.getLogger(__name__)
 Role = Literal["api", "worker", "scheduler", "cli"]
 
 
 class Runtime:
-    """The engine, session factory, event bus and job queue of one process."""
+    """The engine, session factory, event bus, job queue and file store of one process."""
 
     def __init__(self, settings: Settings, *, role: Role = "api") -> None:
         self.settings = settings
         self.role = role
-        self.engine = make_engine(settings.database_url, pooled=role in ("api", "worker"))
+        crypto.configure(settings)  # the keys that seal ID and phone numbers in this process
+        worker = role == "worker"  # a Celery child runs one task at a time: a small pool of its own
+        self.engine = make_engine(
+            settings.database_url,
+            pooled=role in ("api", "worker"),
+            pool_size=min(settings.database_pool_size, 2) if worker else settings.database_pool_size,
+            max_overflow=min(settings.database_max_overflow, 2) if worker else settings.database_max_overflow,
+            pgbouncer=settings.database_pgbouncer,
+        )
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
         )
@@ -39,14 +51,26 @@ class Runtime:
         else:
             assert settings.redis_url
             self.bus = RedisBus(settings.redis_url, settings.redis_prefix, listen=role == "api")
-            self.jobs = CeleryJobs(settings.redis_url)
+            self.jobs = CeleryJobs(settings.redis_url, settings.redis_prefix)
+        self.throttle = Throttle(settings)
+        self.heartbeats = Heartbeats(settings)  # when jobs last succeeded, workers and the scheduler last worked
+        offload.use_processes(role == "api")  # CPU-bound work: processes beside an API's loop, threads elsewhere
+        self._storage: Storage | None = None
         self._relay_lock = asyncio.Lock()
         self._relay_wanted = False
         self._relay_task: asyncio.Task[None] | None = None
 
+    @property
+    def storage(self) -> Storage:
+        """The file store (``ELDERCARE_STORAGE_BACKEND``), made on first use: most processes never need one."""
+        if self._storage is None:
+            self._storage = make_storage(self.settings)
+        return self._storage
+
     async def start(self) -> None:
         """Connect what needs connecting; resolve the token signing key."""
         await self.bus.start()
+        offload.warm()  # an API's pool of processes, started before the first import or plan needs it
         if self.settings.secret_key is None and self.role == "api":
             await self._load_signing_key()
 
@@ -70,6 +94,8 @@ class Runtime:
                 await asyncio.wait_for(self._relay_task, timeout=5)
         await self.jobs.stop()
         await self.bus.stop()
+        await self.heartbeats.close()
+        offload.shutdown()
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager

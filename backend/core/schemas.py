@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+# Days and times the platform deals in: a year-1 visit or a year-9999 policy is a typo, refused as 422.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _service_day(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+def _service_time(value: datetime) -> datetime:
+    _service_day((value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).date())
+    return value
+
+
+ServiceDay = Annotated[date, AfterValidator(_service_day)]
+ServiceTime = Annotated[datetime, AfterValidator(_service_time)]
 
 
 class Location(BaseModel):

@@ -4,20 +4,70 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from backend.core.errors import Invalid
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from backend.core.config import Settings
+from backend.core.errors import Invalid, TooLarge
+from backend.core.masking import mask_text
 
 
-def read_rows(data: bytes, filename: str, headers: Mapping[str, str]) -> Iterator[tuple[int, dict[str, Any]]]:
+@dataclass(frozen=True)
+class UploadLimits:
+    """How much a spreadsheet may hold: what an XLSX may inflate to and in how many members, and rows."""
+
+    inflated_bytes: int = 50 * 1_048_576
+    members: int = 200
+    rows: int = 50_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadLimits:
+        return cls(settings.max_upload_inflated_bytes, settings.max_upload_members, settings.max_import_rows)
+
+
+def _check_archive(data: bytes, limits: UploadLimits) -> None:
+    """Refuse an XLSX (a zip) whose members would inflate past the limit, before anything is unpacked.
+
+    The sizes come from the zip's directory; Python's zipfile never inflates a member past its stated size
+    (and fails on a lying one), so this bounds the work the parser can be made to do.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise Invalid("无法读取 XLSX 文件", code="unreadable_file", message_en="Not a readable XLSX file") from exc
+    inflated = sum(member.file_size for member in members)
+    if len(members) > limits.members or inflated > limits.inflated_bytes:
+        raise TooLarge(
+            f"XLSX 文件解压后过大（{inflated / 1_048_576:.0f} MB，{len(members)} 个部件），已拒绝",
+            code="upload_inflates_too_much",
+            message_en=f"The XLSX would inflate to {inflated} bytes in {len(members)} parts: refused",
+        )
+
+
+def check_upload(data: bytes, filename: str, limits: UploadLimits) -> None:
+    """The quick refusals before a file is parsed anywhere: an XLSX that would inflate past ``limits`` (only the
+    zip's directory is read: milliseconds, whatever the bomb)."""
+    if filename.lower().endswith(".xlsx"):
+        _check_archive(data, limits)
+
+
+def read_rows(
+    data: bytes, filename: str, headers: Mapping[str, str], limits: UploadLimits | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, {header: value}) for every non-empty data row; the header row is line 1.
 
     ``headers`` renames headers (e.g. Chinese ones) to field names; other headers are kept as they are.
+    Synchronous and CPU-bound: call it from a worker thread, never on the event loop. Refuses (413) an XLSX
+    that would inflate past ``limits`` and any file with more rows than they allow.
     """
+    limits = limits or UploadLimits()
     if filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
+        _check_archive(data, limits)
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
         except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
@@ -34,6 +84,12 @@ def read_rows(data: bytes, filename: str, headers: Mapping[str, str]) -> Iterato
         raise Invalid("仅支持 .csv 或 .xlsx 文件", code="unsupported_file", message_en="Only .csv or .xlsx files")
     header = [headers.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in next(lines, ())]
     for n, values in enumerate(lines, start=2):
+        if n > limits.rows + 1:  # counted on lines, blank ones too: a sheet of a million empty rows is refused
+            raise TooLarge(
+                f"文件超过 {limits.rows} 行，请分批导入",
+                code="too_many_rows",
+                message_en=f"More than {limits.rows} rows: split the file",
+            )
         if any(v is not None and str(v).strip() for v in values):
             yield n, dict(zip(header, values, strict=False))
 
@@ -47,14 +103,31 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
+# A cell starting with one of these is a formula to spreadsheet programs (=HYPERLINK(…) in a district's name).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """A cell as written to an export: text with phone and ID numbers masked and control characters dropped
+    (no workbook may hold them), never read as a formula."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    masked = ILLEGAL_CHARACTERS_RE.sub("", mask_text(value))
+    return "'" + masked if masked.startswith(FORMULA_STARTS) else masked
+
+
 def write_rows(rows: list[list[object]], format: str, title: str) -> tuple[bytes, str]:
-    """Rows as a CSV (UTF-8 with BOM, so spreadsheet programs read Chinese headers) or an XLSX sheet."""
+    """Rows as a CSV (UTF-8 with BOM, so spreadsheet programs read Chinese headers) or an XLSX sheet.
+
+    Every text cell goes through ``safe_cell``: exports leave the platform, so nothing in them is a formula and
+    no free text carries a whole phone or ID number."""
+    rows = [[safe_cell(v) for v in row] for row in rows]
     if format == "csv":
         out = io.StringIO()
-        csv.writer(out).writerows(["" if v is None else v for v in row] for row in rows)
+        csv.writer(out).writerows(rows)
         return ("\ufeff" + out.getvalue()).encode(), CSV_TYPE
-    from openpyxl import Workbook
-
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from backend.core import idempotency
 from backend.core.db import utcnow
 from backend.core.events import prune_events
 from backend.core.jobs import task
@@ -21,3 +22,10 @@ async def prune(runtime: Runtime) -> int:
 async def relay(runtime: Runtime) -> int:
     """Relay events a crashed process left in the outbox."""
     return await runtime.relay_now()
+
+
+@task("idempotency.prune")
+async def prune_keys(runtime: Runtime) -> int:
+    """Forget Idempotency-Keys (and their answers) past their time."""
+    async with runtime.unit_of_work() as session:
+        return await idempotency.prune(session=session, now=utcnow())

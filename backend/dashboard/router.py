@@ -6,13 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from backend.access.deps import OperatorUser, StaffUser
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
+from backend.core.offload import compute
 from backend.core.schemas import QueryId
 from backend.core.spreadsheets import write_rows
 from backend.dashboard import service
 from backend.dashboard.schemas import Caregivers, City, Figures, Queue
-from backend.users.deps import OperatorUser, StaffUser
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -90,6 +91,6 @@ async def export_city(
     """The city table as a spreadsheet (headers in Chinese unless the client prefers English)."""
     view = await service.city(session=session, user=user)
     rows = service.city_table(view, english=prefers_english(request))
-    data, media_type = write_rows(rows, format, f"{view.day} 全市概况")
+    data, media_type = await compute(write_rows, rows, format, f"{view.day} 全市概况")
     name = f"eldercare-city-{view.day}.{format}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

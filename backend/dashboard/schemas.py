@@ -47,11 +47,11 @@ class Queue(BaseModel):
 class CaregiverRow(BaseModel):
     id: int
     name: str
-    phone: str
+    phone: str  # whole or masked, by backend.access.personal.caregiver_disclosure
     provider_id: int
     provider_name: str
-    lat: float
-    lon: float
+    lat: float | None  # none when the viewer may not see where they are (off duty)
+    lon: float | None
     state: CaregiverState
     request_id: int | None  # the order they hold or are offered
 

@@ -18,11 +18,15 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.personal import caregiver_disclosure
+from backend.access.scope import area_condition
 from backend.areas.models import Community, District
+from backend.audit import service as audit
 from backend.capacity.service import area_capacity
 from backend.core.config import Settings
 from backend.core.db import local_midnight, local_today, utcnow
 from backend.core.i18n import LOCAL_TZ
+from backend.core.identity import mask_phone
 from backend.dashboard.schemas import (
     CaregiverRow,
     Caregivers,
@@ -41,7 +45,6 @@ from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunit
 from backend.requests.models import RequestHistory, ServiceRequest, Status, Visit
 from backend.settlement.service import subsidy
 from backend.users.models import Role, User
-from backend.users.scope import area_condition
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)
 ON_THE_WAY = (Status.accepted, Status.en_route)
@@ -115,7 +118,9 @@ async def queue(
     )
     now = utcnow()
     items = []
-    for request, elder, address, lat, lon, community, zh, en, caregiver in rows.all():
+    found = rows.all()
+    await audit.record_reads(session, action="elder.list", elder_ids=[r[0].elder_id for r in found])
+    for request, elder, address, lat, lon, community, zh, en, caregiver in found:
         state, due = sla_of(request, now, settings)
         assert request.id is not None
         items.append(
@@ -219,15 +224,16 @@ async def caregivers(
             state = "offered"
         else:
             state = "idle" if caregiver.on_shift else "off_shift"
+        shown = caregiver_disclosure(user, caregiver, now)
         out.append(
             CaregiverRow(
                 id=caregiver.id,
                 name=caregiver.name,
-                phone=caregiver.phone,
+                phone=caregiver.phone if shown.phone else mask_phone(caregiver.phone),
                 provider_id=caregiver.provider_id,
                 provider_name=provider,
-                lat=caregiver.lat,
-                lon=caregiver.lon,
+                lat=caregiver.lat if shown.position else None,
+                lon=caregiver.lon if shown.position else None,
                 state=state,
                 request_id=request_id if state in ("busy", "offered") else None,
             )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
 from backend.core.schemas import MAX_ID, PathId, QueryId
 from backend.daycare import service
@@ -19,7 +20,6 @@ from backend.daycare.schemas import (
     DayPublic,
     RosterEntry,
 )
-from backend.users.deps import CurrentUser
 
 router = APIRouter(prefix="/day-care", tags=["day care"])
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceDay
 
 MAX_DAYS = 93  # a quarter at most in one booking
 
@@ -54,8 +54,8 @@ class BookingCreate(BaseModel):
     elder_id: Id
     days: list[date] = Field(default_factory=list, max_length=MAX_DAYS)
     weekdays: list[int] = Field(default_factory=list, max_length=7)
-    start: date | None = None
-    end: date | None = None
+    start: ServiceDay | None = None
+    end: ServiceDay | None = None
     meal: bool = False
     transport: bool = False
 

@@ -9,8 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import area_condition, check_elder, covers_community
 from backend.areas.models import Community
 from backend.areas.service import area_channels
+from backend.audit import service as audit
 from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
@@ -19,7 +21,6 @@ from backend.daycare.models import BookingStatus, DayCareBooking, DayCareCentre,
 from backend.daycare.schemas import BookingCreate, CentreCreate, CentreDay, CentrePublic, DayPublic
 from backend.registry.models import Elder, Provider
 from backend.users.models import Role, User
-from backend.users.scope import area_condition, check_elder, covers_community
 
 BOOKERS = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
@@ -233,7 +234,9 @@ async def roster(
         )
         .order_by(col(Elder.name), col(DayCareBooking.id))
     )
-    return [(booking, name) for booking, name in rows.all()]
+    found = [(booking, name) for booking, name in rows.all()]
+    await audit.record_reads(session, action="elder.list", elder_ids=[b.elder_id for b, _ in found])
+    return found
 
 
 async def elder_bookings(

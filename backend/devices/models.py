@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from backend.core.crypto import Sealed
 from backend.core.models import created_at_field, required_timestamp_field, timestamp_field
 
 
@@ -29,7 +30,8 @@ class Device(SQLModel, table=True):
     elder_id: int = Field(foreign_key="elder.id", index=True)
     serial: str = Field(max_length=64, unique=True)
     model: str = Field(max_length=64)
-    sim: str | None = Field(default=None, max_length=32)  # phone line or SIM number
+    # The phone line or SIM number, sealed at rest.
+    sim: str | None = Field(default=None, sa_column=Column(Sealed("device.sim"), nullable=True))
     address: str | None = Field(default=None, max_length=255)  # where it is installed, if not the elder's address
     secret_hash: str = Field(max_length=128)
     active: bool = True
@@ -49,3 +51,5 @@ class DeviceAlarm(SQLModel, table=True):
     at: datetime = required_timestamp_field()  # the device's clock
     received_at: datetime = created_at_field()
     request_id: int | None = Field(default=None, foreign_key="service_request.id")
+    # A red press while the elder's emergency is still open joins it (recorded, told to the operator).
+    absorbed: bool = False

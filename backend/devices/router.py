@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
-from backend.core.deps import SessionDep, SettingsDep
+from backend.access.deps import CurrentUser
+from backend.core.deps import RuntimeDep, SessionDep
 from backend.core.schemas import MAX_ID, PathId, QueryId
 from backend.devices import service
 from backend.devices.models import Device
 from backend.devices.schemas import AlarmIn, AlarmResult, DeviceCreate, DevicePublic, DeviceRegistered, DormantShare
-from backend.users.deps import CurrentUser
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 # Called by the devices themselves: ``Authorization: Device <serial>:<secret>``, no user token.
@@ -20,6 +20,15 @@ device_router = APIRouter(prefix="/devices", tags=["devices"])
 
 def _public(device: Device) -> DevicePublic:
     return DevicePublic.model_validate(device, from_attributes=True)
+
+
+async def current_device(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header(description="Device <serial>:<secret>")] = None,
+) -> Device:
+    """The device named by its own credentials (checked before the body is read); 401, or 429 when guessed at."""
+    return await service.authenticate(session=session, runtime=runtime, authorization=authorization)
 
 
 @device_router.post(
@@ -31,14 +40,14 @@ def _public(device: Device) -> DevicePublic:
 async def device_alarm(
     data: AlarmIn,
     session: SessionDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     response: Response,
-    authorization: Annotated[str | None, Header(description="Device <serial>:<secret>")] = None,
+    device: Annotated[Device, Depends(current_device)],
 ) -> AlarmResult:
     """A device reports: ``red`` opens an emergency order at once (its ``request_id``), ``green`` asks an
-    operator to call back (a follow-up), ``test`` is a sign of life. 401 ``invalid_device_credentials``."""
-    device = await service.authenticate(session, authorization)
-    result = await service.alarm(session=session, settings=settings, device=device, data=data)
+    operator to call back (a follow-up), ``test`` is a sign of life. A red press while the elder's emergency is
+    still open joins it (``absorbed``). 401 ``invalid_device_credentials``; 429 after repeated wrong secrets."""
+    result = await service.alarm(session=session, settings=runtime.settings, device=device, data=data)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result

@@ -59,7 +59,8 @@ class AlarmResult(BaseModel):
     alarm_id: str
     button: Button
     duplicate: bool  # the same alarm_id was received before: nothing new happened
-    request_id: int | None = None  # the emergency order a red alarm opened
+    request_id: int | None = None  # the emergency order a red alarm opened (or joined)
+    absorbed: bool = False  # red while the elder's emergency was still open: joined to it, no new order
     follow_up_id: int | None = None  # the operator's callback a green alarm asked for
 
 

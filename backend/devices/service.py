@@ -12,24 +12,28 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import ElderUse, area_condition, check_elder
 from backend.areas.models import Community, District
 from backend.areas.service import area_channels
-from backend.core.config import Settings
+from backend.audit import service as audit
+from backend.audit.models import Outcome
+from backend.core.config import WELL_KNOWN_SECRETS, Settings
+from backend.core.context import current
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from backend.core.events import emit
 from backend.core.lookups import insert_unique
+from backend.core.runtime import Runtime
 from backend.devices.models import Button, Device, DeviceAlarm
 from backend.devices.schemas import AlarmIn, AlarmResult, DeviceCreate, DormantShare
 from backend.followups.models import FollowUp, FollowUpKind
 from backend.followups.service import mark_done, open_follow_up, open_one
 from backend.registry.models import Elder
+from backend.requests.emergencies import raise_emergency
 from backend.requests.lifecycle import Actor
 from backend.requests.models import Priority
 from backend.requests.schemas import RequestCreate
-from backend.requests.service import open_request
 from backend.users.models import Role, User
-from backend.users.scope import area_condition, check_elder
 
 STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 
@@ -42,23 +46,39 @@ async def register(*, session: AsyncSession, user: User, data: DeviceCreate) -> 
     """Install a device for an elder (staff of the elder's area); the secret is returned this once."""
     if user.role not in STAFF:
         raise Forbidden("无权登记设备", code="role_forbidden", message_en="Staff only")
-    await check_elder(session, user, data.elder_id)
+    await check_elder(session, user, data.elder_id, ElderUse.private)
     secret = secrets.token_urlsafe(24)
     device = Device(**data.model_dump(), secret_hash=digest(secret))
     taken = Conflict(f"设备序列号 {data.serial} 已登记", code="serial_taken", message_en="The serial is registered")
     return await insert_unique(session, device, taken), secret
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Device:
-    """The device named by ``Authorization: Device <serial>:<secret>``, or 401."""
+async def authenticate(*, session: AsyncSession, runtime: Runtime, authorization: str | None) -> Device:
+    """The device named by ``Authorization: Device <serial>:<secret>``; 401, or 429 after repeated wrong secrets.
+
+    Wrong secrets are counted per serial and per client address; production refuses the demo's secret.
+    """
+    settings = runtime.settings
     scheme, _, credentials = (authorization or "").partition(" ")
     serial, _, secret = credentials.strip().partition(":")
     refused = Unauthorized("设备认证失败", code="invalid_device_credentials", message_en="Bad device credentials")
     if scheme.lower() != "device" or not serial or not secret:
         raise refused
+    context = current()
+    rules = [
+        (settings.device_auth_limit, f"device:serial:{serial[:64]}"),
+        (settings.device_auth_limit, f"device:address:{context.client if context else ''}"),
+    ]
+    await runtime.throttle.check(rules)
     device = (await session.execute(select(Device).where(col(Device.serial) == serial))).scalar_one_or_none()
-    if device is None or not device.active or not hmac.compare_digest(device.secret_hash, digest(secret)):
+    good = device is not None and device.active and hmac.compare_digest(device.secret_hash, digest(secret))
+    if not good or (settings.production and secret in WELL_KNOWN_SECRETS):
+        await runtime.throttle.fail(rules)
+        await audit.record_apart(
+            runtime, action="device.auth_failed", outcome=Outcome.failed, detail=f"serial={serial[:64]}"
+        )
         raise refused
+    assert device is not None
     return device
 
 
@@ -99,8 +119,8 @@ async def alarm(*, session: AsyncSession, settings: Settings, device: Device, da
     await _seen(session, settings, device, now)
     elder = await session.get(Elder, device.elder_id)
     assert elder is not None
-    if data.button == Button.red:
-        request = await open_request(
+    if data.button == Button.red:  # her open emergency absorbs the press, else a new one starts its ladder
+        request, record.absorbed = await raise_emergency(
             session=session,
             settings=settings,
             elder=elder,
@@ -125,6 +145,8 @@ async def alarm(*, session: AsyncSession, settings: Settings, device: Device, da
         )
     await session.flush()
     channels = [f"elder:{elder.id}", *await area_channels(session, elder.community_id)]
+    if record.absorbed:  # whoever follows the open emergency hears that she pressed again
+        channels.append(f"request:{record.request_id}")
     result = await _result(session, device, record, duplicate=False)
     if data.button != Button.test:
         emit(
@@ -151,6 +173,7 @@ async def _result(session: AsyncSession, device: Device, record: DeviceAlarm, *,
         button=Button(record.button),
         duplicate=duplicate,
         request_id=record.request_id,
+        absorbed=record.absorbed,
         follow_up_id=follow_up_id,
     )
 
@@ -159,12 +182,12 @@ async def get_device(*, session: AsyncSession, user: User, device_id: int) -> De
     device = await session.get(Device, device_id)
     if device is None:
         raise NotFound("设备不存在", code="device_not_found", message_en="Unknown device")
-    await check_elder(session, user, device.elder_id)
+    await check_elder(session, user, device.elder_id, ElderUse.private)
     return device
 
 
 async def devices_of(*, session: AsyncSession, user: User, elder_id: int) -> list[Device]:
-    await check_elder(session, user, elder_id)
+    await check_elder(session, user, elder_id, ElderUse.private)
     rows = await session.execute(select(Device).where(col(Device.elder_id) == elder_id).order_by(col(Device.id)))
     return list(rows.scalars())
 

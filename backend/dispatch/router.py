@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.access.deps import AbsenceReporter, CurrentUser, OperatorUser
 from backend.core.deps import SessionDep, SettingsDep
-from backend.core.errors import Forbidden
 from backend.core.schemas import PathId
 from backend.dispatch import service
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.schemas import AbsenceBody, AbsencePublic, FairnessPublic, ProviderSharePublic
 from backend.requests.lifecycle import Actor
-from backend.users.deps import CurrentUser, OperatorUser
-from backend.users.models import Role
-from backend.users.scope import check_caregiver
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 caregiver_router = APIRouter(tags=["dispatch"])
@@ -45,12 +42,15 @@ async def fairness(session: SessionDep, settings: SettingsDep, _user: OperatorUs
 
 @caregiver_router.post("/caregivers/{caregiver_id}/absence", response_model=AbsencePublic)
 async def report_absence(
-    caregiver_id: PathId, session: SessionDep, settings: SettingsDep, user: CurrentUser, body: AbsenceBody | None = None
+    caregiver_id: PathId,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    _caregiver: AbsenceReporter,
+    body: AbsenceBody | None = None,
 ) -> AbsencePublic:
-    """The caregiver called in sick (请假): their visits not yet started go to other caregivers."""
-    await check_caregiver(session, user, caregiver_id)
-    if user.role not in (Role.admin, Role.operator, Role.provider_admin):
-        raise Forbidden("无权为护理员请假", code="role_forbidden", message_en="Not allowed to report an absence")
+    """The caregiver called in sick (请假): their visits not yet started go to other caregivers (the hotline, their
+    provider's admin)."""
     until, redone = await service.report_absence(
         session=session,
         settings=settings,

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.changes import caregivers_access_changed
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
@@ -32,9 +33,11 @@ from backend.core.events import emit
 from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
+from backend.core.metrics import DISPATCH_DECISION
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rules import Rule, hard_rules, visit_day
 from backend.dispatch.scoring import OrderContext, Term, explain, order_context, score
+from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
 from backend.insurance.service import insured_on
 from backend.registry.models import (
@@ -381,7 +384,12 @@ async def open_seats(session: AsyncSession, request: ServiceRequest) -> int:
 
 
 async def run_round(*, session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
-    """Offer an order to its next candidate(s), or escalate it when none is left (idempotent)."""
+    """Offer an order to its next candidate(s), or escalate it when none is left (idempotent); timed."""
+    with DISPATCH_DECISION.labels("round").time():
+        return await _run_round(session, settings, request_id)
+
+
+async def _run_round(session: AsyncSession, settings: Settings, request_id: int) -> ServiceRequest | None:
     request = await lock_request(session, request_id)
     if request is None or not await _start_dispatch(session, request):
         return request
@@ -447,6 +455,11 @@ async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 2
     another order needed more. Orders with candidates that lost out wait for the next batch; orders with
     no eligible caregiver at all are escalated.
     """
+    with DISPATCH_DECISION.labels("batch").time():
+        return await _run_batch(session, settings, limit)
+
+
+async def _run_batch(session: AsyncSession, settings: Settings, limit: int) -> BatchResult:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
     has_pending = exists().where(
@@ -542,6 +555,8 @@ async def _close_offer(session: AsyncSession, offer: Offer, to: OfferStatus, now
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("该派单已失效", code="offer_not_pending", message_en="This offer is no longer open")
     offer.status, offer.answered_at, offer.seat = to.value, now, seat
+    if to != OfferStatus.accepted:  # the order was theirs to read while the offer stood
+        await caregivers_access_changed(session, [offer.caregiver_id], reason=f"offer_{to.value}")
 
 
 async def _free_seat(session: AsyncSession, request: ServiceRequest) -> int:
@@ -577,6 +592,8 @@ async def withdraw_other_offers(session: AsyncSession, request: ServiceRequest, 
             [f"caregiver:{other.caregiver_id}"],
             {"offer_id": other.id, "request_id": request.id},
         )
+    await caregivers_access_changed(session, [o.caregiver_id for o in rows], reason="offer_withdrawn")
+    caregivers_freed(session, [o.caregiver_id for o in rows])
     await session.flush()
 
 
@@ -640,6 +657,7 @@ async def decline_offer(
     assert request is not None
     await _close_offer(session, offer, OfferStatus.declined, utcnow())
     await _after_offer_closed(session, settings, request, reason=f"护理员拒单{('：' + reason) if reason else ''}")
+    caregivers_freed(session, [offer.caregiver_id])  # an order waiting near her need not wait for the sweep
     return offer
 
 
@@ -684,7 +702,9 @@ async def expire_offers_of(*, session: AsyncSession, settings: Settings, request
     expired = closed.all()
     for offer_id, caregiver_id in expired:
         emit(session, "offer.expired", [f"caregiver:{caregiver_id}"], {"offer_id": offer_id, "request_id": request_id})
+    await caregivers_access_changed(session, [c for _, c in expired], reason="offer_expired")
     await _after_offer_closed(session, settings, request, reason="派单超时未响应")
+    caregivers_freed(session, [c for _, c in expired])
     return len(expired)
 
 
@@ -839,6 +859,7 @@ async def _hand_back(
         .values(status=OfferStatus.released.value)
         .execution_options(synchronize_session=False)
     )
+    await caregivers_access_changed(session, [caregiver_id], reason="offer_released")
     if request.status != Status.accepted:
         return False
     await transition(

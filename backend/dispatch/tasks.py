@@ -1,11 +1,12 @@
-"""Dispatch tasks: a round for one order, a batch of orders, and the deadline sweep."""
+"""Dispatch tasks: a round for one order, the orders waiting near a freed caregiver, a batch of orders, and the
+deadline sweep."""
 
 from __future__ import annotations
 
 from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
-from backend.dispatch import service
+from backend.dispatch import service, waiting
 
 
 @task("dispatch.run_round")
@@ -13,6 +14,13 @@ async def run_round(runtime: Runtime, request_id: int) -> None:
     """Offer the order to its next candidate(s), or escalate it."""
     async with runtime.unit_of_work() as session:
         await service.run_round(session=session, settings=runtime.settings, request_id=request_id)
+
+
+@task("dispatch.wake_waiting")
+async def wake_waiting(runtime: Runtime, caregiver_id: int) -> None:
+    """A caregiver became free: the orders waiting near her get their next round now."""
+    async with runtime.unit_of_work() as session:
+        await waiting.wake_waiting(session=session, settings=runtime.settings, caregiver_id=caregiver_id)
 
 
 @task("dispatch.run_batch")

@@ -1,37 +1,17 @@
-"""Emergency ladder routes: the steps with their clocks, and the action that stops the ladder."""
+"""Emergency routes: the ladder's steps with their clocks, the action that stops it, and the elder's SOS."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
-
-from backend.core.deps import SessionDep
-from backend.core.schemas import PathId
+from backend.access.deps import CurrentUser, ElderToActFor, VisibleRequest
+from backend.core.deps import RuntimeDep, SessionDep
 from backend.emergency import service
 from backend.emergency.models import LadderStep, StepCode
-from backend.users.deps import CurrentUser
-from backend.users.scope import check_request
+from backend.emergency.schemas import ActBody, SosBody, SosResult, StepPublic
+from backend.requests import emergencies
 
 router = APIRouter(tags=["emergency"])
-
-
-class StepPublic(BaseModel):
-    position: int
-    code: str
-    seconds: int
-    status: str
-    started_at: datetime | None
-    due_at: datetime | None
-    ended_at: datetime | None
-    acted_by: str | None
-    note: str | None
-    message: str
-
-
-class ActBody(BaseModel):
-    note: str | None = Field(default=None, max_length=500, description="e.g. 已联系上老人 / 已上门 / 已拨打120")
 
 
 def _public(step: LadderStep) -> StepPublic:
@@ -39,15 +19,34 @@ def _public(step: LadderStep) -> StepPublic:
 
 
 @router.get("/requests/{request_id}/ladder", response_model=list[StepPublic])
-async def get_ladder(request_id: PathId, session: SessionDep, user: CurrentUser) -> list[StepPublic]:
+async def get_ladder(request: VisibleRequest, session: SessionDep) -> list[StepPublic]:
     """An emergency's escalation ladder: every rung, its clock, who acted and when (empty for other orders)."""
-    await check_request(session, user, request_id)
-    return [_public(s) for s in await service.steps_of(session, request_id)]
+    return [_public(s) for s in await service.steps_of(session, request.id)]  # type: ignore[arg-type]
 
 
 @router.post("/requests/{request_id}/ladder/act", response_model=list[StepPublic])
-async def act(request_id: PathId, body: ActBody, session: SessionDep, user: CurrentUser) -> list[StepPublic]:
+async def act(request: VisibleRequest, body: ActBody, session: SessionDep, user: CurrentUser) -> list[StepPublic]:
     """Someone has reached the elder or is handling it (at the last rung: has called 120): the ladder stops.
-    Operators, staff of the elder's area, the caregiver on the order. 409 ``ladder_not_running``."""
-    request = await check_request(session, user, request_id)
-    return [_public(s) for s in await service.act(session=session, user=user, request=request, note=body.note)]
+    Operators, staff of the elder's area, the caregiver on the order; her family (who follow her orders) once the
+    ladder has reached them, answering ``reached_elder`` (我已联系上老人) or ``on_my_way`` (我正在赶去).
+    409 ``ladder_not_running``, ``family_not_reached``."""
+    steps = await service.act(session=session, user=user, request=request, note=body.note, answer=body.answer)
+    return [_public(s) for s in steps]
+
+
+@router.post("/elders/{elder_id}/sos", status_code=status.HTTP_201_CREATED, response_model=SosResult)
+async def sos(
+    elder: ElderToActFor, session: SessionDep, runtime: RuntimeDep, user: CurrentUser, body: SosBody | None = None
+) -> SosResult:
+    """The elder's SOS (紧急呼叫) from her app, her family's (with her consent to act for her) or staff's in her name:
+    an emergency order like the one-key device's red button, its escalation ladder started. While an emergency of
+    hers is open, a press joins it (``absorbed``, the same ``request_id``) and whoever follows it hears she pressed
+    again (``sos.pressed``). 429 with ``Retry-After`` past ``ELDERCARE_SOS_LIMIT`` presses per elder."""
+    return await emergencies.press_sos(
+        session=session,
+        settings=runtime.settings,
+        throttle=runtime.throttle,
+        user=user,
+        elder=elder,
+        note=body.note if body else None,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import caregiver_of, follows
 from backend.areas.service import area_channels
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -15,12 +16,12 @@ from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.emergency.models import LadderStep, StepCode, StepStatus
+from backend.emergency.schemas import Answer
 from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, CaregiverSkill, Elder
 from backend.requests.lifecycle import Actor
 from backend.requests.models import ServiceRequest, Status
 from backend.users.models import Role, User
-from backend.users.scope import caregiver_of
 
 # Help has reached the elder, or the order is over: the ladder has nothing left to do.
 SETTLED = frozenset({Status.in_service, Status.completed, Status.closed, Status.cancelled})
@@ -32,10 +33,14 @@ WORDING = {
     StepCode.public_emergency: "请话务员拨打 120/110 并在系统中确认",
 }
 NEAREST = 3
+# Staff (the city's, her area's) act at any rung; opening an emergency themselves, they have her on the line already.
+STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
+ANSWERED = {Answer.reached_elder: "我已联系上老人", Answer.on_my_way: "我正在赶去"}
 
 
 async def start(session: AsyncSession, settings: Settings, request: ServiceRequest, actor: Actor) -> None:
-    """Lay out the ladder of a new emergency. An operator who took the call has done the callback already."""
+    """Lay out the ladder of a new emergency. Staff who took the call (the hotline, her community) have done the
+    callback already; her own SOS, her family's or a device's has not."""
     assert request.id is not None
     now = utcnow()
     steps = [
@@ -45,7 +50,7 @@ async def start(session: AsyncSession, settings: Settings, request: ServiceReque
     session.add_all(steps)
     await session.flush()
     first = steps[0]
-    if actor.user_id is not None and first.code == StepCode.operator_callback and len(steps) > 1:
+    if actor.role in STAFF and first.code == StepCode.operator_callback and len(steps) > 1:
         first.status, first.started_at, first.ended_at = StepStatus.done.value, now, now
         first.acted_by, first.note = actor.label, "话务员接听来电并登记紧急工单"
         first = steps[1]
@@ -103,7 +108,15 @@ async def _activate(session: AsyncSession, request: ServiceRequest, step: Ladder
     emit(session, "ladder.step", await _channels(session, request), data)
 
 
-async def _stop(session: AsyncSession, request: ServiceRequest, by: str, note: str | None, now: datetime) -> None:
+async def _stop(
+    session: AsyncSession,
+    request: ServiceRequest,
+    by: str,
+    note: str | None,
+    now: datetime,
+    *,
+    answer: Answer | None = None,
+) -> None:
     """End the ladder: the active step is done by ``by``; the rest never run."""
     steps = await steps_of(session, request.id)  # type: ignore[arg-type]
     for step in steps:
@@ -117,7 +130,7 @@ async def _stop(session: AsyncSession, request: ServiceRequest, by: str, note: s
         session,
         "ladder.stopped",
         await _channels(session, request),
-        {"request_id": request.id, "by": by, "note": note},
+        {"request_id": request.id, "by": by, "note": note, "answer": answer.value if answer else None},
     )
 
 
@@ -128,19 +141,36 @@ async def steps_of(session: AsyncSession, request_id: int) -> list[LadderStep]:
     return list(rows.scalars())
 
 
-async def act(*, session: AsyncSession, user: User, request: ServiceRequest, note: str | None) -> list[LadderStep]:
-    """Someone has reached the elder or is handling it (or, at the last rung, has called 120): the ladder stops."""
+async def act(
+    *, session: AsyncSession, user: User, request: ServiceRequest, note: str | None, answer: Answer | None = None
+) -> list[LadderStep]:
+    """Someone has reached the elder or is handling it (or, at the last rung, has called 120): the ladder stops.
+
+    Staff of her area and the caregiver on the order at any rung; a family member who follows her orders once the
+    ladder has reached the family (409 ``family_not_reached`` before), with their ``answer`` as the note when they
+    wrote none.
+    """
     if user.role == Role.caregiver:
         own = await caregiver_of(session, user)
         if own is None or own.id not in (request.assigned_caregiver_id, request.partner_caregiver_id):
             raise Forbidden("只有接单护理员可以确认", code="out_of_scope", message_en="Not your order")
-    elif user.role not in (Role.admin, Role.operator, Role.community_staff):
+    elif user.role == Role.family:
+        if not await follows(session, user, request.elder_id):
+            raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+    elif user.role not in STAFF:
         raise Forbidden("无权操作", code="role_forbidden", message_en="Your role may not act on the ladder")
     await session.execute(select(ServiceRequest.id).where(col(ServiceRequest.id) == request.id).with_for_update())
     steps = await steps_of(session, request.id)  # type: ignore[arg-type]
     if not any(s.status == StepStatus.active for s in steps):
         raise Conflict("该工单的呼叫升级已结束", code="ladder_not_running", message_en="The ladder is not running")
-    await _stop(session, request, f"{user.role}:{user.id}", note, utcnow())
+    if user.role == Role.family and not any(s.code == StepCode.family and s.started_at for s in steps):
+        raise Conflict(
+            "平台正在联系老人，尚未通知家属；情况紧急请直接拨打 120",
+            code="family_not_reached",
+            message_en="The platform is still calling her and has not asked the family yet; call 120 if urgent",
+        )
+    note = note or (ANSWERED[answer] if answer else None)
+    await _stop(session, request, f"{user.role}:{user.id}", note, utcnow(), answer=answer)
     return steps
 
 

@@ -8,23 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
+from backend.access.deps import CurrentUser, FamilyUser, PrivateElder, VisibleElder
+from backend.access.personal import sees_member_whole
 from backend.core.deps import SessionDep
 from backend.core.identity import mask_phone
 from backend.core.schemas import PathId
 from backend.families import service
 from backend.families.models import FamilyMember
-from backend.families.schemas import ConsentUpdate, MemberCreate, MemberPublic
+from backend.families.schemas import ConsentUpdate, FollowedElder, MemberCreate, MemberPublic
 from backend.notifications.service import of_elder
-from backend.users.deps import CurrentUser
-from backend.users.models import Role, User
-from backend.users.scope import check_elder, is_personal_viewer
+from backend.users.models import User
 
 router = APIRouter(tags=["families"])
 
 
 def _public(member: FamilyMember, user: User) -> MemberPublic:
-    own_elder = user.role == Role.elder and user.elder_id == member.elder_id
-    whole = own_elder or is_personal_viewer(user, owner_user_id=member.user_id)
+    whole = sees_member_whole(user, elder_id=member.elder_id, member_user_id=member.user_id)
     public = MemberPublic.model_validate(member, from_attributes=True)
     if not whole:
         public.phone = mask_phone(public.phone)
@@ -32,25 +31,40 @@ def _public(member: FamilyMember, user: User) -> MemberPublic:
 
 
 @router.post("/elders/{elder_id}/family", status_code=status.HTTP_201_CREATED, response_model=MemberPublic)
-async def add_member(elder_id: PathId, data: MemberCreate, session: SessionDep, user: CurrentUser) -> MemberPublic:
+async def add_member(
+    elder_id: PathId, data: MemberCreate, session: SessionDep, user: CurrentUser, _elder: PrivateElder
+) -> MemberPublic:
     """Name a family member (the elder, or staff of their area), with what they may see and hear;
     ``username``/``password`` give them their own account (role ``family``; 409 ``username_taken``)."""
     return _public(await service.add_member(session=session, user=user, elder_id=elder_id, data=data), user)
 
 
 @router.get("/elders/{elder_id}/family", response_model=list[MemberPublic])
-async def list_members(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[MemberPublic]:
+async def list_members(
+    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: VisibleElder
+) -> list[MemberPublic]:
     """The elder's family members and their consent settings (phones masked except for the elder and admins)."""
     return [_public(m, user) for m in await service.members_of(session=session, user=user, elder_id=elder_id)]
 
 
 @router.patch("/elders/{elder_id}/family/{member_id}", response_model=MemberPublic)
 async def set_consent(
-    elder_id: PathId, member_id: PathId, data: ConsentUpdate, session: SessionDep, user: CurrentUser
+    elder_id: PathId,
+    member_id: PathId,
+    data: ConsentUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    _elder: PrivateElder,
 ) -> MemberPublic:
     """What a family member may see (the orders, live) and hear (emergencies, finished visits)."""
     member = await service.set_consent(session=session, user=user, elder_id=elder_id, member_id=member_id, data=data)
     return _public(member, user)
+
+
+@router.get("/family/elders", response_model=list[FollowedElder])
+async def followed_elders(session: SessionDep, user: FamilyUser) -> list[FollowedElder]:
+    """The elders this family account follows (they let it see their orders), with what else they allow."""
+    return await service.followed_by(session=session, user=user)
 
 
 class NotificationPublic(BaseModel):
@@ -71,10 +85,12 @@ class NotificationPublic(BaseModel):
 
 @router.get("/elders/{elder_id}/notifications", response_model=list[NotificationPublic])
 async def notifications(
-    elder_id: PathId, session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    elder_id: PathId,
+    session: SessionDep,
+    _elder: VisibleElder,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationPublic]:
     """What was sent to whom about this elder, newest first (phones masked)."""
-    await check_elder(session, user, elder_id)
     rows = await of_elder(session, elder_id, limit)
     out = []
     for note in rows:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class ConsentUpdate(BaseModel):
     see_orders: bool | None = None
+    act_for_elder: bool | None = None
     notify_emergency: bool | None = None
     notify_visits: bool | None = None
     language: Literal["zh", "en"] | None = None
@@ -38,6 +39,7 @@ class MemberCreate(BaseModel):
     relation: str = Field(min_length=1, max_length=16)
     language: Literal["zh", "en"] = "zh"
     see_orders: bool = True
+    act_for_elder: bool = False
     notify_emergency: bool = True
     notify_visits: bool = True
     username: str | None = Field(default=None, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -59,6 +61,17 @@ class MemberPublic(BaseModel):
     relation: str
     language: str
     see_orders: bool
+    act_for_elder: bool
     notify_emergency: bool
     notify_visits: bool
     created_at: datetime
+
+
+class FollowedElder(BaseModel):
+    """An elder a family account follows, as its app lists them: her name, and what she allows it."""
+
+    elder_id: int
+    elder_name: str
+    member_id: int
+    relation: str
+    act_for_elder: bool  # may order and cancel for her (her separate consent)

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from backend.access.deps import CurrentUser
+from backend.access.scope import check_request
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.schemas import PathId, QueryId
 from backend.feedback import service
 from backend.feedback.models import Complaint, ComplaintStatus
-from backend.users.deps import CurrentUser
-from backend.users.scope import check_request
 
 router = APIRouter(tags=["complaints"])
 

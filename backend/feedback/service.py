@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import CITYWIDE, follows
 from backend.areas.service import area_channels
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -21,7 +22,6 @@ from backend.registry.models import Caregiver, Elder
 from backend.requests.lifecycle import Actor, transition
 from backend.requests.models import ServiceRequest, Status, Visit
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE, follows
 
 CLOSER = Actor.system("follow_up")
 

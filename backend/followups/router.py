@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
 from backend.core.schemas import PathId, QueryId
 from backend.followups import service
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-from backend.users.deps import CurrentUser
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
 

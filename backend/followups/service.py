@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import area_condition, covers_community
 from backend.areas.models import Community
 from backend.areas.service import area_channels
 from backend.core.config import Settings
@@ -17,7 +18,6 @@ from backend.core.events import emit
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from backend.registry.models import Elder
 from backend.users.models import Role, User
-from backend.users.scope import area_condition, covers_community
 
 STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})
 

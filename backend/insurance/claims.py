@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from backend.access.scope import CITYWIDE, caregiver_of, check_elder, check_request, is_city_staff
 from backend.areas.service import area_channels
 from backend.capacity.models import Admission, Institution
 from backend.core.config import Settings
@@ -36,8 +37,9 @@ from backend.insurance.service import cover_on, provider_owned
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.requests.models import ServiceRequest, Visit
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE, caregiver_of, check_elder, check_request
 
+# The bureau decides these steps, never the insured party itself.
+CITY_DECIDES = frozenset({ClaimStatus.approved, ClaimStatus.paid})
 HARM_TO_ELDER = {IncidentKind.fall, IncidentKind.injury, IncidentKind.death}
 # Each step's next steps.
 STEPS: dict[ClaimStatus, tuple[ClaimStatus, ...]] = {
@@ -62,8 +64,10 @@ async def _setting(
         request = await check_request(session, user, data.request_id)
         if request.elder_id != elder.id:
             raise Invalid("工单不属于该老人", code="request_mismatch", message_en="The order is another elder's")
-        if request.assigned_caregiver_id is None:
-            raise Invalid("该工单尚无上门护理员", code="no_visit", message_en="Nobody visited on this order")
+        visited = await session.scalar(select(Visit.id).where(col(Visit.request_id) == request.id).limit(1))
+        if request.assigned_caregiver_id is None or visited is None:
+            raise Invalid("该工单尚无上门服务记录", code="no_visit", message_en="Nobody visited on this order")
+        await _served_by_own(session, user, request)
         return IncidentSetting.home_visit, request, None, None
     admission = (
         await session.execute(
@@ -81,6 +85,31 @@ async def _setting(
         institution = await session.get(Institution, admission.institution_id)
         return IncidentSetting.institution, None, admission, institution
     return IncidentSetting.elsewhere, None, None, None
+
+
+async def _served_by_own(session: AsyncSession, user: User, request: ServiceRequest) -> None:
+    """A caregiver reports only on a visit they served; a provider's admin only on a visit its caregiver served
+    (an offer its caregiver once declined makes it no business of theirs)."""
+    served = [c for c in (request.assigned_caregiver_id, request.partner_caregiver_id) if c is not None]
+    if user.role == Role.caregiver:
+        own = await caregiver_of(session, user)
+        ok = own is not None and own.id in served
+    elif user.role == Role.provider_admin:
+        ok = (
+            await session.scalar(
+                select(Caregiver.id)
+                .where(col(Caregiver.id).in_(served), col(Caregiver.provider_id) == user.provider_id)
+                .limit(1)
+            )
+        ) is not None
+    else:
+        return
+    if not ok:
+        raise Forbidden(
+            "只能报告本机构护理员实际上门的服务中发生的事故",
+            code="out_of_scope",
+            message_en="Only on visits your own caregiver served",
+        )
 
 
 def _may_report(user: User, request: ServiceRequest | None, institution: Institution | None) -> None:
@@ -106,14 +135,8 @@ async def report(
         raise Invalid("事故时间不能晚于现在", code="invalid_time", message_en="occurred_at is in the future")
     setting, request, admission, institution = await _setting(session, user, data, elder)
     _may_report(user, request, institution)
-    if user.role == Role.caregiver:
-        own = await caregiver_of(session, user)
-        if (
-            request is None
-            or own is None
-            or own.id not in (request.assigned_caregiver_id, request.partner_caregiver_id)
-        ):
-            raise Forbidden("护理员只能报告自己上门中的事故", code="out_of_scope", message_en="Only on your own visits")
+    if user.role == Role.caregiver and request is None:
+        raise Forbidden("护理员只能报告自己上门中的事故", code="out_of_scope", message_en="Only on your own visits")
     day = data.occurred_at.astimezone(LOCAL_TZ).date()
     caregiver = await session.get(Caregiver, request.assigned_caregiver_id) if request else None
     incident = Incident(
@@ -252,6 +275,12 @@ async def advance(*, session: AsyncSession, settings: Settings, user: User, clai
     if claim is None:
         raise NotFound("理赔不存在", code="claim_not_found", message_en="Unknown claim")
     await _may_handle(session, user, claim)
+    if data.to in CITY_DECIDES and not is_city_staff(user):
+        raise Forbidden(
+            "核定与赔付只能由市级工作人员办理",
+            code="city_staff_only",
+            message_en="Only city staff approve and pay claims",
+        )
     if data.to not in STEPS.get(ClaimStatus(claim.status), ()):
         raise Conflict(
             f"理赔状态为 {claim.status}，不能变为 {data.to.value}",

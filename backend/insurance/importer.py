@@ -3,7 +3,8 @@
 One row a policy. Columns (header names, any order; the Chinese headers in brackets also work):
 ``scheme`` (险种: institution_liability|home_care_liability|elder_accident, or 机构责任险|居家责任险|意外险),
 the insured by ``insured_id`` (被保险人编号) or ``insured_ref`` (被保险人: an institution's licence number, a
-provider's exact name, an elder's resident ID number), ``insurer`` (保险公司), ``number`` (保单号),
+provider's exact name, an elder's resident ID number: only for those who may read ID numbers whole, since
+which row passes would tell a masked number's hidden digits), ``insurer`` (保险公司), ``number`` (保单号),
 ``starts_on`` (起保日期), ``ends_on`` (终止日期), ``limit_per_event`` (每次限额), ``limit_per_year``
 (年累计限额), ``payer`` (付费方: government|provider|institution|elder, or 政府|服务组织|机构|个人),
 optional ``premium_yuan`` (保费). Amounts in yuan.
@@ -14,19 +15,28 @@ caller asks for the good rows. Each bad row is reported with its line number (th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import anyio.to_thread
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.capacity.models import Institution
-from backend.core.spreadsheets import read_rows, text
-from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, Scheme
+from backend.core.crypto import blind
+from backend.core.db import utcnow
+from backend.core.identity import InvalidIdentity, normalize_id_number
+from backend.core.masking import mask_text
+from backend.core.offload import compute
+from backend.core.schemas import MAX_ID
+from backend.core.spreadsheets import UploadLimits, check_upload, read_rows, text
+from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.insurance.schemas import PolicyCreate
-from backend.registry.models import Elder, Provider
+from backend.registry.models import ELDER_ID_NUMBER, Elder, Provider
 
 HEADERS_ZH = {
     "险种": "scheme",
@@ -75,12 +85,44 @@ class Registry:
     by_type: dict[str, set[int]]
     refs: dict[str, dict[str, int]]
     taken: set[tuple[str, str]]
+    # False: elders only by their platform id (the caller sees ID numbers masked; no matching on them).
+    elders_by_id_number: bool = True
 
 
-async def _registry(session: AsyncSession) -> Registry:
+def _elder_refs(rows: list[tuple[int, dict[str, Any]]]) -> tuple[set[int], dict[str, str]]:
+    """The elder ids the rows name, and {the ID numbers they name (as written, upper case): blind index}."""
+    ids: set[int] = set()
+    indexes: dict[str, str] = {}
+    for _line, raw in rows:
+        number = _number(raw.get("insured_id"))
+        if isinstance(number, int) and 0 < number <= MAX_ID:
+            ids.add(number)
+        ref = text(raw.get("insured_ref")).upper()
+        if ref and len(ref) <= 32:
+            with contextlib.suppress(InvalidIdentity):  # not an ID number: a licence number or a provider's name
+                indexes[ref] = blind(normalize_id_number(ref), context=ELDER_ID_NUMBER)
+    return ids, indexes
+
+
+async def _registry(
+    session: AsyncSession, rows: list[tuple[int, dict[str, Any]]], *, elders_by_id_number: bool
+) -> Registry:
+    """What the rows may refer to. Institutions and providers are few and loaded whole; elders are many, so only
+    those the rows name are looked up (by id, and by the blind index of an ID number for those who may)."""
     institutions = (await session.execute(select(Institution.id, Institution.licence_no))).all()
     providers = (await session.execute(select(Provider.id, Provider.name))).all()
-    elders = (await session.execute(select(Elder.id, Elder.id_number))).all()
+    wanted_ids, wanted_numbers = _elder_refs(rows)
+    elder_ids: set[int] = set()
+    for chunk in _chunks(sorted(wanted_ids)):
+        elder_ids |= set((await session.execute(select(Elder.id).where(col(Elder.id).in_(chunk)))).scalars())
+    elders: list[tuple[int, str]] = []
+    if elders_by_id_number:
+        by_index = {index: ref for ref, index in wanted_numbers.items()}
+        for chunk in _chunks(sorted(by_index)):
+            found = await session.execute(
+                select(Elder.id, Elder.id_number_index).where(col(Elder.id_number_index).in_(chunk))
+            )
+            elders += [(elder_id, by_index[index]) for elder_id, index in found.all() if elder_id is not None]
     names: dict[str, int] = {}
     for pid, name in providers:
         names[name] = -1 if name in names else pid  # an ambiguous name cannot be used
@@ -88,16 +130,17 @@ async def _registry(session: AsyncSession) -> Registry:
         by_type={
             InsuredType.institution: {i for i, _ in institutions},
             InsuredType.provider: {p for p, _ in providers},
-            InsuredType.elder: {e for e, _ in elders},
+            InsuredType.elder: elder_ids,
         },
         refs={
             InsuredType.institution: {ref: i for i, ref in institutions},
             InsuredType.provider: names,
-            InsuredType.elder: {ref.upper(): e for e, ref in elders},
+            InsuredType.elder: {ref: e for e, ref in elders},
         },
         taken={
             (i, n) for i, n in (await session.execute(select(InsurancePolicy.insurer, InsurancePolicy.number))).all()
         },
+        elders_by_id_number=elders_by_id_number,
     )
 
 
@@ -117,7 +160,7 @@ def _number(value: Any) -> Any:
     raw = text(value).replace(",", "")
     try:
         return int(float(raw)) if raw else None
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan", "inf", "1e400": left for the schema to refuse
         return raw
 
 
@@ -135,8 +178,12 @@ def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCr
             insured_id = number
         else:
             problems.append(f"被保险人编号 {ident} 不存在")
+    elif ref and insured_type == InsuredType.elder and not registry.elders_by_id_number:
+        problems.append("被保险人为老人时请填写老人编号（被保险人编号），不能以身份证号匹配")
     elif ref:
         found = registry.refs[insured_type].get(ref.upper() if insured_type == InsuredType.elder else ref)
+        if insured_type == InsuredType.elder:
+            ref = mask_text(ref)
         if found is None:
             problems.append(f"被保险人 {ref} 不存在")
         elif found < 0:
@@ -171,11 +218,30 @@ def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCr
     return problems, policy if not problems else None
 
 
-async def check_rows(session: AsyncSession, data: bytes, filename: str) -> Report:
-    """Read and check every row; nothing is written."""
-    registry = await _registry(session)
+async def check_rows(
+    session: AsyncSession, data: bytes, filename: str, *, limits: UploadLimits, elders_by_id_number: bool
+) -> Report:
+    """Read and check every row (off the event loop, in the offload pool: parsing is CPU-bound); nothing is written.
+
+    ``elders_by_id_number``: rows may name an elder by resident ID number (callers who read them whole).
+    """
+    await anyio.to_thread.run_sync(check_upload, data, filename, limits)  # a bomb refused at once, here
+    rows = await compute(_read_all, data, filename, limits)
+    registry = await _registry(session, rows, elders_by_id_number=elders_by_id_number)
+    return await compute(_check_all, rows, registry)
+
+
+def _read_all(data: bytes, filename: str, limits: UploadLimits) -> list[tuple[int, dict[str, Any]]]:
+    return list(read_rows(data, filename, HEADERS_ZH, limits))
+
+
+def _chunks(values: list[Any], size: int = 1000) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _check_all(rows: list[tuple[int, dict[str, Any]]], registry: Registry) -> Report:
     report = Report()
-    for line, raw in read_rows(data, filename, HEADERS_ZH):
+    for line, raw in rows:
         report.rows += 1
         problems, policy = _check(raw, registry)
         if problems:
@@ -188,7 +254,13 @@ async def check_rows(session: AsyncSession, data: bytes, filename: str) -> Repor
 
 
 async def write_rows(session: AsyncSession, report: Report, *, by: str) -> None:
-    """Insert the checked rows' policies."""
-    session.add_all(InsurancePolicy(**policy.model_dump(), by=by) for policy in report.good)
-    await session.flush()
+    """Insert the checked rows' policies (one multi-row insert: a large file does not build an object per row
+    on the event loop)."""
+    if report.good:
+        now = utcnow()
+        rows = [
+            {**policy.model_dump(), "by": by, "status": PolicyStatus.active.value, "created_at": now}
+            for policy in report.good
+        ]
+        await session.execute(insert(InsurancePolicy), rows)
     report.imported = len(report.good)

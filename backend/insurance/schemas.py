@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceDay, ServiceTime
 from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
 
 MAX_LIMIT_YUAN = 100_000_000
@@ -40,8 +40,8 @@ class PolicyCreate(BaseModel):
     insured_id: Id
     insurer: str = Field(min_length=1, max_length=64)
     number: str = Field(min_length=1, max_length=64)
-    starts_on: date
-    ends_on: date
+    starts_on: ServiceDay
+    ends_on: ServiceDay
     limit_per_event: int = Field(gt=0, le=MAX_LIMIT_YUAN)
     limit_per_year: int = Field(gt=0, le=MAX_LIMIT_YUAN)
     premium_yuan: int | None = Field(default=None, ge=0, le=MAX_LIMIT_YUAN)
@@ -125,7 +125,7 @@ class IncidentCreate(BaseModel):
     )
 
     kind: IncidentKind
-    occurred_at: datetime
+    occurred_at: ServiceTime
     description: str = Field(min_length=1, max_length=2000)
     elder_id: Id
     request_id: Id | None = None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from backend.access.scope import CITYWIDE, ElderUse, area_condition, check_elder, covers_community
 from backend.areas.models import Community
 from backend.areas.service import area_channels
 from backend.benefits.models import BenefitCategory, ElderBenefit
@@ -32,7 +33,6 @@ from backend.insurance.models import (
 from backend.insurance.schemas import ClaimCount, CoverStatistics, PolicyCreate, Rate
 from backend.registry.models import Elder, Provider, ProviderCommunity
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE, area_condition, check_elder, covers_community
 
 REMINDER_DAYS = (30, 7)
 INSURED_MODELS: dict[str, Any] = {
@@ -110,7 +110,7 @@ async def _may_see(session: AsyncSession, user: User, insured_type: str, insured
         return True
     if insured_type == InsuredType.elder:
         try:
-            await check_elder(session, user, insured.id)
+            await check_elder(session, user, insured.id, ElderUse.private)
         except (Forbidden, NotFound):
             return False
         return True
@@ -362,9 +362,9 @@ async def statistics(
         col(ElderBenefit.valid_from) <= day, col(ElderBenefit.valid_to).is_(None) | (col(ElderBenefit.valid_to) >= day)
     )
     entitled: ColumnElement[bool] = col(Elder.id).in_(recorded)
-    if cutoff is not None:  # born on or before this day of the year ``cutoff`` years ago (YYYYMMDD in the ID)
-        born_by = f"{day.year - cutoff:04d}{day:%m%d}"
-        entitled = entitled | (func.substr(col(Elder.id_number), 7, 8) <= born_by)
+    if cutoff is not None:  # born on or before this day of the year ``cutoff`` years ago
+        born_by = _years_before(day, cutoff)
+        entitled = entitled | (col(Elder.birth_date) <= born_by)
     elders = select(Elder.id).where(col(Elder.community_id).in_(in_area), entitled)
 
     async def rate(ids: Any, scheme: Scheme) -> Rate:
@@ -401,3 +401,11 @@ async def statistics(
             for s, st, n, a, p in claims.all()
         ],
     )
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same day ``years`` years earlier (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)

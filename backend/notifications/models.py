@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
+from backend.core.crypto import Sealed
 from backend.core.models import created_at_field, partial_index, timestamp_field
 
 
@@ -35,7 +37,7 @@ class Notification(SQLModel, table=True):
     elder_id: int = Field(foreign_key="elder.id", index=True)  # whom it is about
     family_member_id: int | None = Field(default=None, foreign_key="family_member.id")
     user_id: int | None = Field(default=None, foreign_key="user_account.id")  # the recipient's account, if any
-    phone: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, sa_column=Column(Sealed("notification.phone"), nullable=True))
     channel: str = Field(max_length=8)
     template: str = Field(max_length=32)
     language: str = Field(max_length=8)

@@ -6,6 +6,7 @@ import logging
 from typing import Protocol
 
 from backend.core.identity import mask_phone
+from backend.notifications.templates import without_codes
 
 log = logging.getLogger("eldercare.notifications")
 
@@ -17,13 +18,14 @@ class Sender(Protocol):
 
 
 class LoggedFakeSender:
-    """Writes each message to the log instead of a gateway (tests, demos, a deployment without one)."""
+    """Writes each message to the log instead of a gateway (tests, demos, a deployment without one); one-time
+    codes never reach the log (the queued message, ``GET /api/v1/elders/{id}/notifications``, shows them)."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
 
     async def send(self, phone: str, body: str) -> None:
-        log.info("%s to %s: %s", self.channel, mask_phone(phone), body)
+        log.info("%s to %s: %s", self.channel, mask_phone(phone), without_codes(body))
 
 
 def senders(kind: str) -> dict[str, Sender]:

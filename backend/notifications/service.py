@@ -66,6 +66,34 @@ async def notify_family(
     return made
 
 
+async def send_sms(
+    session: AsyncSession,
+    *,
+    elder_id: int,
+    phone: str,
+    template: str,
+    language: str,
+    data: dict[str, Any],
+    request_id: int | None = None,
+    family_member_id: int | None = None,
+) -> Notification:
+    """Queue one SMS about the elder to one phone (hers, or a family member's), sent by the worker's next pass."""
+    note = Notification(
+        elder_id=elder_id,
+        family_member_id=family_member_id,
+        phone=phone,
+        channel=Channel.sms.value,
+        template=template,
+        language=language,
+        body=render(template, language, data),
+        request_id=request_id,
+        next_attempt_at=utcnow(),
+    )
+    session.add(note)
+    await session.flush()
+    return note
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** (attempts - 1)))
 

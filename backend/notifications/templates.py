@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 TEMPLATES: dict[str, dict[str, str]] = {
@@ -10,6 +11,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "如您在附近，请尽快前往查看。",
         "en": "[Suzhou Virtual Elder Care] {elder} raised an emergency call at {time}; the platform is handling it "
         "(order {request_id}). If you are nearby, please go and check.",
+    },
+    "visit_code": {
+        "zh": "【苏州虚拟养老】{elder}的{service}服务确认码：{code}，{minutes}分钟内有效。"
+        "服务完成后请告知护理员；如未接受服务，请勿告知他人。",
+        "en": "[Suzhou Virtual Elder Care] Confirmation code: {code} for {elder}'s {service} visit, valid for "
+        "{minutes} minutes. Tell it to the caregiver once the service is done; never if it was not.",
     },
     "visit_completed": {
         "zh": "【苏州虚拟养老】{elder}的{service}服务已于{time}完成，护理员：{caregiver}。",
@@ -22,3 +29,12 @@ def render(template: str, language: str, data: dict[str, Any]) -> str:
     """The message in the language (Chinese when the template has no such language)."""
     texts = TEMPLATES[template]
     return texts.get(language, texts["zh"]).format(**data)
+
+
+# A one-time code inside a message (``确认码：123456``, ``code: 123456``): never written to a log.
+_CODE = re.compile(r"(码|code)(\W{0,3})[0-9]{4,8}(?![0-9])", re.IGNORECASE)
+
+
+def without_codes(body: str) -> str:
+    """The message with its one-time codes starred out, for logs (the recipient gets the message whole)."""
+    return _CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}******", body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from backend.access.deps import ElderToActFor, OperatorUser, StaffUser, VisibleElder
+from backend.access.scope import check_elder
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.lookups import get_or_404
 from backend.core.schemas import PathId
@@ -18,8 +20,6 @@ from backend.plans.schemas import (
     PlannedVisitPublic,
     PlanPublic,
 )
-from backend.users.deps import CurrentUser, OperatorUser, StaffUser
-from backend.users.scope import check_elder
 
 router = APIRouter(tags=["plans"])
 
@@ -44,16 +44,16 @@ def plan_public(plan: ServicePlan) -> PlanPublic:
 
 
 @router.post("/elders/{elder_id}/plans", status_code=status.HTTP_201_CREATED, response_model=PlanPublic)
-async def create_plan(elder_id: PathId, body: PlanCreate, session: SessionDep, user: StaffUser) -> PlanPublic:
+async def create_plan(
+    elder_id: PathId, body: PlanCreate, session: SessionDep, user: StaffUser, elder: ElderToActFor
+) -> PlanPublic:
     """A recurring service plan (服务计划) for an elder, e.g. meal help every weekday at 11:00."""
-    elder = await check_elder(session, user, elder_id)
     return plan_public(await service.create_plan(session=session, elder=elder, data=body, user=user))
 
 
 @router.get("/elders/{elder_id}/plans", response_model=list[PlanPublic])
-async def list_plans(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[PlanPublic]:
+async def list_plans(elder_id: PathId, session: SessionDep, elder: VisibleElder) -> list[PlanPublic]:
     """The elder's plans, current and ended."""
-    elder = await check_elder(session, user, elder_id)
     return [plan_public(p) for p in await service.plans_of(session=session, elder=elder)]
 
 

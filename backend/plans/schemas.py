@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceDay
 from backend.requests.models import Payer
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
@@ -21,8 +21,8 @@ class PlanCreate(BaseModel):
     time: dt.time = Field(description="Local start of the window, e.g. 11:00")
     window_minutes: int = Field(default=60, ge=15, le=480)
     paid_by: Payer = Payer.government
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: ServiceDay | None = None
+    ends_on: ServiceDay | None = None
     notes: str | None = Field(default=None, max_length=500)
 
 
@@ -43,7 +43,7 @@ class PlanPublic(BaseModel):
 
 
 class DayBody(BaseModel):
-    day: date
+    day: ServiceDay
     provider_id: Id | None = None
     seconds: float = Field(default=10.0, gt=0, le=300, description="The planner's time limit per provider")
 

@@ -31,6 +31,7 @@ from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
+from backend.core.offload import compute
 from backend.dispatch.service import dispatch_after_commit
 from backend.insurance.models import Scheme
 from backend.insurance.service import cover_on
@@ -299,7 +300,7 @@ async def _plan_provider(
         office=(0.0, 0.0),
         distances=matrix,
     )
-    solution = solve(instance, time_limit=seconds, seed=0)
+    solution = await compute(solve, instance, time_limit=seconds, seed=0)  # seconds of solving: off the loop
     by_id = {str(v.id): v for v in routable}
     # A visit the plan could not fit into its caregivers' shifts, or only far after its window, goes to
     # the dispatcher (all its seats): it may find someone elsewhere, or an operator will.

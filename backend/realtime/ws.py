@@ -7,6 +7,11 @@ per-channel ``seq``, ``unsubscribed``, ``pong``, and ``error`` frames with a sta
 Missed events are replayed from the database: on ``since``, whenever a live event arrives after a
 gap, and after the bus reconnects.
 
+Access is re-checked whenever it may have changed (an ``access.changed`` event on the user's internal
+channel: a consent withdrawn, an offer closed, a role changed, a sign-out): a subscription no longer allowed
+ends with ``unsubscribed`` (and its ``reason``); a sign-in that ended closes the socket (4401). A client renews
+its sign-in on the open socket by sending ``auth`` again with a fresh token of the same account.
+
 The receiving side owns the set of subscriptions; everything sent goes through one queue and one
 sender task, so frames of a channel always leave in order.
 """
@@ -22,13 +27,15 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from backend.access.changes import user_channel
+from backend.access.deps import signed_in
+from backend.access.scope import check_channel
 from backend.core.errors import DomainError
 from backend.core.events import Message, last_seq, replay
+from backend.core.metrics import WEBSOCKETS
 from backend.core.runtime import Runtime
-from backend.core.security import token_seconds_left
-from backend.users.deps import user_from_token
+from backend.core.security import TokenClaims, token_seconds_left
 from backend.users.models import User
-from backend.users.scope import check_channel
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10
@@ -46,6 +53,7 @@ class _Subscribe:
 @dataclass(frozen=True)
 class _Unsubscribe:
     channel: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,12 @@ class _Resync:
     """The bus reconnected: anything published meanwhile must be fetched."""
 
 
-_Item = Message | _Subscribe | _Unsubscribe | _Resync
+@dataclass(frozen=True)
+class _Recheck:
+    """The user's access may have changed: check the sign-in and every subscription again."""
+
+
+_Item = Message | _Subscribe | _Unsubscribe | _Resync | _Recheck
 
 
 @dataclass
@@ -63,6 +76,8 @@ class Connection:
     websocket: Any  # a Starlette WebSocket, or anything with ``send_json``
     runtime: Runtime
     user: User
+    token_version: int = 0
+    ended: bool = False  # the sign-in ended: the socket is closing
     subscribed: set[str] = field(default_factory=set)  # owned by the receiving side
     last: dict[str, int] = field(default_factory=dict)  # owned by the sender
     queue: asyncio.Queue[_Item] = field(default_factory=asyncio.Queue)
@@ -73,8 +88,19 @@ class Connection:
             self.queue.put_nowait(message)
 
     def on_resync(self) -> None:
-        """Called by the hub when the bus reconnected."""
+        """Called by the hub when the bus reconnected (an access change may have been missed too)."""
         self.queue.put_nowait(_Resync())
+        self.queue.put_nowait(_Recheck())
+
+    def on_access_changed(self, _message: Message) -> None:
+        """Called by the hub when this user's access changed."""
+        self.queue.put_nowait(_Recheck())
+
+    def start(self) -> None:
+        """Listen for bus reconnections and for changes of this user's access."""
+        self.runtime.bus.hub.resync_listeners.add(self.on_resync)
+        assert self.user.id is not None
+        self.runtime.bus.hub.add(user_channel(self.user.id), self.on_access_changed)
 
     async def send_loop(self) -> None:
         """Send queued items in order, filling gaps from the database."""
@@ -84,10 +110,13 @@ class Connection:
                 await self._start(item)
             elif isinstance(item, _Unsubscribe):
                 self.last.pop(item.channel, None)
-                await self.websocket.send_json({"type": "unsubscribed", "channel": item.channel})
+                frame = {"type": "unsubscribed", "channel": item.channel}
+                await self.websocket.send_json(frame | ({"reason": item.reason} if item.reason else {}))
             elif isinstance(item, _Resync):
                 for channel in list(self.last):
                     await self._catch_up(channel, self.last[channel], upto=None)
+            elif isinstance(item, _Recheck):
+                await self._recheck()
             else:
                 seen = self.last.get(item.channel)
                 if seen is None or item.seq <= seen:
@@ -96,6 +125,32 @@ class Connection:
                     await self._catch_up(item.channel, seen, upto=item.seq - 1)
                 await self.websocket.send_json(item.wire())
                 self.last[item.channel] = item.seq
+
+    async def _recheck(self) -> None:
+        """Drop what the user may no longer see; close the socket when the sign-in itself has ended."""
+        async with self.runtime.sessions() as session:
+            user = await session.get(User, self.user.id)
+            if user is None or not user.is_active or user.token_version != self.token_version:
+                await self.end("session_ended", "登录已失效（已退出或权限已变更）/ signed out or access changed")
+                return
+            self.user = user
+            refused: list[tuple[str, str]] = []
+            for channel in sorted(self.subscribed):
+                try:
+                    await check_channel(session, user, channel)
+                except DomainError as exc:
+                    refused.append((channel, exc.code))
+        for channel, code in refused:
+            self.unsubscribe(channel, reason=code)
+
+    async def end(self, code: str, message: str) -> None:
+        """Tell the client why, then close the socket (4401: sign in again)."""
+        if self.ended:
+            return
+        self.ended = True
+        with contextlib.suppress(Exception):
+            await self.websocket.send_json({"type": "error", "code": code, "message": message})
+            await self.websocket.close(CLOSE_UNAUTHENTICATED)
 
     async def _start(self, sub: _Subscribe) -> None:
         async with self.runtime.sessions() as session:
@@ -123,20 +178,20 @@ class Connection:
             self.last[channel] = after
 
     async def subscribe(self, channel: str, since: int | None) -> None:
-        """Check the caller's scope, then replay and follow the channel."""
-        async with self.runtime.sessions() as session:
+        """Check the caller's scope (a read of an elder's file is audited), then replay and follow the channel."""
+        async with self.runtime.unit_of_work() as session:
             await check_channel(session, self.user, channel)
         if channel not in self.subscribed:
             self.subscribed.add(channel)
             self.runtime.bus.hub.add(channel, self.on_message)
         self.queue.put_nowait(_Subscribe(channel, since))
 
-    def unsubscribe(self, channel: str) -> None:
-        """Stop following a channel."""
+    def unsubscribe(self, channel: str, *, reason: str | None = None) -> None:
+        """Stop following a channel (``reason``: the access it needed ended)."""
         if channel in self.subscribed:
             self.subscribed.discard(channel)
             self.runtime.bus.hub.remove(channel, self.on_message)
-        self.queue.put_nowait(_Unsubscribe(channel))
+        self.queue.put_nowait(_Unsubscribe(channel, reason))
 
     def close(self) -> None:
         """Forget every subscription."""
@@ -144,6 +199,8 @@ class Connection:
             self.runtime.bus.hub.remove(channel, self.on_message)
         self.subscribed.clear()
         self.runtime.bus.hub.resync_listeners.discard(self.on_resync)
+        if self.user.id is not None:
+            self.runtime.bus.hub.remove(user_channel(self.user.id), self.on_access_changed)
 
 
 async def _error(websocket: WebSocket, code: str, message: str, **extra: Any) -> None:
@@ -165,7 +222,7 @@ async def _receive(websocket: WebSocket) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else {}
 
 
-async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, str] | None:
+async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, TokenClaims] | None:
     try:
         first = await asyncio.wait_for(_receive(websocket), timeout=AUTH_TIMEOUT_S)
     except TimeoutError:
@@ -178,20 +235,34 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, s
         return None
     try:
         async with runtime.sessions() as session:
-            return await user_from_token(session, runtime.settings, first["token"]), first["token"]
+            return await signed_in(session, runtime.settings, first["token"])
     except DomainError as exc:
         await _error(websocket, exc.code, exc.message)
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return None
 
 
-async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any]) -> None:
+async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any]) -> TokenClaims | None:
+    """Act on one client message; a renewed sign-in's claims when it was one."""
     kind, channel = message.get("type"), message.get("channel")
+    if kind == "auth" and isinstance(message.get("token"), str):
+        try:
+            async with conn.runtime.sessions() as session:
+                user, claims = await signed_in(session, conn.runtime.settings, message["token"])
+        except DomainError as exc:
+            await _error(websocket, exc.code, exc.message)
+            return None
+        if user.id != conn.user.id:
+            await _error(websocket, "auth_mismatch", "只能续期同一账号的登录 / renew with a token of the same account")
+            return None
+        conn.user, conn.token_version = user, claims.version
+        await websocket.send_json({"type": "auth_ok", "user_id": user.id, "role": user.role, "renewed": True})
+        return claims
     if kind == "subscribe" and isinstance(channel, str):
         since = message.get("since")
         if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
             await _error(websocket, "bad_since", "since 必须是整数 / since must be an integer", channel=channel)
-            return
+            return None
         try:
             await conn.subscribe(channel, since)
         except DomainError as exc:
@@ -202,24 +273,35 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any
         await websocket.send_json({"type": "pong"})
     else:
         await _error(websocket, "bad_message", "无法识别的消息 / unrecognised message")
+    return None
 
 
 async def serve(websocket: WebSocket) -> None:
     """Run one client's session until it disconnects."""
     runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
-    signed_in = await _authenticate(websocket, runtime)
-    if signed_in is None:
+    with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
+        await _session(websocket, runtime)
+
+
+async def _session(websocket: WebSocket, runtime: Runtime) -> None:
+    signed = await _authenticate(websocket, runtime)
+    if signed is None:
         return
-    user, token = signed_in
+    user, claims = signed
     await websocket.send_json({"type": "auth_ok", "user_id": user.id, "role": user.role})
-    # The session ends when the token does: the client signs in again and resumes with `since`.
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, token_seconds_left(runtime.settings, token)),
-        lambda: asyncio.get_running_loop().create_task(websocket.close(CLOSE_UNAUTHENTICATED, "token expired")),
-    )
-    conn = Connection(websocket, runtime, user)
-    runtime.bus.hub.resync_listeners.add(conn.on_resync)
+    conn = Connection(websocket, runtime, user, token_version=claims.version)
+    conn.start()
+    loop = asyncio.get_running_loop()
+
+    def expire_after(claims: TokenClaims) -> asyncio.TimerHandle:
+        # The session ends when the token does, unless renewed on the socket (``auth`` again).
+        message = "登录已过期，请重新登录 / the sign-in expired"
+        return loop.call_later(
+            max(0.0, token_seconds_left(claims)), lambda: loop.create_task(conn.end("token_expired", message))
+        )
+
+    expiry = expire_after(claims)
     sender = asyncio.create_task(conn.send_loop(), name="ws-sender")
 
     def sender_ended(task: asyncio.Task[None]) -> None:
@@ -232,7 +314,10 @@ async def serve(websocket: WebSocket) -> None:
     sender.add_done_callback(sender_ended)
     try:
         while (message := await _receive(websocket)) is not None:
-            await _handle(websocket, conn, message)
+            renewed = await _handle(websocket, conn, message)
+            if renewed is not None:
+                expiry.cancel()
+                expiry = expire_after(renewed)
     except RuntimeError:  # the socket was closed under us (sender failure)
         pass
     finally:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, event
 from sqlmodel import Field, SQLModel
 
+from backend.core.crypto import Sealed
 from backend.core.geo import h3_cells
 from backend.core.models import created_at_field, timestamp_field
 
@@ -25,6 +26,13 @@ class ServiceType(SQLModel, table=True):
     caregivers_needed: int = 1
     # What the government pays a provider for one order bought for an entitled elder (yuan).
     government_price_yuan: int = 0
+    # What proof each visit needs to be paid (backend.requests.models.ProofItem): arrival_photo, departure_photo,
+    # confirmation. None required by default; a visit without it is still checked out, but not settled.
+    proof_required: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# The sealing and blind-index contexts of an elder's numbers (backend.core.crypto).
+ELDER_ID_NUMBER, ELDER_PHONE = "elder.id_number", "elder.phone"
 
 
 class Elder(SQLModel, table=True):
@@ -32,8 +40,12 @@ class Elder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64)
-    id_number: str = Field(max_length=18, unique=True)
-    phone: str = Field(max_length=20, index=True)  # E.164
+    # Sealed at rest (AES-GCM, backend.core.crypto); found again by their keyed blind indexes.
+    id_number: str = Field(sa_column=Column(Sealed(ELDER_ID_NUMBER), nullable=False))
+    id_number_index: str = Field(max_length=32, unique=True)
+    phone: str = Field(sa_column=Column(Sealed(ELDER_PHONE), nullable=False))  # E.164
+    phone_index: str = Field(max_length=32, index=True)
+    birth_date: date  # from the ID number: ages and age categories are counted without opening it
     community_id: int = Field(foreign_key="community.id", index=True)
     address: str = Field(max_length=255)
     lat: float
@@ -86,11 +98,12 @@ class Caregiver(SQLModel, table=True):
     provider_id: int = Field(foreign_key="provider.id", index=True)
     user_id: int = Field(foreign_key="user_account.id", unique=True)
     name: str = Field(max_length=64)
-    phone: str = Field(max_length=20)
+    phone: str = Field(sa_column=Column(Sealed("caregiver.phone"), nullable=False))  # sealed at rest
     lat: float
     lon: float
     on_shift: bool = True
     absent_until: datetime | None = timestamp_field()  # called in sick: unavailable until then
+    located_at: datetime | None = timestamp_field()  # when the phone last reported lat/lon (none: the home base)
     # Where they are, as H3 cells (kept in step with lat/lon on every write): the dispatcher's spatial index.
     h3_r8: str = Field(default="", max_length=16, index=True)
     h3_r6: str = Field(default="", max_length=16, index=True)

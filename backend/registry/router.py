@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
+from backend.access.deps import AdminUser, CurrentUser, ElderToActFor, StaffUser, VisibleCaregiver, VisibleElder
+from backend.access.personal import WHOLE, caregiver_disclosure, is_personal_viewer, sees_elder_whole
+from backend.core.db import utcnow
 from backend.core.deps import SessionDep
 from backend.core.lookups import get_or_404
 from backend.core.schemas import PathId
@@ -20,13 +23,6 @@ from backend.registry.schemas import (
     ProviderCreate,
     ProviderPublic,
     ServiceTypePublic,
-)
-from backend.users.deps import AdminUser, CurrentUser, StaffUser
-from backend.users.models import Role
-from backend.users.scope import (
-    check_caregiver,
-    check_elder,
-    is_personal_viewer,
 )
 
 router = APIRouter(tags=["registry"])
@@ -56,16 +52,15 @@ async def get_provider(provider_id: PathId, session: SessionDep, user: CurrentUs
 async def create_caregiver(data: CaregiverCreate, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
     """Register a caregiver (助老员) and their account: admins, or the provider's own admin."""
     caregiver = await service.create_caregiver(session=session, data=data, user=user)
-    return await service.caregiver_public(session, caregiver, whole=True)
+    return await service.caregiver_public(session, caregiver, shown=WHOLE)
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=CaregiverPublic)
-async def get_caregiver(caregiver_id: PathId, session: SessionDep, user: CurrentUser) -> CaregiverPublic:
-    """A caregiver's record, within scope."""
-    caregiver = await check_caregiver(session, user, caregiver_id)
-    return await service.caregiver_public(
-        session, caregiver, whole=is_personal_viewer(user, owner_user_id=caregiver.user_id)
-    )
+async def get_caregiver(
+    caregiver_id: PathId, session: SessionDep, user: CurrentUser, caregiver: VisibleCaregiver
+) -> CaregiverPublic:
+    """A caregiver's record, within scope: the phone whole or masked, the position or none, by one rule."""
+    return await service.caregiver_public(session, caregiver, shown=caregiver_disclosure(user, caregiver, utcnow()))
 
 
 @router.post("/elders", status_code=status.HTTP_201_CREATED, response_model=ElderPublic)
@@ -87,28 +82,23 @@ async def find_elders(
 
 
 @router.get("/elders/{elder_id}", response_model=ElderPublic)
-async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser) -> ElderPublic:
+async def get_elder(elder_id: PathId, session: SessionDep, user: CurrentUser, elder: VisibleElder) -> ElderPublic:
     """An elder's file, within scope, with their accident cover valid today."""
-    elder = await check_elder(session, user, elder_id)
-    own = user.role == Role.elder and user.elder_id == elder.id
-    return await service.elder_file(session, elder, whole=own or is_personal_viewer(user))
+    return await service.elder_file(session, elder, whole=sees_elder_whole(user, elder.id))
 
 
 @router.patch("/elders/{elder_id}", response_model=ElderPublic)
 async def set_elder_preferences(
-    elder_id: PathId, body: ElderPreferences, session: SessionDep, user: CurrentUser
+    elder_id: PathId, body: ElderPreferences, session: SessionDep, user: CurrentUser, elder: ElderToActFor
 ) -> ElderPublic:
     """The elder's wishes for dispatch (同性别护理, 指定护理员, 语言): the elder, or staff of their area."""
-    elder = await check_elder(session, user, elder_id)
     await service.set_preferences(session=session, elder=elder, data=body)
-    own = user.role == Role.elder and user.elder_id == elder.id
-    return service.elder_public(elder, whole=own or is_personal_viewer(user))
+    return service.elder_public(elder, whole=sees_elder_whole(user, elder.id))
 
 
 @router.get("/elders/{elder_id}/blocked-caregivers", response_model=list[BlockPublic])
-async def list_blocked(elder_id: PathId, session: SessionDep, user: CurrentUser) -> list[BlockPublic]:
+async def list_blocked(elder_id: PathId, session: SessionDep, elder: VisibleElder) -> list[BlockPublic]:
     """Caregivers this elder asked not to be sent (不再派单的护理员)."""
-    elder = await check_elder(session, user, elder_id)
     return [
         BlockPublic.model_validate(b, from_attributes=True)
         for b in await service.blocked_caregivers(session=session, elder=elder)
@@ -116,9 +106,10 @@ async def list_blocked(elder_id: PathId, session: SessionDep, user: CurrentUser)
 
 
 @router.post("/elders/{elder_id}/blocked-caregivers", status_code=status.HTTP_201_CREATED, response_model=BlockPublic)
-async def block_caregiver(elder_id: PathId, body: BlockCreate, session: SessionDep, user: CurrentUser) -> BlockPublic:
+async def block_caregiver(
+    elder_id: PathId, body: BlockCreate, session: SessionDep, elder: ElderToActFor
+) -> BlockPublic:
     """Never send this caregiver to this elder again: the elder, or staff of their area."""
-    elder = await check_elder(session, user, elder_id)
     block = await service.block_caregiver(
         session=session, elder=elder, caregiver_id=body.caregiver_id, reason=body.reason
     )
@@ -126,7 +117,6 @@ async def block_caregiver(elder_id: PathId, body: BlockCreate, session: SessionD
 
 
 @router.delete("/elders/{elder_id}/blocked-caregivers/{caregiver_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unblock_caregiver(elder_id: PathId, caregiver_id: PathId, session: SessionDep, user: CurrentUser) -> None:
+async def unblock_caregiver(elder_id: PathId, caregiver_id: PathId, session: SessionDep, elder: ElderToActFor) -> None:
     """Lift a block."""
-    elder = await check_elder(session, user, elder_id)
     await service.unblock_caregiver(session=session, elder=elder, caregiver_id=caregiver_id)

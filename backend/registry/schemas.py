@@ -24,6 +24,7 @@ class ServiceTypePublic(BaseModel):
     personal_care: bool = False
     caregivers_needed: int = 1  # 2: two caregivers serve together (the order waits until both accepted)
     government_price_yuan: int = 0  # paid to the provider for an order within an elder's quota
+    proof_required: list[str] = Field(default_factory=list)  # arrival_photo, departure_photo, confirmation
 
 
 class ProviderCreate(BaseModel):
@@ -62,9 +63,9 @@ class CaregiverPublic(BaseModel):
     provider_id: int
     user_id: int
     name: str
-    phone: str
+    phone: str  # whole or masked, by backend.access.personal.caregiver_disclosure
     skills: list[str]
-    location: Location
+    location: Location | None  # none when the viewer may not see where they are
     on_shift: bool
     gender: Gender | None
     languages: list[str]

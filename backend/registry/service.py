@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.personal import Disclosure
+from backend.access.scope import covers_community, visible_communities
 from backend.areas.models import Community
-from backend.core.db import local_today
+from backend.audit import service as audit
+from backend.core.crypto import blind
+from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.identity import (
     InvalidIdentity,
@@ -26,6 +31,8 @@ from backend.insurance.models import Scheme
 from backend.insurance.schemas import CoverPublic
 from backend.insurance.service import cover_on
 from backend.registry.models import (
+    ELDER_ID_NUMBER,
+    ELDER_PHONE,
     BlockedCaregiver,
     Caregiver,
     CaregiverSkill,
@@ -45,7 +52,6 @@ from backend.registry.schemas import (
     ProviderPublic,
 )
 from backend.users.models import Role, User
-from backend.users.scope import covers_community, visible_communities
 from backend.users.service import add_user
 
 
@@ -175,17 +181,18 @@ async def caregiver_skills(session: AsyncSession, caregiver_id: int) -> list[str
     return list(rows.scalars())
 
 
-async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, whole: bool) -> CaregiverPublic:
-    """The caregiver as shown; the phone whole only to admins and the caregiver."""
+async def caregiver_public(session: AsyncSession, caregiver: Caregiver, *, shown: Disclosure) -> CaregiverPublic:
+    """The caregiver as this viewer may see them (``caregiver_disclosure``: the phone whole or masked, the
+    position or none)."""
     assert caregiver.id is not None
     return CaregiverPublic(
         id=caregiver.id,
         provider_id=caregiver.provider_id,
         user_id=caregiver.user_id,
         name=caregiver.name,
-        phone=caregiver.phone if whole else mask_phone(caregiver.phone),
+        phone=caregiver.phone if shown.phone else mask_phone(caregiver.phone),
         skills=await caregiver_skills(session, caregiver.id),
-        location=Location(lat=caregiver.lat, lon=caregiver.lon),
+        location=Location(lat=caregiver.lat, lon=caregiver.lon) if shown.position else None,
         on_shift=caregiver.on_shift,
         gender=caregiver.gender,
         languages=list(caregiver.languages),
@@ -206,10 +213,35 @@ async def set_shift(
 
 
 async def report_location(*, session: AsyncSession, caregiver: Caregiver, location: Location) -> Caregiver:
-    """The caregiver's phone reports where they are (the dispatcher measures distance from here)."""
-    caregiver.lat, caregiver.lon = location.lat, location.lon
+    """The caregiver's phone reports where they are, and so when (the dispatcher measures distance from here)."""
+    caregiver.lat, caregiver.lon, caregiver.located_at = location.lat, location.lon, utcnow()
     await session.flush()
     return caregiver
+
+
+def elder_identity(id_number: str, phone: str) -> dict[str, Any]:
+    """An elder's identity columns from a valid ID number and an E.164 phone: the numbers (sealed when stored),
+    their blind indexes, and what the ID number says (birth date, gender)."""
+    return {
+        "id_number": id_number,
+        "id_number_index": blind(id_number, context=ELDER_ID_NUMBER),
+        "phone": phone,
+        "phone_index": blind(phone, context=ELDER_PHONE),
+        "birth_date": birth_date_from_id_number(id_number),
+        "gender": gender_from_id_number(id_number),
+    }
+
+
+def synthetic_identity(serial: str, *, born: date, gender: str) -> dict[str, Any]:
+    """Identity columns for a simulated or benchmark elder (``serial`` unique, not a real ID number)."""
+    return {
+        "id_number": serial,
+        "id_number_index": blind(serial, context=ELDER_ID_NUMBER),
+        "phone": "+8613800000000",
+        "phone_index": blind("+8613800000000", context=ELDER_PHONE),
+        "birth_date": born,
+        "gender": gender,
+    }
 
 
 async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User | None) -> Elder:
@@ -223,30 +255,32 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User |
         await referenced(session, Caregiver, data.preferred_caregiver_id, what="护理员", what_en="caregiver")
     elder = Elder(
         name=data.name,
-        id_number=id_number,
-        phone=phone,
+        **elder_identity(id_number, phone),
         community_id=data.community_id,
         address=data.address,
         lat=data.location.lat,
         lon=data.location.lon,
-        gender=gender_from_id_number(id_number),
         same_gender_care=data.same_gender_care,
         preferred_caregiver_id=data.preferred_caregiver_id,
         language=data.language,
     )
     exists = Conflict("该身份证号已登记", code="elder_exists", message_en="An elder with this ID number exists")
-    return await insert_unique(session, elder, exists)
+    await insert_unique(session, elder, exists)
+    await audit.record(session, action="elder.create", subjects=audit.elders([elder.id]), fields=data.model_fields_set)
+    return elder
 
 
 async def find_elders_by_phone(*, session: AsyncSession, phone: str, user: User) -> list[Elder]:
     """The hotline's caller lookup: elders registered with this number, within the user's area."""
     normalized = phone_or_422(phone)
-    query = select(Elder).where(col(Elder.phone) == normalized).order_by(col(Elder.id))
+    matching = col(Elder.phone_index) == blind(normalized, context=ELDER_PHONE)
+    query = select(Elder).where(matching).order_by(col(Elder.id))
     area = visible_communities(user)
     if area is not None:
         query = query.where(col(Elder.community_id).in_(area))
-    rows = await session.execute(query)
-    return list(rows.scalars())
+    found = list((await session.execute(query)).scalars())
+    await audit.record_reads(session, action="elder.lookup", elder_ids=[e.id for e in found])
+    return found
 
 
 def _age(born: date, today: date) -> int:
@@ -256,7 +290,7 @@ def _age(born: date, today: date) -> int:
 def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
     """The elder's file; ID number and phone whole only to admins and the elder."""
     assert elder.id is not None
-    born = birth_date_from_id_number(elder.id_number)
+    born = elder.birth_date
     return ElderPublic(
         id=elder.id,
         name=elder.name,
@@ -305,6 +339,7 @@ async def set_preferences(*, session: AsyncSession, elder: Elder, data: ElderPre
         elder.preferred_caregiver_id = data.preferred_caregiver_id
     if "language" in given:
         elder.language = data.language
+    await audit.record(session, action="elder.update", subjects=audit.elders([elder.id]), fields=given)
     await session.flush()
     return elder
 
@@ -320,6 +355,7 @@ async def block_caregiver(
         session.add(block)
     else:
         block.reason = reason
+    await audit.record(session, action="elder.update", subjects=audit.elders([elder.id]), fields=["blocked_caregivers"])
     await session.flush()
     return block
 
@@ -339,5 +375,6 @@ async def unblock_caregiver(*, session: AsyncSession, elder: Elder, caregiver_id
     block = await session.get(BlockedCaregiver, (elder.id, caregiver_id))
     if block is None:
         raise NotFound("没有该屏蔽记录", code="block_not_found", message_en="No such block")
+    await audit.record(session, action="elder.update", subjects=audit.elders([elder.id]), fields=["blocked_caregivers"])
     await session.delete(block)
     await session.flush()

@@ -8,6 +8,7 @@ row, and records a ``request.status`` event in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -19,7 +20,7 @@ from backend.areas.models import Community
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
-from backend.core.logging import redact
+from backend.core.masking import mask_text
 from backend.registry.models import Caregiver
 from backend.requests.models import RequestHistory, ServiceRequest, Status
 from backend.users.models import Role, User
@@ -51,7 +52,8 @@ RIGHTS: dict[Status, frozenset[str]] = {
     Status.in_service: frozenset({Role.caregiver}),
     Status.completed: frozenset({Role.caregiver}),
     Status.closed: frozenset({SYSTEM, Role.admin, Role.operator}),
-    Status.cancelled: frozenset({SYSTEM, Role.admin, Role.operator, Role.community_staff, Role.elder}),
+    # family: only with the elder's act_for_elder consent (checked by the cancelling service)
+    Status.cancelled: frozenset({SYSTEM, Role.admin, Role.operator, Role.community_staff, Role.elder, Role.family}),
     Status.escalated: frozenset({SYSTEM, Role.admin, Role.operator}),
 }
 
@@ -178,12 +180,16 @@ async def transition(
     *,
     actor: Actor,
     reason: str | None = None,
+    at: datetime | None = None,
     **changes: Any,
 ) -> ServiceRequest:
-    """Move an order to ``to`` if its state and the actor allow it; 409 on an illegal move or a lost race."""
+    """Move an order to ``to`` if its state and the actor allow it; 409 on an illegal move or a lost race.
+
+    ``at``: when it happened, if not now (a phone's own time for an action it queued while offline)."""
     assert request.id is not None
     current = check_transition(request, to, actor=actor)
     now = utcnow()
+    happened = at or now
     values = {"status": to.value, "updated_at": now, **changes}
     result = await session.execute(
         update(ServiceRequest)
@@ -202,7 +208,7 @@ async def transition(
             request_id=request.id,
             from_status=current.value,
             status=to.value,
-            at=now,
+            at=happened,
             by=actor.label,
             by_user_id=actor.user_id,
             reason=reason,
@@ -210,9 +216,9 @@ async def transition(
     )
     data = status_payload(request) | {
         "from_status": current.value,
-        "at": now.isoformat(),
+        "at": happened.isoformat(),
         "by": actor.role,
-        "reason": redact(reason) if reason else None,  # free text may quote a phone number
+        "reason": mask_text(reason) if reason else None,  # free text may quote a phone number
     }
     emit(session, "request.status", await request_channels(session, request), data)
     await session.flush()

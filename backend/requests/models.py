@@ -1,11 +1,11 @@
-"""Work orders (服务工单), their history, and what happened at the door (上门服务记录)."""
+"""Work orders (服务工单), their history, what happened at the door (上门服务记录) and its proof (上门凭证)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
@@ -110,11 +110,75 @@ class Visit(SQLModel, table=True):
     checkin_lat: float
     checkin_lon: float
     checkin_distance_m: float
+    checkin_accuracy_m: float | None = None  # what the phone said of its position's accuracy
     checkin_method: str = Field(default="gps", max_length=16)
     location_flagged: bool = False
     checkout_at: datetime | None = timestamp_field()
+    # The elder's confirmation that she was served: her signature on the phone, or the code she was sent by SMS.
+    confirmed_by: str | None = Field(default=None, max_length=16)  # Confirmation
+    confirmed_at: datetime | None = timestamp_field()
     notes: str | None = Field(default=None, max_length=2000)
     # The elder's (or family's) stars after the visit, 1–5; continuity of care counts well-rated visits.
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=500)
     rated_at: datetime | None = timestamp_field()
+
+
+class ProofKind(StrEnum):
+    """What a caregiver's phone uploads as proof of a visit."""
+
+    arrival_photo = "arrival_photo"  # 到达照片: at the door, before the service
+    departure_photo = "departure_photo"  # 离开照片: the service done
+    signature = "signature"  # 老人签名: the elder signs on the phone's screen
+
+
+class ProofItem(StrEnum):
+    """What a service type may require of its visits (``service_type.proof_required``)."""
+
+    arrival_photo = "arrival_photo"
+    departure_photo = "departure_photo"
+    confirmation = "confirmation"  # the elder's signature, or the SMS code she was sent
+
+
+class Confirmation(StrEnum):
+    signature = "signature"
+    code = "code"
+
+
+class VisitProof(SQLModel, table=True):
+    """One photo or signature taken during a visit; the bytes are in the file store under ``storage_key``
+    (content-addressed: ``proofs/<sha256>``), the hash proves they never changed."""
+
+    __tablename__ = "visit_proof"
+    # One row per content and kind of an order (a retried upload finds it); also the index of an order's proofs.
+    __table_args__ = (UniqueConstraint("request_id", "kind", "sha256", name="uq_visit_proof_content"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id")
+    caregiver_id: int = Field(foreign_key="caregiver.id", index=True)
+    kind: str = Field(max_length=16)  # ProofKind
+    sha256: str = Field(max_length=64)  # hex
+    content_type: str = Field(max_length=32)  # from the file's own first bytes, not the client's word
+    size_bytes: int
+    storage_key: str = Field(max_length=128)
+    taken_at: datetime = required_timestamp_field()  # the phone's time, within device-time bounds
+    lat: float | None = None  # where the phone was (WGS-84)
+    lon: float | None = None
+    accuracy_m: float | None = None
+    distance_m: float | None = None  # from the elder's home
+    created_at: datetime = created_at_field()
+
+
+class ConfirmationCode(SQLModel, table=True):
+    """The one-time code last sent to the elder (or a family member) to confirm an order's visit: only its keyed
+    hash is kept; a new code replaces it."""
+
+    __tablename__ = "confirmation_code"
+
+    request_id: int = Field(foreign_key="service_request.id", primary_key=True)
+    code_hash: str = Field(max_length=64)  # keyed HMAC (backend.core.crypto.blind) of the order and the code
+    sent_to: str = Field(max_length=32)  # the phone, masked (138****0001)
+    family_member_id: int | None = Field(default=None, foreign_key="family_member.id")
+    expires_at: datetime = required_timestamp_field()
+    used_at: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, status
 
-from backend.core.deps import SessionDep, SettingsDep
+from backend.access.deps import CurrentUser, OperatorUser, StaffUser, VisibleRequest
+from backend.core.deps import RuntimeDep, SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.dispatch.schemas import OfferRecord, score_terms
-from backend.requests import service
-from backend.requests.deps import VisibleRequest
+from backend.requests import coming, emergencies, service
 from backend.requests.lifecycle import Actor
 from backend.requests.models import Status
 from backend.requests.schemas import (
     AssignBody,
     CandidatePublic,
+    ComingPublic,
     Exclusion,
     NearbyCaregiverPublic,
     RatingBody,
@@ -23,17 +24,20 @@ from backend.requests.schemas import (
     RequestCreate,
     RequestPublic,
 )
-from backend.users.deps import CurrentUser, OperatorUser, StaffUser
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
 async def create_request(
-    data: RequestCreate, session: SessionDep, settings: SettingsDep, user: CurrentUser
+    data: RequestCreate, session: SessionDep, runtime: RuntimeDep, user: CurrentUser
 ) -> RequestPublic:
-    """Create a work order (服务工单); dispatching starts at once."""
-    request = await service.create_request(session=session, settings=settings, user=user, data=data)
+    """Create a work order (服务工单); dispatching starts at once. An elder's (or her family's) emergency is her SOS:
+    while an emergency of hers is open it is that order (absorbed), and presses past ``ELDERCARE_SOS_LIMIT`` are
+    429 with ``Retry-After``."""
+    request = await emergencies.place_order(
+        session=session, settings=runtime.settings, throttle=runtime.throttle, user=user, data=data
+    )
     return await service.request_public(session, request)
 
 
@@ -57,6 +61,16 @@ async def list_requests(
 async def get_request(request: VisibleRequest, session: SessionDep) -> RequestPublic:
     """One order with its history."""
     return await service.request_public(session, request)
+
+
+@router.get("/{request_id}/coming", response_model=ComingPublic)
+async def who_is_coming(
+    request: VisibleRequest, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> ComingPublic:
+    """Who is coming (the elder's and her family's app): the order's caregivers, their phone whole for her and her
+    family while the visit is ahead or under way (else masked), and until they arrive the lead's distance from her
+    home with the travel estimate, from the position their phone last reported (``position_at``)."""
+    return await coming.who_is_coming(session=session, settings=settings, user=user, request=request)
 
 
 @router.post("/{request_id}/cancel", response_model=RequestPublic)

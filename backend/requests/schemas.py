@@ -6,9 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceTime
 from backend.dispatch.schemas import ScoreTerm
-from backend.requests.models import Payer, Priority, Status
+from backend.requests.models import Confirmation, Payer, Priority, ProofItem, ProofKind, Status
 
 
 class RequestCreate(BaseModel):
@@ -20,8 +20,8 @@ class RequestCreate(BaseModel):
         description="government: 政府购买服务 (409 quota_exhausted when the month's quota is used); self: 自费; "
         "omitted: government while the elder's quota lasts, then self",
     )
-    window_start: datetime | None = None
-    window_end: datetime | None = None
+    window_start: ServiceTime | None = None
+    window_end: ServiceTime | None = None
     notes: str | None = Field(default=None, max_length=1000)
 
 
@@ -33,14 +33,30 @@ class HistoryEntry(BaseModel):
     reason: str | None
 
 
+class ProofSummary(BaseModel):
+    """A photo or signature of the visit, as the order shows it (the file itself: ``…/proofs/{id}/content``)."""
+
+    id: int
+    kind: ProofKind
+    sha256: str
+    taken_at: datetime
+    distance_m: float | None = None  # from the elder's home, where the phone said it was
+
+
 class VisitPublic(BaseModel):
     checkin_at: datetime
     checkin_distance_m: float
+    checkin_accuracy_m: float | None = None
     location_flagged: bool
     checkout_at: datetime | None
     notes: str | None
     rating: int | None = None
     rating_comment: str | None = None
+    confirmed_by: Confirmation | None = None  # the elder's signature, or the code she was sent
+    confirmed_at: datetime | None = None
+    proofs: list[ProofSummary] = Field(default_factory=list)
+    proof_required: list[ProofItem] = Field(default_factory=list)  # what its service needs to be paid
+    proof_missing: list[ProofItem] = Field(default_factory=list)  # of those, what the visit lacks
 
 
 class LadderEntry(BaseModel):
@@ -113,15 +129,80 @@ class NearbyCaregiverPublic(BaseModel):
     excluded_by: list[Exclusion]
 
 
-class CheckIn(BaseModel):
+class DeviceTime(BaseModel):
+    at: ServiceTime | None = Field(
+        default=None,
+        description="when it happened on the phone (an action queued offline); default: when the server receives it",
+    )
+
+
+class CheckIn(DeviceTime):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000, description="the position's accuracy (m)")
 
 
-class CheckOut(BaseModel):
+class CheckOut(DeviceTime):
     notes: str | None = Field(default=None, max_length=2000)
+    confirmation_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="the 6-digit code the elder was sent (POST …/confirmation-code) and tells the caregiver",
+    )
 
 
 class RatingBody(BaseModel):
     stars: int = Field(ge=1, le=5, description="1–5 星")
     comment: str | None = Field(default=None, max_length=500)
+
+
+class ProofPublic(BaseModel):
+    """A photo or signature of a visit: what was uploaded, when and where (the file: ``…/content``)."""
+
+    id: int
+    request_id: int
+    caregiver_id: int
+    kind: ProofKind
+    sha256: str
+    content_type: str
+    size_bytes: int
+    taken_at: datetime
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    distance_m: float | None = None
+
+
+class CodeRecipient(BaseModel):
+    family_member_id: Id | None = Field(
+        default=None, description="send it to this family member of the elder instead of the elder herself"
+    )
+
+
+class CodeSent(BaseModel):
+    sent_to: str  # masked: 138****0001
+    expires_at: datetime
+
+
+class ProofRequirement(BaseModel):
+    required: list[ProofItem] = Field(
+        max_length=10, description="arrival_photo, departure_photo, confirmation (the elder's); [] for none"
+    )
+
+
+class ComingCaregiver(BaseModel):
+    id: int
+    name: str
+    phone: str | None  # whole for the elder and her family while the visit is ahead or under way, else masked
+    lead: bool  # the assigned caregiver (false: the partner of a two-caregiver service)
+
+
+class ComingPublic(BaseModel):
+    """Who is coming to the elder, and how far they are (the elder's and her family's app)."""
+
+    request_id: int
+    status: Status
+    caregivers: list[ComingCaregiver] = Field(default_factory=list)
+    distance_m: float | None = None  # accepted or en route: from the lead caregiver's last position to her home
+    eta_minutes: int | None = None  # the platform's travel estimate over that distance
+    position_at: datetime | None = None  # when that position was reported (null: not known, e.g. none today)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import (
+    ElderUse,
+    check_community,
+    check_elder,
+    covers_community,
+    followed_elders,
+    follows,
+    visible_communities,
+)
 from backend.areas.models import Community
 from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverBooking
-from backend.calendars.service import finish, release
+from backend.calendars.service import crew_of, finish, release
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -21,12 +30,14 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
+from backend.dispatch.waiting import caregivers_freed
 from backend.emergency import service as ladder
 from backend.emergency.models import LadderStep
 from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import known_service_types
+from backend.requests.confirmation import confirm_with_code
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     ACTIVE_STATUSES,
@@ -37,16 +48,15 @@ from backend.requests.models import (
     Status,
     Visit,
 )
+from backend.requests.proof_status import proofs_by_request, visit_public
 from backend.requests.schemas import (
     HistoryEntry,
     LadderEntry,
     RatingBody,
     RequestCreate,
     RequestPublic,
-    VisitPublic,
 )
 from backend.users.models import Role, User
-from backend.users.scope import check_community, covers_community, followed_elders, follows, visible_communities
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -60,6 +70,14 @@ async def create_request(
     *, session: AsyncSession, settings: Settings, user: User, data: RequestCreate
 ) -> ServiceRequest:
     """Take an order for an elder and start dispatching it after commit."""
+    elder = await elder_to_order_for(session=session, user=user, data=data)
+    return await open_request(
+        session=session, settings=settings, elder=elder, data=data, actor=Actor.of_user(user), user_id=user.id
+    )
+
+
+async def elder_to_order_for(*, session: AsyncSession, user: User, data: RequestCreate) -> Elder:
+    """The elder an order is for, if this user may order for her (and have the government pay, when asked)."""
     elder = await referenced(session, Elder, data.elder_id, what="老人", what_en="elder")
     if user.role == Role.elder and user.elder_id != elder.id:
         raise Forbidden("只能为本人下单", code="out_of_scope", message_en="Elders may only order for themselves")
@@ -67,6 +85,8 @@ async def create_request(
         community = await session.get(Community, elder.community_id)
         if community is None or not covers_community(user, community):
             raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+    elif user.role == Role.family:  # only with the elder's consent to act for her
+        await check_elder(session, user, data.elder_id, ElderUse.act)
     elif user.role not in (Role.admin, Role.operator, Role.elder):
         raise Forbidden("无权下单", code="role_forbidden", message_en="Your role may not create orders")
     if data.paid_by == Payer.government and user.role not in (Role.admin, Role.operator, Role.community_staff):
@@ -75,9 +95,7 @@ async def create_request(
             code="government_pay_forbidden",
             message_en="Only staff may file a government-paid order",
         )
-    return await open_request(
-        session=session, settings=settings, elder=elder, data=data, actor=Actor.of_user(user), user_id=user.id
-    )
+    return elder
 
 
 async def open_request(
@@ -125,7 +143,8 @@ async def open_request(
 
 
 async def requests_public(session: AsyncSession, requests: list[ServiceRequest]) -> list[RequestPublic]:
-    """Orders with their history, ladder, visit and crew, as the API shows them (six queries for any number)."""
+    """Orders with their history, ladder, visit (and its proof) and crew, as the API shows them (seven queries for
+    any number)."""
     ids = [r.id for r in requests]
     histories: dict[int, list[HistoryEntry]] = {i: [] for i in ids if i is not None}
     rows = await session.execute(
@@ -142,15 +161,17 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
     )
     for request_id, caregiver_id in (await session.execute(booked.order_by(col(CaregiverBooking.id)))).all():
         crews.setdefault(request_id, []).append(caregiver_id)
-    needed = dict(
-        (
+    kinds = {
+        code: (needed, proof)
+        for code, needed, proof in (
             await session.execute(
-                select(ServiceType.code, ServiceType.caregivers_needed).where(
+                select(ServiceType.code, ServiceType.caregivers_needed, ServiceType.proof_required).where(
                     col(ServiceType.code).in_({r.service_type for r in requests})
                 )
             )
         ).all()
-    )
+    }
+    proofs = await proofs_by_request(session, ids)
     ladders: dict[int, list[LadderEntry]] = {}
     rungs = select(LadderStep).where(col(LadderStep.request_id).in_(ids)).order_by(col(LadderStep.position))
     for step in (await session.execute(rungs)).scalars():
@@ -160,11 +181,21 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
         public = RequestPublic.model_validate(request, from_attributes=True)
         public.history = histories.get(request.id, [])  # type: ignore[arg-type]
         public.ladder = ladders.get(request.id, [])  # type: ignore[arg-type]
-        public.crew, public.caregivers_needed = crews.get(request.id, []), needed.get(request.service_type, 1)  # type: ignore[arg-type]
+        needed, required = kinds.get(request.service_type, (1, []))
+        public.crew, public.caregivers_needed = crews.get(request.id, []), needed  # type: ignore[arg-type]
         visit = visits.get(request.id)  # type: ignore[arg-type]
-        public.visit = VisitPublic.model_validate(visit, from_attributes=True) if visit else None
+        public.visit = visit_public(visit, proofs.get(visit.request_id, []), required) if visit else None
         out.append(public)
     return out
+
+
+async def elders_of(session: AsyncSession, requests: list[ServiceRequest]) -> dict[int, Elder]:
+    """The elders of these orders, by id, in one query (whoever reads them audits the read)."""
+    ids = {r.elder_id for r in requests}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Elder).where(col(Elder.id).in_(ids)))
+    return {e.id: e for e in rows.scalars() if e.id is not None}
 
 
 async def request_public(session: AsyncSession, request: ServiceRequest) -> RequestPublic:
@@ -216,7 +247,9 @@ async def cancel_request(
     locked = await lock_request(session, request.id)  # type: ignore[arg-type]
     assert locked is not None
     request = locked
-    if user.role == Role.elder and request.status in (Status.en_route, Status.in_service):
+    if user.role == Role.family:
+        await check_elder(session, user, request.elder_id, ElderUse.act)
+    if user.role in (Role.elder, Role.family) and request.status in (Status.en_route, Status.in_service):
         raise Forbidden(
             "护理员已出发，请致电热线取消",
             code="too_late_to_cancel",
@@ -270,29 +303,62 @@ async def assigned_request(session: AsyncSession, request_id: int, caregiver: Ca
     return request
 
 
-async def start_en_route(*, session: AsyncSession, request_id: int, caregiver: Caregiver) -> ServiceRequest:
-    """The caregiver sets off."""
+def device_time(settings: Settings, at: datetime | None) -> datetime:
+    """When a phone says an action happened: taken if no older than ``device_time_lateness_hours`` and no more than
+    ``device_time_ahead_seconds`` ahead of the server (422 ``device_time_out_of_range``); none: now."""
+    now = utcnow()
+    if at is None:
+        return now
+    at = at if at.tzinfo else at.replace(tzinfo=LOCAL_TZ)  # a phone's time without a zone is Suzhou's
+    earliest = now - timedelta(hours=settings.device_time_lateness_hours)
+    if not earliest <= at <= now + timedelta(seconds=settings.device_time_ahead_seconds):
+        raise Invalid(
+            "手机时间与服务器相差过大，请检查手机时间",
+            code="device_time_out_of_range",
+            message_en="The phone's time is too far from the server's",
+        )
+    return at
+
+
+async def start_en_route(
+    *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, at: datetime | None = None
+) -> ServiceRequest:
+    """The caregiver sets off (``at``: the phone's time, for an action queued offline)."""
     request = await assigned_request(session, request_id, caregiver)
-    return await transition(session, request, Status.en_route, actor=Actor.of_caregiver(caregiver), reason="出发")
+    when = device_time(settings, at)
+    actor = Actor.of_caregiver(caregiver)
+    return await transition(session, request, Status.en_route, actor=actor, reason="出发", at=when)
 
 
 async def check_in(
-    *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, lat: float, lon: float
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    request_id: int,
+    caregiver: Caregiver,
+    lat: float,
+    lon: float,
+    at: datetime | None = None,
+    accuracy_m: float | None = None,
 ) -> tuple[ServiceRequest, Visit]:
-    """The caregiver arrives; a check-in far from the elder's home is flagged, not refused."""
+    """The caregiver arrives; a check-in far from the elder's home is flagged, not refused. The visit keeps the
+    phone's time (``at``) when it was queued offline, not the time it reached the server."""
+    when = device_time(settings, at)
     request = await assigned_request(session, request_id, caregiver)
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     distance = round(distance_m(lat, lon, elder.lat, elder.lon), 1)
     flagged = distance > settings.checkin_radius_m
     reason = f"上门签到（距老人家 {distance:.0f} 米{'，超出范围已标记' if flagged else ''}）"
-    await transition(session, request, Status.in_service, actor=Actor.of_caregiver(caregiver), reason=reason)
+    await transition(session, request, Status.in_service, actor=Actor.of_caregiver(caregiver), reason=reason, at=when)
     visit = Visit(
         request_id=request_id,
         caregiver_id=caregiver.id,  # type: ignore[arg-type]
+        checkin_at=when,
         checkin_lat=lat,
         checkin_lon=lon,
         checkin_distance_m=distance,
+        checkin_accuracy_m=accuracy_m,
         location_flagged=flagged,
     )
     session.add(visit)
@@ -306,15 +372,33 @@ async def check_in(
 
 
 async def check_out(
-    *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, notes: str | None
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    request_id: int,
+    caregiver: Caregiver,
+    notes: str | None,
+    at: datetime | None = None,
+    confirmation_code: str | None = None,
 ) -> ServiceRequest:
-    """The caregiver finishes the visit."""
+    """The caregiver finishes the visit (``at``: the phone's time, for a check-out queued offline), with the code the
+    elder was sent when she confirms it (``backend.requests.confirmation``; without one the visit is unconfirmed)."""
+    when = device_time(settings, at)
     request = await assigned_request(session, request_id, caregiver)
-    await transition(session, request, Status.completed, actor=Actor.of_caregiver(caregiver), reason="服务完成签退")
-    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
-    visit.checkout_at = utcnow()
+    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one_or_none()
+    if visit is not None and when < visit.checkin_at:
+        raise Invalid("签退时间早于签到时间", code="checkout_before_checkin", message_en="Check-out before check-in")
+    actor = Actor.of_caregiver(caregiver)
+    await transition(session, request, Status.completed, actor=actor, reason="服务完成签退", at=when)
+    assert visit is not None  # in service means checked in
+    visit.checkout_at = when
+    crew = await crew_of(session, request_id)
     await finish(session, request_id, visit.checkout_at)
+    assert caregiver.id is not None
+    caregivers_freed(session, [caregiver.id, *crew])  # orders waiting near them are offered now
     visit.notes = notes
+    if confirmation_code is not None:
+        await confirm_with_code(session, settings, visit=visit, code=confirmation_code, at=when)
     await session.flush()
     elder = await session.get(Elder, request.elder_id)
     kind = await session.get(ServiceType, request.service_type)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from backend.access.scope import CITYWIDE, caregiver_of
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
@@ -18,7 +19,6 @@ from backend.requests.models import Visit
 from backend.settlement.models import CorrectionReason, CorrectionStatus, VisitCorrection
 from backend.settlement.schemas import CorrectionCreate
 from backend.users.models import Role, User
-from backend.users.scope import CITYWIDE, caregiver_of
 
 # What a correction may change, and how each field is shown in ``before``/``after``.
 FIELDS = ("checkin_at", "checkout_at", "notes", "location_flagged")

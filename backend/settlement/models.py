@@ -72,7 +72,9 @@ class LineKind(StrEnum):
 class Exclusion(StrEnum):
     no_proof = "no_proof"  # no check-in and check-out
     gps_flagged = "gps_flagged"  # checked in far from the elder's home
+    too_short = "too_short"  # shorter than a plausible share of the service's usual minutes
     cancelled = "cancelled"
+    missing_proof = "missing_proof"  # a photo or the elder's confirmation that its service requires is missing
 
 
 class Settlement(SQLModel, table=True):
@@ -117,6 +119,8 @@ class SettlementLine(SQLModel, table=True):
     amount_yuan: int = 0
     checkin_at: datetime | None = timestamp_field()
     checkout_at: datetime | None = timestamp_field()
+    # The visit's proof: each kind with its first file's short hash (+ how many more), and who confirmed it.
+    proof: str | None = Field(default=None, max_length=255)
 
 
 class SubsidyBudget(SQLModel, table=True):

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Response, status
+from pydantic import TypeAdapter
 
+from backend.access.deps import AdminUser, CurrentUser
+from backend.access.scope import check_request
+from backend.audit import service as audit
 from backend.benefits.schemas import MONTH_PATTERN
-from backend.core.deps import SessionDep
-from backend.core.errors import Forbidden
+from backend.core.deps import SessionDep, SettingsDep
 from backend.core.schemas import PathId, QueryId
 from backend.core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from backend.settlement import corrections, service
+from backend.settlement.lines import line_public
 from backend.settlement.models import Settlement, SettlementStatus
 from backend.settlement.schemas import (
     BudgetSet,
@@ -27,10 +33,8 @@ from backend.settlement.schemas import (
     SettlementPublic,
     SettlementRun,
 )
-from backend.users.deps import CurrentUser
-from backend.users.models import Role
-from backend.users.scope import check_request
 
+RESULTS = TypeAdapter(list[RunResult])
 router = APIRouter(tags=["settlement"])
 
 
@@ -92,26 +96,35 @@ async def _result(session: SessionDep, run: tuple[Settlement, bool, Difference])
     return RunResult(settlement=await service.public(session, settlement), changed=changed, difference=diff)
 
 
+async def _json(dump: Callable[[], str | bytes]) -> Response:
+    """A month's difference can be tens of thousands of lines: written to JSON off the event loop."""
+    return Response(await anyio.to_thread.run_sync(dump), media_type="application/json")
+
+
 @router.post("/settlements/run", response_model=RunResult)
-async def run_settlement(data: SettlementRun, session: SessionDep, user: CurrentUser) -> RunResult:
+async def run_settlement(
+    data: SettlementRun, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
     """Compute a provider's statement for a month (the bureau; the provider's admin to preview).
 
     Idempotent: the same data give the same statement (``changed: false``); changed data give a new
     draft revision and the difference line by line."""
-    made = await service.run(session=session, user=user, provider_id=data.provider_id, month=data.month)
-    return await _result(session, made)
+    made = await service.run(
+        session=session, settings=settings, user=user, provider_id=data.provider_id, month=data.month
+    )
+    return await _json((await _result(session, made)).model_dump_json)
 
 
 @router.post("/settlements/run-month", response_model=list[RunResult])
-async def run_month(data: MonthRun, session: SessionDep, user: CurrentUser) -> list[RunResult]:
+async def run_month(data: MonthRun, session: SessionDep, settings: SettingsDep, user: AdminUser) -> Response:
     """Every active provider's statement for a month (admins)."""
-    if user.role != Role.admin:
-        raise Forbidden("仅管理员可批量结算", code="role_forbidden", message_en="Admins only")
     results = []
     for provider_id in await service.active_providers(session):
-        made = await service.run(session=session, user=user, provider_id=provider_id, month=data.month)
+        made = await service.run(
+            session=session, settings=settings, user=user, provider_id=provider_id, month=data.month
+        )
         results.append(await _result(session, made))
-    return results
+    return await _json(partial(RESULTS.dump_json, results))
 
 
 @router.get("/settlements", response_model=list[SettlementPublic])
@@ -137,7 +150,7 @@ async def get_settlement(settlement_id: PathId, session: SessionDep, user: Curre
 async def settlement_lines(settlement_id: PathId, session: SessionDep, user: CurrentUser) -> list[LinePublic]:
     """Every order of the statement: included with its amount, or excluded with the reason."""
     settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
-    return [service.line_public(x) for x in await service.lines_of(session, settlement.id)]  # type: ignore[arg-type]
+    return [line_public(x) for x in await service.lines_of(session, settlement.id)]  # type: ignore[arg-type]
 
 
 def _transition(to: SettlementStatus, doc: str) -> Callable[..., Awaitable[SettlementPublic]]:
@@ -172,18 +185,12 @@ async def export_settlement(
 ) -> Response:
     """The statement as a spreadsheet (CSV in UTF-8, or XLSX) for signing and archiving."""
     settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
-    lines = await service.lines_of(session, settlement.id)  # type: ignore[arg-type]
+    data, elder_ids = await service.export(session, settlement, format)
+    await audit.record_reads(session, action="elder.export", elder_ids=elder_ids)
     name = f"settlement-{settlement.provider_id}-{settlement.month}-r{settlement.revision}.{format}"
-    if format == "csv":
-        return Response(
-            service.export_csv(settlement, lines),
-            media_type=CSV_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    provider = (await service.public(session, settlement)).provider_name
     return Response(
-        service.export_xlsx(settlement, provider, lines),
-        media_type=XLSX_TYPE,
+        data,
+        media_type=CSV_TYPE if format == "csv" else XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

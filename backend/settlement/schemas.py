@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.benefits.schemas import MONTH_PATTERN
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceTime
 from backend.settlement.models import CorrectionReason
 
 
@@ -29,8 +29,8 @@ class CorrectionCreate(BaseModel):
 
     reason_code: CorrectionReason
     comment: str = Field(min_length=1, max_length=500)
-    checkin_at: datetime | None = None
-    checkout_at: datetime | None = None
+    checkin_at: ServiceTime | None = None
+    checkout_at: ServiceTime | None = None
     notes: str | None = Field(default=None, max_length=2000)
     location_flagged: bool | None = None
 
@@ -86,6 +86,7 @@ class LinePublic(BaseModel):
     amount_yuan: int
     checkin_at: datetime | None
     checkout_at: datetime | None
+    proof: str | None = None  # arrival_photo:1a2b3c4d departure_photo:5e6f7a8b confirmed:code
 
 
 class LineChange(BaseModel):

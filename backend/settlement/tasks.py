@@ -21,7 +21,7 @@ async def draft_last_month(runtime: Runtime) -> int:
     for provider_id in providers:
         async with runtime.unit_of_work() as session:
             _settlement, made, _diff = await service.run(
-                session=session, user=None, provider_id=provider_id, month=month
+                session=session, settings=runtime.settings, user=None, provider_id=provider_id, month=month
             )
             changed += made
     return changed

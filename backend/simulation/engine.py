@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from backend.registry.models import (
     placed,
 )
 from backend.registry.models import ServiceType as ServiceTypeRow
+from backend.registry.service import synthetic_identity
 from backend.requests import service as requests
 from backend.requests.models import Payer, Priority, ServiceRequest, Status
 from backend.requests.schemas import RequestCreate
@@ -275,13 +276,13 @@ class Simulation:
                 elders.append(
                     {
                         "name": f"老人{i}",
-                        "id_number": f"SIM{i:015d}",
-                        "phone": "+8613800000000",
+                        **synthetic_identity(
+                            f"SIM{i:015d}", born=date(1945, 1, 1), gender=rng.choice(["female", "male"])
+                        ),
                         "community_id": home.id,
                         "address": "模拟地址",
                         "lat": lat,
                         "lon": lon,
-                        "gender": rng.choice(["female", "male"]),
                         "language": "suzhounese" if rng.random() < s.suzhounese_elders else None,
                         "created_at": self.now,
                     }
@@ -304,8 +305,7 @@ class Simulation:
                 ],
             )
             self.homes = {
-                int(eid): (float(e["lat"]), float(e["lon"]))  # type: ignore[arg-type]
-                for eid, e in zip(elder_ids, elders, strict=True)
+                int(eid): (float(e["lat"]), float(e["lon"])) for eid, e in zip(elder_ids, elders, strict=True)
             }
 
     def _plan_requests(self) -> None:
@@ -452,7 +452,9 @@ class Simulation:
         async with runtime.unit_of_work() as session:
             caregiver = await session.get(Caregiver, caregiver_id)
             assert caregiver is not None
-            request = await requests.start_en_route(session=session, request_id=request_id, caregiver=caregiver)
+            request = await requests.start_en_route(
+                session=session, settings=runtime.settings, request_id=request_id, caregiver=caregiver
+            )
             elder = await session.get(Elder, request.elder_id)
             assert elder is not None
             metres = distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon)

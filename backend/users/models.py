@@ -35,4 +35,7 @@ class User(SQLModel, table=True):
     provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
     elder_id: int | None = Field(default=None, foreign_key="elder.id", index=True)
     is_active: bool = True
+    # Every token carries the version it was issued under: sign-out, a new password, deactivation or a change
+    # of role or scope raises it, which ends every token (and socket) issued before.
+    token_version: int = 0
     created_at: datetime = created_at_field()

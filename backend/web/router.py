@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -43,9 +45,17 @@ def asset(path: str) -> str:
     return f"/web/static/{path}?v={digest}"
 
 
-def _render(request: Request, template: str, page: str, lang_param: str | None) -> Response:
+def render(
+    request: Request,
+    template: str,
+    page: str,
+    lang_param: str | None,
+    words_of: Callable[[Lang], dict[str, str]] = catalogue,
+    **context: Any,
+) -> Response:
+    """A page in the chosen language (asked for, else the cookie's), its words embedded for its scripts."""
     lang: Lang = pick_lang(lang_param or request.cookies.get(LANG_COOKIE))
-    words = catalogue(lang)
+    words = words_of(lang)
     response = templates.TemplateResponse(
         request,
         template,
@@ -55,6 +65,7 @@ def _render(request: Request, template: str, page: str, lang_param: str | None) 
             "t": words,
             "asset": asset,
             "catalogue_json": json.dumps(words, ensure_ascii=False).replace("</", "<\\/"),
+            **context,
         },
         headers=SECURITY_HEADERS,
     )
@@ -71,7 +82,7 @@ async def root() -> RedirectResponse:
 
 @router.get("/web/", response_class=HTMLResponse)
 async def login_page(request: Request, lang: str | None = Query(default=None, max_length=8)) -> Response:
-    return _render(request, "login.html", "login", lang)
+    return render(request, "login.html", "login", lang)
 
 
 @router.get("/web/{page}", response_class=HTMLResponse)
@@ -79,7 +90,7 @@ async def page(request: Request, page: str, lang: str | None = Query(default=Non
     template = PAGES.get(page)
     if template is None:
         return RedirectResponse("/web/", status_code=307)
-    return _render(request, template, page, lang)
+    return render(request, template, page, lang)
 
 
 def install(app: FastAPI) -> None:

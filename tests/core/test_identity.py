@@ -11,6 +11,7 @@ from stdnum.cn import ric
 from backend.core.identity import (
     InvalidIdentity,
     birth_date_from_id_number,
+    courtesy_name,
     mask_id_number,
     mask_phone,
     normalize_id_number,
@@ -256,3 +257,18 @@ def test_gender_comes_from_the_seventeenth_digit() -> None:
     even = "32050219450302004"
     assert gender_from_id_number(odd + ric.calc_check_digit(odd + "0")) == "male"
     assert gender_from_id_number(even + ric.calc_check_digit(even + "0")) == "female"
+
+
+@pytest.mark.parametrize(
+    ("name", "gender", "greeting"),
+    [
+        ("王秀英", "female", "王奶奶"),
+        ("李建国", "male", "李爷爷"),
+        ("欧阳春兰", "female", "欧阳奶奶"),  # a two-character surname
+        ("诸葛明", "male", "诸葛爷爷"),
+        ("张阿婆", None, "张老"),
+        ("Mary Smith", "female", "老人家"),
+    ],
+)
+def test_a_caregiver_greets_an_elder_by_surname_only(name: str, gender: str | None, greeting: str) -> None:
+    assert courtesy_name(name, gender) == greeting

@@ -23,8 +23,8 @@ async def test_processes_share_a_generated_signing_key_and_admin_gets_a_random_p
             await second.start()
             key = first.settings.secret_key
             assert key and len(key) >= 48 and key == second.settings.secret_key
-            token = create_access_token(first.settings, user_id=1, role="admin")
-            assert decode_access_token(second.settings, token) == 1
+            token = create_access_token(first.settings, user_id=1, role="admin", version=0)
+            assert decode_access_token(second.settings, token).user_id == 1
             with pytest.raises(jwt.InvalidSignatureError):  # the development placeholder signs nothing valid
                 jwt.decode(jwt.encode({"sub": "1"}, "change-me", algorithm="HS256"), key, algorithms=["HS256"])
 
@@ -45,6 +45,9 @@ async def test_processes_share_a_generated_signing_key_and_admin_gets_a_random_p
 def test_production_refuses_placeholder_secrets() -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(environment="production", secret_key="change-me")
+    real = "a-real-signing-key-of-more-than-32-characters"
     with pytest.raises(ValueError, match="ADMIN_PASSWORD"):
-        Settings(environment="production", admin_password="admin")
-    assert Settings(environment="production").secret_key is None  # unset is fine: generated and stored
+        Settings(environment="production", secret_key=real, admin_password="admin")
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings(environment="production")  # production never keeps its signing key in the database
+    assert Settings(environment="production", secret_key=real).secret_key == real

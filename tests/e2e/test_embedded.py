@@ -93,5 +93,10 @@ async def test_demo_data_and_the_order_life_in_one_process(embedded) -> None:
     assert row["median_accept_seconds_30d"] is not None and city["totals"]["median_accept_seconds_30d"] is not None
     page = await admin.get("/web/dashboard")
     assert page.status_code == 200 and "实时工单队列" in page.text
+    # Metrics in one process: the in-process worker's decisions and sweeps, the embedded scheduler's beat.
+    metrics = (await admin.get("/metrics")).text
+    assert 'eldercare_dispatch_decision_seconds_count{kind="round"}' in metrics
+    assert 'eldercare_sweep_last_success_timestamp_seconds{sweep="dispatch.sweep_deadlines"}' in metrics
+    assert "eldercare_scheduler_last_enqueue_timestamp_seconds" in metrics
     for closable in (dashboard, phone, admin, operator, staff, world):
         await closable.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.core.config import DispatchWeights, Settings
@@ -25,15 +26,23 @@ async def order(api: Api, elder: dict[str, Any], **extra: Any) -> int:
     return int(created["id"])
 
 
-async def serve(world: World, api: Api, caregiver: dict[str, Any], elder: dict[str, Any], **extra: Any) -> int:
-    """An order for the elder that this caregiver (the only one free) takes and finishes."""
+async def serve(
+    world: World, api: Api, caregiver: dict[str, Any], elder: dict[str, Any], *, stay: float = 0, **extra: Any
+) -> int:
+    """An order for the elder that this caregiver (the only one free) takes and finishes; ``stay``: minutes at
+    the door, told by the phone's own times (as when it replays a queue kept offline)."""
     rid = await order(api, elder, **extra)
     offers = await offers_of(api, rid)
     assert [o["caregiver_id"] for o in offers] == [caregiver["id"]]
     phone = caregiver["api"]
     await phone.ok("POST", f"/mobile/v1/offers/{offers[0]['id']}/accept")
-    await phone.ok("POST", f"/mobile/v1/requests/{rid}/en-route")
-    await phone.ok("POST", f"/mobile/v1/requests/{rid}/check-in", world.home)
+    now = datetime.now(UTC)
+    await phone.ok(
+        "POST", f"/mobile/v1/requests/{rid}/en-route", {"at": (now - timedelta(minutes=stay + 5)).isoformat()}
+    )
+    await phone.ok(
+        "POST", f"/mobile/v1/requests/{rid}/check-in", {**world.home, "at": (now - timedelta(minutes=stay)).isoformat()}
+    )
     await phone.ok("POST", f"/mobile/v1/requests/{rid}/check-out", {})
     return rid
 

@@ -18,7 +18,7 @@ from backend.insurance.seed import insure_providers
 from backend.registry.models import Caregiver, Provider
 from backend.requests.models import ServiceRequest, Visit
 from backend.users.models import User
-from tests.client import id_number, unique_phone
+from tests.client import unique_phone
 from tests.e2e.test_benefits import grant
 from tests.e2e.test_scoring import serve
 from tests.factories import HERE, elder_at_home, new_community
@@ -43,12 +43,13 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     rid = await serve(world, operator, caregiver, elder)  # within the quota: government-paid
     visit = (await operator.ok("GET", f"/api/v1/requests/{rid}"))["visit"]
 
-    # The caregiver forgot to check out on time: they ask; the bureau's operator approves.
-    arrived, recorded = datetime.fromisoformat(visit["checkin_at"]), datetime.fromisoformat(visit["checkout_at"])
-    left = arrived + (recorded - arrived) / 2  # they left earlier than the check-out says
-    body = {"reason_code": "forgot_checkout", "comment": "家属确认已离开", "checkout_at": left.isoformat()}
+    # The caregiver's phone failed at the door: the visit says a few seconds, too short to be paid. They ask to
+    # set the arrival 15 minutes earlier (a meal's usual 45 minutes: over its quarter); the operator approves.
+    arrived = datetime.fromisoformat(visit["checkin_at"])
+    came = arrived - timedelta(minutes=15)
+    body = {"reason_code": "device_failure", "comment": "手机故障，家属确认到达时间", "checkin_at": came.isoformat()}
     asked = await caregiver["api"].ok("POST", f"/api/v1/requests/{rid}/visit/corrections", body, 201)
-    assert asked["status"] == "pending" and asked["before"]["checkout_at"] != asked["after"]["checkout_at"]
+    assert asked["status"] == "pending" and asked["before"]["checkin_at"] != asked["after"]["checkin_at"]
     again = await caregiver["api"].post(f"/api/v1/requests/{rid}/visit/corrections", body)
     assert again.status_code == 409 and again.json()["error"]["code"] == "correction_pending"
     assert (await caregiver["api"].post(f"/api/v1/visit-corrections/{asked['id']}/approve", {})).status_code == 403
@@ -56,7 +57,7 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     approved = await operator.ok("POST", f"/api/v1/visit-corrections/{asked['id']}/approve", {"note": "核实无误"})
     assert approved["status"] == "approved" and approved["decided_by"].startswith("operator:")
     shown = (await operator.ok("GET", f"/api/v1/requests/{rid}"))["visit"]
-    assert datetime.fromisoformat(shown["checkout_at"]) == left
+    assert datetime.fromisoformat(shown["checkin_at"]) == came
     (kept,) = await staff.ok("GET", f"/api/v1/requests/{rid}/visit/corrections")
     assert kept["before"] == asked["before"] and kept["after"] == asked["after"]  # both versions stay
     # An operator's own correction needs someone else; clearing a GPS flag needs the GPS reason.
@@ -84,7 +85,7 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     assert same["changed"] is False and same["settlement"]["id"] == statement["id"]
 
     # A self-paid visit later: the next run is a new revision showing the difference.
-    second = await serve(world, operator, caregiver, elder, paid_by="self")
+    second = await serve(world, operator, caregiver, elder, paid_by="self", stay=20)
     rerun = await boss.ok("POST", "/api/v1/settlements/run", run)
     assert rerun["changed"] is True and rerun["settlement"]["revision"] == 2
     diff = rerun["difference"]
@@ -136,6 +137,7 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
     rng = random.Random(11)
     month, first, last = _month_before(datetime.now(LOCAL_TZ).date())
     prices = {"meal": 15, "bathing": 80, "cleaning": 60}
+    minutes = {"meal": 45, "bathing": 90, "cleaning": 120}  # the services' usual minutes (the seeded catalogue)
     rates = {"meal": 22, "bathing": 95}  # no self-pay price set for cleaning: counted at 0
     async with runtime.unit_of_work() as session:
         community = await new_community(session)
@@ -159,8 +161,7 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
         kinds = {"low_income": "19600101", "age_80": "19400101", "uncategorised": "19600101"}
         elders = {}
         for kind, born in kinds.items():
-            elder = elder_at_home(community)
-            elder.id_number = id_number(born)
+            elder = elder_at_home(community, born=born)
             session.add(elder)
             await session.flush()
             elders[kind] = elder
@@ -200,6 +201,9 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
             visit = None
             if status in ("completed", "closed", "accepted") and proof > 0.1:
                 arrived = at + timedelta(minutes=rng.randrange(-20, 30))
+                stayed = (
+                    50 if proof > 0.3 else rng.choice([0.001, 5, 30])
+                )  # seconds, or minutes that do or do not count
                 visit = Visit(
                     request_id=request.id,  # type: ignore[arg-type]
                     caregiver_id=caregiver.id,  # type: ignore[arg-type]
@@ -208,7 +212,7 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
                     checkin_lon=HERE.lon,
                     checkin_distance_m=10,
                     location_flagged=proof < 0.2,
-                    checkout_at=(arrived + timedelta(minutes=50)).astimezone(UTC) if proof > 0.15 else None,
+                    checkout_at=(arrived + timedelta(minutes=stayed)).astimezone(UTC) if proof > 0.15 else None,
                 )
                 session.add(visit)
             # The independent count: a visit belongs to the month its check-in (else its window) falls in.
@@ -222,6 +226,8 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
                 expected[request.id] = ("excluded", "no_proof", 0, None)
             elif visit.location_flagged:
                 expected[request.id] = ("excluded", "gps_flagged", 0, None)
+            elif stayed < 0.25 * minutes[service]:  # ELDERCARE_MIN_VISIT_SHARE of the service's usual minutes
+                expected[request.id] = ("excluded", "too_short", 0, None)
             elif paid == "government":
                 expected[request.id] = ("included", None, prices[service], None if kind == "uncategorised" else kind)
             else:

@@ -1,10 +1,14 @@
-/* Shared by every page: words, formats in Chinese conventions, the API with the signed-in token, the live socket. */
+/* Shared by every page, the staff's and the phone apps': words, formats in Chinese conventions, the API with the
+   signed-in token, the live socket. A page says where its sign-in lives (`data-signin`) and whether the token
+   stays on the device (`data-store="local"`: the phone apps, signed in once) or with the tab (the staff's desks). */
 "use strict";
 
 const Words = JSON.parse(document.getElementById("catalogue").textContent);
 const LANG = document.body.dataset.lang === "en" ? "en" : "zh";
 const LOCALE = LANG === "en" ? "en-GB" : "zh-CN";
 const TZ = "Asia/Shanghai";
+const SIGN_IN = document.body.dataset.signin || "/web/";
+const TOKENS = document.body.dataset.store === "local" ? localStorage : sessionStorage;
 
 /** A message of the catalogue, with {names} filled in. */
 function T(key, values) {
@@ -104,24 +108,63 @@ function debounce(fn, ms) {
 }
 
 const Session = {
-  get token() { return sessionStorage.getItem("eldercare.token"); },
+  get token() { return TOKENS.getItem("eldercare.token"); },
   set token(value) {
-    if (value) sessionStorage.setItem("eldercare.token", value);
-    else sessionStorage.removeItem("eldercare.token");
+    if (value) TOKENS.setItem("eldercare.token", value);
+    else TOKENS.removeItem("eldercare.token");
   },
   me: null,
+  sockets: new Set(), // the page's live sockets, told of each renewed token
+  /** Leave: the server ends every token of the account (and its sockets), then back to the sign-in page. */
+  async logOut() {
+    try {
+      if (this.token) await fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${this.token}` } });
+    } finally {
+      this.signOut();
+    }
+  },
   signOut() {
     this.token = null;
-    location.assign("/web/");
+    location.assign(SIGN_IN);
+  },
+  /** Seconds since the token was issued (from its own claims; no secret needed to read them). */
+  tokenAge() {
+    try {
+      const claims = JSON.parse(atob(this.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return Date.now() / 1000 - claims.iat;
+    } catch (_) {
+      return Infinity;
+    }
+  },
+  async renew() {
+    const fresh = await api("/api/v1/auth/refresh", { method: "POST" });
+    this.token = fresh.access_token;
+    for (const live of this.sockets) live.renew();
+  },
+  /** Tokens are short: while the page is open, a fresh one every few minutes (the server caps a sign-in's age). */
+  keepAlive(minutes = 10) {
+    const renewIfOld = async () => {
+      if (!this.token || !navigator.onLine || this.tokenAge() < minutes * 60) return;
+      try {
+        await this.renew();
+      } catch (error) {
+        if (error instanceof ApiError) failed(error); // offline is not a failure: the next try renews it
+      }
+    };
+    setInterval(renewIfOld, 60 * 1000);
+    // A phone wakes the page after a while in the pocket, or finds its network again: renew at once.
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) renewIfOld(); });
+    window.addEventListener("online", renewIfOld);
   },
   /** The signed-in user, or off to the sign-in page (coming back here afterwards). */
   async require(roles) {
     if (!this.token) {
-      location.assign(`/web/?next=${encodeURIComponent(location.pathname + location.search)}`);
+      location.assign(`${SIGN_IN}?next=${encodeURIComponent(location.pathname + location.search)}`);
       throw new Error("not signed in");
     }
     this.me = await api("/api/v1/users/me");
-    document.getElementById("who").textContent = this.me.display_name || this.me.username;
+    const who = document.getElementById("who");
+    if (who) who.textContent = this.me.display_name || this.me.username;
     for (const link of document.querySelectorAll("nav [data-roles]")) {
       link.hidden = !link.dataset.roles.split(" ").includes(this.me.role);
     }
@@ -129,6 +172,7 @@ const Session = {
       location.assign(homeOf(this.me.role));
       throw new Error("wrong page for this role");
     }
+    this.keepAlive();
     return this.me;
   },
 };
@@ -136,6 +180,8 @@ const Session = {
 function homeOf(role) {
   if (role === "operator") return "/web/console";
   if (role === "admin") return "/web/bureau";
+  if (role === "caregiver") return "/app/caregiver";
+  if (role === "elder" || role === "family") return "/app/elder";
   return "/web/dashboard";
 }
 
@@ -147,12 +193,14 @@ class ApiError extends Error {
   }
 }
 
-/** The API, with the token and the page's language; errors carry the server's code and message. */
-async function api(path, { method = "GET", body, form, raw = false } = {}) {
-  const headers = { "Accept-Language": LANG === "en" ? "en" : "zh-CN" };
+/** The API, with the token and the page's language; errors carry the server's code and message. A `body` that is
+ * FormData goes as multipart (a photo); `headers` adds to them (an Idempotency-Key). */
+async function api(path, { method = "GET", body, form, raw = false, headers: extra = {} } = {}) {
+  const headers = { "Accept-Language": LANG === "en" ? "en" : "zh-CN", ...extra };
   if (Session.token) headers.Authorization = `Bearer ${Session.token}`;
   let payload;
   if (form) payload = new URLSearchParams(form);
+  else if (body instanceof FormData) payload = body;
   else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
@@ -186,6 +234,9 @@ function failed(error) {
  * The live socket of contract v1: auth first, then subscriptions; after a drop it reconnects and asks for what
  * it missed with `since`. `onEvent(channel, event, data)` is called for every event.
  */
+// What the socket says when the sign-in is over (expired, signed out elsewhere, access changed).
+const SIGNED_OUT = ["invalid_token", "not_authenticated", "token_revoked", "token_expired", "session_ended"];
+
 class Live {
   /** `onSubscribed(channel)`, when given, is told each time a subscription (re)starts: a moment to re-read. */
   constructor(onEvent, onSubscribed) {
@@ -194,7 +245,14 @@ class Live {
     this.channels = new Map(); // channel -> last seq seen (null: none yet)
     this.socket = null;
     this.backoff = 500;
+    Session.sockets.add(this);
     this.connect();
+  }
+  /** Carry the page's renewed token over to the open socket (same account: the socket stays). */
+  renew() {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "auth", token: Session.token }));
+    }
   }
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -214,7 +272,9 @@ class Live {
     socket.addEventListener("close", () => clearInterval(this.ping));
   }
   receive(message) {
-    if (message.type === "auth_ok") {
+    if (message.type === "auth_ok" && message.renewed) {
+      return; // the same sign-in, a fresh token: subscriptions carry on
+    } else if (message.type === "auth_ok") {
       this.backoff = 500;
       this.indicate(true);
       for (const [channel, since] of this.channels) this.send(channel, since);
@@ -224,7 +284,9 @@ class Live {
     } else if (message.type === "event") {
       this.channels.set(message.channel, message.seq);
       this.onEvent(message.channel, message.event, message.data || {});
-    } else if (message.type === "error" && ["invalid_token", "not_authenticated"].includes(message.code)) {
+    } else if (message.type === "unsubscribed" && message.reason) {
+      this.channels.delete(message.channel); // no longer allowed (a consent or an offer ended): not asked again
+    } else if (message.type === "error" && SIGNED_OUT.includes(message.code)) {
       Session.signOut(); // the sign-in has lapsed: back to the sign-in page rather than reconnecting forever
     }
   }
@@ -263,5 +325,5 @@ function priorityBadge(priority) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const logout = document.getElementById("logout");
-  if (logout) logout.addEventListener("click", () => Session.signOut());
+  if (logout) logout.addEventListener("click", () => Session.logOut());
 });

@@ -13,7 +13,7 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
     Session.token = token.access_token;
     const me = await api("/api/v1/users/me");
     const next = new URLSearchParams(location.search).get("next");
-    location.assign(next && next.startsWith("/web/") ? next : homeOf(me.role));
+    location.assign(next && next.startsWith(SIGN_IN) ? next : homeOf(me.role));
   } catch (failure) {
     Session.token = null;
     error.textContent = failure.status === 401 || failure.status === 400 ? T("login.failed") : failure.message;

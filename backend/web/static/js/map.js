@@ -14,8 +14,13 @@ function mapBounds(points, aspect) {
   return { xmin: midLon - width / k / 2, xmax: midLon + width / k / 2, ymin: midLat - height / 2, ymax: midLat + height / 2 };
 }
 
-/** layers: [{name, color, symbol, size, points: [{lon, lat, label, value}]}] */
+/** Data is text, never HTML: names and addresses are escaped before ECharts puts them in a tooltip. */
+const asText = (value) => echarts.format.encodeHTML(String(value ?? ""));
+
+/** layers: [{name, color, symbol, size, points: [{lon, lat, label, value}]}]; points without a position (a
+ * caregiver off duty, whose position the viewer may not see) are left off. */
 function drawMap(chart, layers) {
+  layers = layers.map((l) => ({ ...l, points: l.points.filter((p) => p.lat != null && p.lon != null) }));
   const all = layers.flatMap((l) => l.points.map((p) => [p.lon, p.lat]));
   const dom = chart.getDom();
   const bounds = all.length ? mapBounds(all, dom.clientWidth / Math.max(dom.clientHeight, 1))
@@ -25,7 +30,7 @@ function drawMap(chart, layers) {
     backgroundColor: "#f5f7fa",
     grid: { left: 8, right: 72, top: 8, bottom: 28 },
     legend: { bottom: 0, textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "item", formatter: (p) => p.data.label },
+    tooltip: { trigger: "item", formatter: (p) => asText(p.data.label) },
     xAxis: { type: "value", min: bounds.xmin, max: bounds.xmax, show: false },
     yAxis: { type: "value", min: bounds.ymin, max: bounds.ymax, show: false },
     series: layers.map((layer) => ({

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, false
@@ -9,11 +10,12 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.areas.models import Community, District, Street
+from backend.audit import service as audit
 from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.core.schemas import MAX_ID
-from backend.dispatch.models import Offer
+from backend.dispatch.models import Offer, OfferStatus
 from backend.families.models import FamilyMember
-from backend.registry.models import Caregiver, Elder, Provider
+from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity
 from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
 
@@ -21,10 +23,18 @@ CHANNEL = re.compile(
     r"(?P<kind>caregiver|elder|request|community|street|district|provider):(?P<id>[1-9][0-9]{0,9})", re.ASCII
 )
 CITYWIDE = frozenset({Role.admin.value, Role.operator.value})
+# An offer opens the order to its caregiver (and their provider) while it stands: declined, lapsed, withdrawn or
+# given back, the access ends with it.
+_LIVE_OFFER = col(Offer.status).in_([OfferStatus.pending.value, OfferStatus.accepted.value])
 
 
 def _outside() -> Forbidden:
     return Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
+
+
+def is_city_staff(user: User) -> bool:
+    """True for the city's own staff (admins and hotline operators), who see and decide city-wide."""
+    return user.role in CITYWIDE
 
 
 def covers_community(user: User, community: Community) -> bool:
@@ -89,13 +99,19 @@ async def can_view_request(session: AsyncSession, user: User, request: ServiceRe
         if caregiver.id in (request.assigned_caregiver_id, request.partner_caregiver_id):
             return True
         offered = await session.execute(
-            select(Offer.id).where(col(Offer.request_id) == request.id, col(Offer.caregiver_id) == caregiver.id)
+            select(Offer.id).where(
+                col(Offer.request_id) == request.id, col(Offer.caregiver_id) == caregiver.id, _LIVE_OFFER
+            )
         )
         return offered.first() is not None
     if user.role == Role.provider_admin:
         ids = [i for i in (request.assigned_caregiver_id, request.partner_caregiver_id) if i is not None]
         ids += list(
-            (await session.execute(select(Offer.caregiver_id).where(col(Offer.request_id) == request.id))).scalars()
+            (
+                await session.execute(
+                    select(Offer.caregiver_id).where(col(Offer.request_id) == request.id, _LIVE_OFFER)
+                )
+            ).scalars()
         )
         if not ids:
             return False
@@ -116,6 +132,27 @@ async def check_request(session: AsyncSession, user: User, request_id: int) -> S
     return request
 
 
+async def check_visit_proof(session: AsyncSession, user: User, request_id: int) -> ServiceRequest:
+    """The order if the user may read its visit's proof (photos, signatures): city staff, the staff of its area,
+    the provider whose caregiver served it, and its caregivers (each reads what they took); never the elder's
+    family, nor a provider or caregiver only offered the order. 404 unknown, 403 otherwise."""
+    request = await check_request(session, user, request_id)
+    crew = [i for i in (request.assigned_caregiver_id, request.partner_caregiver_id) if i is not None]
+    if user.role in CITYWIDE or user.role == Role.community_staff:
+        return request
+    if user.role == Role.caregiver:
+        caregiver = await caregiver_of(session, user)
+        if caregiver is not None and caregiver.id in crew:
+            return request
+    elif user.role == Role.provider_admin and crew:
+        served = await session.execute(
+            select(Caregiver.id).where(col(Caregiver.id).in_(crew), col(Caregiver.provider_id) == user.provider_id)
+        )
+        if served.first() is not None:
+            return request
+    raise Forbidden("无权查看上门服务凭证", code="proof_forbidden", message_en="You may not see this visit's proof")
+
+
 def followed_elders(user: User) -> SelectOfScalar[Any]:
     """The ids of the elders a family account follows (the elder agreed it sees their orders), as a subquery."""
     return select(FamilyMember.elder_id).where(
@@ -123,35 +160,55 @@ def followed_elders(user: User) -> SelectOfScalar[Any]:
     )
 
 
-async def follows(session: AsyncSession, user: User, elder_id: int) -> bool:
-    """True when a family account may follow this elder (the elder agreed it sees their orders)."""
+async def follows(session: AsyncSession, user: User, elder_id: int, *, acting: bool = False) -> bool:
+    """True when a family account may follow this elder (the elder agreed it sees their orders); ``acting``:
+    and may act for her too (a separate consent: change her wishes, block caregivers, order and cancel)."""
     if user.role != Role.family:
         return False
+    consents = [col(FamilyMember.see_orders).is_(True)]
+    if acting:
+        consents.append(col(FamilyMember.act_for_elder).is_(True))
     link = await session.execute(
         select(FamilyMember.id).where(
-            col(FamilyMember.elder_id) == elder_id,
-            col(FamilyMember.user_id) == user.id,
-            col(FamilyMember.see_orders).is_(True),
+            col(FamilyMember.elder_id) == elder_id, col(FamilyMember.user_id) == user.id, *consents
         )
     )
     return link.first() is not None
 
 
-async def check_elder(session: AsyncSession, user: User, elder_id: int) -> Elder:
-    """The elder if the user may see their file."""
+class ElderUse(StrEnum):
+    """What a caller wants with an elder's file: families get less than staff."""
+
+    read = "read"  # her file and orders: the elder, family who follow her, staff of her area
+    act = "act"  # change her wishes, block caregivers, order, cancel: family only with her act_for_elder consent
+    private = "private"  # benefit status, devices and SIMs, her family's consents: never her family
+
+
+async def check_elder(session: AsyncSession, user: User, elder_id: int, use: ElderUse = ElderUse.read) -> Elder:
+    """The elder if the user may use her file this way (404 unknown, 403 outside); every access let through is
+    in the audit trail (``elder.read``, once per request, with the route)."""
     elder = await session.get(Elder, elder_id)
     if elder is None:
         raise NotFound("老人不存在", code="elder_not_found", message_en="Unknown elder")
-    if (user.role == Role.elder and user.elder_id == elder.id) or await follows(session, user, elder.id):  # type: ignore[arg-type]
-        return elder
-    community = await session.get(Community, elder.community_id)
-    if community is None or not covers_community(user, community):
+    if not await _may_use(session, user, elder, use):
         raise _outside()
+    await audit.record_reads(session, action="elder.read", elder_ids=[elder.id])
     return elder
 
 
+async def _may_use(session: AsyncSession, user: User, elder: Elder, use: ElderUse) -> bool:
+    if user.role == Role.elder and user.elder_id == elder.id:
+        return True
+    if user.role == Role.family:
+        assert elder.id is not None
+        return use != ElderUse.private and await follows(session, user, elder.id, acting=use == ElderUse.act)
+    community = await session.get(Community, elder.community_id)
+    return community is not None and covers_community(user, community)
+
+
 async def check_caregiver(session: AsyncSession, user: User, caregiver_id: int) -> Caregiver:
-    """The caregiver if the user may follow them (themself, their provider, city staff)."""
+    """The caregiver if the user may follow them: themself, their provider, city staff, and staff of an area
+    their provider serves (what each then sees of them: ``backend.access.personal.caregiver_disclosure``)."""
     caregiver = await session.get(Caregiver, caregiver_id)
     if caregiver is None:
         raise NotFound("护理员不存在", code="caregiver_not_found", message_en="Unknown caregiver")
@@ -159,12 +216,17 @@ async def check_caregiver(session: AsyncSession, user: User, caregiver_id: int) 
         return caregiver
     if user.role == Role.provider_admin and user.provider_id == caregiver.provider_id:
         return caregiver
+    area = visible_communities(user)
+    if user.role == Role.community_staff and area is not None:
+        serves = await session.execute(
+            select(ProviderCommunity.provider_id).where(
+                col(ProviderCommunity.provider_id) == caregiver.provider_id,
+                col(ProviderCommunity.community_id).in_(area),
+            )
+        )
+        if serves.first() is not None:
+            return caregiver
     raise _outside()
-
-
-def is_personal_viewer(user: User, *, owner_user_id: int | None = None) -> bool:
-    """True when personal data may be shown whole: admins and the person themself."""
-    return user.role == Role.admin or (owner_user_id is not None and owner_user_id == user.id)
 
 
 async def check_channel(session: AsyncSession, user: User, channel: str) -> None:

@@ -1,0 +1,92 @@
+"""Reading the audit trail: the whole trail for admins; an elder's own access log for her and admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlmodel import col, select
+
+from backend.access.deps import AdminUser, ElderHerselfOrAdmin
+from backend.audit import service
+from backend.audit.schemas import AccessLogEntry, AuditEventPublic
+from backend.core.deps import SessionDep
+from backend.core.schemas import PathId
+from backend.users.models import User
+
+router = APIRouter(tags=["audit"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+SUBJECT = r"^[a-z_]+:[0-9]{1,10}$"
+
+
+@router.get("/audit-log", response_model=list[AuditEventPublic])
+async def audit_log(
+    response: Response,
+    session: SessionDep,
+    _admin: AdminUser,
+    subject: Annotated[
+        str | None, Query(max_length=48, pattern=r"^[a-z_]+:[0-9]{1,10}$", examples=["elder:12"])
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="user id or username")] = None,
+    action: Annotated[str | None, Query(max_length=48, examples=["elder.read"])] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AuditEventPublic]:
+    """The audit trail, newest first (admins): filter by subject (``elder:ID``), actor, action and time.
+    ``X-Total-Count`` says how many rows match in all."""
+    rows, total = await service.search(
+        session=session,
+        subject=subject,
+        actor_user_id=int(actor) if actor is not None and actor.isdigit() and len(actor) <= 10 else None,
+        actor_username=actor if actor is not None and not actor.isdigit() else None,
+        action=action,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/elders/{elder_id}/access-log", response_model=list[AccessLogEntry])
+async def access_log(
+    elder_id: PathId,
+    response: Response,
+    session: SessionDep,
+    _viewer: ElderHerselfOrAdmin,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AccessLogEntry]:
+    """Who read or changed this elder's file, and when (the elder herself, and admins), newest first."""
+    rows, total = await service.search(
+        session=session,
+        subject=f"elder:{elder_id}",
+        actor_user_id=None,
+        actor_username=None,
+        action=None,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    ids = {r.actor_user_id for r in rows if r.actor_user_id is not None}
+    found = await session.execute(select(User.id, User.display_name).where(col(User.id).in_(ids)))
+    names: dict[int | None, str | None] = dict(found.all())
+    response.headers["X-Total-Count"] = str(total)
+    return [
+        AccessLogEntry(
+            at=r.at,
+            actor_role=r.actor_role,
+            actor_name=names.get(r.actor_user_id) or r.actor_username or r.actor_role,
+            action=r.action,
+            fields=list(r.fields),
+        )
+        for r in rows
+    ]

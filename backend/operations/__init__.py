@@ -1,0 +1,1 @@
+"""Operations: what the platform tells the people who run it (metrics)."""
