@@ -109,7 +109,7 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-def wait_ready(base_url: str, process: Process, timeout: float = 40) -> None:
+def wait_ready(base_url: str, process: Process, timeout: float = 90) -> None:
     """Wait until /readyz answers 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -51,8 +53,25 @@ def _prepare() -> None:
 
 def _pool() -> ProcessPoolExecutor:
     if _state.pool is None:
-        _state.pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        _state.pool = ProcessPoolExecutor(
+            max_workers=WORKERS,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_follow_parent,
+            initargs=(os.getpid(),),
+        )
     return _state.pool
+
+
+def _follow_parent(parent: int) -> None:
+    """A pool process ends with its API: one killed outright (no shutdown to stop the pool) must not leave
+    processes behind it, each holding a copy of the platform's modules."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="offload-parent-watch", daemon=True).start()
 
 
 async def compute(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
