@@ -85,14 +85,18 @@ def migrate(database_url: str) -> None:
 class Process:
     """A platform process (serve, worker, scheduler) with its log in test-artifacts/."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], module: str | None = "backend.cli") -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         worker = os.environ.get("PYTEST_XDIST_WORKER")  # each of the suite's workers runs its own stack
         self.name = f"{worker}-{name}" if worker else name
         self.log_path = ARTIFACTS / f"{self.name}.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, *(["-m", module] if module else []), *args],
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> None:
@@ -109,14 +113,14 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-def wait_ready(base_url: str, process: Process, timeout: float = 90) -> None:
-    """Wait until /readyz answers 200."""
+def wait_ready(base_url: str, process: Process, timeout: float = 90, path: str = "/readyz") -> None:
+    """Wait until ``path`` (/readyz) answers 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.proc.poll() is not None:
             raise RuntimeError(f"{process.name} exited:\n{process.log()[-4000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"{process.name} not ready:\n{process.log()[-4000:]}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.areas.models import Community, District, Street
@@ -54,8 +56,22 @@ async def create_community(*, session: AsyncSession, data: CommunityCreate) -> C
     return await _insert(session, community)
 
 
+# A community never moves to another street or district (no route changes where one lies), so where each lies is
+# read once per database: every order's status change names its area's channels. Kept per engine, as a process may
+# work on several databases (a simulation's, the tests').
+_AREA_CHANNELS: weakref.WeakKeyDictionary[Engine, dict[int, tuple[str, str, str]]] = weakref.WeakKeyDictionary()
+_AREAS_KEPT = 20_000  # communities per database (Suzhou has about 2,200)
+
+
 async def area_channels(session: AsyncSession, community_id: int) -> list[str]:
     """The WebSocket channels of a community and the street and district it lies in (its dashboards)."""
-    community = await session.get(Community, community_id)
-    assert community is not None
-    return [f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}"]
+    engine = session.bind.sync_engine if session.bind is not None else None
+    known = _AREA_CHANNELS.setdefault(engine, {}) if isinstance(engine, Engine) else {}
+    channels = known.get(community_id)
+    if channels is None:
+        community = await session.get(Community, community_id)
+        assert community is not None
+        channels = (f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}")
+        if len(known) < _AREAS_KEPT:
+            known[community_id] = channels
+    return list(channels)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import exists, false, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -137,37 +137,33 @@ def _age_on(born: date, day: date) -> int:
 async def applying(session: AsyncSession, elder: Elder, month: str) -> list[Applying]:
     """The active categories that apply to the elder in the month (recorded, or by age), highest quota first."""
     first, last = month_days(month)
-    recorded = await session.execute(
-        select(BenefitCategory)
-        .join(ElderBenefit, col(ElderBenefit.category) == col(BenefitCategory.code))
-        .where(
-            col(ElderBenefit.elder_id) == elder.id,
-            col(ElderBenefit.valid_from) <= last,
-            col(ElderBenefit.valid_to).is_(None) | (col(ElderBenefit.valid_to) >= first),
-            col(BenefitCategory.active).is_(True),
-        )
-        .distinct()
-    )
-    found = {
-        c.code: Applying(code=c.code, name_zh=c.name_zh, orders_per_month=c.orders_per_month, source="recorded")
-        for c in recorded.scalars()
-    }
     try:
-        age = _age_on(elder.birth_date, last)
+        age: int | None = _age_on(elder.birth_date, last)
     except InvalidIdentity:  # imported or simulated records without a real number: no age categories
-        return sorted(found.values(), key=lambda a: (-a.orders_per_month, a.code))
-    by_age = await session.execute(
-        select(BenefitCategory).where(
-            col(BenefitCategory.active).is_(True),
-            col(BenefitCategory.min_age).is_not(None),
-            col(BenefitCategory.min_age) <= age,
+        age = None
+    recorded = exists().where(
+        col(ElderBenefit.category) == col(BenefitCategory.code),
+        col(ElderBenefit.elder_id) == elder.id,
+        col(ElderBenefit.valid_from) <= last,
+        col(ElderBenefit.valid_to).is_(None) | (col(ElderBenefit.valid_to) >= first),
+    )
+    by_age = (
+        col(BenefitCategory.min_age).is_not(None) & (col(BenefitCategory.min_age) <= age)
+        if age is not None
+        else false()
+    )
+    rows = await session.execute(
+        select(BenefitCategory, recorded.label("recorded")).where(
+            col(BenefitCategory.active).is_(True), or_(recorded, by_age)
         )
     )
-    for c in by_age.scalars():
-        found.setdefault(
-            c.code, Applying(code=c.code, name_zh=c.name_zh, orders_per_month=c.orders_per_month, source="age")
+    found = [
+        Applying(
+            code=c.code, name_zh=c.name_zh, orders_per_month=c.orders_per_month, source="recorded" if mine else "age"
         )
-    return sorted(found.values(), key=lambda a: (-a.orders_per_month, a.code))
+        for c, mine in rows.all()
+    ]
+    return sorted(found, key=lambda a: (-a.orders_per_month, a.code))
 
 
 async def used_in_month(session: AsyncSession, elder_id: int, month: str) -> int:
@@ -329,14 +325,15 @@ async def decide_payer(session: AsyncSession, elder: Elder, wanted: Payer | None
         return Payer.self_paid
     await session.execute(select(Elder.id).where(col(Elder.id) == elder.id).with_for_update())
     month = month_of(needed_at.astimezone(LOCAL_TZ).date())
-    quota = await quota_of(session, elder, month)
-    if quota.remaining:
+    quota = max((a.orders_per_month for a in await applying(session, elder, month)), default=0)
+    used = await used_in_month(session, elder.id, month) if quota or wanted == Payer.government else 0  # type: ignore[arg-type]
+    if used < quota:
         return Payer.government
     if wanted == Payer.government:
         raise Conflict(
-            f"{month} 政府购买服务额度已用完（{quota.used}/{quota.quota} 单），可改为自费",
+            f"{month} 政府购买服务额度已用完（{used}/{quota} 单），可改为自费",
             code="quota_exhausted",
-            message_en=f"No government-paid orders left in {month} ({quota.used}/{quota.quota}); it may be self-paid",
+            message_en=f"No government-paid orders left in {month} ({used}/{quota}); it may be self-paid",
         )
     return Payer.self_paid
 

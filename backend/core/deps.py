@@ -13,7 +13,9 @@ from backend.core.runtime import Runtime
 from backend.core.storage import Storage
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are coroutines even where they only look something up: FastAPI runs a plain function in its thread
+# pool, a hop that costs more than the lookup.
+async def get_runtime(request: Request) -> Runtime:
     """The process runtime made in the app's lifespan."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -21,7 +23,8 @@ def get_runtime(request: Request) -> Runtime:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit when the route returns, roll back when it raises."""
-    async with get_runtime(request).unit_of_work() as session:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.unit_of_work() as session:
         yield session
 
 
@@ -30,7 +33,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_settings_dep(runtime: RuntimeDep) -> Settings:
+async def get_settings_dep(runtime: RuntimeDep) -> Settings:
     """The settings of this process."""
     return runtime.settings
 
@@ -38,7 +41,7 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_storage(runtime: RuntimeDep) -> Storage:
+async def get_storage(runtime: RuntimeDep) -> Storage:
     """The file store of this process."""
     return runtime.storage
 

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Integer,
+    String,
     UniqueConstraint,
+    column,
     delete,
     select,
     text,
@@ -89,10 +92,49 @@ def emit(session: AsyncSession, event: str, channels: list[str], data: dict[str,
         after_commit(session, runtime.kick_relay, key="relay")
 
 
+# The relay on PostgreSQL in one statement: number the pending events per channel in the order they were written,
+# move the channels' cursors on, store the numbered events and mark the outbox rows relayed; the numbered events come
+# back to be published. Data-modifying parts run once, whether read or not, all on one snapshot.
+RELAY_STATEMENT = text(
+    """
+WITH pending AS (
+    SELECT id, event, channels, data, created_at FROM outbox_event
+    WHERE relayed_at IS NULL ORDER BY id LIMIT :limit
+),
+fan AS (
+    SELECT p.id, p.event, p.data, p.created_at, c.channel,
+           row_number() OVER (PARTITION BY c.channel ORDER BY p.id) AS n
+    FROM pending AS p CROSS JOIN LATERAL json_array_elements_text(p.channels) AS c(channel)
+),
+counts AS (SELECT channel, count(*) AS n FROM fan GROUP BY channel),
+bumped AS (
+    INSERT INTO channel_cursor (channel, last_seq)
+    SELECT channel, n FROM counts ORDER BY channel
+    ON CONFLICT (channel) DO UPDATE SET last_seq = channel_cursor.last_seq + excluded.last_seq
+    RETURNING channel, last_seq
+),
+sequenced AS (
+    SELECT f.id, f.channel, b.last_seq - c.n + f.n AS seq, f.event, f.data, f.created_at
+    FROM fan AS f JOIN counts AS c ON c.channel = f.channel JOIN bumped AS b ON b.channel = f.channel
+),
+stored AS (
+    INSERT INTO channel_event (channel, seq, event, data, created_at)
+    SELECT channel, seq, event, data, created_at FROM sequenced
+),
+relayed AS (
+    UPDATE outbox_event SET relayed_at = :now WHERE id IN (SELECT id FROM pending)
+)
+SELECT channel, seq, event, data FROM sequenced ORDER BY id, channel
+"""
+).columns(column("channel", String), column("seq", Integer), column("event", String), column("data", JSON))
+
+
 async def relay_batch(session: AsyncSession, *, limit: int = 500) -> list[Message]:
     """Sequence and store up to ``limit`` pending outbox events; the caller commits, then publishes."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY})
+        rows = await session.execute(RELAY_STATEMENT, {"limit": limit, "now": utcnow()})
+        return [Message(channel, seq, event, data) for channel, seq, event, data in rows.all()]
     pending = (
         (
             await session.execute(

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,17 +121,26 @@ class InProcessJobs:
 
 
 class CeleryJobs:
-    """Tasks go to the Celery workers through the Redis broker."""
+    """Tasks go to the Celery workers through the Redis broker, sent by a thread of their own in the order asked:
+    sending is blocking work (and waits out a broker that blinks), which must not hold the event loop."""
 
     def __init__(self, broker_url: str, prefix: str) -> None:
         from worker.celery_app import make_celery
 
         self._celery = make_celery(broker_url, prefix)
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-send")
 
     def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:
-        """Send the task to the broker, with the id of the request that asked for it."""
+        """Send the task to the broker soon, with the id of the request that asked for it."""
         headers = {"eldercare_request_id": enqueuing_request_id()}
-        self._celery.send_task(name, args=list(args), countdown=countdown or None, headers=headers)
+        self._sender.submit(self._send, name, list(args), countdown or None, headers)
+
+    def _send(self, name: str, args: list[Any], countdown: float | None, headers: dict[str, Any]) -> None:
+        try:
+            self._celery.send_task(name, args=args, countdown=countdown, headers=headers)
+        except Exception:  # the order is in the database: the sweeps find what was never sent
+            log.exception("could not send task %s%r to the broker", name, tuple(args))
 
     async def stop(self) -> None:
-        """Nothing runs here."""
+        """Send what is still waiting, then stop the sender."""
+        await asyncio.to_thread(self._sender.shutdown, wait=True)

@@ -68,7 +68,13 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         _request,
     ]
     structlog.configure(
-        processors=[*chain, _masked, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A line below the level is dropped before anything is done for it (masking looks for numbers in every value).
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *chain,
+            _masked,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -81,6 +81,16 @@ async def known_service_types(session: AsyncSession, codes: Sequence[str]) -> li
     return wanted
 
 
+async def service_type_or_422(session: AsyncSession, code: str) -> ServiceType:
+    """The service type with this code (kept in the session for whoever asks next), or 422 ``unknown_service_type``."""
+    kind = await session.get(ServiceType, code)
+    if kind is None:
+        raise Invalid(
+            f"未知的服务项目：{code}", code="unknown_service_type", message_en=f"Unknown service type: {code}"
+        )
+    return kind
+
+
 async def list_service_types(*, session: AsyncSession) -> list[ServiceType]:
     """The service catalogue."""
     return list((await session.execute(select(ServiceType).order_by(col(ServiceType.code)))).scalars())

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
-from backend.areas.models import Community
+from backend.areas.service import area_channels
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
@@ -118,14 +118,10 @@ async def lock_request(session: AsyncSession, request_id: int) -> ServiceRequest
 
 async def request_channels(session: AsyncSession, request: ServiceRequest) -> list[str]:
     """The channels that see an order's status: its own, the elder's, its area's, its caregiver's."""
-    community = await session.get(Community, request.community_id)
-    assert community is not None
     channels = [
         f"request:{request.id}",
         f"elder:{request.elder_id}",
-        f"community:{community.id}",
-        f"street:{community.street_id}",
-        f"district:{community.district_id}",
+        *await area_channels(session, request.community_id),
     ]
     for caregiver_id in (request.assigned_caregiver_id, request.partner_caregiver_id):
         if caregiver_id is not None:
@@ -147,12 +143,16 @@ def status_payload(request: ServiceRequest) -> dict[str, Any]:
     }
 
 
-async def record_creation(session: AsyncSession, request: ServiceRequest, actor: Actor) -> None:
+async def record_creation(session: AsyncSession, request: ServiceRequest, actor: Actor) -> RequestHistory:
     """Write the first history row and event of a new order (already flushed)."""
     assert request.id is not None
-    session.add(RequestHistory(request_id=request.id, status=request.status, by=actor.label, by_user_id=actor.user_id))
+    created = RequestHistory(
+        request_id=request.id, status=request.status, at=request.created_at, by=actor.label, by_user_id=actor.user_id
+    )
+    session.add(created)
     data = status_payload(request) | {"from_status": None, "at": request.created_at.isoformat(), "by": actor.role}
     emit(session, "request.status", await request_channels(session, request), data)
+    return created
 
 
 def check_transition(request: ServiceRequest, to: Status, *, actor: Actor) -> Status:

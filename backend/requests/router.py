@@ -38,7 +38,7 @@ async def create_request(
     request = await emergencies.place_order(
         session=session, settings=runtime.settings, throttle=runtime.throttle, user=user, data=data
     )
-    return await service.request_public(session, request)
+    return await service.new_request_public(session, request)
 
 
 @router.get("", response_model=list[RequestPublic])

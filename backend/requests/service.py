@@ -36,7 +36,7 @@ from backend.emergency.models import LadderStep
 from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.registry.service import known_service_types
+from backend.registry.service import service_type_or_422
 from backend.requests.confirmation import confirm_with_code
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
@@ -108,7 +108,7 @@ async def open_request(
     user_id: int | None = None,
 ) -> ServiceRequest:
     """Open an order for the elder (whoever may: checked by the caller) and dispatch it after commit."""
-    await known_service_types(session, [data.service_type])
+    await service_type_or_422(session, data.service_type)
     start, end = _aware(data.window_start), _aware(data.window_end)
     if start and end and end <= start:
         raise Invalid(
@@ -135,7 +135,8 @@ async def open_request(
     )
     session.add(request)
     await session.flush()
-    await record_creation(session, request, actor)
+    opened: dict[int, RequestHistory] = session.info.setdefault("opened", {})
+    opened[request.id] = await record_creation(session, request, actor)  # type: ignore[index]
     if request.priority == Priority.emergency:
         await ladder.start(session, settings, request, actor)
     dispatch_after_commit(session, settings, request)  # emergencies never wait for the batching window
@@ -201,6 +202,20 @@ async def elders_of(session: AsyncSession, requests: list[ServiceRequest]) -> di
 async def request_public(session: AsyncSession, request: ServiceRequest) -> RequestPublic:
     """One order with its history and visit."""
     return (await requests_public(session, [request]))[0]
+
+
+async def new_request_public(session: AsyncSession, request: ServiceRequest) -> RequestPublic:
+    """An order as the API shows it, without reading back one this unit of work has just opened: nothing has
+    happened to it yet but its creation (no visit, crew or proof can exist before it is dispatched after commit).
+    An emergency (its ladder has started) or an order opened before is read as usual."""
+    opened: RequestHistory | None = session.info.get("opened", {}).get(request.id)
+    if opened is None or request.priority == Priority.emergency:
+        return await request_public(session, request)
+    kind = await session.get(ServiceType, request.service_type)  # in the session since the order was opened
+    public = RequestPublic.model_validate(request, from_attributes=True)
+    public.history = [HistoryEntry.model_validate(opened, from_attributes=True)]
+    public.caregivers_needed = kind.caregivers_needed if kind else 1
+    return public
 
 
 async def list_requests(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -150,3 +151,48 @@ async def test_pruning_forgets_old_events_but_sequence_numbers_keep_increasing()
                 assert await last_seq(session, channel) == 3
         finally:
             await runtime.stop()
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "sqlite"])
+async def test_one_relay_numbers_many_events_per_channel_in_the_order_they_were_written(engine, tmp_path) -> None:
+    """PostgreSQL relays in one statement, SQLite event by event: both number each channel's events 1, 2, 3… in the
+    order they were written, across batches, and publish each once."""
+    with contextlib.ExitStack() as stack:
+        if engine == "postgresql":
+            url = stack.enter_context(private_database())
+            migrate(url)
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path}/relay.db"
+            migrate(url)
+        runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
+        try:
+            heard: list[Message] = []
+            runtime.bus.publish = _recording(heard)  # type: ignore[method-assign]
+            written = [(["a", "b"], 1), (["b"], 2), (["c", "a", "b"], 3), (["a"], 4)]
+            async with runtime.unit_of_work() as session:
+                session.info.pop("runtime", None)  # relayed below, in one batch, not after this commit
+                for channels, n in written:
+                    emit(session, "test.tick", channels, {"n": n})
+            assert await runtime.relay_now() == 7
+            async with runtime.unit_of_work() as session:
+                emit(session, "test.tick", ["b", "d"], {"n": 5})
+            await runtime.relay_now()
+            numbered = {(m.channel, m.seq): m.data["n"] for m in heard}
+            assert numbered == {
+                ("a", 1): 1, ("a", 2): 3, ("a", 3): 4,
+                ("b", 1): 1, ("b", 2): 2, ("b", 3): 3, ("b", 4): 5,
+                ("c", 1): 3,
+                ("d", 1): 5,
+            }  # fmt: skip
+            async with runtime.sessions() as session:
+                assert [m.data["n"] for m in await replay(session, "b", 0, until=10)] == [1, 2, 3, 5]
+                assert (await last_seq(session, "a"), await last_seq(session, "b")) == (3, 4)
+        finally:
+            await runtime.stop()
+
+
+def _recording(heard: list[Message]) -> Any:
+    async def publish(messages: list[Message]) -> None:
+        heard.extend(messages)
+
+    return publish
