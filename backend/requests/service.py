@@ -108,7 +108,7 @@ async def open_request(
     user_id: int | None = None,
 ) -> ServiceRequest:
     """Open an order for the elder (whoever may: checked by the caller) and dispatch it after commit."""
-    await service_type_or_422(session, data.service_type)
+    kind = await service_type_or_422(session, data.service_type)
     start, end = _aware(data.window_start), _aware(data.window_end)
     if start and end and end <= start:
         raise Invalid(
@@ -135,8 +135,8 @@ async def open_request(
     )
     session.add(request)
     await session.flush()
-    opened: dict[int, RequestHistory] = session.info.setdefault("opened", {})
-    opened[request.id] = await record_creation(session, request, actor)  # type: ignore[index]
+    opened: dict[int, tuple[RequestHistory, ServiceType]] = session.info.setdefault("opened", {})
+    opened[request.id] = (await record_creation(session, request, actor), kind)  # type: ignore[index]
     if request.priority == Priority.emergency:
         await ladder.start(session, settings, request, actor)
     dispatch_after_commit(session, settings, request)  # emergencies never wait for the batching window
@@ -208,13 +208,13 @@ async def new_request_public(session: AsyncSession, request: ServiceRequest) -> 
     """An order as the API shows it, without reading back one this unit of work has just opened: nothing has
     happened to it yet but its creation (no visit, crew or proof can exist before it is dispatched after commit).
     An emergency (its ladder has started) or an order opened before is read as usual."""
-    opened: RequestHistory | None = session.info.get("opened", {}).get(request.id)
+    opened: tuple[RequestHistory, ServiceType] | None = session.info.get("opened", {}).get(request.id)
     if opened is None or request.priority == Priority.emergency:
         return await request_public(session, request)
-    kind = await session.get(ServiceType, request.service_type)  # in the session since the order was opened
+    created, kind = opened
     public = RequestPublic.model_validate(request, from_attributes=True)
-    public.history = [HistoryEntry.model_validate(opened, from_attributes=True)]
-    public.caregivers_needed = kind.caregivers_needed if kind else 1
+    public.history = [HistoryEntry.model_validate(created, from_attributes=True)]
+    public.caregivers_needed = kind.caregivers_needed
     return public
 
 
