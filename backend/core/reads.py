@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -62,6 +62,12 @@ def _read_only(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name == "postgresql":
         return engine.execution_options(postgresql_readonly=True)
     return engine
+
+
+async def replayed(reads: AsyncSession, model: Any, row_id: int) -> bool:
+    """True when a read session sees this row: on a replica, the transaction that wrote it has been replayed."""
+    key = inspect(model).primary_key[0]
+    return await reads.scalar(select(key).where(key == row_id)) is not None
 
 
 class Reads:
