@@ -259,10 +259,15 @@ class Settings(BaseSettings):
         """True when /docs and /openapi.json need no sign-in."""
         return self.docs_public if self.docs_public is not None else not self.production
 
-    @field_validator("database_url", "database_read_url")
+    @field_validator("database_url")
     @classmethod
-    def _async_driver(cls, value: str | None) -> str | None:
+    def _async_driver(cls, value: str) -> str:
         return async_url(value) if value else value
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _read_driver(cls, value: str | None) -> str | None:
+        return async_url(value) if value else None  # empty (compose's default): no replica
 
     @field_validator(
         "login_limit_per_account",
