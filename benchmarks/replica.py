@@ -6,8 +6,8 @@ day for 30 days), then measures:
 
 - the replica's lag: from a commit on the primary to its row being visible on the standby, while the month is being
   written (bulk inserts, the heaviest write load the platform makes) and at rest;
-- a district's and the city's 14-day figures read in read-only sessions off the standby and on the primary (both on
-  this machine: a replica adds no cores here; the figures show what a read costs off the primary);
+- a district's and the city's 14-day figures read off the standby and on the primary (both on this machine: a
+  replica adds no cores here; the figures show what a read costs off the primary);
 - the fallback: reads while the standby is stopped (the first pays the refused connection), and how soon reads are
   back on the standby once it answers again.
 
@@ -60,11 +60,12 @@ async def _lags(pair: Pair, until: Callable[[], bool], every: float = 0.1) -> li
     return lags
 
 
-async def _time_reads(reads: Reads, admin: User, repeats: int, call: Read) -> list[float]:
+async def _time_reads(runtime: Runtime, reads: Reads, admin: User, repeats: int, call: Read) -> list[float]:
+    """Each read as the API makes it: a request's session on the primary, the read off it when a replica answers."""
     took = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        async with reads.session() as session:
+        async with runtime.sessions() as primary, reads.session(primary) as session:
             await call(session, admin)
         took.append((time.perf_counter() - t0) * 1000)
     return took
@@ -97,8 +98,8 @@ async def _compare(pair: Pair, runtime: Runtime, admin: User, districts: list[in
     """The figures off the standby and on the primary; then the standby stopped, and started again."""
     rng = random.Random(11)
     update = {"database_read_url": pair.standby.url, "database_read_retry_seconds": 1.0}
-    off = Reads(runtime.settings.model_copy(update=update), runtime.engine, replica=True, info={})
-    on = Reads(runtime.settings, runtime.engine, replica=False, info={})
+    off = Reads(runtime.settings.model_copy(update=update), replica=True, info={})
+    on = Reads(runtime.settings, replica=False, info={})
 
     def district(s: AsyncSession, u: User) -> Awaitable[object]:
         area = rng.choice(districts)
@@ -111,10 +112,10 @@ async def _compare(pair: Pair, runtime: Runtime, admin: User, districts: list[in
     try:
         for name, call in cases:
             for where, reads in (("off the standby", off), ("on the primary", on)):
-                await _time_reads(reads, admin, 3, call)  # each server's cache warmed alike
-                _summary(f"{name}, 14 days, {where}", await _time_reads(reads, admin, repeats, call))
+                await _time_reads(runtime, reads, admin, 3, call)  # each server's cache warmed alike
+                _summary(f"{name}, 14 days, {where}", await _time_reads(runtime, reads, admin, repeats, call))
         pair.standby.stop()
-        stopped = await _time_reads(off, admin, 10, district)
+        stopped = await _time_reads(runtime, off, admin, 10, district)
         _summary(f"district figures, the standby stopped (the first {stopped[0]:.1f} ms)", stopped)
         t0 = time.perf_counter()
         pair.standby.start()

@@ -26,16 +26,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A read-only session for a read that tolerates a replica's lag (README, "Reads off the primary"): on
-    ``ELDERCARE_DATABASE_READ_URL`` when set and answering, else on the primary; never committed."""
-    async with get_runtime(request).reads.session() as session:
-        yield session
-
-
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # scope="function": the commit happens before the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[AsyncSession]:
+    """The session of a read that tolerates a replica's lag (README, "Reads off the primary"): a read-only one on
+    ``ELDERCARE_DATABASE_READ_URL`` when set and answering, else the request's own unit of work."""
+    async with get_runtime(request).reads.session(session) as reads:
+        yield reads
+
+
 # Dashboards' figures, lists and exports that may be a moment old; never anything a write or an access check needs.
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 

@@ -1,10 +1,11 @@
-"""Reads off the primary: the read-only sessions of the reads that tolerate a replica's lag.
+"""Reads off the primary: the sessions of the reads that tolerate a replica's lag.
 
 ``ELDERCARE_DATABASE_READ_URL`` names a streaming replica (a hot standby). The API's dashboards, lists and exports
-that may be a moment old read there; everything else stays on the primary (README, "Reads off the primary"). A read
-session is a read-only transaction, never committed, whichever database it is on. When the replica does not answer,
-reads go to the primary (still read-only) for ``ELDERCARE_DATABASE_READ_RETRY_SECONDS`` before it is tried again;
-readiness reports which one serves them.
+that may be a moment old read there; everything else stays on the primary (README, "Reads off the primary"). A
+replica session is a read-only transaction, never committed, and refuses to flush a change. Without a replica, or
+while it does not answer (then for ``ELDERCARE_DATABASE_READ_RETRY_SECONDS`` before it is tried again), those reads
+are made in the request's own unit of work on the primary, as every read was before; readiness reports which
+database serves them.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class ReadOnlySession(Session):
 
 
 def _read_only(engine: AsyncEngine) -> AsyncEngine:
-    """The engine's transactions begin READ ONLY on PostgreSQL (no extra round trip; the pool's connections are
-    reset when returned). SQLite has no such transaction: the session's guard and its rollback remain."""
+    """The engine's transactions begin READ ONLY on PostgreSQL (no extra round trip; connections are reset when
+    returned to the pool). SQLite has no such transaction: the session's guard and its rollback remain."""
     if engine.dialect.name == "postgresql":
         return engine.execution_options(postgresql_readonly=True)
     return engine
@@ -71,9 +72,9 @@ async def replayed(reads: AsyncSession, model: Any, row_id: int) -> bool:
 
 
 class Reads:
-    """Where an API process's lag-tolerant reads go: the replica while it answers, else the primary."""
+    """Where an API process's lag-tolerant reads go: the replica while it answers, else the request's own session."""
 
-    def __init__(self, settings: Settings, primary: AsyncEngine, *, replica: bool, info: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, *, replica: bool, info: dict[str, Any]) -> None:
         self.retry_seconds = settings.database_read_retry_seconds
         self.replica: AsyncEngine | None = None
         url = settings.database_read_url
@@ -90,19 +91,18 @@ class Reads:
                 pre_ping=True,  # a standby restarted leaves dead connections in the pool
                 connect_args=connect_args,
             )
-        self._replica_sessions = self._maker(self.replica, info) if self.replica is not None else None
-        self._primary_sessions = self._maker(primary, info)
-        self._down_until = 0.0  # time.monotonic() until which the replica is not tried
-
-    @staticmethod
-    def _maker(engine: AsyncEngine, info: dict[str, Any]) -> async_sessionmaker[AsyncSession]:
-        return async_sessionmaker(
-            _read_only(engine),
-            expire_on_commit=False,
-            autoflush=False,
-            sync_session_class=ReadOnlySession,
-            info={**info, "read_only": True},
+        self._replica_sessions = (
+            async_sessionmaker(
+                _read_only(self.replica),
+                expire_on_commit=False,
+                autoflush=False,
+                sync_session_class=ReadOnlySession,
+                info={**info, "replica": True},
+            )
+            if self.replica is not None
+            else None
         )
+        self._down_until = 0.0  # time.monotonic() until which the replica is not tried
 
     @property
     def on_replica(self) -> bool:
@@ -115,16 +115,19 @@ class Reads:
         self._down_until = time.monotonic() + self.retry_seconds
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session: on the replica when it answers, else on the primary; rolled back at the end."""
+    async def session(self, primary: AsyncSession) -> AsyncIterator[AsyncSession]:
+        """A read-only session on the replica while it answers (rolled back at the end); else ``primary``, the
+        request's own unit of work: never a second connection from the pool the request already holds one of,
+        which a burst of reads would exhaust, each waiting for a connection the others hold."""
         session = await self._replica_session() if self.on_replica else None
         if session is None:
-            session = self._primary_sessions()
+            yield primary
+            return
         async with session:
             try:
                 yield session
             except DBAPIError as error:
-                if error.connection_invalidated and session.info.get("replica"):
+                if error.connection_invalidated:
                     self._failed(error)  # the next reads go to the primary
                 raise
             finally:
@@ -133,7 +136,7 @@ class Reads:
     async def _replica_session(self) -> AsyncSession | None:
         """A session holding a live replica connection, or None (then the primary reads)."""
         assert self._replica_sessions is not None
-        session = self._replica_sessions(info={"replica": True})
+        session = self._replica_sessions()
         try:
             await session.connection()  # checks a connection out (and pings it): fails here, not mid-read
         except Exception as error:  # any reason the replica cannot serve: the primary can

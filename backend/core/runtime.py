@@ -45,7 +45,7 @@ class Runtime:
             self.engine, expire_on_commit=False, info={"runtime": self}
         )
         # Reads that tolerate lag: an API's go to the replica when one is configured; elsewhere to the primary.
-        self.reads = Reads(settings, self.engine, replica=role == "api", info={"runtime": self})
+        self.reads = Reads(settings, replica=role == "api", info={"runtime": self})
         self.bus: Bus
         self.jobs: JobQueue
         if settings.embedded:
