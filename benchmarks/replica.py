@@ -124,8 +124,8 @@ async def _compare(pair: Pair, runtime: Runtime, admin: User, districts: list[in
             if state is not None and state.answers:
                 break
             await asyncio.sleep(0.1)
-        async with off.session() as session:
-            assert session.info.get("replica")
+        async with runtime.sessions() as primary, off.session(primary) as session:
+            assert session is not primary
         print(
             f"reads back on the standby {time.perf_counter() - t0:.1f} s after it was started (pg_ctl start included)"
         )
