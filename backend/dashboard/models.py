@@ -3,7 +3,7 @@
 An area's figures over 14 or 30 days read tens of thousands of orders; joined from the orders, their history and
 their visits that took a city 300 ms and more. ``order_figure`` holds per order its Suzhou day, community, status,
 seconds to its first acceptance and its rating, and PostgreSQL keeps it with the orders by triggers (migration
-``20261203_order_figures``: an order made or moved, a history row ``accepted``, a visit rated), so no code path
+``20261207_order_figures``: an order made or moved, a history row ``accepted``, a visit rated), so no code path
 (an API, a worker, a bulk import) can leave it behind. The embedded SQLite has no triggers: its dashboards count
 from the orders themselves (``backend.dashboard.figures``).
 """
