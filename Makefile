@@ -66,6 +66,7 @@ bench: install-test services
 	$(BIN)/python -m benchmarks.beds --searches 500 --beds 2000 --clients 32
 	$(BIN)/python -m benchmarks.alarm --alarms 100
 	$(BIN)/python -m benchmarks.dashboard --per-day 5760 --repeats 30
+	$(BIN)/python -m benchmarks.replica --per-day 5760 --repeats 30
 	$(BIN)/python -m benchmarks.event_loop --rows 20000 --visits 20000 --plans 60 --plan-seconds 5
 	mkdir -p var
 	$(BIN)/eldercare bench dispatch --kind city --hours 4 --out var/bench-dispatch.json

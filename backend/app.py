@@ -129,7 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @health.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """The database (and Redis, where configured) answer."""
+        """The database (and Redis, where configured) answer. A read replica is reported, with its lag, but its
+        absence does not make the process unready: its reads go to the primary meanwhile."""
         checks: dict[str, str] = {}
         try:
             async with runtime.engine.connect() as conn:
@@ -140,9 +141,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.embedded:
             checks["redis"] = "ok" if await runtime.bus.ping() else "unreachable"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
-        )
+        body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": checks}
+        replica = await runtime.reads.probe()
+        if replica is not None:
+            checks["read_replica"] = "ok" if replica.answers else "unreachable"
+            body |= {"reads": "replica" if replica.answers else "primary", "read_lag_seconds": replica.lag_seconds}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     app.include_router(health)
     app.include_router(metrics_router)  # its own token (ELDERCARE_METRICS_TOKEN), not a user's

@@ -12,6 +12,7 @@ from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
 from backend.core.idempotency import IdempotentRequest
 from backend.core.leases import Lease
 from backend.core.secrets import PlatformSecret
+from backend.dashboard.models import OrderFigure
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.devices.models import Device, DeviceAlarm
 from backend.dispatch.models import Offer
@@ -74,6 +75,7 @@ __all__ = [
     "Lease",
     "Notification",
     "Offer",
+    "OrderFigure",
     "OutboxEvent",
     "PlatformSecret",
     "PolicyReminder",

@@ -36,8 +36,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def private_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for this test run; dropped afterwards. Yields its asyncpg URL."""
+def private_database(*, keep: bool = False) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test run; dropped afterwards unless ``keep`` (a benchmark's data
+    kept for another run). Yields its asyncpg URL."""
     name = f"eldercare_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -45,9 +46,10 @@ def private_database() -> Iterator[str]:
     try:
         yield f"{base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if not keep:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Reference data: districts, streets, communities."""
+"""Reference data: districts, streets, communities. The lists are read off the primary (an area added a moment ago
+may take the replica's lag to appear); adding one is a write, on the primary."""
 
 from __future__ import annotations
 
@@ -9,21 +10,21 @@ from backend.access.deps import AdminUser, CurrentUser
 from backend.areas import service
 from backend.areas.models import Community, District, Street
 from backend.areas.schemas import AreaCreate, AreaPublic, CommunityCreate, CommunityPublic, StreetCreate, StreetPublic
-from backend.core.deps import SessionDep
+from backend.core.deps import ReadSessionDep, SessionDep
 from backend.core.schemas import QueryId
 
 router = APIRouter(tags=["areas"])
 
 
 @router.get("/districts", response_model=list[AreaPublic])
-async def list_districts(session: SessionDep, _user: CurrentUser) -> list[AreaPublic]:
+async def list_districts(session: ReadSessionDep, _user: CurrentUser) -> list[AreaPublic]:
     """Suzhou's county-level units (区/县级市)."""
     rows = (await session.execute(select(District).order_by(col(District.code)))).scalars()
     return [AreaPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/streets", response_model=list[StreetPublic])
-async def list_streets(session: SessionDep, _user: CurrentUser, district_id: QueryId = None) -> list[StreetPublic]:
+async def list_streets(session: ReadSessionDep, _user: CurrentUser, district_id: QueryId = None) -> list[StreetPublic]:
     """Streets and towns (街道/镇), optionally of one district."""
     query = select(Street).order_by(col(Street.code))
     if district_id is not None:
@@ -33,7 +34,7 @@ async def list_streets(session: SessionDep, _user: CurrentUser, district_id: Que
 
 @router.get("/communities", response_model=list[CommunityPublic])
 async def list_communities(
-    session: SessionDep, _user: CurrentUser, district_id: QueryId = None, street_id: QueryId = None
+    session: ReadSessionDep, _user: CurrentUser, district_id: QueryId = None, street_id: QueryId = None
 ) -> list[CommunityPublic]:
     """Communities and villages (社区/村), optionally of one district or street."""
     query = select(Community).order_by(col(Community.code))

@@ -21,6 +21,17 @@ WELL_KNOWN_SECRETS = frozenset(
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def async_url(url: str) -> str:
+    """A database URL with the platform's async driver: ``postgresql://`` (or ``postgres://``) takes asyncpg,
+    ``sqlite://`` aiosqlite; an explicit driver stays as written."""
+    for plain, driver in (("postgresql://", "postgresql+asyncpg://"), ("postgres://", "postgresql+asyncpg://")):
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    return url
+
+
 class WaitingWeights(BaseModel):
     """How a city orders its bed waiting lists (``ELDERCARE_WAITING_WEIGHTS``): higher first, then who came first."""
 
@@ -84,6 +95,12 @@ class Settings(BaseSettings):
     # transaction (asyncpg's and SQLAlchemy's statement caches off, each statement named uniquely; psycopg's
     # automatic preparing off).
     database_pgbouncer: bool = False
+    # A streaming replica (hot standby) for the reads that tolerate its lag: the dashboard's figures, the city table
+    # and its export, lists of areas, settlement listings and exports (README, "Reads off the primary"). Unset:
+    # every read on ELDERCARE_DATABASE_URL. The same URL forms; ELDERCARE_DATABASE_PGBOUNCER applies to both.
+    database_read_url: str | None = None
+    # After the replica failed to answer, its reads go to the primary this long before the replica is tried again.
+    database_read_retry_seconds: float = Field(default=10.0, ge=0, le=3600)
     redis_url: str | None = None
     # Every key the platform keeps in Redis starts with "<prefix>:", Celery's queues and bindings too: two
     # deployments (a district's test and production) may share one Redis.
@@ -241,6 +258,16 @@ class Settings(BaseSettings):
     def docs_open(self) -> bool:
         """True when /docs and /openapi.json need no sign-in."""
         return self.docs_public if self.docs_public is not None else not self.production
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_url(value) if value else value
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _read_driver(cls, value: str | None) -> str | None:
+        return async_url(value) if value else None  # empty (compose's default): no replica
 
     @field_validator(
         "login_limit_per_account",

@@ -65,12 +65,15 @@ def make_engine(
     pool_size: int = 10,
     max_overflow: int = 20,
     pgbouncer: bool = False,
+    pre_ping: bool = False,
+    connect_args: dict[str, Any] | None = None,
 ) -> AsyncEngine:
     """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite).
 
     ``pgbouncer``: the URL is a PgBouncer in transaction pooling, where consecutive transactions may run on
     different server connections: nothing is prepared for longer than one statement's round trip, under a name
-    no other client can have taken."""
+    no other client can have taken. ``pre_ping``: a pooled connection is tested before each use (always behind
+    PgBouncer). ``connect_args``: the driver's own, added to those."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
@@ -83,23 +86,23 @@ def make_engine(
             cursor.close()
 
         return engine
-    connect_args: dict[str, Any] = {}
+    driver: dict[str, Any] = dict(connect_args or {})
     if pgbouncer:
-        connect_args = {
+        driver |= {
             "statement_cache_size": 0,  # asyncpg's own
             "prepared_statement_cache_size": 0,  # SQLAlchemy's
             "prepared_statement_name_func": _statement_name,
         }
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=connect_args)
+        return create_async_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=driver)
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
-        pool_pre_ping=pgbouncer,  # PgBouncer closes idle client connections (client_idle_timeout)
+        pool_pre_ping=pre_ping or pgbouncer,  # PgBouncer closes idle client connections (client_idle_timeout)
         hide_parameters=True,
-        connect_args=connect_args,
+        connect_args=driver,
     )
 
 

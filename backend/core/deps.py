@@ -1,4 +1,5 @@
-"""Dependencies shared by every router: the runtime, settings, the request's unit of work and the file store."""
+"""Dependencies shared by every router: the runtime, settings, the request's unit of work, its read-only session
+and the file store."""
 
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # scope="function": the commit happens before the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request, session: SessionDep) -> AsyncIterator[AsyncSession]:
+    """The session of a read that tolerates a replica's lag (README, "Reads off the primary"): a read-only one on
+    ``ELDERCARE_DATABASE_READ_URL`` when set and answering, else the request's own unit of work."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.reads.session(session) as reads:
+        yield reads
+
+
+# Dashboards' figures, lists and exports that may be a moment old; never anything a write or an access check needs.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
 async def get_settings_dep(runtime: RuntimeDep) -> Settings:

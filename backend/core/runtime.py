@@ -1,4 +1,4 @@
-"""What a process needs at run time: engine, sessions, bus, job queue and file store, made in one place."""
+"""What a process needs at run time: engines, sessions, bus, job queue and file store, made in one place."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from backend.core.db import commit, make_engine, rollback
 from backend.core.events import relay_batch
 from backend.core.heartbeats import Heartbeats
 from backend.core.jobs import CeleryJobs, InProcessJobs, JobQueue
+from backend.core.reads import Reads
 from backend.core.storage import Storage, make_storage
 from backend.core.throttle import Throttle
 
@@ -43,6 +44,8 @@ class Runtime:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
         )
+        # Reads that tolerate lag: an API's go to the replica when one is configured; elsewhere to the primary.
+        self.reads = Reads(settings, replica=role == "api", info={"runtime": self})
         self.bus: Bus
         self.jobs: JobQueue
         if settings.embedded:
@@ -96,6 +99,7 @@ class Runtime:
         await self.bus.stop()
         await self.heartbeats.close()
         offload.shutdown()
+        await self.reads.stop()
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager

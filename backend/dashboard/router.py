@@ -1,4 +1,7 @@
-"""Read-only views for the staff's screens: the area's live queue, its caregivers, figures, and the city table."""
+"""Read-only views for the staff's screens: the area's live queue, its caregivers, figures, and the city table.
+
+The queue and the caregivers are live views that staff act on, refreshed by events: read on the primary. Figures,
+the city table and its export may be a moment old: read off the primary (``ReadSessionDep``)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from backend.access.deps import OperatorUser, StaffUser
-from backend.core.deps import SessionDep, SettingsDep
+from backend.core.deps import ReadSessionDep, SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.offload import compute
 from backend.core.schemas import QueryId
 from backend.core.spreadsheets import write_rows
+from backend.dashboard import city as bureau
 from backend.dashboard import service
 from backend.dashboard.schemas import Caregivers, City, Figures, Queue
 
@@ -62,7 +66,7 @@ async def area_caregivers(
 
 @router.get("/figures", response_model=Figures)
 async def area_figures(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: StaffUser,
     community_id: QueryId = None,
     street_id: QueryId = None,
@@ -76,21 +80,21 @@ async def area_figures(
 
 
 @router.get("/city", response_model=City)
-async def city(session: SessionDep, user: OperatorUser) -> City:
+async def city(session: ReadSessionDep, user: OperatorUser) -> City:
     """The bureau's city-wide table by district: orders, response, beds, insurance cover, subsidy."""
-    return await service.city(session=session, user=user)
+    return await bureau.city(session=session, user=user)
 
 
 @router.get("/city/export")
 async def export_city(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: OperatorUser,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
 ) -> Response:
     """The city table as a spreadsheet (headers in Chinese unless the client prefers English)."""
-    view = await service.city(session=session, user=user)
-    rows = service.city_table(view, english=prefers_english(request))
+    view = await bureau.city(session=session, user=user)
+    rows = bureau.city_table(view, english=prefers_english(request))
     data, media_type = await compute(write_rows, rows, format, f"{view.day} 全市概况")
     name = f"eldercare-city-{view.day}.{format}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,4 +1,7 @@
-"""Settlement HTTP routes: visit corrections, monthly statements, their approval and export."""
+"""Settlement HTTP routes: visit corrections, monthly statements, their approval and export.
+
+Lists and sums (statements, subsidy) are read off the primary; a statement by its id is read on the primary (it
+may have been run a moment ago), its lines off the primary once the replica has it."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from backend.access.deps import AdminUser, CurrentUser
 from backend.access.scope import check_request
 from backend.audit import service as audit
 from backend.benefits.schemas import MONTH_PATTERN
-from backend.core.deps import SessionDep, SettingsDep
+from backend.core.deps import ReadSessionDep, SessionDep, SettingsDep
 from backend.core.schemas import PathId, QueryId
 from backend.core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from backend.settlement import corrections, service
@@ -129,15 +132,15 @@ async def run_month(data: MonthRun, session: SessionDep, settings: SettingsDep, 
 
 @router.get("/settlements", response_model=list[SettlementPublic])
 async def list_settlements(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: CurrentUser,
     provider_id: QueryId = None,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[SettlementPublic]:
-    """Statements, newest first (a provider's admin: their own)."""
+    """Statements, newest first (a provider's admin: their own); read off the primary."""
     rows = await service.listing(session=session, user=user, provider_id=provider_id, month=month, limit=limit)
-    return [await service.public(session, s) for s in rows]
+    return await service.publics(session, rows)
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementPublic)
@@ -147,10 +150,13 @@ async def get_settlement(settlement_id: PathId, session: SessionDep, user: Curre
 
 
 @router.get("/settlements/{settlement_id}/lines", response_model=list[LinePublic])
-async def settlement_lines(settlement_id: PathId, session: SessionDep, user: CurrentUser) -> list[LinePublic]:
+async def settlement_lines(
+    settlement_id: PathId, session: SessionDep, reads: ReadSessionDep, user: CurrentUser
+) -> list[LinePublic]:
     """Every order of the statement: included with its amount, or excluded with the reason."""
     settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
-    return [line_public(x) for x in await service.lines_of(session, settlement.id)]  # type: ignore[arg-type]
+    source = await service.lines_session(session=session, reads=reads, settlement=settlement)
+    return [line_public(x) for x in await service.lines_of(source, settlement.id)]  # type: ignore[arg-type]
 
 
 def _transition(to: SettlementStatus, doc: str) -> Callable[..., Awaitable[SettlementPublic]]:
@@ -180,13 +186,15 @@ for _path, _to, _doc in (
 async def export_settlement(
     settlement_id: PathId,
     session: SessionDep,
+    reads: ReadSessionDep,
     user: CurrentUser,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
 ) -> Response:
     """The statement as a spreadsheet (CSV in UTF-8, or XLSX) for signing and archiving."""
     settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
-    data, elder_ids = await service.export(session, settlement, format)
-    await audit.record_reads(session, action="elder.export", elder_ids=elder_ids)
+    source = await service.lines_session(session=session, reads=reads, settlement=settlement)
+    data, elder_ids = await service.export(source, settlement, format)
+    await audit.record_reads(session, action="elder.export", elder_ids=elder_ids)  # the audit trail: the primary
     name = f"settlement-{settlement.provider_id}-{settlement.month}-r{settlement.revision}.{format}"
     return Response(
         data,
@@ -205,7 +213,7 @@ async def set_budget(data: BudgetSet, session: SessionDep, user: CurrentUser) ->
 
 @router.get("/subsidy", response_model=list[DistrictSubsidy])
 async def subsidy(
-    session: SessionDep,
+    session: ReadSessionDep,
     user: CurrentUser,
     month: Annotated[str, Query(pattern=MONTH_PATTERN)],
     district_id: QueryId = None,

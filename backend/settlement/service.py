@@ -7,6 +7,8 @@ ones, unless paid, become ``superseded``) and reports the difference line by lin
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,7 @@ from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.offload import compute
+from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
 from backend.registry.models import Provider
 from backend.requests.models import Payer
@@ -66,6 +69,13 @@ async def _latest(session: AsyncSession, provider_id: int, month: str, *, lock: 
         .limit(1)
     )
     return (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+
+
+async def lines_session(*, session: AsyncSession, reads: AsyncSession, settlement: Settlement) -> AsyncSession:
+    """Where a statement's lines are read: off the primary once the replica has the statement (its lines were
+    written with it and never change), else on the primary (a statement run a moment ago)."""
+    assert settlement.id is not None
+    return reads if await replayed(reads, Settlement, settlement.id) else session
 
 
 async def lines_of(session: AsyncSession, settlement_id: int) -> list[Any]:
@@ -162,7 +172,15 @@ async def advance(*, session: AsyncSession, user: User, settlement_id: int, to: 
 
 async def public(session: AsyncSession, settlement: Settlement) -> SettlementPublic:
     """The statement with its subtotals per quota category and per district (counted by the database)."""
-    included = (col(SettlementLine.settlement_id) == settlement.id, col(SettlementLine.kind) == LineKind.included)
+    return (await publics(session, [settlement]))[0]
+
+
+async def publics(session: AsyncSession, settlements: Sequence[Settlement]) -> list[SettlementPublic]:
+    """Statements with their subtotals per quota category and per district: three queries however many there are
+    (the subtotals of every statement grouped at once, then the providers' names)."""
+    if not settlements:
+        return []
+    ids = [s.id for s in settlements]
     key = case(
         (
             col(SettlementLine.paid_by) == Payer.government.value,
@@ -170,20 +188,29 @@ async def public(session: AsyncSession, settlement: Settlement) -> SettlementPub
         ),
         else_="self",
     )
-    subtotals = {}
+    subtotals: dict[int, dict[str, list[Subtotal]]] = defaultdict(lambda: {"by_category": [], "by_district": []})
     for name, grouped in (("by_category", key), ("by_district", col(SettlementLine.district_id))):
         rows = await session.execute(
-            sa_select(grouped, func.count(), func.sum(col(SettlementLine.amount_yuan)))
-            .where(*included)
-            .group_by(grouped)
+            sa_select(
+                col(SettlementLine.settlement_id), grouped, func.count(), func.sum(col(SettlementLine.amount_yuan))
+            )
+            .where(col(SettlementLine.settlement_id).in_(ids), col(SettlementLine.kind) == LineKind.included)
+            .group_by(col(SettlementLine.settlement_id), grouped)
         )
-        subtotals[name] = sorted(
-            (Subtotal(key=str(k), orders=n, yuan=int(y or 0)) for k, n, y in rows.all()), key=lambda s: s.key
+        for settlement_id, k, n, y in rows.all():
+            subtotals[settlement_id][name].append(Subtotal(key=str(k), orders=n, yuan=int(y or 0)))
+    providers = select(Provider.id, Provider.name).where(col(Provider.id).in_({s.provider_id for s in settlements}))
+    names: dict[int | None, str] = {provider_id: name for provider_id, name in (await session.execute(providers)).all()}
+    out = []
+    for settlement in settlements:
+        assert settlement.id is not None
+        sums = {name: sorted(found, key=lambda s: s.key) for name, found in subtotals[settlement.id].items()}
+        out.append(
+            SettlementPublic.model_validate(
+                {**settlement.model_dump(), "provider_name": names.get(settlement.provider_id, ""), **sums}
+            )
         )
-    provider = await session.get(Provider, settlement.provider_id)
-    return SettlementPublic.model_validate(
-        {**settlement.model_dump(), "provider_name": provider.name if provider else "", **subtotals}
-    )
+    return out
 
 
 async def listing(
