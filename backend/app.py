@@ -148,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body |= {"reads": "replica" if replica.answers else "primary", "read_lag_seconds": replica.lag_seconds}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    # The sockets first: a socket's route is found before the HTTP routes are tried (thousands of phones reconnect).
+    app.include_router(websocket_router(), prefix="/api/v1")
+    app.include_router(websocket_router(), prefix="/mobile/v1")
     app.include_router(health)
     app.include_router(metrics_router)  # its own token (ELDERCARE_METRICS_TOKEN), not a user's
     app.include_router(auth_router, prefix="/api/v1")
@@ -179,8 +182,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1", dependencies=protected)
     app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
     app.include_router(mobile_proofs_router, prefix="/mobile/v1", dependencies=protected)
-    app.include_router(websocket_router(), prefix="/api/v1")
-    app.include_router(websocket_router(), prefix="/mobile/v1")
     install_pages(app)
     install_apps(app)
     document_idempotency(app)

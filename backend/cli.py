@@ -236,7 +236,17 @@ def serve(
     console.print(f"  API      http://{host}:{port}/api/v1   docs http://{host}:{port}/docs")
     console.print(f"  Mobile   http://{host}:{port}/mobile/v1   WebSocket ws://{host}:{port}/api/v1/ws")
     console.print("  按 Ctrl-C 停止 (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, ws="websockets")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.websocket_compression,
+        ws_ping_interval=settings.websocket_ping_seconds,
+        ws_ping_timeout=settings.websocket_ping_seconds,
+    )
 
 
 @app.command()

@@ -66,3 +66,41 @@ async def create_order(order: OrderIn) -> dict[str, Any]:
         order.notes,
     )
     return {"id": row["id"], "status": row["status"], "created_at": row["created_at"].isoformat(), **order.model_dump()}
+
+
+async def raw_websockets(port: int) -> None:
+    """The bare WebSocket reference: the ``websockets`` library's own server speaking the contract's first steps
+    (``auth`` → ``auth_ok``, ``subscribe`` → ``subscribed``) with no checks, and broadcasting a frame to every
+    socket when one sends ``{"type": "broadcast"}``: what connecting and fanning out cost with none of the platform."""
+    import json
+
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    connected: set[ServerConnection] = set()
+
+    async def handler(ws: ServerConnection) -> None:
+        connected.add(ws)
+        try:
+            async for raw in ws:
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "auth":
+                    await ws.send(json.dumps({"type": "auth_ok", "user_id": 0, "role": "bare"}))
+                elif kind == "subscribe":
+                    await ws.send(json.dumps({"type": "subscribed", "channel": message["channel"], "seq": 0}))
+                elif kind == "broadcast":
+                    frame = {"type": "event", "channel": "bare", "seq": 1, "event": "tick", "data": message["data"]}
+                    broadcast(connected, json.dumps(frame))
+        finally:
+            connected.discard(ws)
+
+    # Compression off, as the platform's sockets (ELDERCARE_WEBSOCKET_COMPRESSION): the same work on both sides.
+    async with serve(handler, "127.0.0.1", port, max_queue=None, compression=None) as server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    asyncio.run(raw_websockets(int(sys.argv[1])))

@@ -26,10 +26,20 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 async def signed_in(session: AsyncSession, settings: Settings, token: str | None) -> tuple[User, TokenClaims]:
     """The active user a token names, with the token's claims; 401 when it is missing, expired or revoked."""
+    claims = token_claims(settings, token)
+    return accept_sign_in(await session.get(User, claims.user_id), claims), claims
+
+
+def token_claims(settings: Settings, token: str | None) -> TokenClaims:
+    """What a valid token says; 401 when it is missing, malformed or expired."""
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated", message_en="Not authenticated")
-    claims = decode_access_token(settings, token)
-    user = await session.get(User, claims.user_id)
+    return decode_access_token(settings, token)
+
+
+def accept_sign_in(user: User | None, claims: TokenClaims) -> User:
+    """The user the claims name, if still active and the token not revoked since (401 otherwise); the request's
+    context learns who it is."""
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="invalid_token", message_en="Unknown or inactive user")
     if claims.version != user.token_version:
@@ -41,7 +51,7 @@ async def signed_in(session: AsyncSession, settings: Settings, token: str | None
     context = current()
     if context is not None:
         context.sign_in(user_id=user.id, username=user.username, role=user.role)
-    return user, claims
+    return user
 
 
 async def user_from_token(session: AsyncSession, settings: Settings, token: str | None) -> User:

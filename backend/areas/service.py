@@ -57,21 +57,29 @@ async def create_community(*, session: AsyncSession, data: CommunityCreate) -> C
 
 
 # A community never moves to another street or district (no route changes where one lies), so where each lies is
-# read once per database: every order's status change names its area's channels. Kept per engine, as a process may
-# work on several databases (a simulation's, the tests').
-_AREA_CHANNELS: weakref.WeakKeyDictionary[Engine, dict[int, tuple[str, str, str]]] = weakref.WeakKeyDictionary()
+# read once per database: every order's status change names its area's channels, every dashboard's socket asks
+# whether its staff cover it. Kept per engine, as a process may work on several databases (a simulation's, tests').
+_AREAS: weakref.WeakKeyDictionary[Engine, dict[int, tuple[int, int]]] = weakref.WeakKeyDictionary()
 _AREAS_KEPT = 20_000  # communities per database (Suzhou has about 2,200)
+
+
+async def community_area(session: AsyncSession, community_id: int) -> tuple[int, int] | None:
+    """The street and district a community lies in (``None``: no such community)."""
+    engine = session.bind.sync_engine if session.bind is not None else None
+    known = _AREAS.setdefault(engine, {}) if isinstance(engine, Engine) else {}
+    area = known.get(community_id)
+    if area is None:
+        community = await session.get(Community, community_id)
+        if community is None:
+            return None
+        area = (community.street_id, community.district_id)
+        if len(known) < _AREAS_KEPT:
+            known[community_id] = area
+    return area
 
 
 async def area_channels(session: AsyncSession, community_id: int) -> list[str]:
     """The WebSocket channels of a community and the street and district it lies in (its dashboards)."""
-    engine = session.bind.sync_engine if session.bind is not None else None
-    known = _AREA_CHANNELS.setdefault(engine, {}) if isinstance(engine, Engine) else {}
-    channels = known.get(community_id)
-    if channels is None:
-        community = await session.get(Community, community_id)
-        assert community is not None
-        channels = (f"community:{community.id}", f"street:{community.street_id}", f"district:{community.district_id}")
-        if len(known) < _AREAS_KEPT:
-            known[community_id] = channels
-    return list(channels)
+    area = await community_area(session, community_id)
+    assert area is not None
+    return [f"community:{community_id}", f"street:{area[0]}", f"district:{area[1]}"]

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     max_upload_inflated_bytes: int = Field(default=50 * 1_048_576, ge=1024)  # an XLSX's members, unpacked
     max_upload_members: int = Field(default=200, ge=1)
     max_import_rows: int = Field(default=50_000, ge=1)
+    # permessage-deflate on the sockets: events are a few hundred bytes, where compressing each for each socket costs
+    # more CPU than it saves in bytes (off unless a deployment's links are that slow).
+    websocket_compression: bool = False
+    # The server's own pings find sockets whose phone has gone without a word; the apps ping every 25 s themselves,
+    # so a minute is enough, and twenty thousand phones cost a third of the pings they would at uvicorn's 20 s.
+    websocket_ping_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     # A POST's Idempotency-Key is remembered (with its answer) this long.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 7)

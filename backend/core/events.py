@@ -8,8 +8,10 @@ rolled back, and nothing is lost when the bus blinks: replay reads the database.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -77,6 +79,11 @@ class Message:
     def wire(self) -> dict[str, Any]:
         """The WebSocket frame of the contract."""
         return {"type": "event", "channel": self.channel, "seq": self.seq, "event": self.event, "data": self.data}
+
+    @cached_property
+    def text(self) -> str:
+        """The frame as sent: serialised once, however many sockets it goes to."""
+        return json.dumps(self.wire(), separators=(",", ":"), ensure_ascii=False)
 
 
 def emit(session: AsyncSession, event: str, channels: list[str], data: dict[str, Any]) -> None:

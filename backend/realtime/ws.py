@@ -28,13 +28,14 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 
 from backend.access.changes import user_channel
-from backend.access.deps import signed_in
+from backend.access.deps import accept_sign_in, token_claims
 from backend.access.scope import check_channel
 from backend.core.errors import DomainError
 from backend.core.events import Message, last_seq, replay
 from backend.core.metrics import WEBSOCKETS
 from backend.core.runtime import Runtime
 from backend.core.security import TokenClaims, token_seconds_left
+from backend.realtime.lookups import lookups
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ _Item = Message | _Subscribe | _Unsubscribe | _Resync | _Recheck
 class Connection:
     """One authenticated socket: its subscriptions and the last sequence sent on each."""
 
-    websocket: Any  # a Starlette WebSocket, or anything with ``send_json``
+    websocket: Any  # a Starlette WebSocket, or anything with ``send_json`` and ``send_text``
     runtime: Runtime
     user: User
     token_version: int = 0
@@ -123,7 +124,7 @@ class Connection:
                     continue  # not subscribed (any more), or already sent
                 if item.seq > seen + 1:  # a push was lost or overtaken: fill the gap from the database
                     await self._catch_up(item.channel, seen, upto=item.seq - 1)
-                await self.websocket.send_json(item.wire())
+                await self.websocket.send_text(item.text)
                 self.last[item.channel] = item.seq
 
     async def _recheck(self) -> None:
@@ -153,8 +154,7 @@ class Connection:
             await self.websocket.close(CLOSE_UNAUTHENTICATED)
 
     async def _start(self, sub: _Subscribe) -> None:
-        async with self.runtime.sessions() as session:
-            current = await last_seq(session, sub.channel)
+        current = await lookups(self.runtime).last_seq(sub.channel)
         # A repeated subscribe without `since` keeps its place; a new one starts from now.
         start = self.last.get(sub.channel, current) if sub.since is None else min(max(sub.since, 0), current)
         self.last[sub.channel] = start
@@ -163,7 +163,7 @@ class Connection:
 
     async def _catch_up(self, channel: str, after: int, *, upto: int | None) -> None:
         """Send the stored events ``after < seq <= upto`` (``None``: all there are), oldest first."""
-        while True:
+        while upto is None or after < upto:  # a socket opening with nothing to replay needs no session
             async with self.runtime.sessions() as session:
                 if upto is None:
                     upto = await last_seq(session, channel)
@@ -173,14 +173,15 @@ class Connection:
             if not missed:
                 return
             for message in missed:
-                await self.websocket.send_json(message.wire())
+                await self.websocket.send_text(message.text)
                 after = message.seq
             self.last[channel] = after
 
     async def subscribe(self, channel: str, since: int | None) -> None:
         """Check the caller's scope (a read of an elder's file is audited), then replay and follow the channel."""
-        async with self.runtime.unit_of_work() as session:
-            await check_channel(session, self.user, channel)
+        if not await lookups(self.runtime).clearly_allowed(self.user, channel):
+            async with self.runtime.unit_of_work() as session:
+                await check_channel(session, self.user, channel)
         if channel not in self.subscribed:
             self.subscribed.add(channel)
             self.runtime.bus.hub.add(channel, self.on_message)
@@ -222,6 +223,12 @@ async def _receive(websocket: WebSocket) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else {}
 
 
+async def _signed_in(runtime: Runtime, token: str) -> tuple[User, TokenClaims]:
+    """The account a token names, if its sign-in is still good (401 otherwise): read with the other sockets'."""
+    claims = token_claims(runtime.settings, token)
+    return accept_sign_in(await lookups(runtime).users.get(claims.user_id), claims), claims
+
+
 async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, TokenClaims] | None:
     try:
         first = await asyncio.wait_for(_receive(websocket), timeout=AUTH_TIMEOUT_S)
@@ -234,8 +241,7 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> tuple[User, T
         await websocket.close(CLOSE_UNAUTHENTICATED)
         return None
     try:
-        async with runtime.sessions() as session:
-            return await signed_in(session, runtime.settings, first["token"])
+        return await _signed_in(runtime, first["token"])
     except DomainError as exc:
         await _error(websocket, exc.code, exc.message)
         await websocket.close(CLOSE_UNAUTHENTICATED)
@@ -247,8 +253,7 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any
     kind, channel = message.get("type"), message.get("channel")
     if kind == "auth" and isinstance(message.get("token"), str):
         try:
-            async with conn.runtime.sessions() as session:
-                user, claims = await signed_in(session, conn.runtime.settings, message["token"])
+            user, claims = await _signed_in(conn.runtime, message["token"])
         except DomainError as exc:
             await _error(websocket, exc.code, exc.message)
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,9 @@ class FakeSocket:
 
     async def send_json(self, data: dict[str, Any]) -> None:
         self.sent.append(data)
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
 
 
 @pytest.fixture(scope="module")
