@@ -28,6 +28,7 @@ STACK_SETTINGS = {
     "ELDERCARE_EMERGENCY_ESCALATE_SECONDS": "8",
     "ELDERCARE_FAIRNESS_CACHE_SECONDS": "0",
     "ELDERCARE_STALLED_SECONDS": "2",
+    "ELDERCARE_WAITING_RECHECK_SECONDS": "2",
     # The apps' SOS button per elder: small enough for a test to reach (tests/e2e/test_app_api.py).
     "ELDERCARE_SOS_LIMIT": "5/10 minutes",
     # A ladder fast enough to watch climb: two seconds a rung, the last until someone acts.

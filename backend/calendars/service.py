@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, update
+from sqlalchemy import ColumnElement, delete, exists, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -58,12 +58,30 @@ def movable() -> ColumnElement[bool]:
     )
 
 
-def overlapping(caregiver_id: Any, start: datetime, end: datetime, *, firm: bool = False) -> ColumnElement[bool]:
+def overlapping(
+    caregiver_id: Any, start: datetime, end: datetime, *, firm: bool = False, now: datetime | None = None
+) -> ColumnElement[bool]:
     """True when the caregiver (an id, or a caregiver id column) holds an active booking overlapping [start, end).
 
-    ``firm``: only bookings an emergency cannot move (see ``movable``).
+    ``firm``: only bookings an emergency cannot move (see ``movable``). ``now``: not counting the visit in her
+    hands at that moment (one she is serving or on the way to, or has accepted to serve now), which she will be
+    done with: what an order waiting for her asks.
     """
-    return exists().where(*_overlaps(caregiver_id, start, end), *([~movable()] if firm else []))
+    besides = [~in_hand(now)] if now is not None else []
+    return exists().where(*_overlaps(caregiver_id, start, end), *([~movable()] if firm else []), *besides)
+
+
+def in_hand(now: datetime) -> ColumnElement[bool]:
+    """The booking is for the visit its caregiver has in hand at ``now``: under way, or accepted to serve now."""
+    return exists().where(
+        col(ServiceRequest.id) == col(CaregiverBooking.request_id),
+        col(ServiceRequest.status).in_([Status.en_route.value, Status.in_service.value, Status.accepted.value]),
+        or_(
+            col(ServiceRequest.status) != Status.accepted.value,
+            col(ServiceRequest.window_start).is_(None),
+            col(ServiceRequest.window_start) <= now,
+        ),
+    )
 
 
 def movable_overlapping(caregiver_id: Any, start: datetime, end: datetime) -> SelectOfScalar[int]:

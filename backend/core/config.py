@@ -227,6 +227,9 @@ class Settings(BaseSettings):
     stalled_seconds: float = 30.0
     # An order nobody is free for, but someone will be (busy, or holding another offer), waits this long.
     dispatch_wait_seconds: float = Field(default=600.0, ge=0)
+    # A waiting order is woken by the caregiver who becomes free; the sweep looks at it again only this often, in
+    # case a way of becoming free told nobody (and at once when its waiting time is up, to give it to an operator).
+    waiting_recheck_seconds: float = Field(default=60.0, gt=0)
 
     # The queue's colours: minutes an order may wait to be accepted, and for the caregiver to arrive (after the
     # order, or after the start of its window plus ``sla_late_arrival_minutes``), by priority; amber from this share.

@@ -53,6 +53,7 @@ def hard_rules(
     service_type: ServiceType,
     now: datetime,
     covered: Collection[int] | None = None,
+    waiting: bool = False,
 ) -> list[Rule]:
     """The rules for offering this order, in the order an operator reads them.
 
@@ -154,7 +155,8 @@ def hard_rules(
             "booked",
             "该时段已有预约服务",
             "booked for an overlapping visit",
-            ~overlapping(col(Caregiver.id), start, end, firm=emergency),
+            # Waiting for her (``waiting``): the visit in her hands ends; later bookings still stand in the way.
+            ~overlapping(col(Caregiver.id), start, end, firm=emergency, now=now if waiting else None),
         ),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
         Rule("declined", "本次派单中已拒绝或超时未响应", "declined or let this order lapse", ~declined),

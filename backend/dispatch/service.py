@@ -109,14 +109,16 @@ def search_radii(settings: Settings) -> list[float]:
     return [r for r in (2_000.0, 5_000.0, 10_000.0, 20_000.0) if r < limit] + [limit]
 
 
-async def _rules_for(session: AsyncSession, settings: Settings, request: ServiceRequest, elder: Elder) -> list[Rule]:
+async def _rules_for(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, elder: Elder, *, waiting: bool = False
+) -> list[Rule]:
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
     now, covered = utcnow(), None
     if settings.liability_cover_required:
         day = visit_day(request, service_type, now)
         covered = set((await session.execute(insured_on(Scheme.home_care_liability, day))).scalars())
-    return hard_rules(request, elder=elder, service_type=service_type, now=now, covered=covered)
+    return hard_rules(request, elder=elder, service_type=service_type, now=now, covered=covered, waiting=waiting)
 
 
 async def find_candidates(
@@ -330,8 +332,9 @@ PASSING_RULES = frozenset({"busy", "has_open_offer"})
 async def _worth_waiting(session: AsyncSession, settings: Settings, request: ServiceRequest) -> bool:
     """Nobody is free now, but someone will be: keep the order dispatching instead of escalating it.
 
-    True when a caregiver within the dispatch radius passes every hard rule except being busy or
-    holding another offer, and the order has waited less than ``dispatch_wait_seconds``. The deadline
+    True when a caregiver within the dispatch radius passes every hard rule except being busy (the visit in her
+    hands, which she will finish) or holding another offer, and the order has waited less than
+    ``dispatch_wait_seconds``. She wakes it the moment she is free (``backend.dispatch.waiting``); the deadline
     sweep gives a waiting order another round once it has been quiet for ``stalled_seconds``.
     Emergencies never wait: their operators are told at once.
     """
@@ -342,7 +345,11 @@ async def _worth_waiting(session: AsyncSession, settings: Settings, request: Ser
         return False
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
-    rules = [r.holds for r in await _rules_for(session, settings, request, elder) if r.code not in PASSING_RULES]
+    rules = [
+        r.holds
+        for r in await _rules_for(session, settings, request, elder, waiting=True)
+        if r.code not in PASSING_RULES
+    ]
     radius = settings.candidate_radius_km * 1000
     for _cid, _pid, _name, lat, lon in (await session.execute(_caregivers_near(elder, radius).where(*rules))).all():
         if distance_m(elder.lat, elder.lon, lat, lon) <= radius:
@@ -350,8 +357,11 @@ async def _worth_waiting(session: AsyncSession, settings: Settings, request: Ser
     return False
 
 
-async def _settle(session: AsyncSession, request: ServiceRequest, made: int, *, hopeless: bool) -> None:
-    """After a round: offered when offers went out; escalated when nobody is left (``hopeless``)."""
+async def _settle(
+    session: AsyncSession, request: ServiceRequest, made: int, *, hopeless: bool, waiting: bool = False
+) -> None:
+    """After a round: offered when offers went out; escalated when nobody is left (``hopeless``); else, when nobody
+    is free for it now (``waiting``), waiting for the first caregiver who could serve it to become free."""
     if request.status != Status.dispatching:
         return
     if made:
@@ -364,6 +374,14 @@ async def _settle(session: AsyncSession, request: ServiceRequest, made: int, *, 
             actor=DISPATCHER,
             reason="无可派人员，转人工",
             escalation_reason="no_candidate",
+        )
+    elif waiting:
+        now = utcnow()  # checked now; waiting since its first check (the sweep looks again in a while)
+        await session.execute(
+            update(ServiceRequest)
+            .where(col(ServiceRequest.id) == request.id, col(ServiceRequest.status) == Status.dispatching.value)
+            .values(waiting_since=func.coalesce(col(ServiceRequest.waiting_since), now), updated_at=now)
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -408,7 +426,8 @@ async def _run_round(session: AsyncSession, settings: Settings, request_id: int)
                 made += 1
                 if made >= wanted:
                     break
-    await _settle(session, request, made, hopeless=not made and not await _worth_waiting(session, settings, request))
+    worth_waiting = not made and await _worth_waiting(session, settings, request)
+    await _settle(session, request, made, hopeless=not made and not worth_waiting, waiting=worth_waiting)
     return request
 
 
@@ -471,6 +490,7 @@ async def _run_batch(session: AsyncSession, settings: Settings, limit: int) -> B
             .where(
                 col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
                 col(ServiceRequest.priority) != Priority.emergency.value,
+                col(ServiceRequest.waiting_since).is_(None),  # the caregiver who becomes free wakes it
                 ~has_pending,
             )
             .order_by(col(ServiceRequest.id))
@@ -506,8 +526,10 @@ async def _run_batch(session: AsyncSession, settings: Settings, limit: int) -> B
         for cid in chosen.get(i, []):
             offer = await _offer_to(session, request, _jointly(by_id[cid], len(orders)), now=now, expires=expires)
             made += 1 if offer is not None else 0
-        hopeless = not options[i] and not await _worth_waiting(session, settings, request)
-        await _settle(session, request, made, hopeless=hopeless)
+        # Nobody eligible is free for it: it waits for the first who becomes free (outside the batches meanwhile);
+        # candidates that went to other orders: it is in the next batch.
+        worth_waiting = not options[i] and await _worth_waiting(session, settings, request)
+        await _settle(session, request, made, hopeless=not options[i] and not worth_waiting, waiting=worth_waiting)
         offered += made
         escalated += request.status == Status.escalated
         still += request.status == Status.dispatching
@@ -743,9 +765,14 @@ async def restart_stalled(*, session: AsyncSession, settings: Settings, now: dat
         col(ServiceRequest.plan_id).is_not(None),
         col(ServiceRequest.window_start) > now + timedelta(hours=settings.plan_fallback_hours),
     )  # left for the evening day planner; nearer its window, the dispatcher takes it
+    # A waiting order is woken by the caregiver who becomes free: looked at again only now and then, and at once
+    # when its waiting time is up (its round then gives it to an operator).
+    waited_out = col(ServiceRequest.dispatch_started_at) <= now - timedelta(seconds=settings.dispatch_wait_seconds)
+    looked_at = col(ServiceRequest.updated_at) <= now - timedelta(seconds=settings.waiting_recheck_seconds)
     stalled = select(ServiceRequest).where(
         col(ServiceRequest.status).in_([Status.new.value, Status.dispatching.value]),
         col(ServiceRequest.updated_at) <= quiet_since,
+        or_(col(ServiceRequest.waiting_since).is_(None), waited_out, looked_at),
         ~planned_for_later,
     )
     found = list((await session.execute(stalled.limit(500))).scalars())

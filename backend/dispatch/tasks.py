@@ -7,6 +7,7 @@ from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 from backend.dispatch import service, waiting
+from backend.requests.models import Status
 
 
 @task("dispatch.run_round")
@@ -17,10 +18,17 @@ async def run_round(runtime: Runtime, request_id: int) -> None:
 
 
 @task("dispatch.wake_waiting")
-async def wake_waiting(runtime: Runtime, caregiver_id: int) -> None:
-    """A caregiver became free: the orders waiting near her get their next round now."""
-    async with runtime.unit_of_work() as session:
-        await waiting.wake_waiting(session=session, settings=runtime.settings, caregiver_id=caregiver_id)
+async def wake_waiting(runtime: Runtime, caregiver_id: int) -> list[int]:
+    """A caregiver became free: the orders waiting for someone like her get their next round now, here, first in
+    line first, until one of them is offered (to her, as a rule: nobody else was free for it)."""
+    async with runtime.sessions() as session:
+        woken = await waiting.waiting_for(session=session, settings=runtime.settings, caregiver_id=caregiver_id)
+    for request_id in woken:  # a round is idempotent: one under way for the order at once makes nothing twice
+        async with runtime.unit_of_work() as session:
+            request = await service.run_round(session=session, settings=runtime.settings, request_id=request_id)
+            if request is not None and request.status == Status.offered:
+                break
+    return woken
 
 
 @task("dispatch.run_batch")

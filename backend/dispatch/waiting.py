@@ -1,16 +1,17 @@
 """Orders waiting for a caregiver, woken the moment one becomes free.
 
 An order whose nearby caregivers were all busy, or all holding other offers, stays dispatching without an offer
-(``service._worth_waiting``). Instead of waiting for the stall sweep (``stalled_seconds``, 30 s by default), it
-gets its next round as soon as a caregiver near it becomes free: she declines or lets an offer lapse, another
-caregiver's acceptance withdraws hers, she checks out of a visit, or her shift starts.
+(``service._worth_waiting``), marked ``waiting_since``. Instead of waiting for a sweep, it gets its next round as
+soon as a caregiver who could serve it becomes free: she declines or lets an offer lapse, another caregiver's
+acceptance withdraws hers, she checks out of a visit, the order she held is cancelled, or her shift starts. The
+batches leave it out meanwhile, and the stall sweep looks at it only every ``waiting_recheck_seconds``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import case, exists
+from sqlalchemy import case, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,10 +22,10 @@ from backend.core.jobs import enqueue_after_commit
 from backend.core.schemas import Location
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry import service as registry
-from backend.registry.models import Caregiver, Elder
+from backend.registry.models import Caregiver, CaregiverSkill, Elder, ProviderCommunity, ProviderService
 from backend.requests.models import Priority, ServiceRequest, Status
 
-WOKEN_PER_CAREGIVER = 3  # she can hold one offer at a time: a few rounds, in case the first order is not for her
+WOKEN_PER_CAREGIVER = 2  # she can hold one offer at a time: the first in line, and one more in case another took it
 LOOKED_AT = 500  # waiting orders looked at per freed caregiver, most urgent and oldest first
 
 
@@ -47,15 +48,36 @@ async def set_shift(
 
 
 async def waiting_near(session: AsyncSession, settings: Settings, caregiver: Caregiver) -> list[int]:
-    """Orders dispatching without an open offer, their elder within the dispatch radius of the caregiver: urgent
-    before normal, then oldest first (emergencies never wait: they go to the operators)."""
-    open_offer = exists().where(
-        col(Offer.request_id) == col(ServiceRequest.id), col(Offer.status) == OfferStatus.pending.value
+    """Orders waiting for a caregiver to be free that this one could serve, their elder within the dispatch radius
+    of her: urgent before normal, then oldest first (emergencies never wait: they go to the operators).
+
+    "Could serve" by the rules a waiting order's round would look at first (her provider serves the community and
+    offers the service, she has the skill, she has not said no to it in this dispatch), so that the rounds she
+    wakes are the ones she can take; the round itself applies every rule."""
+    serves = sa_select(col(ProviderCommunity.community_id)).where(
+        col(ProviderCommunity.provider_id) == caregiver.provider_id
+    )
+    offers = sa_select(col(ProviderService.service_type)).where(
+        col(ProviderService.provider_id) == caregiver.provider_id
+    )
+    skills = sa_select(col(CaregiverSkill.service_type)).where(col(CaregiverSkill.caregiver_id) == caregiver.id)
+    declined = exists().where(
+        col(Offer.request_id) == col(ServiceRequest.id),
+        col(Offer.caregiver_id) == caregiver.id,
+        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
+        col(Offer.created_at) >= func.coalesce(col(ServiceRequest.dispatch_started_at), col(ServiceRequest.created_at)),
     )
     rows = await session.execute(
         sa_select(col(ServiceRequest.id), col(Elder.lat), col(Elder.lon))
         .join(Elder, col(Elder.id) == col(ServiceRequest.elder_id))
-        .where(col(ServiceRequest.status) == Status.dispatching.value, ~open_offer)
+        .where(
+            col(ServiceRequest.status) == Status.dispatching.value,
+            col(ServiceRequest.waiting_since).is_not(None),  # nobody was free for it (an offer out clears it)
+            col(ServiceRequest.community_id).in_(serves),
+            col(ServiceRequest.service_type).in_(offers),
+            col(ServiceRequest.service_type).in_(skills),
+            ~declined,
+        )
         .order_by(
             case((col(ServiceRequest.priority) == Priority.urgent.value, 0), else_=1),
             col(ServiceRequest.created_at),
@@ -67,12 +89,9 @@ async def waiting_near(session: AsyncSession, settings: Settings, caregiver: Car
     return [int(rid) for rid in near[:WOKEN_PER_CAREGIVER] if rid is not None]
 
 
-async def wake_waiting(*, session: AsyncSession, settings: Settings, caregiver_id: int) -> list[int]:
-    """Give the orders waiting near a caregiver who just became free their next round (after commit)."""
+async def waiting_for(*, session: AsyncSession, settings: Settings, caregiver_id: int) -> list[int]:
+    """The orders a caregiver who just became free could take, first in line first (none when she is off shift)."""
     caregiver = await session.get(Caregiver, caregiver_id)
     if caregiver is None or not caregiver.on_shift:
         return []
-    woken = await waiting_near(session, settings, caregiver)
-    for request_id in woken:  # a round is idempotent: one already under way for the order makes nothing twice
-        enqueue_after_commit(session, "dispatch.run_round", request_id)
-    return woken
+    return await waiting_near(session, settings, caregiver)

@@ -190,7 +190,7 @@ async def transition(
     current = check_transition(request, to, actor=actor)
     now = utcnow()
     happened = at or now
-    values = {"status": to.value, "updated_at": now, **changes}
+    values = {"status": to.value, "updated_at": now, "waiting_since": None, **changes}  # any move ends a wait
     result = await session.execute(
         update(ServiceRequest)
         .where(col(ServiceRequest.id) == request.id, col(ServiceRequest.status) == current.value)

@@ -58,6 +58,9 @@ class ServiceRequest(SQLModel, table=True):
             "assigned_caregiver_id",
             where="status IN ('accepted', 'en_route', 'in_service')",
         ),
+        partial_index(
+            "ix_service_request_waiting", "created_at", where="waiting_since IS NOT NULL AND status = 'dispatching'"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,6 +80,9 @@ class ServiceRequest(SQLModel, table=True):
     # When the current dispatch began (creation, or an operator's redispatch): the emergency clock and
     # "who was already asked" both count from here.
     dispatch_started_at: datetime | None = timestamp_field()
+    # Dispatching with nobody free now but someone busy who could take it: since when it waits for her. The
+    # caregiver who becomes free wakes it (``backend.dispatch.waiting``); the sweeps leave it to her meanwhile.
+    waiting_since: datetime | None = timestamp_field()
     created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     plan_id: int | None = Field(default=None, foreign_key="service_plan.id")  # a visit of a service plan
     created_at: datetime = created_at_field()

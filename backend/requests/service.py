@@ -272,6 +272,8 @@ async def cancel_request(
         )
     await withdraw_other_offers(session, request, keep=None)
     await release(session, request.id)  # type: ignore[arg-type]
+    holders = [request.assigned_caregiver_id, request.partner_caregiver_id] if request.status in ACTIVE_STATUSES else []
+    caregivers_freed(session, [c for c in holders if c is not None])  # orders waiting for them are offered now
     return await transition(session, request, Status.cancelled, actor=Actor.of_user(user), reason=reason or "取消")
 
 

@@ -24,6 +24,7 @@ def slow_sweep_stack() -> Iterator[Stack]:
         migrate(database_url)
         slow = {
             "ELDERCARE_STALLED_SECONDS": str(STALL_SWEEP_S),
+            "ELDERCARE_WAITING_RECHECK_SECONDS": str(STALL_SWEEP_S),
             "ELDERCARE_OFFER_SECONDS_NORMAL": "300",  # no offer lapses meanwhile (a lapse frees its caregiver too)
         }
         with running_stack(database_url, redis_url, name="waiting-", **slow) as running:
@@ -95,4 +96,22 @@ async def test_a_waiting_order_is_offered_as_soon_as_a_caregiver_is_free(world: 
     print(
         f"free → offer: {after_decline * 1000:.0f} ms after a decline, {after_checkout * 1000:.0f} ms after check-out"
     )
+    await operator.close()
+
+
+async def test_an_order_waits_for_the_caregiver_serving_a_visit_and_is_offered_at_her_check_out(world: World) -> None:
+    operator = await world.user("operator")
+    near, other = (c["api"] for c in world.caregivers)
+    await other.ok("POST", "/mobile/v1/shift", {"on_shift": False})  # one caregiver on shift, nobody else
+    first, second = world.elders[0], await world.add_elder()
+    a = (await operator.ok("POST", "/api/v1/requests", {"elder_id": first["id"], "service_type": "meal"}, 201))["id"]
+    await _at_the_door(world, near, a, (await offer_for(near, a))["id"])
+
+    # She is serving A: B waits for her (dispatching, no offer) rather than going to an operator.
+    b = (await operator.ok("POST", "/api/v1/requests", {"elder_id": second["id"], "service_type": "meal"}, 201))["id"]
+    await _waits(operator, near, b)
+    check_out = near.ok("POST", f"/mobile/v1/requests/{a}/check-out", {"notes": "已送达"})
+    offer, after_checkout = await _offered_after(check_out, near, b)
+    assert offer["request_id"] == b
+    print(f"a visit ended → the order waiting for her offered {after_checkout * 1000:.0f} ms later")
     await operator.close()
