@@ -2,9 +2,12 @@
 
 Starts its own stack (API, Celery worker, scheduler) on a private PostgreSQL database and Redis
 DB index, exactly as the tests do, or with --embedded the single-process SQLite mode. Prints
-percentiles of the POST round trip and of order→offer, sequentially and in concurrent bursts.
+percentiles of the POST round trip and of order→offer, sequentially and in concurrent bursts; with
+--rate, also at a steady rate with the orders posted to each of --apis API processes in turn and the offers
+watched on the last (the event crossing processes through Redis).
 
     .venv/bin/python -m benchmarks.order_to_offer --orders 200 --burst 20
+    .venv/bin/python -m benchmarks.order_to_offer --orders 50 --apis 2 --rate 10 --seconds 60
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _report(name: str, values: list[float]) -> None:
 
 
 @contextlib.contextmanager
-def _stack(embedded: bool, tmp: str) -> Iterator[str]:
+def _stack(embedded: bool, tmp: str, apis: int = 1) -> Iterator[list[str]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     if embedded:
@@ -44,12 +47,12 @@ def _stack(embedded: bool, tmp: str) -> Iterator[str]:
         processes = [Process("bench-embedded", ["serve", "--port", str(port)], env)]
         try:
             wait_ready(base, processes[0])
-            yield base
+            yield [base]
         finally:
             processes[0].stop()
         return
-    with private_stack("bench") as (base_url, _db):
-        yield base_url
+    with private_stack("bench", apis=apis) as stack:
+        yield stack.bases
 
 
 class Arrivals:
@@ -81,13 +84,14 @@ async def _one(operator: Api, offers: Arrivals, elder_id: int) -> tuple[float, f
     return (posted - started) * 1000, (offered - started) * 1000
 
 
-async def _run(base: str, orders: int, burst: int) -> None:
+async def _run(bases: list[str], orders: int, burst: int, rate: float, seconds: float) -> None:
+    base = bases[0]
     admin = await Api.login(base, "admin", ADMIN_PASSWORD)
     world = await World.build(base, admin, caregivers_km=tuple(0.2 * i for i in range(1, burst + 1)))
     for _ in range(burst - 1):
         await world.add_elder()
     operator = await world.user("operator")
-    ws = await Ws.connect(base, admin.token)
+    ws = await Ws.connect(bases[-1], admin.token)  # the phones' process: the last API (another than the orders')
     for caregiver in world.caregivers:
         await ws.subscribe(f"caregiver:{caregiver['id']}")
     offers = Arrivals(ws, "offer.created")
@@ -100,6 +104,8 @@ async def _run(base: str, orders: int, burst: int) -> None:
         offer_ms.append(o)
     _report("POST /requests (sequential)", post_ms)
     _report("order → offer on phone (sequential)", offer_ms)
+    if rate:
+        await _steady(bases, operator, offers, world, rate, seconds)
     burst_post, burst_offer = [], []
     for _ in range(max(1, orders // burst)):
         results = await asyncio.gather(*(_one(operator, offers, e["id"]) for e in world.elders))
@@ -108,9 +114,26 @@ async def _run(base: str, orders: int, burst: int) -> None:
     _report(f"POST /requests (bursts of {burst})", burst_post)
     _report(f"order → offer on phone (bursts of {burst})", burst_offer)
     offers.task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await offers.task
     await ws.close()
     for api in (admin, operator, world):
         await api.close()
+
+
+async def _steady(bases: list[str], operator: Api, offers: Arrivals, world: World, rate: float, seconds: float) -> None:
+    """Orders at ``rate`` a second for ``seconds``, posted to each API process in turn, the offers watched on the
+    last: order → offer with the event crossing processes (the goal: p99 ≤ 100 ms at 10 orders/s, two APIs)."""
+    desks = [operator] + [Api(b, operator.token, operator.username) for b in bases[1:]]
+    tasks = []
+    for i in range(int(rate * seconds)):
+        elder = world.elders[i % len(world.elders)]
+        tasks.append(asyncio.create_task(_one(desks[i % len(desks)], offers, elder["id"])))
+        await asyncio.sleep(1 / rate)
+    results = await asyncio.gather(*tasks)
+    _report(f"order → offer at {rate:g}/s over {len(bases)} APIs", [o for _, o in results])
+    for desk in desks[1:]:
+        await desk.close()
 
 
 def main() -> None:
@@ -118,13 +141,16 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--embedded", action="store_true", help="SQLite + in-process bus and worker")
+    parser.add_argument("--apis", type=int, default=1, help="API processes (orders go to each in turn)")
+    parser.add_argument("--rate", type=float, default=0, help="orders a second in a steady phase (0: none)")
+    parser.add_argument("--seconds", type=float, default=30, help="length of the steady phase")
     args = parser.parse_args()
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp, _stack(args.embedded, tmp) as base:
+    with tempfile.TemporaryDirectory() as tmp, _stack(args.embedded, tmp, args.apis) as bases:
         mode = "embedded (SQLite, in-process)" if args.embedded else "PostgreSQL + Redis + Celery worker + scheduler"
-        print(f"order → offer benchmark · {mode}")
-        asyncio.run(_run(base, args.orders, args.burst))
+        print(f"order → offer benchmark · {mode} · {len(bases)} API process(es)")
+        asyncio.run(_run(bases, args.orders, args.burst, args.rate, args.seconds))
 
 
 if __name__ == "__main__":
