@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # The server's own pings find sockets whose phone has gone without a word; the apps ping every 25 s themselves,
     # so a minute is enough, and twenty thousand phones cost a third of the pings they would at uvicorn's 20 s.
     websocket_ping_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Sockets opened a second by one API process at most: a reconnect storm (every phone of a district back at
+    # once) waits its turn in the handshake instead of holding offers and status changes up behind it.
+    websocket_opens_per_second: float = Field(default=400.0, gt=0)
 
     # A POST's Idempotency-Key is remembered (with its answer) this long.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 7)

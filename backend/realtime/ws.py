@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from backend.access.scope import check_channel
 from backend.core.errors import DomainError
 from backend.core.events import Message, last_seq, replay
 from backend.core.metrics import WEBSOCKETS
+from backend.core.pacing import Pacer
 from backend.core.runtime import Runtime
 from backend.core.security import TokenClaims, token_seconds_left
 from backend.realtime.lookups import lookups
@@ -282,8 +284,9 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any
 
 
 async def serve(websocket: WebSocket) -> None:
-    """Run one client's session until it disconnects."""
+    """Run one client's session until it disconnects (opened in its turn: ``ELDERCARE_WEBSOCKET_OPENS_PER_SECOND``)."""
     runtime: Runtime = websocket.app.state.runtime
+    await _opening(runtime).turn()
     await websocket.accept()
     with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
         await _session(websocket, runtime)
@@ -331,6 +334,17 @@ async def _session(websocket: WebSocket, runtime: Runtime) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
+
+
+_PACERS: weakref.WeakKeyDictionary[Runtime, Pacer] = weakref.WeakKeyDictionary()
+
+
+def _opening(runtime: Runtime) -> Pacer:
+    """The process's pace of opening sockets (a reconnect storm waits its turn, live traffic does not)."""
+    pacer = _PACERS.get(runtime)
+    if pacer is None:
+        pacer = _PACERS[runtime] = Pacer(runtime.settings.websocket_opens_per_second)
+    return pacer
 
 
 def websocket_router() -> APIRouter:
