@@ -57,6 +57,8 @@ class VisitPublic(BaseModel):
     proofs: list[ProofSummary] = Field(default_factory=list)
     proof_required: list[ProofItem] = Field(default_factory=list)  # what its service needs to be paid
     proof_missing: list[ProofItem] = Field(default_factory=list)  # of those, what the visit lacks
+    min_minutes: float | None = None  # the least a visit of its service lasts to be paid (ELDERCARE_MIN_VISIT_SHARE)
+    too_short: bool = False  # checked out sooner than that: settlement leaves it out (too_short)
 
 
 class LadderEntry(BaseModel):

@@ -48,7 +48,7 @@ from backend.requests.models import (
     Status,
     Visit,
 )
-from backend.requests.proof_status import proofs_by_request, visit_public
+from backend.requests.proof_status import min_visit_share, proofs_by_request, visit_public
 from backend.requests.schemas import (
     HistoryEntry,
     LadderEntry,
@@ -163,15 +163,19 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
     for request_id, caregiver_id in (await session.execute(booked.order_by(col(CaregiverBooking.id)))).all():
         crews.setdefault(request_id, []).append(caregiver_id)
     kinds = {
-        code: (needed, proof)
-        for code, needed, proof in (
+        code: (needed, proof, minutes)
+        for code, needed, proof, minutes in (
             await session.execute(
-                select(ServiceType.code, ServiceType.caregivers_needed, ServiceType.proof_required).where(
-                    col(ServiceType.code).in_({r.service_type for r in requests})
-                )
+                select(
+                    ServiceType.code,
+                    ServiceType.caregivers_needed,
+                    ServiceType.proof_required,
+                    ServiceType.default_minutes,
+                ).where(col(ServiceType.code).in_({r.service_type for r in requests}))
             )
         ).all()
     }
+    share = min_visit_share(session)
     proofs = await proofs_by_request(session, ids)
     ladders: dict[int, list[LadderEntry]] = {}
     rungs = select(LadderStep).where(col(LadderStep.request_id).in_(ids)).order_by(col(LadderStep.position))
@@ -182,10 +186,12 @@ async def requests_public(session: AsyncSession, requests: list[ServiceRequest])
         public = RequestPublic.model_validate(request, from_attributes=True)
         public.history = histories.get(request.id, [])  # type: ignore[arg-type]
         public.ladder = ladders.get(request.id, [])  # type: ignore[arg-type]
-        needed, required = kinds.get(request.service_type, (1, []))
+        needed, required, minutes = kinds.get(request.service_type, (1, [], None))
         public.crew, public.caregivers_needed = crews.get(request.id, []), needed  # type: ignore[arg-type]
         visit = visits.get(request.id)  # type: ignore[arg-type]
-        public.visit = visit_public(visit, proofs.get(visit.request_id, []), required) if visit else None
+        if visit is not None:
+            found = proofs.get(visit.request_id, [])
+            public.visit = visit_public(visit, found, required, usual_minutes=minutes, share=share)
         out.append(public)
     return out
 

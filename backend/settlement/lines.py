@@ -25,7 +25,7 @@ from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status, Visit, VisitProof
-from backend.requests.proof_status import label, missing, proofs_by_request
+from backend.requests.proof_status import label, missing, proofs_by_request, too_short
 from backend.settlement.models import Exclusion, LineKind
 from backend.settlement.schemas import Difference, LineChange, LinePublic
 
@@ -188,9 +188,7 @@ def build(month: Month, min_visit_share: float) -> list[Line]:
             line.reason = Exclusion.no_proof.value
         elif order.location_flagged:
             line.reason = Exclusion.gps_flagged.value
-        elif (order.checkout_at - order.checkin_at).total_seconds() < min_visit_share * month.usual.get(
-            order.service_type, 0
-        ) * 60:
+        elif too_short(order.checkin_at, order.checkout_at, month.usual.get(order.service_type), min_visit_share):
             line.reason = Exclusion.too_short.value
         elif missing(month.required.get(order.service_type, []), proofs, order.confirmed_by):
             line.reason = Exclusion.missing_proof.value
