@@ -5,6 +5,7 @@ const Console = {
   elder: null,
   services: [],
   tracked: new Map(), // request id -> order
+  elders: new Map(), // request id -> the elder's name, for the order's detail
   live: null,
   map: null,
 };
@@ -16,9 +17,11 @@ async function startConsole() {
   for (const s of Console.services) {
     select.append(el("option", { value: s.code }, LANG === "en" ? s.name_en : s.name_zh));
   }
+  OrderDetail.services = Console.services;
   Console.live = new Live(onConsoleEvent, (channel) => {
     if (channel.startsWith("district:")) refreshEscalated();
   });
+  OrderDetail.live = Console.live;
   const districts = await api("/api/v1/districts");
   for (const d of districts) Console.live.subscribe(`district:${d.id}`); // the whole city's escalations
   await loadEscalated();
@@ -32,6 +35,7 @@ async function startConsole() {
 const refreshEscalated = debounce(() => loadEscalated().catch(failed), 300);
 
 function onConsoleEvent(channel, event, data) {
+  OrderDetail.onEvent(channel, event, data);
   if (event !== "request.status") return;
   if (channel.startsWith("request:") && Console.tracked.has(data.request_id)) {
     api(`/api/v1/requests/${data.request_id}`).then(renderTracked).catch(failed);
@@ -135,8 +139,10 @@ async function loadRecent(elderId) {
   const orders = await api(`/api/v1/requests?elder_id=${elderId}&limit=5`);
   const list = document.getElementById("recent");
   if (!list) return;
-  list.replaceChildren(...(orders.length ? orders.map((o) => el("li", {},
-    el("span", { class: "muted" }, Fmt.dateTime(o.created_at)), " ", serviceName(o.service_type), " ", statusBadge(o.status)))
+  const elder = Console.elder ? { elderName: Console.elder.name } : {};
+  list.replaceChildren(...(orders.length ? orders.map((o) => el("li", { id: `recent-${o.id}` },
+    el("span", { class: "muted" }, Fmt.dateTime(o.created_at)), " ", serviceName(o.service_type), " ", statusBadge(o.status),
+    " ", proofChip(o), " ", orderButton(o.id, elder, T("order.details"))))
     : [el("li", { class: "muted" }, T("common.none"))]));
 }
 
@@ -171,7 +177,7 @@ async function createOrder(override) {
   const order = await api("/api/v1/requests", { method: "POST", body });
   toast(T("console.created", { id: order.id }));
   form.reset();
-  track(order);
+  track(order, Console.elder.name);
   loadRecent(Console.elder.id).catch(failed);
   refreshQuota(Console.elder.id).catch(failed);
   return order;
@@ -211,8 +217,9 @@ document.addEventListener("keydown", (event) => {
 
 /* ---- Following orders live ---- */
 
-function track(order) {
+function track(order, elderName) {
   Console.tracked.set(order.id, order);
+  if (elderName) Console.elders.set(order.id, elderName);
   Console.live.subscribe(`request:${order.id}`, 0); // from its first event: the dispatcher may be quicker than us
   renderTracked(order);
 }
@@ -226,7 +233,9 @@ function renderTracked(order) {
     el("div", { class: "row spread" },
       el("strong", {}, `#${order.id} ${serviceName(order.service_type)}`),
       priorityBadge(order.priority),
-      el("span", { class: "order-status" }, statusBadge(order.status))),
+      el("span", { class: "order-status" }, statusBadge(order.status)),
+      proofChip(order),
+      orderButton(order.id, { elderName: Console.elders.get(order.id) }, T("order.details"))),
     el("ol", { class: "steps" }, steps),
     order.status === "escalated" && order.history.length
       ? el("p", { class: "small warn" }, order.history[order.history.length - 1].reason || "") : null);
@@ -297,7 +306,7 @@ async function assignTo(order, caregiver, reason) {
   });
   toast(T("console.assigned", { id: order.id, name: caregiver.name }));
   document.getElementById("assign-panel").hidden = true;
-  track(done);
+  track(done, order.elder_name);
   await loadEscalated();
 }
 
