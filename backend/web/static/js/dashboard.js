@@ -17,10 +17,12 @@ function areaQuery() {
 
 async function startDashboard() {
   const me = await Session.require(["admin", "operator", "community_staff"]);
+  OrderDetail.services = await api("/api/v1/service-types");
   Dash.map = echarts.init(document.getElementById("map"));
   Dash.trend = echarts.init(document.getElementById("trend"));
   window.addEventListener("resize", () => { Dash.map.resize(); Dash.trend.resize(); });
   Dash.live = new Live(onDashEvent, () => reloadOrders()); // (re)subscribed: catch up with what came before
+  OrderDetail.live = Dash.live; // an order's detail, open, follows its new proof
   if (me.role === "community_staff") {
     Dash.area = ownArea(me);
     await nameArea(me);
@@ -99,17 +101,21 @@ function follow() {
 const reloadFigures = debounce(() => loadFigures().catch(failed), 5000); // the day's figures move slowly
 const reloadOrders = debounce(() => {
   Promise.all([loadQueue(), loadCaregivers()]).then(drawAreaMap).catch(failed);
+  reloadVisits();
   reloadFigures();
 }, 250);
 const reloadCapacity = debounce(() => loadCapacity().catch(failed), 500);
 
-function onDashEvent(channel, event) {
+const reloadVisits = debounce(() => loadVisits().catch(failed), 2000);
+
+function onDashEvent(channel, event, data) {
+  OrderDetail.onEvent(channel, event, data);
   if (event.startsWith("request.") || event.startsWith("offer.") || event.startsWith("ladder.")) reloadOrders();
   if (event.startsWith("capacity.") || event.startsWith("bed") || event.startsWith("day_care.")) reloadCapacity();
 }
 
 async function loadAll() {
-  await Promise.all([loadQueue(), loadCaregivers(), loadFigures(), loadCapacity()]);
+  await Promise.all([loadQueue(), loadCaregivers(), loadFigures(), loadCapacity(), loadVisits()]);
   drawAreaMap();
 }
 
@@ -125,7 +131,7 @@ async function loadQueue() {
     .filter(([, n]) => n).map(([status, n]) => el("span", { class: `chip status-${status}` }, `${T(`status.${status}`)} ${n}`)));
   const body = document.querySelector("#queue tbody");
   body.replaceChildren(...queue.orders.map((o) => el("tr", { id: `q-${o.id}`, class: `sla-${o.sla}`, dataset: { status: o.status } },
-    el("td", {}, `#${o.id}`),
+    el("td", {}, orderButton(o.id, { elderName: o.elder_name, caregiverName: o.caregiver_name })),
     el("td", {}, statusBadge(o.status)),
     el("td", {}, priorityBadge(o.priority)),
     el("td", {}, o.elder_name),
@@ -135,6 +141,23 @@ async function loadQueue() {
     el("td", {}, el("span", { class: `sla sla-${o.sla}`, title: o.sla_due_at ? Fmt.dateTime(o.sla_due_at) : "" }, T(`sla.${o.sla}`))),
     el("td", {}, o.caregiver_name || "–"))));
   document.getElementById("queue-empty").hidden = queue.orders.length > 0;
+}
+
+/* ---- Finished visits, with their proof: each opens beside its order ---- */
+
+async function loadVisits() {
+  const community = Dash.area && Dash.area.key === "community_id" ? `&community_id=${Dash.area.id}` : "";
+  const area = Dash.area ? new Set(Dash.communities.map((c) => c.id)) : null; // a street's or district's
+  const orders = (await api(`/api/v1/requests?status=completed&limit=100${community}`))
+    .filter((o) => !area || area.has(o.community_id)).slice(0, 20);
+  const names = new Map(Dash.communities.map((c) => [c.id, c.name]));
+  document.querySelector("#visits tbody").replaceChildren(...orders.map((o) => el("tr", { id: `v-${o.id}` },
+    el("td", {}, orderButton(o.id)),
+    el("td", {}, orderServiceName(o.service_type)),
+    el("td", {}, names.get(o.community_id) || "–"),
+    el("td", {}, Fmt.dateTime(o.visit && o.visit.checkout_at)),
+    el("td", {}, proofChip(o) || "–"))));
+  document.getElementById("visits-empty").hidden = orders.length > 0;
 }
 
 /* ---- Caregivers ---- */
