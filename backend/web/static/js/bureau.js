@@ -5,12 +5,14 @@ const Bureau = { charts: {}, live: null };
 
 async function startBureau() {
   await Session.require(["admin", "operator"]);
+  OrderDetail.services = await api("/api/v1/service-types");
   for (const id of ["orders", "beds", "cover", "subsidy"]) Bureau.charts[id] = echarts.init(document.getElementById(`${id}-chart`));
   window.addEventListener("resize", () => Object.values(Bureau.charts).forEach((c) => c.resize()));
   Bureau.live = new Live((channel, event) => {
     if (event === "request.status" || event === "capacity.changed") reloadCity();
   }, () => reloadCity());
   for (const d of await api("/api/v1/districts")) Bureau.live.subscribe(`district:${d.id}`);
+  startStatements().catch(failed); // beside the city's table, not before it
   await loadCity();
   setInterval(() => loadCity().catch(failed), 120000);
 }
