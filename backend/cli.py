@@ -253,6 +253,9 @@ def serve(
 def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes")] = 2,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork or solo")] = "prefork",
+    queues: Annotated[
+        str, typer.Option(help="Queues to take tasks from: celery (the platform's), simulation (a city's day)")
+    ] = "celery",
 ) -> None:
     """Run a Celery worker (needs ELDERCARE_REDIS_URL)."""
     settings = get_settings()
@@ -273,6 +276,7 @@ def worker(
             "worker",
             f"--concurrency={concurrency}",
             f"--pool={pool}",
+            f"--queues={queues}",
             f"--loglevel={settings.log_level}",
             "--without-gossip",
             "--without-mingle",

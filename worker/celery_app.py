@@ -30,6 +30,8 @@ def make_celery(broker_url: str, prefix: str) -> Celery:
         broker_transport_options={"visibility_timeout": 3600, "global_keyprefix": f"{prefix}:"},
         worker_send_task_events=True,
         task_send_sent_event=True,
+        # A simulated city's parts run for minutes: only workers started for them (``--queues simulation``) take them.
+        task_routes={"simulation.*": {"queue": "simulation"}},
     )
     return app
 

@@ -12,7 +12,8 @@ import backend.feedback.tasks
 import backend.insurance.tasks
 import backend.notifications.tasks
 import backend.plans.tasks
-import backend.settlement.tasks  # noqa: F401
+import backend.settlement.tasks
+import backend.simulation.tasks  # noqa: F401
 from backend.core.jobs import REGISTRY
 
 __all__ = ["REGISTRY"]

@@ -29,9 +29,13 @@ Role = Literal["api", "worker", "scheduler", "cli"]
 class Runtime:
     """The engine, session factory, event bus, job queue and file store of one process."""
 
-    def __init__(self, settings: Settings, *, role: Role = "api") -> None:
+    def __init__(self, settings: Settings, *, role: Role = "api", alone: bool = False) -> None:
+        """``alone``: a process alone with its SQLite file whose events nobody listens to (a simulated day): it
+        calls SQLite on its loop and relays events in bulk when it chooses (``relay_now``), not after each commit.
+        """
         self.settings = settings
         self.role = role
+        self.relay_each_commit = not alone
         crypto.configure(settings)  # the keys that seal ID and phone numbers in this process
         worker = role == "worker"  # a Celery child runs one task at a time: a small pool of its own
         self.engine = make_engine(
@@ -40,6 +44,7 @@ class Runtime:
             pool_size=min(settings.database_pool_size, 2) if worker else settings.database_pool_size,
             max_overflow=min(settings.database_max_overflow, 2) if worker else settings.database_max_overflow,
             pgbouncer=settings.database_pgbouncer,
+            inline=alone,
         )
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
@@ -115,6 +120,8 @@ class Runtime:
 
     def kick_relay(self) -> asyncio.Task[None] | None:
         """Relay pending events soon; coalesces bursts into one pass."""
+        if not self.relay_each_commit:
+            return None
         self._relay_wanted = True
         if self._relay_task is None or self._relay_task.done():
             self._relay_task = asyncio.get_running_loop().create_task(self._relay_loop(), name="relay")

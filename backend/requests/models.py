@@ -46,6 +46,7 @@ class ServiceRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_service_request_community_status", "community_id", "status"),
         Index("ix_service_request_caregiver_updated", "assigned_caregiver_id", "updated_at"),  # today's load
+        Index("ix_service_request_partner_updated", "partner_caregiver_id", "updated_at"),  # and as a crew's second
         Index("ix_service_request_paid_by_created", "paid_by", "created_at"),  # providers' share of public money
         Index("uq_service_request_plan_visit", "plan_id", "window_start", unique=True),  # one visit per plan slot
         partial_index(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from backend.core.config import get_settings
 from backend.simulation.engine import Simulation
-from backend.simulation.scenario import Scenario, generate
+from backend.simulation.parts import CityRun, PartState
+from backend.simulation.scenario import CityDay, Scenario, generate, suzhou_day
 
 console = Console(width=160)
 
@@ -22,20 +26,67 @@ def _run(scenario: Scenario) -> dict[str, Any]:
     return asyncio.run(Simulation(scenario).run())
 
 
+def _run_city(day: CityDay, *, workers: int) -> dict[str, Any]:
+    """A city's day in parts, with a progress bar per part and one for the city."""
+    settings = get_settings()
+    if settings.embedded and workers == 0:
+        raise typer.BadParameter("--workers 0 needs ELDERCARE_REDIS_URL (workers elsewhere); embedded, give 1 or more")
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with tempfile.TemporaryDirectory(prefix="eldercare-city-") as folder, Progress(*columns, console=console) as bar:
+        planned = round(day.planned_requests)
+        city = bar.add_task(f"{day.name} · 全市 (city)", total=planned)
+        rows = [bar.add_task(f"  {part.name}", total=round(part.requests_per_hour * part.hours)) for part in day.parts]
+
+        def watch(states: list[PartState]) -> None:
+            for row, state in zip(rows, states, strict=True):
+                total = state.planned or None
+                if state.metrics is not None:
+                    total = state.metrics["requests"]
+                bar.update(row, completed=total if state.metrics is not None else state.arrived, total=total)
+            bar.update(city, completed=sum(s.metrics["requests"] if s.metrics else s.arrived for s in states))
+
+        try:
+            return CityRun(day, settings, workers=workers, folder=Path(folder)).run(watch)
+        except RuntimeError as exc:
+            console.print(f"[red]模拟失败 (simulation failed): {exc}[/red]")
+            raise typer.Exit(1) from exc
+
+
 def simulate(
     scenario: Annotated[Path | None, typer.Argument(help="SCENARIO.json (see README: the scenario format)")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the metrics (or the scenario)")] = None,
     generate_kind: Annotated[
-        str | None, typer.Option("--generate", help="Write a ready-made scenario instead: city or small")
+        str | None,
+        typer.Option("--generate", help="Write a ready-made scenario instead: city, small or suzhou-day"),
     ] = None,
-    supply: Annotated[str, typer.Option(help="With --generate: plentiful or scarce")] = "plentiful",
+    supply: Annotated[str, typer.Option(help="With --generate city/small: plentiful or scarce")] = "plentiful",
+    requests: Annotated[int, typer.Option(help="With --generate suzhou-day: requests in the day", min=1)] = 100_000,
+    caregivers: Annotated[int, typer.Option(help="With --generate suzhou-day: caregivers on shift", min=10)] = 20_000,
     policy: Annotated[str | None, typer.Option(help="Override the scenario's policy: greedy or batched")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="A city day's parts at once: local processes when embedded; with ELDERCARE_REDIS_URL, Celery "
+            "worker processes started for the run (0: only workers already consuming the simulation queue)",
+            min=0,
+        ),
+    ] = 1,
 ) -> None:
     """Simulate a day through the real dispatcher on a simulated clock; write its metrics as JSON."""
     if generate_kind is not None:
+        made: Scenario | CityDay
         try:
-            made = generate(generate_kind, supply=supply, seed=seed or 1)
+            if generate_kind == "suzhou-day":
+                made = suzhou_day(requests=requests, caregivers=caregivers, seed=seed or 1)
+            else:
+                made = generate(generate_kind, supply=supply, seed=seed or 1)
         except (ValueError, KeyError) as exc:
             raise typer.BadParameter(str(exc)) from exc
         text = made.model_dump_json(indent=2)
@@ -48,7 +99,10 @@ def simulate(
     if scenario is None:
         raise typer.BadParameter("give SCENARIO.json, or --generate city")
     try:
-        loaded = Scenario.model_validate_json(scenario.read_text(encoding="utf-8"))
+        text = scenario.read_text(encoding="utf-8")
+        loaded: Scenario | CityDay = (
+            CityDay.model_validate_json(text) if '"parts"' in text else Scenario.model_validate_json(text)
+        )
     except (OSError, ValidationError) as exc:
         raise typer.BadParameter(f"cannot read the scenario: {exc}") from exc
     changes: dict[str, Any] = {}
@@ -58,7 +112,10 @@ def simulate(
         changes["policy"] = policy
     if seed is not None:
         changes["seed"] = seed
-    metrics = _run(loaded.model_copy(update=changes))
+    if isinstance(loaded, CityDay):
+        metrics = _run_city(loaded.model_copy(update=changes), workers=workers)
+    else:
+        metrics = _run(loaded.model_copy(update=changes))
     text = json.dumps(metrics, ensure_ascii=False, indent=2)
     (out or Path("metrics.json")).write_text(text + "\n", encoding="utf-8")
     console.print(text)

@@ -48,6 +48,8 @@ class Scenario(BaseModel):
     center: Point = Point(lat=31.30, lon=120.62)  # 苏州 姑苏区
     radius_km: float = Field(default=8.0, gt=0, le=60)
     community_spacing_km: float = Field(default=1.5, gt=0.2)
+    # The communities' places; when absent, a grid ``community_spacing_km`` apart fills the disk.
+    communities: list[Point] | None = Field(default=None, min_length=1)
     providers: int = Field(default=10, ge=1)
     provider_reach_km: float = Field(default=6.0, gt=0)  # a provider serves the communities this close
     caregivers: int = Field(default=200, ge=1)
@@ -80,6 +82,63 @@ class Scenario(BaseModel):
         if not self.service_mix or any(w < 0 for w in self.service_mix.values()) or sum(self.service_mix.values()) <= 0:
             raise ValueError("service_mix needs positive weights")
         return self
+
+
+class CityDay(BaseModel):
+    """A day of a whole city, in parts that dispatch never crosses (one per district: a provider serves the
+    communities of its own district, and an order goes only to a provider serving the elder's community)."""
+
+    name: str = "city-day"
+    seed: int = 1
+    policy: Policy = "greedy"
+    parts: list[Scenario] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> CityDay:
+        names = [part.name for part in self.parts]
+        if len(set(names)) != len(names):
+            raise ValueError("every part needs a name of its own")
+        return self
+
+    @property
+    def planned_requests(self) -> float:
+        return sum(part.requests_per_hour * part.hours for part in self.parts)
+
+
+def suzhou_day(*, requests: int = 100_000, caregivers: int = 20_000, seed: int = 1) -> CityDay:
+    """All ten of Suzhou's districts on one weekday: requests from 06:00 to 22:00, caregivers and elders shared
+    out by each district's number of communities and villages, which stand where the city's seed data puts them."""
+    from backend.areas.suzhou import city_tree
+    from backend.core.geo import distance_m
+
+    districts = city_tree(seed=0)
+    weights = [sum(len(street.communities) for street in d.streets) for d in districts]
+    total = sum(weights)
+    hours = 16.0
+    parts = []
+    for index, (district, weight) in enumerate(zip(districts, weights, strict=True)):
+        share = weight / total
+        places = [Point(lat=c.lat, lon=c.lon) for street in district.streets for c in street.communities]
+        reach = max(distance_m(district.lat, district.lon, p.lat, p.lon) for p in places) / 1000
+        part_caregivers = max(10, round(caregivers * share))
+        part_requests = max(1.0, requests * share)
+        parts.append(
+            Scenario(
+                name=f"{district.code}-{district.name}",
+                seed=seed * 1000 + index,
+                start=datetime.fromisoformat("2026-12-01T06:00:00+08:00"),
+                hours=hours,
+                center=Point(lat=district.lat, lon=district.lon),
+                radius_km=round(reach + 0.5, 1),
+                communities=places,
+                providers=max(2, part_caregivers // 50),
+                provider_reach_km=8,
+                caregivers=part_caregivers,
+                elders=max(100, round(2 * part_requests)),
+                requests_per_hour=part_requests / hours,
+            )
+        )
+    return CityDay(name=f"suzhou-day-{requests}", seed=seed, parts=parts)
 
 
 def generate(kind: str, *, supply: str = "plentiful", seed: int = 1) -> Scenario:
