@@ -169,7 +169,10 @@ const Session = {
       link.hidden = !link.dataset.roles.split(" ").includes(this.me.role);
     }
     if (roles && !roles.includes(this.me.role)) {
-      location.assign(homeOf(this.me.role));
+      // Off to the role's own page; never back to this one (a loop), nor nowhere: the sign-in says where to go.
+      const home = homeOf(this.me.role);
+      if (home && home !== location.pathname) location.assign(home);
+      else this.signOut();
       throw new Error("wrong page for this role");
     }
     this.keepAlive();
@@ -177,12 +180,20 @@ const Session = {
   },
 };
 
+/** Where each role works: a staff page at a desk (`/web/`) or a phone app (`/app/`). Each page admits its roles. */
+const HOMES = {
+  admin: "/web/bureau",
+  operator: "/web/console",
+  community_staff: "/web/dashboard",
+  provider_admin: "/web/provider",
+  caregiver: "/app/caregiver",
+  elder: "/app/elder",
+  family: "/app/elder",
+};
+
+/** The role's own page, or null for a role no page admits. */
 function homeOf(role) {
-  if (role === "operator") return "/web/console";
-  if (role === "admin") return "/web/bureau";
-  if (role === "caregiver") return "/app/caregiver";
-  if (role === "elder" || role === "family") return "/app/elder";
-  return "/web/dashboard";
+  return HOMES[role] || null;
 }
 
 class ApiError extends Error {
