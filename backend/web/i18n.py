@@ -37,10 +37,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Sign in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
     "login.hint": (
-        "话务员进入热线工作台，社区、街道、区工作人员进入看板，民政局进入全市总览。",
+        "话务员进入热线工作台，社区、街道、区工作人员进入看板，民政局进入全市总览，服务组织进入本组织工作台。"
+        "护理员、老人和家属请使用手机应用。",
         "Operators go to the hotline console, community, street and district staff to their dashboard, the bureau "
-        "to the city view.",
+        "to the city view, a provider's staff to the provider's desk. Caregivers, elders and families use the phone "
+        "app.",
     ),
+    "login.elsewhere.app": (
+        "此账号属于护理员、老人或家属，请在手机应用中登录。",
+        "This account belongs to a caregiver, an elder or a family: sign in on the phone app.",
+    ),
+    "login.elsewhere.app.link": ("打开手机应用", "Open the phone app"),
+    "login.elsewhere.web": (
+        "此账号属于工作人员，请在电脑上打开工作台网页登录。",
+        "This is a staff account: sign in on the staff pages, at a desk.",
+    ),
+    "login.elsewhere.web.link": ("打开工作台网页", "Open the staff pages"),
+    "login.no_page": ("此账号没有可用的页面，请联系管理员。", "No page serves this account: ask an administrator."),
     # Console
     "console.title": ("热线工作台", "Hotline console"),
     "console.phone": ("来电号码", "Caller's number"),
