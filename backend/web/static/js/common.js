@@ -160,7 +160,7 @@ const Session = {
   async require(roles) {
     if (!this.token) {
       location.assign(`${SIGN_IN}?next=${encodeURIComponent(location.pathname + location.search)}`);
-      throw new Error("not signed in");
+      throw new Leaving("not signed in");
     }
     this.me = await api("/api/v1/users/me");
     const who = document.getElementById("who");
@@ -173,7 +173,7 @@ const Session = {
       const home = homeOf(this.me.role);
       if (home && home !== location.pathname) location.assign(home);
       else this.signOut();
-      throw new Error("wrong page for this role");
+      throw new Leaving("wrong page for this role");
     }
     this.keepAlive();
     return this.me;
@@ -195,6 +195,9 @@ const HOMES = {
 function homeOf(role) {
   return HOMES[role] || null;
 }
+
+/** The page is being left for another (the sign-in, the role's own page): nothing went wrong, nothing to report. */
+class Leaving extends Error {}
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -236,7 +239,7 @@ async function api(path, { method = "GET", body, form, raw = false, headers: ext
 
 /** Report an API failure to the person, in their language. */
 function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return;
+  if (error instanceof Leaving || (error instanceof ApiError && error.status === 401)) return;
   toast(error.message || T("common.error"), "error");
   console.error(error);
 }
