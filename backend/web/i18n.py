@@ -16,6 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.console": ("热线工作台", "Hotline console"),
     "nav.dashboard": ("社区看板", "Area dashboard"),
     "nav.bureau": ("民政局总览", "Bureau view"),
+    "nav.provider": ("服务组织工作台", "Provider's desk"),
     "nav.logout": ("退出登录", "Sign out"),
     "nav.language": ("English", "中文"),
     "nav.skip": ("跳到主要内容", "Skip to main content"),
@@ -36,10 +37,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Sign in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
     "login.hint": (
-        "话务员进入热线工作台，社区、街道、区工作人员进入看板，民政局进入全市总览。",
+        "话务员进入热线工作台，社区、街道、区工作人员进入看板，民政局进入全市总览，服务组织进入本组织工作台。"
+        "护理员、老人和家属请使用手机应用。",
         "Operators go to the hotline console, community, street and district staff to their dashboard, the bureau "
-        "to the city view.",
+        "to the city view, a provider's staff to the provider's desk. Caregivers, elders and families use the phone "
+        "app.",
     ),
+    "login.elsewhere.app": (
+        "此账号属于护理员、老人或家属，请在手机应用中登录。",
+        "This account belongs to a caregiver, an elder or a family: sign in on the phone app.",
+    ),
+    "login.elsewhere.app.link": ("打开手机应用", "Open the phone app"),
+    "login.elsewhere.web": (
+        "此账号属于工作人员，请在电脑上打开工作台网页登录。",
+        "This is a staff account: sign in on the staff pages, at a desk.",
+    ),
+    "login.elsewhere.web.link": ("打开工作台网页", "Open the staff pages"),
+    "login.no_page": ("此账号没有可用的页面，请联系管理员。", "No page serves this account: ask an administrator."),
     # Console
     "console.title": ("热线工作台", "Hotline console"),
     "console.phone": ("来电号码", "Caller's number"),
@@ -143,6 +157,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash.visits_empty": ("该区域近期没有完成的上门服务", "No finished visit in this area lately"),
     "dash.col.checkout": ("签退时间", "Checked out"),
     "dash.col.proof": ("上门凭证", "Proof"),
+    # A provider's desk: its caregivers' open orders and finished visits (what the API lets a provider read)
+    "org.title": ("服务组织工作台", "Provider's desk"),
+    "org.kpi.open": ("进行中工单", "Open orders"),
+    "org.kpi.at_work": ("正在执行工单的护理员", "Caregivers on an order"),
+    "org.queue": ("本组织进行中的工单", "Our open orders"),
+    "org.queue_empty": ("本组织护理员当前没有进行中的工单", "None of our caregivers holds an open order"),
+    "org.col.window": ("预约时段", "Time window"),
+    "org.col.created": ("下单时间", "Ordered"),
+    "org.caregivers": ("护理员动态", "Our caregivers at work"),
+    "org.caregivers_hint": (
+        "已接单、在路上或正在服务的本组织护理员",
+        "Our caregivers holding an order: accepted, on the way or at the door",
+    ),
+    "org.caregivers_empty": ("当前没有护理员在服务", "Nobody holds an order now"),
+    "org.visits": ("本组织近期完成的上门服务", "Our recent visits"),
+    "org.visits_empty": ("本组织近期没有完成的上门服务", "No finished visit of ours lately"),
     "sla.ok": ("正常", "On time"),
     "sla.warning": ("临近超时", "Nearly late"),
     "sla.late": ("已超时", "Late"),

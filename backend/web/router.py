@@ -22,7 +22,12 @@ from backend.web.i18n import Lang, catalogue, pick_lang
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-PAGES = {"console": "console.html", "dashboard": "dashboard.html", "bureau": "bureau.html"}
+PAGES = {
+    "console": "console.html",
+    "dashboard": "dashboard.html",
+    "bureau": "bureau.html",
+    "provider": "provider.html",
+}
 LANG_COOKIE = "eldercare_lang"
 # Scripts only from here (the page's words are a JSON block, not a script); charts set styles from script.
 SECURITY_HEADERS = {

@@ -84,11 +84,11 @@ def _watch(signed: S) -> S:
 
 
 @pytest.fixture
-async def sign_in(stack: Any, browser: Browser) -> AsyncIterator[Callable[..., Awaitable[Signed]]]:
-    """Open a fresh browser (its own storage) and sign in through the login page."""
+async def new_tab(stack: Any, browser: Browser) -> AsyncIterator[Callable[..., Awaitable[Signed]]]:
+    """Open a fresh browser (its own storage) on the stack, its tab watched for script and console errors."""
     contexts = []
 
-    async def open_as(username: str, password: str = PASSWORD, *, lands_on: str, lang: str = "zh") -> Signed:
+    async def open_tab(lang: str = "zh") -> Signed:
         context = await browser.new_context(
             base_url=stack.base_url,
             viewport={"width": 1440, "height": 900},
@@ -97,8 +97,20 @@ async def sign_in(stack: Any, browser: Browser) -> AsyncIterator[Callable[..., A
             accept_downloads=True,
         )
         contexts.append(context)
-        page = await context.new_page()
-        signed = _watch(Signed(page))
+        return _watch(Signed(await context.new_page()))
+
+    yield open_tab
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+async def sign_in(new_tab: Callable[..., Awaitable[Signed]]) -> Callable[..., Awaitable[Signed]]:
+    """Open a fresh browser and sign in through the login page."""
+
+    async def open_as(username: str, password: str = PASSWORD, *, lands_on: str, lang: str = "zh") -> Signed:
+        signed = await new_tab(lang)
+        page = signed.page
         await page.goto(f"/web/?lang={lang}")
         await page.get_by_label("用户名" if lang == "zh" else "Username").fill(username)
         await page.get_by_label("密码" if lang == "zh" else "Password").fill(password)
@@ -107,9 +119,7 @@ async def sign_in(stack: Any, browser: Browser) -> AsyncIterator[Callable[..., A
         await page.wait_for_selector("#live[data-state=on]")
         return signed
 
-    yield open_as
-    for context in contexts:
-        await context.close()
+    return open_as
 
 
 @dataclass

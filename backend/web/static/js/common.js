@@ -160,7 +160,7 @@ const Session = {
   async require(roles) {
     if (!this.token) {
       location.assign(`${SIGN_IN}?next=${encodeURIComponent(location.pathname + location.search)}`);
-      throw new Error("not signed in");
+      throw new Leaving("not signed in");
     }
     this.me = await api("/api/v1/users/me");
     const who = document.getElementById("who");
@@ -169,21 +169,35 @@ const Session = {
       link.hidden = !link.dataset.roles.split(" ").includes(this.me.role);
     }
     if (roles && !roles.includes(this.me.role)) {
-      location.assign(homeOf(this.me.role));
-      throw new Error("wrong page for this role");
+      // Off to the role's own page; never back to this one (a loop), nor nowhere: the sign-in says where to go.
+      const home = homeOf(this.me.role);
+      if (home && home !== location.pathname) location.assign(home);
+      else this.signOut();
+      throw new Leaving("wrong page for this role");
     }
     this.keepAlive();
     return this.me;
   },
 };
 
+/** Where each role works: a staff page at a desk (`/web/`) or a phone app (`/app/`). Each page admits its roles. */
+const HOMES = {
+  admin: "/web/bureau",
+  operator: "/web/console",
+  community_staff: "/web/dashboard",
+  provider_admin: "/web/provider",
+  caregiver: "/app/caregiver",
+  elder: "/app/elder",
+  family: "/app/elder",
+};
+
+/** The role's own page, or null for a role no page admits. */
 function homeOf(role) {
-  if (role === "operator") return "/web/console";
-  if (role === "admin") return "/web/bureau";
-  if (role === "caregiver") return "/app/caregiver";
-  if (role === "elder" || role === "family") return "/app/elder";
-  return "/web/dashboard";
+  return HOMES[role] || null;
 }
+
+/** The page is being left for another (the sign-in, the role's own page): nothing went wrong, nothing to report. */
+class Leaving extends Error {}
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -225,7 +239,7 @@ async function api(path, { method = "GET", body, form, raw = false, headers: ext
 
 /** Report an API failure to the person, in their language. */
 function failed(error) {
-  if (error instanceof ApiError && error.status === 401) return;
+  if (error instanceof Leaving || (error instanceof ApiError && error.status === 401)) return;
   toast(error.message || T("common.error"), "error");
   console.error(error);
 }
