@@ -7,7 +7,7 @@ PORT ?= 8000
 # The suite runs in two workers, each with its own database, Redis index and stack (a test file stays in one).
 TEST_WORKERS ?= 2
 
-.PHONY: run test install install-test lint typecheck services browser pgbouncer clean bench
+.PHONY: run test install install-test lint typecheck services browser pgbouncer clean bench bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,12 @@ bench: install-test services
 	mkdir -p var
 	$(BIN)/eldercare bench dispatch --kind city --hours 4 --out var/bench-dispatch.json
 	$(BIN)/eldercare bench planner --time-limit 30 --out var/bench-planner.csv
+
+## City scale (README "Scale"): each against its bare reference in the same run, each under 15 minutes.
+bench-scale: install-test services
+	$(BIN)/python -m benchmarks.intake --clients 32 --seconds 20
+	$(BIN)/python -m benchmarks.sockets --dashboards 1000 --phones 20000
+	$(BIN)/python -m benchmarks.order_to_offer --orders 50 --apis 2 --rate 10 --seconds 60
+	$(BIN)/python -m benchmarks.bursts --orders 200 --seconds 10 --caregivers 50
+	$(BIN)/python -m benchmarks.city_day --sizes 1000 10000 --workers 2
+	$(BIN)/python -m benchmarks.replica --per-day 5760 --repeats 30

@@ -8,7 +8,6 @@ weighted Gini index of "actual share / fair share" (0: everyone gets exactly the
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -137,10 +136,11 @@ async def provider_gaps(*, session: AsyncSession, settings: Settings) -> dict[in
     themselves stay the truth.
     """
     key = settings.database_url
+    now = utcnow().timestamp()  # the platform's clock: a simulated day's, while one runs
     cached = _gaps.get(key)
-    if cached is not None and time.monotonic() - cached[0] < settings.fairness_cache_seconds:
+    if cached is not None and 0 <= now - cached[0] < settings.fairness_cache_seconds:
         return cached[1]
     fairness = await provider_fairness(session=session, settings=settings)
     gaps = {s.provider_id: s.gap_points for s in fairness.providers} if fairness.orders else {}
-    _gaps[key] = (time.monotonic(), gaps)
+    _gaps[key] = (now, gaps)
     return gaps

@@ -187,7 +187,6 @@ class Simulation:
             redis_url=None,
             environment="test",
             dispatch_batch_seconds=batch,
-            fairness_cache_seconds=0,
             candidate_radius_km=max(10.0, self.scenario.radius_km * 1.2),
             log_level="WARNING",
         )
