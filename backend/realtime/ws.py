@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ from backend.realtime.lookups import lookups
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
+OPENING_SECONDS = 2.0  # the longest a client's opening holds its place among those in flight
 AUTH_TIMEOUT_S = 10
 MAX_QUEUE = 10_000
 CLOSE_UNAUTHENTICATED = 4401
@@ -286,13 +288,20 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any
 async def serve(websocket: WebSocket) -> None:
     """Run one client's session until it disconnects (opened in its turn: ``ELDERCARE_WEBSOCKET_OPENS_PER_SECOND``)."""
     runtime: Runtime = websocket.app.state.runtime
-    await _opening(runtime).turn()
-    await websocket.accept()
-    with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
-        await _session(websocket, runtime)
+    opened = await _opening(runtime).turn()
+    # An opening is over once the client's first message after its sign-in is handled (its channel and what it
+    # missed), or after OPENING_SECONDS however slow the client: its place goes to the next one waiting.
+    late = asyncio.get_running_loop().call_later(OPENING_SECONDS, opened)
+    try:
+        await websocket.accept()
+        with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
+            await _session(websocket, runtime, opened)
+    finally:
+        late.cancel()
+        opened()
 
 
-async def _session(websocket: WebSocket, runtime: Runtime) -> None:
+async def _session(websocket: WebSocket, runtime: Runtime, opened: Callable[[], None]) -> None:
     signed = await _authenticate(websocket, runtime)
     if signed is None:
         return
@@ -323,6 +332,7 @@ async def _session(websocket: WebSocket, runtime: Runtime) -> None:
     try:
         while (message := await _receive(websocket)) is not None:
             renewed = await _handle(websocket, conn, message)
+            opened()
             if renewed is not None:
                 expiry.cancel()
                 expiry = expire_after(renewed)
@@ -343,7 +353,10 @@ def _opening(runtime: Runtime) -> Pacer:
     """The process's pace of opening sockets (a reconnect storm waits its turn, live traffic does not)."""
     pacer = _PACERS.get(runtime)
     if pacer is None:
-        pacer = _PACERS[runtime] = Pacer(runtime.settings.websocket_opens_per_second)
+        settings = runtime.settings
+        pacer = _PACERS[runtime] = Pacer(
+            settings.websocket_opens_per_second, in_flight=settings.websocket_opens_in_flight
+        )
     return pacer
 
 
