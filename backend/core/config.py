@@ -137,9 +137,6 @@ class Settings(BaseSettings):
     # Sockets opened a second by one API process at most: a reconnect storm (every phone of a district back at
     # once) waits its turn in the handshake instead of holding offers and status changes up behind it.
     websocket_opens_per_second: float = Field(default=400.0, gt=0)
-    # Openings under way at once (handshake to the first subscription handled): beyond the rate, what keeps a storm
-    # from queuing its every step ahead of live messages when the process cannot keep up with the rate.
-    websocket_opens_in_flight: int = Field(default=16, ge=1)
 
     # A POST's Idempotency-Key is remembered (with its answer) this long.
     idempotency_hours: float = Field(default=24.0, gt=0, le=24 * 7)

@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +41,6 @@ from backend.realtime.lookups import lookups
 from backend.users.models import User
 
 log = logging.getLogger(__name__)
-OPENING_SECONDS = 2.0  # the longest a client's opening holds its place among those in flight
 AUTH_TIMEOUT_S = 10
 MAX_QUEUE = 10_000
 CLOSE_UNAUTHENTICATED = 4401
@@ -288,20 +286,13 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict[str, Any
 async def serve(websocket: WebSocket) -> None:
     """Run one client's session until it disconnects (opened in its turn: ``ELDERCARE_WEBSOCKET_OPENS_PER_SECOND``)."""
     runtime: Runtime = websocket.app.state.runtime
-    opened = await _opening(runtime).turn()
-    # An opening is over once the client's first message after its sign-in is handled (its channel and what it
-    # missed), or after OPENING_SECONDS however slow the client: its place goes to the next one waiting.
-    late = asyncio.get_running_loop().call_later(OPENING_SECONDS, opened)
-    try:
-        await websocket.accept()
-        with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
-            await _session(websocket, runtime, opened)
-    finally:
-        late.cancel()
-        opened()
+    await _opening(runtime).turn()
+    await websocket.accept()
+    with WEBSOCKETS.track_inprogress():  # eldercare_websocket_connections
+        await _session(websocket, runtime)
 
 
-async def _session(websocket: WebSocket, runtime: Runtime, opened: Callable[[], None]) -> None:
+async def _session(websocket: WebSocket, runtime: Runtime) -> None:
     signed = await _authenticate(websocket, runtime)
     if signed is None:
         return
@@ -332,7 +323,6 @@ async def _session(websocket: WebSocket, runtime: Runtime, opened: Callable[[], 
     try:
         while (message := await _receive(websocket)) is not None:
             renewed = await _handle(websocket, conn, message)
-            opened()
             if renewed is not None:
                 expiry.cancel()
                 expiry = expire_after(renewed)
@@ -353,10 +343,7 @@ def _opening(runtime: Runtime) -> Pacer:
     """The process's pace of opening sockets (a reconnect storm waits its turn, live traffic does not)."""
     pacer = _PACERS.get(runtime)
     if pacer is None:
-        settings = runtime.settings
-        pacer = _PACERS[runtime] = Pacer(
-            settings.websocket_opens_per_second, in_flight=settings.websocket_opens_in_flight
-        )
+        pacer = _PACERS[runtime] = Pacer(runtime.settings.websocket_opens_per_second)
     return pacer
 
 
