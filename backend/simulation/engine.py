@@ -15,7 +15,6 @@ import atexit
 import heapq
 import itertools
 import logging
-import math
 import random
 import shutil
 import tempfile
@@ -23,16 +22,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.areas.models import Community, District, Street
-from backend.benefits.models import ElderBenefit
 from backend.core.config import Settings
 from backend.core.db import set_clock
 from backend.core.errors import DomainError
@@ -42,24 +37,17 @@ from backend.core.runtime import Runtime
 from backend.dispatch import service as dispatch
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.models import Offer, OfferStatus
-from backend.insurance.seed import insure_providers
 from backend.registry.models import (
     Caregiver,
-    CaregiverSkill,
     Elder,
-    Provider,
-    ProviderCommunity,
-    ProviderService,
-    placed,
 )
-from backend.registry.models import ServiceType as ServiceTypeRow
-from backend.registry.service import synthetic_identity
 from backend.requests import service as requests
 from backend.requests.models import Payer, Priority, ServiceRequest, Status
 from backend.requests.schemas import RequestCreate
 from backend.simulation.metrics import summarise
+from backend.simulation.population import populate
 from backend.simulation.scenario import Scenario
-from backend.users.models import Role, User
+from backend.users.models import User
 
 log = logging.getLogger(__name__)
 DECISION_TASKS = ("dispatch.run_round", "dispatch.run_batch")
@@ -102,45 +90,6 @@ class _SimJobs:
 
     async def stop(self) -> None:
         """Nothing runs outside the event loop."""
-
-
-def _grid(s: Scenario, center: tuple[float, float]) -> list[tuple[float, float]]:
-    """Communities ``community_spacing_km`` apart over the scenario's disk."""
-    step = s.community_spacing_km
-    n = math.ceil(s.radius_km / step)
-    return [
-        (center[0] + i * step / 111.32, center[1] + j * step / (111.32 * math.cos(math.radians(center[0]))))
-        for i in range(-n, n + 1)
-        for j in range(-n, n + 1)
-        if math.hypot(i * step, j * step) <= s.radius_km
-    ]
-
-
-def _in_disk(rng: random.Random, center: tuple[float, float], radius_km: float) -> tuple[float, float]:
-    """A uniform point within the disk."""
-    r = radius_km * math.sqrt(rng.random())
-    theta = rng.uniform(0, 2 * math.pi)
-    lat = center[0] + r * math.cos(theta) / 111.32
-    lon = center[1] + r * math.sin(theta) / (111.32 * math.cos(math.radians(center[0])))
-    return lat, lon
-
-
-def _near(rng: random.Random, point: tuple[float, float], sigma_km: float) -> tuple[float, float]:
-    lat = point[0] + rng.gauss(0, sigma_km) / 111.32
-    lon = point[1] + rng.gauss(0, sigma_km) / (111.32 * math.cos(math.radians(point[0])))
-    return lat, lon
-
-
-async def _insert_ids(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert many rows into the day's own SQLite database and return their ids, in order.
-
-    The ids are given, not returned: SQLAlchemy splices each batch's RETURNING rows onto all the
-    batches before it, quadratic in the rows (30 s for a district's 20,000 elders).
-    """
-    last = (await session.execute(select(func.max(model.id)))).scalar() or 0
-    ids = list(range(last + 1, last + 1 + len(rows)))
-    await session.execute(insert(model), [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
-    return ids
 
 
 class Simulation:
@@ -216,127 +165,10 @@ class Simulation:
             return metrics
 
     async def _populate(self, runtime: Runtime) -> None:
-        s, rng = self.scenario, self.rng
-        center = (s.center.lat, s.center.lon)
         async with runtime.unit_of_work() as session:
-            self.minutes = {
-                t.code: t.default_minutes for t in (await session.execute(select(ServiceTypeRow))).scalars()
-            }
-            unknown = sorted(set(s.service_mix) - set(self.minutes))
-            if unknown:
-                raise ValueError(f"unknown service types in service_mix: {', '.join(unknown)}")
-            district = District(code="SIM", name="模拟区", kind="district", lat=center[0], lon=center[1])
-            session.add(district)
-            await session.flush()
-            assert district.id is not None
-            street = Street(
-                district_id=district.id, code="SIM-S", name="模拟街道", kind="street", lat=center[0], lon=center[1]
-            )
-            session.add(street)
-            await session.flush()
-            points = [(p.lat, p.lon) for p in s.communities] if s.communities else _grid(s, center)
-            communities = []
-            for k, (lat, lon) in enumerate(points):
-                community = Community(
-                    street_id=street.id,  # type: ignore[arg-type]
-                    district_id=district.id,
-                    code=f"SIM{k:05d}",
-                    name=f"模拟社区{k}",
-                    kind="community",
-                    lat=lat,
-                    lon=lon,
-                )
-                session.add(community)
-                communities.append(community)
-            operator = User(username="sim-operator", password_hash="-", role=Role.operator.value)
-            session.add(operator)
-            await session.flush()
-            self.operator_id = operator.id
-            services = sorted(s.service_mix)
-            providers = []
-            for k in range(s.providers):
-                # Providers stand among the people they serve: near a community when the scenario places them.
-                lat, lon = _near(rng, rng.choice(points), 1.0) if s.communities else _in_disk(rng, center, s.radius_km)
-                provider = Provider(name=f"模拟服务中心{k}", kind="home_care", lat=lat, lon=lon)
-                session.add(provider)
-                await session.flush()
-                providers.append(provider)
-                served = [c for c in communities if distance_m(lat, lon, c.lat, c.lon) <= s.provider_reach_km * 1000]
-                await session.execute(
-                    insert(ProviderCommunity), [{"provider_id": provider.id, "community_id": c.id} for c in served]
-                )
-                await session.execute(
-                    insert(ProviderService), [{"provider_id": provider.id, "service_type": t} for t in services]
-                )
-            await insure_providers(
-                session, [p.id for p in providers if p.id is not None], starts_on=self.now.date() - timedelta(days=30)
-            )
-            users = [
-                {"username": f"sim-cg-{i}", "password_hash": "-", "role": Role.caregiver.value, "created_at": self.now}
-                for i in range(s.caregivers)
-            ]
-            user_ids = await _insert_ids(session, User, users)
-            rows = []
-            for i, user_id in enumerate(user_ids):
-                provider = providers[i % len(providers)]
-                rows.append(
-                    {
-                        "provider_id": provider.id,
-                        "user_id": user_id,
-                        "name": f"护理员{i}",
-                        "phone": "+8613900000000",
-                        **placed(*_near(rng, (provider.lat, provider.lon), s.provider_reach_km / 3)),
-                        "on_shift": True,
-                        "gender": rng.choice(["female", "male"]),
-                        "languages": ["mandarin", "suzhounese"]
-                        if rng.random() < s.suzhounese_caregivers
-                        else ["mandarin"],
-                        "created_at": self.now,
-                    }
-                )
-            caregiver_ids = await _insert_ids(session, Caregiver, rows)
-            skills = []
-            for cid in caregiver_ids:
-                for t in rng.sample(services, min(len(services), s.caregiver.skills_per_caregiver)):
-                    skills.append({"caregiver_id": cid, "service_type": t})
-            await session.execute(insert(CaregiverSkill), skills)
-            elders = []
-            for i in range(s.elders):
-                home = rng.choice(communities)
-                lat, lon = _near(rng, (home.lat, home.lon), 0.3)
-                elders.append(
-                    {
-                        "name": f"老人{i}",
-                        **synthetic_identity(
-                            f"SIM{i:015d}", born=date(1945, 1, 1), gender=rng.choice(["female", "male"])
-                        ),
-                        "community_id": home.id,
-                        "address": "模拟地址",
-                        "lat": lat,
-                        "lon": lon,
-                        "language": "suzhounese" if rng.random() < s.suzhounese_elders else None,
-                        "created_at": self.now,
-                    }
-                )
-            elder_ids = await _insert_ids(session, Elder, elders)
-            self.elders = elder_ids
-            # The scenario's elders are entitled (低保): its government-paid share of orders uses their quota.
-            await session.execute(
-                insert(ElderBenefit),
-                [
-                    {
-                        "elder_id": eid,
-                        "category": "low_income",
-                        "valid_from": self.now.date() - timedelta(days=60),
-                        "by": "system:simulation",
-                        "created_at": self.now,
-                    }
-                    for eid in elder_ids
-                ],
-            )
-            self.homes = {
-                int(eid): (float(e["lat"]), float(e["lon"])) for eid, e in zip(elder_ids, elders, strict=True)
-            }
+            people = await populate(session, self.scenario, self.rng, self.now)
+        self.minutes, self.operator_id = people.minutes, people.operator_id
+        self.elders, self.homes = people.elders, people.homes
 
     def _plan_requests(self) -> None:
         s, rng = self.scenario, self.rng

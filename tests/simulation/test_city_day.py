@@ -59,6 +59,9 @@ def test_the_day_covers_all_ten_districts_in_proportion(day: Path) -> None:
 def test_the_same_day_gives_the_same_figures_in_one_process_in_two_and_on_celery_workers(
     day: Path, redis_url: str
 ) -> None:
+    city = json.loads((day / "day.json").read_text(encoding="utf-8"))
+    city["parts"] = city["parts"][:4]  # four districts make the point in a third of the time
+    (day / "four.json").write_text(json.dumps(city), encoding="utf-8")
     runs: dict[str, dict[str, object]] = {}
     for label, workers, env in (
         ("here", "1", platform_env()),
@@ -73,13 +76,13 @@ def test_the_same_day_gives_the_same_figures_in_one_process_in_two_and_on_celery
             ),
         ),
     ):
-        run = eldercare("simulate", "day.json", "--workers", workers, "--out", f"{label}.json", cwd=day, env=env)
+        run = eldercare("simulate", "four.json", "--workers", workers, "--out", f"{label}.json", cwd=day, env=env)
         assert run.returncode == 0, run.stderr + run.stdout
         assert "全市" in run.stdout  # the progress bar, city row
         runs[label] = json.loads((day / f"{label}.json").read_text(encoding="utf-8"))
     here = runs["here"]
-    assert len(here["parts"]) == 10  # type: ignore[arg-type]
-    assert sum(p["requests"] for p in here["parts"].values()) == here["requests"] > 80  # type: ignore[attr-defined]
+    assert len(here["parts"]) == 4  # type: ignore[arg-type]
+    assert sum(p["requests"] for p in here["parts"].values()) == here["requests"] > 40  # type: ignore[attr-defined]
     assert sum(here["statuses"].values()) == here["requests"]  # type: ignore[attr-defined]
     assert 0 < here["fill_rate"] <= 1  # type: ignore[operator]
     for label in ("pool", "celery"):
