@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -71,21 +67,15 @@ def make_engine(
     pgbouncer: bool = False,
     pre_ping: bool = False,
     connect_args: dict[str, Any] | None = None,
-    inline: bool = False,
 ) -> AsyncEngine:
     """An async engine for PostgreSQL (asyncpg) or the embedded SQLite file (aiosqlite).
 
     ``pgbouncer``: the URL is a PgBouncer in transaction pooling, where consecutive transactions may run on
     different server connections: nothing is prepared for longer than one statement's round trip, under a name
     no other client can have taken. ``pre_ping``: a pooled connection is tested before each use (always behind
-    PgBouncer). ``connect_args``: the driver's own, added to those. ``inline``: SQLite is called on the event
-    loop's own thread, for a process alone with its database file (a simulated day), where aiosqlite's thread
-    costs four hand-offs a statement and buys nothing."""
+    PgBouncer). ``connect_args``: the driver's own, added to those."""
     if url.startswith("sqlite"):
-        sqlite_args: dict[str, Any] = {"timeout": 30}
-        if inline:
-            sqlite_args["async_creator_fn"] = _InlineSqlite.connect
-        engine = create_async_engine(url, connect_args=sqlite_args, hide_parameters=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -114,36 +104,6 @@ def make_engine(
         hide_parameters=True,
         connect_args=driver,
     )
-
-
-class _OnTheSpot:
-    """Stands in for aiosqlite's queue to its worker thread: each call runs as it is queued."""
-
-    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
-        future, function = item
-        try:
-            result = function()
-        except Exception as exc:
-            if future is not None:
-                future.set_exception(exc)
-        else:
-            if future is not None:
-                future.set_result(result)
-
-
-class _InlineSqlite(aiosqlite.Connection):
-    """An aiosqlite connection without its thread: every call is made, and its future done, on the spot."""
-
-    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
-        super().__init__(connector, iter_chunk_size=64)
-        self._tx = _OnTheSpot()  # type: ignore[assignment]
-
-    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
-        return self._connect().__await__()  # no thread to start
-
-    @classmethod
-    def connect(cls, *args: Any, **kwargs: Any) -> _InlineSqlite:
-        return cls(functools.partial(sqlite3.connect, *args, **kwargs))
 
 
 def _statement_name() -> str:

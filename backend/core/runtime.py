@@ -30,9 +30,8 @@ class Runtime:
     """The engine, session factory, event bus, job queue and file store of one process."""
 
     def __init__(self, settings: Settings, *, role: Role = "api", alone: bool = False) -> None:
-        """``alone``: a process alone with its SQLite file whose events nobody listens to (a simulated day): it
-        calls SQLite on its loop and relays events in bulk when it chooses (``relay_now``), not after each commit.
-        """
+        """``alone``: a process whose events nobody listens to (a simulated day, on a database of its own): it
+        relays them in bulk when it chooses (``relay_now``), not after each commit."""
         self.settings = settings
         self.role = role
         self.relay_each_commit = not alone
@@ -44,7 +43,6 @@ class Runtime:
             pool_size=min(settings.database_pool_size, 2) if worker else settings.database_pool_size,
             max_overflow=min(settings.database_max_overflow, 2) if worker else settings.database_max_overflow,
             pgbouncer=settings.database_pgbouncer,
-            inline=alone,
         )
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False, info={"runtime": self}
