@@ -51,6 +51,7 @@ CLOSE_INTERNAL = 1011
 class _Subscribe:
     channel: str
     since: int | None
+    at: int  # the channel's sequence when the client asked: live events after it are owed even if the sender lags
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,9 @@ class Connection:
 
     async def _start(self, sub: _Subscribe) -> None:
         current = await lookups(self.runtime).last_seq(sub.channel)
-        # A repeated subscribe without `since` keeps its place; a new one starts from now.
-        start = self.last.get(sub.channel, current) if sub.since is None else min(max(sub.since, 0), current)
+        # A repeated subscribe without `since` keeps its place; a new one starts from when it was asked (events
+        # since then may have been skipped while the sender was busy: they are replayed).
+        start = self.last.get(sub.channel, sub.at) if sub.since is None else min(max(sub.since, 0), current)
         self.last[sub.channel] = start
         await self.websocket.send_json({"type": "subscribed", "channel": sub.channel, "seq": current})
         await self._catch_up(sub.channel, start, upto=current)
@@ -187,7 +189,7 @@ class Connection:
         if channel not in self.subscribed:
             self.subscribed.add(channel)
             self.runtime.bus.hub.add(channel, self.on_message)
-        self.queue.put_nowait(_Subscribe(channel, since))
+        self.queue.put_nowait(_Subscribe(channel, since, await lookups(self.runtime).last_seq(channel)))
 
     def unsubscribe(self, channel: str, *, reason: str | None = None) -> None:
         """Stop following a channel (``reason``: the access it needed ended)."""

@@ -135,6 +135,20 @@ async def test_subscribe_unsubscribe_subscribe_keeps_live_events_and_a_reconnect
         sender.cancel()
 
 
+async def test_an_event_right_after_a_subscribe_arrives_even_when_the_sender_is_slow_to_start_it(runtime, channel):
+    sock = FakeSocket()
+    conn = Connection(sock, runtime, User(id=0, username="x", password_hash="x", role="admin"))  # type: ignore[arg-type]
+    await conn.subscribe(channel, since=None)
+    await _emit(runtime, channel, 1)  # committed and pushed before the sender has looked at the subscribe
+    sender = asyncio.create_task(conn.send_loop())
+    try:
+        assert await _until(sock, 1) == [1]
+        assert [f["type"] for f in sock.sent] == ["subscribed", "event"]
+    finally:
+        conn.close()
+        sender.cancel()
+
+
 async def test_pruning_forgets_old_events_but_sequence_numbers_keep_increasing() -> None:
     with private_database() as url:  # pruning is database-wide: keep it away from the other tests' events
         migrate(url)
