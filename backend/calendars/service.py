@@ -59,15 +59,23 @@ def movable() -> ColumnElement[bool]:
 
 
 def overlapping(
-    caregiver_id: Any, start: datetime, end: datetime, *, firm: bool = False, now: datetime | None = None
+    caregiver_id: Any,
+    start: datetime,
+    end: datetime,
+    *,
+    firm: bool = False,
+    now: datetime | None = None,
+    other_than: int | None = None,
 ) -> ColumnElement[bool]:
     """True when the caregiver (an id, or a caregiver id column) holds an active booking overlapping [start, end).
 
     ``firm``: only bookings an emergency cannot move (see ``movable``). ``now``: not counting the visit in her
     hands at that moment (one she is serving or on the way to, or has accepted to serve now), which she will be
-    done with: what an order waiting for her asks.
+    done with: what an order waiting for her asks. ``other_than``: not counting her booking for that order.
     """
     besides = [~in_hand(now)] if now is not None else []
+    if other_than is not None:
+        besides.append(col(CaregiverBooking.request_id) != other_than)
     return exists().where(*_overlaps(caregiver_id, start, end), *([~movable()] if firm else []), *besides)
 
 

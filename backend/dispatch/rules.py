@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 
+from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
@@ -30,6 +31,9 @@ from backend.registry.models import (
 from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 
 
+ON_THIS_ORDER = "on_this_order"  # not a reason to leave her out: where she already stands on the order
+
+
 @dataclass(frozen=True)
 class Rule:
     """A hard rule: its stable code, its wording, and the condition a caregiver must meet."""
@@ -38,6 +42,26 @@ class Rule:
     zh: str
     en: str
     holds: ColumnElement[bool]
+
+
+def offered_this_order(request: ServiceRequest) -> ColumnElement[bool]:
+    """The caregiver holds a pending offer of this order."""
+    return exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.request_id) == request.id,
+        col(Offer.status) == OfferStatus.pending.value,
+    )
+
+
+def on_crew(request: ServiceRequest) -> ColumnElement[bool]:
+    """The caregiver accepted this order: she holds its time (one of its crew) or its assignment."""
+    holders = [i for i in (request.assigned_caregiver_id, request.partner_caregiver_id) if i is not None]
+    booked = exists().where(
+        col(CaregiverBooking.caregiver_id) == col(Caregiver.id),
+        col(CaregiverBooking.request_id) == request.id,
+        col(CaregiverBooking.active).is_(True),
+    )
+    return or_(booked, col(Caregiver.id).in_(holders)) if holders else booked
 
 
 def visit_day(request: ServiceRequest, service_type: ServiceType, now: datetime) -> date:
@@ -79,11 +103,13 @@ def hard_rules(
     # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
     emergency = request.priority == Priority.emergency
     # Serving or on the way now, or holding an order to serve now (one booked for later does not count).
+    # The rules about her other orders never count this one: holding it is ``on_this_order``.
     busy = exists().where(
         or_(
             col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
             col(ServiceRequest.partner_caregiver_id) == col(Caregiver.id),
         ),
+        col(ServiceRequest.id) != request.id,
         col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
         or_(
             col(ServiceRequest.status) != Status.accepted.value,
@@ -92,7 +118,9 @@ def hard_rules(
         ),
     )
     open_offer = exists().where(
-        col(Offer.caregiver_id) == col(Caregiver.id), col(Offer.status) == OfferStatus.pending.value
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.status) == OfferStatus.pending.value,
+        col(Offer.request_id) != request.id,
     )
     # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
     declined = exists().where(
@@ -156,8 +184,16 @@ def hard_rules(
             "该时段已有预约服务",
             "booked for an overlapping visit",
             # Waiting for her (``waiting``): the visit in her hands ends; later bookings still stand in the way.
-            ~overlapping(col(Caregiver.id), start, end, firm=emergency, now=now if waiting else None),
+            ~overlapping(
+                col(Caregiver.id), start, end, firm=emergency, now=now if waiting else None, other_than=request.id
+            ),
         ),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
+        Rule(
+            ON_THIS_ORDER,
+            "已在本单中（已派给其本人或已接单）",
+            "already on this order (offered to them, or accepted)",
+            ~or_(offered_this_order(request), on_crew(request)),
+        ),
         Rule("declined", "本次派单中已拒绝或超时未响应", "declined or let this order lapse", ~declined),
     ]

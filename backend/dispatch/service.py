@@ -35,7 +35,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.core.metrics import DISPATCH_DECISION
 from backend.dispatch.models import Offer, OfferStatus
-from backend.dispatch.rules import Rule, hard_rules, visit_day
+from backend.dispatch.rules import ON_THIS_ORDER, Rule, hard_rules, offered_this_order, visit_day
 from backend.dispatch.scoring import OrderContext, Term, explain, order_context, score
 from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
@@ -213,6 +213,7 @@ class Nearby:
     name: str
     distance_m: float
     failed: list[Rule]
+    on_order: str | None = None  # where she already stands on this order: "offered" (awaiting her) or "crew"
 
 
 async def nearby_caregivers(
@@ -234,19 +235,28 @@ async def nearby_caregivers(
     too_far = Rule(
         "too_far", f"超出派单半径 {settings.candidate_radius_km:g} 公里", "beyond the dispatch radius", true()
     )
-    query = _caregivers_near(elder, radius_km * 1000, *(rule.holds.label(rule.code) for rule in rules))
+    query = _caregivers_near(
+        elder,
+        radius_km * 1000,
+        offered_this_order(request).label("offered"),
+        *(rule.holds.label(rule.code) for rule in rules),
+    )
     found = []
-    for cid, pid, name, lat, lon, *passes in (await session.execute(query)).all():
+    for cid, pid, name, lat, lon, offered, *passes in (await session.execute(query)).all():
         dist = distance_m(elder.lat, elder.lon, lat, lon)
         if dist > radius_km * 1000:
             continue
         failed = [rule for rule, ok in zip(rules, passes, strict=True) if not ok]
+        on_order = None
+        if any(rule.code == ON_THIS_ORDER for rule in failed):  # her own order: no reason to leave her out
+            failed = [rule for rule in failed if rule.code != ON_THIS_ORDER]
+            on_order = "offered" if offered else "crew"
         if serving_only and any(rule.code == "outside_service_area" for rule in failed):
             continue
         if dist > settings.candidate_radius_km * 1000:
             failed.append(too_far)
         assert cid is not None
-        found.append(Nearby(cid, pid, name, round(dist, 1), failed))
+        found.append(Nearby(cid, pid, name, round(dist, 1), failed, on_order))
     found.sort(key=lambda n: (n.distance_m, n.caregiver_id))
     return found[:limit]
 

@@ -176,8 +176,9 @@ async def nearby_caregivers(
             provider_id=n.provider_id,
             name=n.name,
             distance_m=n.distance_m,
-            eligible=not n.failed,
+            eligible=not n.failed and n.on_order is None,
             excluded_by=[Exclusion(code=r.code, reason=r.en if english else r.zh) for r in n.failed],
+            on_this_order=n.on_order,
         )
         for n in found
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -129,6 +130,11 @@ class NearbyCaregiverPublic(BaseModel):
     distance_m: float
     eligible: bool
     excluded_by: list[Exclusion]
+    on_this_order: Literal["offered", "crew"] | None = Field(
+        default=None,
+        description="where the caregiver already stands on this order: offered (awaiting her reply) or crew "
+        "(accepted); such a caregiver is not eligible, and that is not an exclusion",
+    )
 
 
 class DeviceTime(BaseModel):

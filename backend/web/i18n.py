@@ -109,6 +109,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "console.all_providers": ("也显示不服务该社区的组织的护理员", "Also show caregivers of providers not serving here"),
     "console.eligible": ("可派", "Eligible"),
     "console.not_eligible": ("不可派", "Not eligible"),
+    "console.on_order.offered": ("已派给其本人，待回复", "Offered to them, awaiting reply"),
+    "console.on_order.crew": ("已接本单", "Accepted this order"),
     "console.distance": ("距离", "Distance"),
     "console.why": ("派单说明", "Dispatcher's explanation"),
     "console.redispatch": ("重新自动派单", "Send back to the dispatcher"),

@@ -110,6 +110,8 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
             declined: ["declined"],
             booked: ["booked"],
         }
+        # On her own order: offered it (awaiting her) or on its crew. Neither is another order in her way.
+        offered_here, crew_here = await caregiver(), await caregiver()
         session.add(BlockedCaregiver(elder_id=mine.id, caregiver_id=blocked))
         elsewhere.assigned_caregiver_id = busy  # on the way to the neighbour
         later = now + timedelta(minutes=30)
@@ -139,6 +141,20 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
                     starts_at=now - timedelta(minutes=10),
                     ends_at=now + timedelta(minutes=20),
                 ),
+                Offer(
+                    request_id=request.id,  # type: ignore[arg-type]
+                    caregiver_id=offered_here,
+                    distance_m=1,
+                    explanation="-",
+                    explanation_en="-",
+                    expires_at=later,
+                ),
+                CaregiverBooking(
+                    caregiver_id=crew_here,
+                    request_id=request.id,  # type: ignore[arg-type]
+                    starts_at=now - timedelta(minutes=10),
+                    ends_at=now + timedelta(minutes=20),
+                ),
             ]
         )
         await session.flush()
@@ -148,7 +164,10 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
         nearby = await service.nearby_caregivers(session, stored, settings, radius_km=2)
         seen = {n.caregiver_id: [rule.code for rule in n.failed] for n in nearby if n.caregiver_id in expected}
         assert seen == expected
+        here = {n.caregiver_id: (n.on_order, [rule.code for rule in n.failed]) for n in nearby}
+        assert here[offered_here] == ("offered", []) and here[crew_here] == ("crew", [])
+        assert {n.on_order for n in nearby if n.caregiver_id in expected} == {None}
         candidates = await service.find_candidates(session, stored, settings)
-        assert [c.caregiver_id for c in candidates if c.caregiver_id in expected] == [
+        assert [c.caregiver_id for c in candidates if c.caregiver_id in (*expected, offered_here, crew_here)] == [
             cid for cid, codes in expected.items() if not codes
         ]

@@ -99,7 +99,8 @@ async def test_with_one_caregiver_left_the_operator_completes_the_crew_by_hand(s
     assert escalated["crew"] == [alone["id"]] and escalated["assigned_caregiver_id"] is None
     nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?limit=500")
     why = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
-    assert why[alone["id"]] == ["booked"]
+    assert why[alone["id"]] == []  # her own order is not "an overlapping visit": she is on its crew
+    assert {n["caregiver_id"]: n["on_this_order"] for n in nearby}[alone["id"]] == "crew"
     twice = await operator.post(f"/api/v1/requests/{rid}/assign", {"caregiver_id": alone["id"]})
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_on_crew"
 

@@ -267,7 +267,9 @@ async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_
 
     nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2&limit=500")
     reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
-    assert reasons[eligible["id"]] == ["has_open_offer"]  # it was just offered to them
+    # It was just offered to them: that is where they stand on it, not a reason they were left out.
+    assert reasons[eligible["id"]] == []
+    assert {n["caregiver_id"]: n["on_this_order"] for n in nearby}[eligible["id"]] == "offered"
     assert reasons[unskilled["id"]] == ["lacks_skill"]
     assert reasons[resting["id"]] == ["off_shift"]
     assert reasons[outsider["id"]] == ["outside_service_area"]

@@ -283,7 +283,9 @@ async function openAssign(order, everyone = false) {
     el("div", { class: "row spread" },
       el("strong", {}, c.name),
       el("span", {}, `${T("console.distance")} ${Fmt.distance(c.distance_m)}`),
-      el("span", { class: c.eligible ? "badge ok" : "badge no" }, T(c.eligible ? "console.eligible" : "console.not_eligible"))),
+      c.on_this_order
+        ? el("span", { class: "badge" }, T(`console.on_order.${c.on_this_order}`))
+        : el("span", { class: c.eligible ? "badge ok" : "badge no" }, T(c.eligible ? "console.eligible" : "console.not_eligible"))),
     el("div", { class: "small" }, c.eligible ? (why.get(c.caregiver_id) || "") : c.excluded_by.map((x) => x.reason).join("；")),
     el("button", {
       type: "button", class: "assign-to",
