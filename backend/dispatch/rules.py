@@ -30,7 +30,6 @@ from backend.registry.models import (
 )
 from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 
-
 ON_THIS_ORDER = "on_this_order"  # not a reason to leave her out: where she already stands on the order
 
 

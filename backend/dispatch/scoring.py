@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.core.config import DispatchWeights, Settings
+from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.fairness import provider_gaps
+from backend.dispatch.rules import visit_day
 from backend.registry.models import Elder, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Visit
 
@@ -86,9 +88,11 @@ def _words(term: Term) -> tuple[str, str]:
     if term.code == "language":
         (language,) = term.detail
         return f"会说{LANGUAGE_ZH.get(language, language)}", f"speaks {LANGUAGE_EN.get(language, language)}"
-    if term.code == "workload":
-        load = int(value)
-        return f"今日已接 {load} 单", f"{load} order{'s' if load != 1 else ''} today"
+    if term.code == "workload":  # her visits on the order's day (today, or the day it is booked for)
+        load, orders = int(value), f"order{'s' if value != 1 else ''}"
+        if ctx.day is None or ctx.day == ctx.now.astimezone(LOCAL_TZ).date():
+            return f"今日已接 {load} 单", f"{load} {orders} today"
+        return f"{ctx.day.month}月{ctx.day.day}日已接 {load} 单", f"{load} {orders} on {ctx.day:%d %b}"
     if term.code == "fairness":
         below = value > 0
         return (
@@ -119,6 +123,7 @@ class OrderContext:
     now: datetime
     history: dict[int, History] = field(default_factory=dict)
     provider_gaps: dict[int, float] = field(default_factory=dict)
+    day: date | None = None  # the Suzhou day of the visit, whose workload counts
 
     @property
     def government_paid(self) -> bool:
@@ -155,6 +160,7 @@ async def order_context(
         now=now,
         history=await elder_history(session, elder.id),
         provider_gaps=gaps,
+        day=visit_day(request, service_type, now),
     )
 
 

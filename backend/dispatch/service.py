@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -136,6 +136,12 @@ async def find_candidates(
     assert elder is not None
     now = utcnow()
     want = limit or settings.max_candidates
+    rules = [r.holds for r in await _rules_for(session, settings, request, elder)]
+    ctx = await order_context(session, settings, request, elder, now)
+    # Her orders on the visit's day: booked for it, or taken that day without a window (not later days' visits).
+    assert ctx.day is not None
+    day_start = datetime.combine(ctx.day, time(), LOCAL_TZ)
+    day_of = func.coalesce(col(ServiceRequest.window_start), col(ServiceRequest.updated_at))
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
         .where(
@@ -143,14 +149,13 @@ async def find_candidates(
                 col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
                 col(ServiceRequest.partner_caregiver_id) == Caregiver.id,
             ),
-            col(ServiceRequest.updated_at) >= _start_of_local_day(now),
+            day_of >= day_start,
+            day_of < day_start + timedelta(days=1),
             col(ServiceRequest.status) != Status.cancelled.value,
         )
         .correlate(Caregiver)
         .scalar_subquery()
     )
-    rules = [r.holds for r in await _rules_for(session, settings, request, elder)]
-    ctx = await order_context(session, settings, request, elder, now)
     if request.priority == Priority.emergency:  # how many booked visits each caregiver would give up for it
         start, end = needed_span(request, ctx.service_type, now)
         moved = movable_overlapping(col(Caregiver.id), start, end).correlate(Caregiver)

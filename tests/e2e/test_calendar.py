@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -19,6 +20,11 @@ from tests.e2e.test_scoring import offers_of, order
 def tomorrow_at(hour: int, minute: int = 0) -> str:
     day = datetime.now(LOCAL_TZ) + timedelta(days=1)
     return day.replace(hour=hour, minute=minute, second=0, microsecond=0).isoformat()
+
+
+def _workload(offer: dict[str, Any]) -> tuple[int, str]:
+    (term,) = [t for t in offer["breakdown"] if t["code"] == "workload"]
+    return int(term["value"]), term["text"]
 
 
 async def test_a_visit_booked_for_tomorrow_blocks_only_its_own_time(stack, admin, make_world) -> None:
@@ -37,6 +43,8 @@ async def test_a_visit_booked_for_tomorrow_blocks_only_its_own_time(stack, admin
     now_order = await order(operator, second)
     offers = await offers_of(operator, now_order)
     assert [o["caregiver_id"] for o in offers] == [caregiver["id"]]
+    # Nor does it count in her workload today (「今日已接 0 单」, not 1).
+    assert _workload(offers[0]) == (0, "今日已接 0 单")
     await operator.ok("POST", f"/api/v1/requests/{now_order}/cancel", {})
 
     # Tomorrow 09:30 overlaps: nobody else is near, so it goes to an operator, who sees why.
@@ -58,6 +66,8 @@ async def test_a_visit_booked_for_tomorrow_blocks_only_its_own_time(stack, admin
     later = await order(operator, third, window_start=tomorrow_at(10, 30))
     later_offers = await offers_of(operator, later)
     assert [o["caregiver_id"] for o in later_offers] == [caregiver["id"]]
+    day = datetime.fromisoformat(tomorrow_at(10, 30))
+    assert _workload(later_offers[0]) == (1, f"{day.month}月{day.day}日已接 1 单")  # tomorrow's, on tomorrow
     await phone.ok("POST", f"/mobile/v1/offers/{later_offers[0]['id']}/accept")
 
     # Cancelling the 09:00 visit gives its time back: now the 09:30 order can be assigned by hand.
