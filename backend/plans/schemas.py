@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Id, ServiceDay
-from backend.requests.models import Payer
+from backend.requests.models import ChosenPayer, Payer
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
 
@@ -20,7 +20,7 @@ class PlanCreate(BaseModel):
     weekdays: list[Weekday] = Field(min_length=1, max_length=7, description="ISO weekdays: 1 Monday … 7 Sunday")
     time: dt.time = Field(description="Local start of the window, e.g. 11:00")
     window_minutes: int = Field(default=60, ge=15, le=480)
-    paid_by: Payer = Payer.government
+    paid_by: ChosenPayer = Payer.government
     starts_on: ServiceDay | None = None
     ends_on: ServiceDay | None = None
     notes: str | None = Field(default=None, max_length=500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -35,10 +36,15 @@ class Priority(StrEnum):
 
 
 class Payer(StrEnum):
-    """Who pays for the visit: the government's purchased quota (public money) or the elder."""
+    """Who pays for the visit: the government's purchased quota (public money), the elder, or, for an emergency,
+    the one-key emergency service (一键通紧急救助: public money outside any elder's quota)."""
 
     government = "government"
     self_paid = "self"
+    emergency = "emergency"
+
+
+ChosenPayer = Literal[Payer.government, Payer.self_paid]  # what an order or a plan may ask for: never emergency
 
 
 class ServiceRequest(SQLModel, table=True):

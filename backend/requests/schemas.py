@@ -9,17 +9,18 @@ from pydantic import BaseModel, Field
 
 from backend.core.schemas import Id, ServiceTime
 from backend.dispatch.schemas import ScoreTerm
-from backend.requests.models import Confirmation, Payer, Priority, ProofItem, ProofKind, Status
+from backend.requests.models import ChosenPayer, Confirmation, Payer, Priority, ProofItem, ProofKind, Status
 
 
 class RequestCreate(BaseModel):
     elder_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     priority: Priority = Priority.normal
-    paid_by: Payer | None = Field(
+    paid_by: ChosenPayer | None = Field(
         default=None,
         description="government: 政府购买服务 (409 quota_exhausted when the month's quota is used); self: 自费; "
-        "omitted: government while the elder's quota lasts, then self",
+        "omitted: government while the elder's quota lasts, then self. An emergency (priority emergency) is always "
+        "the one-key emergency service's (shown as paid_by emergency: 一键通紧急救助, never the elder's quota)",
     )
     window_start: ServiceTime | None = None
     window_end: ServiceTime | None = None

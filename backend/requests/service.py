@@ -117,7 +117,7 @@ async def open_request(
             message_en="window_end must be after window_start",
         )
     now = utcnow()
-    paid_by = await decide_payer(session, elder, data.paid_by, start or now)
+    paid_by = await _payer(session, elder, data, start or now)
     request = ServiceRequest(
         elder_id=elder.id,  # type: ignore[arg-type]
         community_id=elder.community_id,
@@ -141,6 +141,14 @@ async def open_request(
         await ladder.start(session, settings, request, actor)
     dispatch_after_commit(session, settings, request)  # emergencies never wait for the batching window
     return request
+
+
+async def _payer(session: AsyncSession, elder: Elder, data: RequestCreate, needed_at: datetime) -> Payer:
+    """An emergency is the one-key emergency service's (一键通), not an order of the elder's monthly quota; any
+    other order the quota's (``decide_payer``)."""
+    if data.priority == Priority.emergency:
+        return Payer.emergency
+    return await decide_payer(session, elder, data.paid_by, needed_at)
 
 
 async def requests_public(session: AsyncSession, requests: list[ServiceRequest]) -> list[RequestPublic]:

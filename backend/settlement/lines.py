@@ -197,6 +197,8 @@ def build(month: Month, min_visit_share: float) -> list[Line]:
             if order.paid_by == Payer.government:
                 line.amount_yuan = month.prices.get(order.service_type, 0)
                 line.category = month.categories.get(order.elder_id)
+            elif order.paid_by == Payer.emergency:  # the city's price, from the emergency service's budget
+                line.amount_yuan = month.prices.get(order.service_type, 0)
             else:
                 line.amount_yuan = month.rates.get(order.service_type, 0)
         lines.append(line)
@@ -231,6 +233,7 @@ def difference(previous_id: int | None, old: Sequence[Any], new: Sequence[Line])
         (diff.added if was is None else diff.removed if now is None else diff.changed).append(change)
     diff.government_yuan_delta = total(new, Payer.government) - total(old, Payer.government)
     diff.self_yuan_delta = total(new, Payer.self_paid) - total(old, Payer.self_paid)
+    diff.emergency_yuan_delta = total(new, Payer.emergency) - total(old, Payer.emergency)
     return diff
 
 

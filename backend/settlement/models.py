@@ -90,6 +90,7 @@ class Settlement(SQLModel, table=True):
     excluded: int = 0
     government_yuan: int = 0
     self_yuan: int = 0
+    emergency_yuan: int = 0  # the one-key emergency service's (一键通紧急救助), outside the elders' quotas
     created_at: datetime = created_at_field()
     created_by: str = Field(max_length=64)
     confirmed_at: datetime | None = timestamp_field()

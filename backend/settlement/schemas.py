@@ -104,6 +104,7 @@ class Difference(BaseModel):
     changed: list[LineChange] = Field(default_factory=list)
     government_yuan_delta: int = 0
     self_yuan_delta: int = 0
+    emergency_yuan_delta: int = 0
 
 
 class SettlementPublic(BaseModel):
@@ -117,6 +118,7 @@ class SettlementPublic(BaseModel):
     excluded: int
     government_yuan: int
     self_yuan: int
+    emergency_yuan: int = Field(default=0, description="emergencies, paid by the one-key emergency service (一键通)")
     by_category: list[Subtotal]
     by_district: list[Subtotal]
     created_at: datetime

@@ -114,6 +114,7 @@ async def run(
         excluded=sum(1 for x in new if x.kind == LineKind.excluded),
         government_yuan=total(new, Payer.government),
         self_yuan=total(new, Payer.self_paid),
+        emergency_yuan=total(new, Payer.emergency),
     )
     session.add(settlement)
     if latest is not None and latest.status != SettlementStatus.paid:
@@ -186,6 +187,7 @@ async def publics(session: AsyncSession, settlements: Sequence[Settlement]) -> l
             col(SettlementLine.paid_by) == Payer.government.value,
             func.coalesce(col(SettlementLine.category), "uncategorised"),
         ),
+        (col(SettlementLine.paid_by) == Payer.emergency.value, "emergency"),
         else_="self",
     )
     subtotals: dict[int, dict[str, list[Subtotal]]] = defaultdict(lambda: {"by_category": [], "by_district": []})
@@ -272,6 +274,7 @@ async def export(session: AsyncSession, settlement: Settlement, format: str) -> 
         )
     ]
     totals = ["政府支付合计", settlement.government_yuan, "自费合计", settlement.self_yuan]
+    totals += ["一键通紧急救助合计", settlement.emergency_yuan]
     if format == "csv":
         title, sheet = None, ""
     else:

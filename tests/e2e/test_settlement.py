@@ -119,7 +119,7 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     exported = await admin.get(f"/api/v1/settlements/{latest}/export?format=csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][0] == "工单号" and {rows[1][0], rows[2][0]} == {str(rid), str(second)}
-    assert rows[-1] == ["政府支付合计", "15", "自费合计", "25"]
+    assert rows[-1] == ["政府支付合计", "15", "自费合计", "25", "一键通紧急救助合计", "0"]
     book = (await admin.get(f"/api/v1/settlements/{latest}/export?format=xlsx")).content
     sheet = load_workbook(io.BytesIO(book)).active
     assert sheet is not None and sheet.cell(row=2, column=1).value == "工单号"
@@ -259,3 +259,38 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
     assert sum(s["yuan"] for s in statement["by_district"]) == gov_total + self_total
     again = await admin.ok("POST", "/api/v1/settlements/run", {"provider_id": provider_id, "month": month})
     assert again["changed"] is False and again["settlement"]["id"] == statement["id"]
+
+
+async def test_an_emergency_is_the_one_key_services_never_the_elders_quota(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5,))
+    (caregiver,) = world.caregivers
+    elder = world.elders[0]
+    operator = await world.user("operator")
+    staff = await world.user("community_staff", community_id=world.community["id"])
+    await grant(staff, elder, "low_income")
+    before = await staff.ok("GET", f"/api/v1/elders/{elder['id']}/entitlement")
+    assert before["used"] == 0 and before["remaining"] > 0
+
+    # Her red-button emergency, served: the one-key emergency service pays; her month's quota is untouched.
+    rid = await serve(world, operator, caregiver, elder, stay=20, service_type="emergency", priority="emergency")
+    served = await operator.ok("GET", f"/api/v1/requests/{rid}")
+    assert served["paid_by"] == "emergency" and served["status"] == "completed"
+    after = await staff.ok("GET", f"/api/v1/elders/{elder['id']}/entitlement")
+    assert (after["used"], after["remaining"]) == (0, before["remaining"])
+    (offer,) = await operator.ok("GET", f"/api/v1/requests/{rid}/offers")
+    assert "fairness" not in {t["code"] for t in offer["breakdown"]}  # a quota order's term, not an emergency's
+    asked = await operator.post(
+        "/api/v1/requests", {"elder_id": elder["id"], "service_type": "meal", "paid_by": "emergency"}
+    )
+    assert asked.status_code == 422  # only an emergency is the emergency service's
+
+    # The month's statement totals it apart, at the city's price, under no quota category.
+    price = {t["code"]: t for t in await operator.ok("GET", "/api/v1/service-types")}["emergency"]
+    assert price["government_price_yuan"] > 0
+    run = await admin.ok(
+        "POST", "/api/v1/settlements/run", {"provider_id": world.provider["id"], "month": this_month()}
+    )
+    statement = run["settlement"]
+    assert (statement["government_yuan"], statement["self_yuan"]) == (0, 0)
+    assert (statement["included"], statement["emergency_yuan"]) == (1, price["government_price_yuan"])
+    assert statement["by_category"] == [{"key": "emergency", "orders": 1, "yuan": price["government_price_yuan"]}]
