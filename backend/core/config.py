@@ -150,7 +150,10 @@ class Settings(BaseSettings):
     # emergency absorbs the presses within it anyway, so this only stops a stuck or replaying app.
     sos_limit: str = "6/10 minutes"
 
-    # Dispatch
+    # Dispatch. The policy: greedy (each order from a snapshot), batched (orders of a window matched jointly,
+    # ``dispatch_batch_seconds``), lookahead (an order booked for later scored from where each caregiver will be
+    # free: see backend/dispatch/positions.py). Unset: batched when a window is set, else greedy.
+    dispatch_policy: Literal["greedy", "batched", "lookahead"] | None = None
     dispatch_batch_seconds: float = 0.0
     offer_seconds_normal: int = 120
     offer_seconds_urgent: int = 60
@@ -306,6 +309,12 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _policy_complete(self) -> Settings:
+        if self.dispatch_policy == "batched" and self.dispatch_batch_seconds <= 0:
+            raise ValueError("ELDERCARE_DISPATCH_POLICY=batched needs ELDERCARE_DISPATCH_BATCH_SECONDS > 0")
+        return self
+
+    @model_validator(mode="after")
     def _storage_complete(self) -> Settings:
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise ValueError("ELDERCARE_STORAGE_BACKEND=s3 needs ELDERCARE_S3_BUCKET")
@@ -340,6 +349,16 @@ class Settings(BaseSettings):
             "emergency": self.offer_seconds_emergency,
             "urgent": self.offer_seconds_urgent,
         }.get(priority, self.offer_seconds_normal)
+
+    @property
+    def batches(self) -> bool:
+        """Whether orders wait for the next batch window (any policy but greedy, when a window is set)."""
+        return self.dispatch_batch_seconds > 0 and self.dispatch_policy != "greedy"
+
+    @property
+    def looks_ahead(self) -> bool:
+        """Whether orders booked for later are scored from the caregivers' future positions."""
+        return self.dispatch_policy == "lookahead"
 
     def travel_minutes(self, distance_m: float) -> float:
         """Estimated travel time over a straight-line distance."""

@@ -2,8 +2,11 @@
 
 A caregiver's score is a cost in minutes of travel (lower is better), the sum of its terms:
 
-- travel: estimated minutes from where the caregiver is to the elder's door;
-- lateness: minutes the caregiver would arrive after the end of the order's window;
+- travel: estimated minutes from where the caregiver is to the elder's door (looking ahead, for a visit booked
+  for later: from the home of the elder she visits just before it, ``backend/dispatch/positions.py``);
+- detour: looking ahead, the minutes the visit adds to her way to the visit she has booked just after it;
+- lateness: minutes the caregiver would arrive after the end of the order's window (looking ahead: setting
+  off when her visit before it is over);
 - continuity: a bonus per earlier visit to this elder that was not rated poorly (capped), a penalty
   when the elder rated this caregiver poorly (two stars or fewer);
 - preferred: a bonus when the elder asked for this caregiver;
@@ -67,8 +70,15 @@ def _words(term: Term) -> tuple[str, str]:
     """The term in plain Chinese and English."""
     ctx, value = term.ctx, term.value
     if term.code == "travel":
-        km, minutes = term.detail
+        km, minutes, origin = term.detail
+        if origin:  # looking ahead: she sets off from her visit before this one
+            return (
+                f"上一单结束后从{origin}出发，{km:.1f} 公里（约 {minutes:.0f} 分钟）",
+                f"from her previous visit in {origin}: {km:.1f} km (about {minutes:.0f} min)",
+            )
         return f"{km:.1f} 公里（约 {minutes:.0f} 分钟）", f"{km:.1f} km (about {minutes:.0f} min)"
+    if term.code == "detour":
+        return f"去下一单多绕约 {value:.0f} 分钟", f"adds about {value:.0f} min on the way to her next visit"
     if term.code == "skill":
         return f"具备{ctx.service_type.name_zh}技能", f"{ctx.service_type.name_en.lower()} skill"
     if term.code == "lateness":
@@ -103,6 +113,15 @@ def _words(term: Term) -> tuple[str, str]:
         n = int(value)
         return f"需让出 {n} 个已预约上门（改派同事）", f"hands {n} booked visit{'s' if n != 1 else ''} to a colleague"
     return term.code, term.code
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """Looking ahead: where she sets off from for this visit and what it does to the rest of her day."""
+
+    from_place: str | None = None  # the community of the visit she sets off from (None: where she is now)
+    free_at: datetime | None = None  # when that visit is over
+    detour_minutes: float = 0.0  # added to her way to the visit she has booked next
 
 
 @dataclass(frozen=True)
@@ -174,17 +193,24 @@ def score(
     load: int,
     languages: Sequence[str],
     gives_way: int = 0,
+    ahead: Ahead | None = None,
 ) -> tuple[float, list[Term]]:
-    """The caregiver's cost for this order (lower is better) and its terms, in the order a person reads them."""
+    """The caregiver's cost for this order (lower is better) and its terms, in the order a person reads them.
+    ``ahead``: looking ahead, her visits around this one (``distance_m`` is then from the one before it)."""
     w: DispatchWeights = settings.dispatch_weights
     minutes = settings.travel_minutes(distance_m)
+    origin = ahead.from_place if ahead else None
     terms = [
-        Term("travel", round(minutes, 1), w.travel_per_minute * minutes, ctx, (distance_m / 1000, minutes)),
+        Term("travel", round(minutes, 1), w.travel_per_minute * minutes, ctx, (distance_m / 1000, minutes, origin)),
         Term("skill", 1, 0.0, ctx),
     ]
+    if ahead is not None and ahead.detour_minutes >= 0.5:
+        detour = ahead.detour_minutes
+        terms.append(Term("detour", round(detour, 1), w.travel_per_minute * detour, ctx))
     end = ctx.request.window_end
     if end is not None:
-        late = max(0.0, (ctx.now + timedelta(minutes=minutes) - end).total_seconds() / 60)
+        sets_off = ahead.free_at if ahead and ahead.free_at else ctx.now
+        late = max(0.0, (max(sets_off, ctx.now) + timedelta(minutes=minutes) - end).total_seconds() / 60)
         terms.append(Term("lateness", round(late, 1), w.lateness_per_minute * late, ctx))
     seen = ctx.history.get(caregiver_id)
     if seen is not None and (seen.good or seen.poor):

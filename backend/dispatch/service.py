@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from backend.access.changes import caregivers_access_changed
 from backend.calendars.models import CaregiverBooking
-from backend.calendars.service import book, crew_of, movable_overlapping, needed_span, release, span_of
+from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
@@ -34,9 +34,10 @@ from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.core.metrics import DISPATCH_DECISION
+from backend.dispatch import positions
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rules import ON_THIS_ORDER, Rule, hard_rules, offered_this_order, visit_day
-from backend.dispatch.scoring import OrderContext, Term, explain, order_context, score
+from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_context, score
 from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
 from backend.insurance.service import insured_on
@@ -166,14 +167,23 @@ async def find_candidates(
     weights = settings.dispatch_weights
     stranger_bonus = stranger_bonus_bound(ctx, settings)
     dispatch_radius = settings.candidate_radius_km * 1000
+    # Looking ahead at a visit booked for later: those ending a visit near her that day set off from there.
+    booked_at = request.window_start if settings.looks_ahead and is_scheduled(request, now) else None
+    if booked_at is not None:
+        personal = sorted(
+            {*personal, *await positions.booked_nearby(session, request, elder, booked_at, dispatch_radius)}
+        )
     scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
     for ring, radius in enumerate(search_radii(settings)):
         query = _caregivers_near(
             elder, radius, load_today, col(Caregiver.languages), gives_way, also=personal if ring == 0 else ()
         ).where(*rules)
-        for cid, pid, name, lat, lon, load, languages, moves in (await session.execute(query)).all():
-            dist = distance_m(elder.lat, elder.lon, lat, lon)
-            if cid in scored or dist > dispatch_radius:
+        rows = [row for row in (await session.execute(query)).all() if row[0] not in scored]
+        days = await positions.around(session, request, booked_at, [row[0] for row in rows]) if booked_at else {}
+        for cid, pid, name, lat, lon, load, languages, moves in rows:
+            ahead = _ahead(settings, elder, (lat, lon), days.get(cid)) if booked_at else None
+            dist = distance_m(elder.lat, elder.lon, *ahead[0]) if ahead else distance_m(elder.lat, elder.lon, lat, lon)
+            if dist > dispatch_radius:
                 continue
             cost, terms = score(
                 ctx,
@@ -184,6 +194,7 @@ async def find_candidates(
                 load=int(load or 0),
                 languages=languages or [],
                 gives_way=int(moves or 0),
+                ahead=ahead[1] if ahead else None,
             )
             scored[cid] = (round(cost, 3), dist, cid, pid, name, int(load or 0), terms)
         ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
@@ -207,6 +218,22 @@ async def find_candidates(
         )
         for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(ranked[:want], start=1)
     ]
+
+
+def _ahead(
+    settings: Settings, elder: Elder, here: tuple[float, float], day: positions.Around | None
+) -> tuple[tuple[float, float], Ahead]:
+    """Looking ahead: where she sets off from for the elder (her visit before it that day, else where she is) and
+    what the visit adds to her way to the one after it."""
+    before = day.before if day else None
+    origin = (before.lat, before.lon) if before else here
+    detour = 0.0
+    if day is not None and day.after is not None:  # origin → elder → next, beyond the travel to the elder
+        nxt = (day.after.lat, day.after.lon)
+        detour = settings.travel_minutes(max(0.0, distance_m(elder.lat, elder.lon, *nxt) - distance_m(*origin, *nxt)))
+    return origin, Ahead(
+        from_place=before.place if before else None, free_at=before.ends_at if before else None, detour_minutes=detour
+    )
 
 
 @dataclass(frozen=True)
@@ -448,7 +475,7 @@ async def _run_round(session: AsyncSession, settings: Settings, request_id: int)
 
 def batching(settings: Settings, request: ServiceRequest) -> bool:
     """Whether this order waits for the next batch (never an emergency)."""
-    return settings.dispatch_batch_seconds > 0 and request.priority != Priority.emergency
+    return settings.batches and request.priority != Priority.emergency
 
 
 def until_next_batch(settings: Settings, now: datetime) -> float:

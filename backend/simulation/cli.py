@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 from pydantic import ValidationError
@@ -17,9 +17,10 @@ from rich.table import Table
 from backend.core.config import get_settings
 from backend.simulation.engine import Simulation
 from backend.simulation.parts import CityRun, PartState
-from backend.simulation.scenario import CityDay, Scenario, generate, suzhou_day
+from backend.simulation.scenario import CityDay, Policy, Scenario, generate, suzhou_day
 
 console = Console(width=160)
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 
 def _run(scenario: Scenario) -> dict[str, Any]:
@@ -68,7 +69,9 @@ def simulate(
     supply: Annotated[str, typer.Option(help="With --generate city/small: plentiful or scarce")] = "plentiful",
     requests: Annotated[int, typer.Option(help="With --generate suzhou-day: requests in the day", min=1)] = 100_000,
     caregivers: Annotated[int, typer.Option(help="With --generate suzhou-day: caregivers on shift", min=10)] = 20_000,
-    policy: Annotated[str | None, typer.Option(help="Override the scenario's policy: greedy or batched")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="Override the scenario's policy: greedy, batched or lookahead")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
     workers: Annotated[
         int,
@@ -107,8 +110,8 @@ def simulate(
         raise typer.BadParameter(f"cannot read the scenario: {exc}") from exc
     changes: dict[str, Any] = {}
     if policy is not None:
-        if policy not in ("greedy", "batched"):
-            raise typer.BadParameter("policy must be greedy or batched")
+        if policy not in POLICIES:
+            raise typer.BadParameter(f"policy must be one of {', '.join(POLICIES)}")
         changes["policy"] = policy
     if seed is not None:
         changes["seed"] = seed
@@ -128,21 +131,21 @@ def bench_dispatch(
     seed: Annotated[int, typer.Option()] = 1,
     out: Annotated[Path, typer.Option(help="JSON file for the results")] = Path("bench-dispatch.json"),
 ) -> None:
-    """Greedy vs batched dispatch on the same generated days, at plentiful and scarce supply."""
+    """Greedy, batched and look-ahead dispatch on the same generated days, at plentiful and scarce supply."""
     results = []
     for supply in ("plentiful", "scarce"):
         base = generate(kind, supply=supply, seed=seed)
         changes: dict[str, Any] = {"batch_seconds": batch_seconds}
         if hours is not None:
             changes["hours"] = hours
-        for policy in ("greedy", "batched"):
+        for policy in POLICIES:
             scenario = base.model_copy(update={**changes, "policy": policy})
             console.print(f"[dim]{scenario.name} · {policy} …[/dim]")
             metrics = _run(scenario)
             metrics["supply"] = supply
             results.append(metrics)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    table = Table(title="派单策略对比 · greedy vs batched")
+    table = Table(title="派单策略对比 · " + " vs ".join(POLICIES))
     for column in (
         "supply",
         "policy",
@@ -173,7 +176,10 @@ def bench_dispatch(
         )
     console.print(table)
     for supply in ("plentiful", "scarce"):
-        greedy, batched = (m for m in results if m["supply"] == supply)
-        if greedy["travel_km_per_visit"] and batched["travel_km_per_visit"]:
-            saving = 1 - batched["travel_km_per_visit"] / greedy["travel_km_per_visit"]
-            console.print(f"{supply}: batched travel per visit {saving:+.1%} vs greedy (positive = less travel)")
+        greedy, *others = (m for m in results if m["supply"] == supply)
+        for other in others:
+            if greedy["travel_km_per_visit"] and other["travel_km_per_visit"]:
+                saving = 1 - other["travel_km_per_visit"] / greedy["travel_km_per_visit"]
+                console.print(
+                    f"{supply}: {other['policy']} travel per visit {saving:+.1%} vs greedy (positive = less travel)"
+                )

@@ -135,6 +135,7 @@ class Simulation:
             database_url=database_url,
             redis_url=None,
             environment="test",
+            dispatch_policy=self.scenario.policy,
             dispatch_batch_seconds=batch,
             candidate_radius_km=max(10.0, self.scenario.radius_km * 1.2),
             log_level="WARNING",

@@ -1,4 +1,4 @@
-"""``eldercare simulate``: a generated day, run through the real dispatcher under both policies."""
+"""``eldercare simulate``: a generated day, run through the real dispatcher under each policy."""
 
 from __future__ import annotations
 
@@ -35,17 +35,18 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def metrics(day: Path) -> dict[str, dict[str, object]]:
     out = {}
-    for policy in ("greedy", "batched"):
+    for policy in ("greedy", "batched", "lookahead"):
         run = eldercare("simulate", "day.json", "--policy", policy, "--out", f"{policy}.json", cwd=day)
         assert run.returncode == 0, run.stderr
         out[policy] = json.loads((day / f"{policy}.json").read_text(encoding="utf-8"))
     return out
 
 
-def test_both_policies_see_the_same_day_and_account_for_every_request(metrics) -> None:
-    greedy, batched = metrics["greedy"], metrics["batched"]
-    assert greedy["requests"] == batched["requests"] > 10
-    for m in (greedy, batched):
+def test_every_policy_sees_the_same_day_and_accounts_for_every_request(metrics) -> None:
+    greedy, batched, ahead = metrics["greedy"], metrics["batched"], metrics["lookahead"]
+    assert greedy["requests"] == batched["requests"] == ahead["requests"] > 10
+    assert [m["policy"] for m in (greedy, batched, ahead)] == ["greedy", "batched", "lookahead"]
+    for m in (greedy, batched, ahead):
         assert sum(m["statuses"].values()) == m["requests"]
         assert m["completed"] == m["statuses"].get("completed", 0)
         assert 0 < m["fill_rate"] <= 1
