@@ -30,6 +30,7 @@ from backend.core.schemas import Location
 from backend.insurance.models import Scheme
 from backend.insurance.schemas import CoverPublic
 from backend.insurance.service import cover_on
+from backend.registry.absences import end_absence
 from backend.registry.models import (
     ELDER_ID_NUMBER,
     ELDER_PHONE,
@@ -216,6 +217,8 @@ async def set_shift(
     caregiver.on_shift = on_shift
     if on_shift:
         caregiver.absent_until = None
+        assert caregiver.id is not None
+        await end_absence(session=session, caregiver_id=caregiver.id, at=utcnow())
     if location is not None:
         return await report_location(session=session, caregiver=caregiver, location=location)
     await session.flush()
