@@ -1,13 +1,16 @@
-"""A caregiver's calendar: her visits, shifts and absences over a span, who may read it, what a bad span answers."""
+"""A caregiver's calendar (her visits, shifts and absences over a span), and her skills and languages changed after
+she was registered: who may read and change them, what a bad span answers, and what the dispatcher does next."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from backend.core.i18n import LOCAL_TZ
+from tests.client import Api, World, Ws
 from tests.e2e.test_calendar import tomorrow_at
-from tests.e2e.test_scoring import offers_of, order
+from tests.e2e.test_scoring import offers_of, order, terms
 
 EVERY_DAY = [{"weekday": day, "start": "08:00", "end": "20:00"} for day in range(1, 8)]
 
@@ -20,6 +23,16 @@ def calendar_of(caregiver: dict[str, Any], **span: str) -> str:
 def local_midnight(days: int = 0) -> datetime:
     today = datetime.now(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     return today + timedelta(days=days)
+
+
+async def escalated(operator: Api, request_id: int) -> dict[str, Any]:
+    """The order once the dispatcher gave up on it (nobody eligible)."""
+    for _ in range(75):
+        found: dict[str, Any] = await operator.ok("GET", f"/api/v1/requests/{request_id}")
+        if found["status"] == "escalated":
+            return found
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"order {request_id} was not escalated: {found['status']}")
 
 
 async def test_a_caregiver_sees_her_visit_shifts_and_absence_in_her_calendar(stack, admin, make_world) -> None:
@@ -158,3 +171,102 @@ async def test_a_bad_span_is_refused_with_its_code(stack, admin, make_world) -> 
     assert len(month["shifts"]) == 0 and month["rostered"] is False
     week = await phone.ok("GET", calendar_of(caregiver, end=local_midnight(8).isoformat()))
     assert datetime.fromisoformat(week["start"]) == start
+
+
+async def test_skills_changed_after_registration_change_what_she_is_offered(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    caregiver = await world.add_caregiver(0.5, skills=("meal",))
+    elder = world.elders[0]
+    operator = await world.user("operator")
+    manager = await world.user("provider_admin", provider_id=world.provider["id"])
+    path = f"/api/v1/caregivers/{caregiver['id']}"
+
+    # Bathing: she lacks the skill, so nobody is left and the order goes to an operator.
+    before = await order(operator, elder, service_type="bathing")
+    await escalated(operator, before)
+    nearby = await operator.ok("GET", f"/api/v1/requests/{before}/nearby-caregivers?limit=500")
+    why = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
+    assert "lacks_skill" in why[caregiver["id"]]
+
+    # Her provider adds bathing: the next bathing order is offered to her.
+    changed = await manager.ok("PATCH", path, {"skills": ["meal", "bathing", "bathing"]})
+    assert changed["skills"] == ["bathing", "meal"] and changed["languages"] == ["mandarin"]
+    assert (await admin.ok("GET", path))["skills"] == ["bathing", "meal"]
+    after = await order(operator, elder, service_type="bathing")
+    offers = await offers_of(operator, after)
+    assert [o["caregiver_id"] for o in offers] == [caregiver["id"]]
+    assert "具备助浴技能" in offers[0]["explanation"]
+    await operator.ok("POST", f"/api/v1/requests/{after}/cancel", {})
+
+    # Removed again: the next bathing order is not.
+    assert (await admin.ok("PATCH", path, {"skills": ["meal"]}))["skills"] == ["meal"]
+    again = await order(operator, elder, service_type="bathing")
+    await escalated(operator, again)
+    assert await operator.ok("GET", f"/api/v1/requests/{again}/offers") == []
+
+
+async def test_languages_changed_after_registration_count_in_the_next_offer(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=(0.5,))
+    caregiver, elder = world.caregivers[0], world.elders[0]
+    operator = await world.user("operator")
+    await operator.ok("PATCH", f"/api/v1/elders/{elder['id']}", {"language": "suzhounese"})
+
+    first = await order(operator, elder)
+    offers = await offers_of(operator, first)
+    assert "language" not in terms(offers[0])
+    await operator.ok("POST", f"/api/v1/requests/{first}/cancel", {})
+
+    await admin.ok("PATCH", f"/api/v1/caregivers/{caregiver['id']}", {"languages": ["suzhounese", "mandarin"]})
+    second = await order(operator, elder)
+    offers = await offers_of(operator, second)
+    assert [o["caregiver_id"] for o in offers] == [caregiver["id"]]
+    assert terms(offers[0])["language"]["cost"] < 0 and "会说苏州话" in offers[0]["explanation"]
+
+
+async def test_who_may_change_a_caregiver_and_what_is_refused(stack, admin, make_world) -> None:
+    world: World = await make_world(caregivers_km=(0.5,))
+    rival = await make_world(caregivers_km=(0.5,))
+    caregiver = world.caregivers[0]
+    path = f"/api/v1/caregivers/{caregiver['id']}"
+    manager = await world.user("provider_admin", provider_id=world.provider["id"])
+    body = {"skills": ["meal"]}
+    for who, code in (
+        (await world.user("operator"), "role_forbidden"),
+        (await world.user("community_staff", community_id=world.community["id"]), "role_forbidden"),
+        (caregiver["api"], "role_forbidden"),
+        (await rival.user("provider_admin", provider_id=rival.provider["id"]), "out_of_scope"),
+    ):
+        r = await who.http.patch(path, json=body)
+        assert r.status_code == 403 and r.json()["error"]["code"] == code, (who.username, r.text)
+    assert (await admin.ok("GET", path))["skills"] == ["bathing", "emergency", "meal"]
+
+    for bad, code in (
+        ({"skills": ["massage"]}, "unknown_service_type"),
+        ({"skills": None}, "invalid_value"),
+        ({"languages": []}, "validation_error"),
+        ({"languages": ["klingon"]}, "validation_error"),
+        ({"phone": "12"}, "validation_error"),
+        ({"phone": "not a phone"}, "invalid_phone"),
+        ({"provider_id": rival.provider["id"]}, "validation_error"),
+    ):
+        r = await manager.http.patch(path, json=bad)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, (bad, r.text)
+    missing = await admin.http.patch("/api/v1/caregivers/2000000000", json=body)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "caregiver_not_found"
+
+    # Her provider watches its channel; the change is audited with the fields it touched.
+    inbox = await Ws.connect(stack.base_url, manager.token or "")
+    await inbox.subscribe(f"provider:{world.provider['id']}")
+    changed = await manager.ok(
+        "PATCH", path, {"name": "李护理员", "phone": "13912340000", "skills": ["meal", "cleaning"]}
+    )
+    assert changed["name"] == "李护理员" and changed["phone"] == "+8613912340000"
+    assert changed["skills"] == ["cleaning", "meal"]
+    event = await inbox.wait_event("caregiver.updated", caregiver_id=caregiver["id"])
+    assert event["data"]["fields"] == ["name", "phone", "skills"]
+    await inbox.close()
+    trail = await admin.ok("GET", f"/api/v1/audit-log?subject=caregiver:{caregiver['id']}&action=caregiver.update")
+    assert trail[0]["fields"] == ["name", "phone", "skills"] and trail[0]["actor_role"] == "provider_admin"
+    # Nothing to change: nothing audited.
+    await manager.ok("PATCH", path, {"skills": ["cleaning", "meal"]})
+    assert len(await admin.ok("GET", f"/api/v1/audit-log?subject=caregiver:{caregiver['id']}")) == 1
