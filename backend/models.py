@@ -26,6 +26,7 @@ from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
+    CaregiverAbsence,
     CaregiverSkill,
     Elder,
     Provider,
@@ -47,6 +48,7 @@ __all__ = [
     "BlockedCaregiver",
     "CapacitySnapshot",
     "Caregiver",
+    "CaregiverAbsence",
     "CaregiverBooking",
     "CaregiverShift",
     "CaregiverSkill",

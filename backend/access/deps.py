@@ -127,9 +127,12 @@ def managed_caregiver(*roles: Role) -> Callable[..., Awaitable[Caregiver]]:
     return check
 
 
-# A caregiver whose absence may be reported (the hotline, their provider) or whose roster may be set (provider).
+# A caregiver whose absence may be reported (the hotline, their provider).
 AbsenceReporter = Annotated[Caregiver, Depends(managed_caregiver(Role.admin, Role.operator, Role.provider_admin))]
-RosterKeeper = Annotated[Caregiver, Depends(managed_caregiver(Role.admin, Role.provider_admin))]
+# A caregiver whose record (skills, languages) or roster may be changed: as who may register her, admins or her
+# provider's admin.
+CaregiverKeeper = Annotated[Caregiver, Depends(managed_caregiver(Role.admin, Role.provider_admin))]
+RosterKeeper = CaregiverKeeper
 
 
 async def elder_herself_or_admin(elder_id: PathId, session: SessionDep, user: CurrentUser) -> User:

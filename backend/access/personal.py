@@ -38,6 +38,13 @@ def sees_identity_numbers(user: User) -> bool:
     return user.role == Role.admin
 
 
+def sees_caregiver_whole(user: User, caregiver: Caregiver) -> bool:
+    """True when a caregiver's personal data may be shown whole (her number, her position, why she is away): the
+    caregiver herself, her provider's admin (her employer) and the city's admins."""
+    employer = user.role == Role.provider_admin and user.provider_id == caregiver.provider_id
+    return user.role == Role.admin or caregiver.user_id == user.id or employer
+
+
 @dataclass(frozen=True)
 class Disclosure:
     """How much of a caregiver a viewer sees: the whole phone number (else masked), the live position (else none)."""
@@ -61,8 +68,7 @@ def caregiver_disclosure(
     the viewer was let see) that this caregiver holds: the number while it is accepted, on the way or in service,
     so that they can call; never the position. Anyone else: neither.
     """
-    employer = user.role == Role.provider_admin and user.provider_id == caregiver.provider_id
-    if user.role == Role.admin or caregiver.user_id == user.id or employer:
+    if sees_caregiver_whole(user, caregiver):
         return WHOLE
     on_duty = caregiver.on_shift and (caregiver.absent_until is None or caregiver.absent_until <= now)
     if user.role == Role.operator:

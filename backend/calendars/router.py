@@ -1,15 +1,19 @@
-"""Roster routes: a caregiver's weekly shifts."""
+"""Calendar routes: a caregiver's weekly shifts, and her calendar over a span."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from backend.access.deps import RosterKeeper, VisibleCaregiver
-from backend.calendars import service
+from fastapi import APIRouter, Query, Request
+
+from backend.access.deps import CurrentUser, RosterKeeper, VisibleCaregiver
+from backend.access.personal import sees_caregiver_whole
+from backend.calendars import agenda, service
 from backend.calendars.models import CaregiverShift
-from backend.calendars.schemas import ShiftIn, ShiftPublic
+from backend.calendars.schemas import CalendarPublic, ShiftIn, ShiftPublic
 from backend.core.deps import SessionDep
-from backend.core.schemas import PathId
+from backend.core.i18n import prefers_english
+from backend.core.schemas import PathId, ServiceTime
 
 router = APIRouter(tags=["calendars"])
 
@@ -35,3 +39,25 @@ async def set_shifts(
     """Replace the roster: admins, or the caregiver's provider admin. Visits booked for later respect it."""
     periods = [(s.weekday, s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute) for s in body]
     return _public(await service.set_roster(session, caregiver_id, periods))
+
+
+@router.get("/caregivers/{caregiver_id}/calendar", response_model=CalendarPublic)
+async def get_calendar(
+    caregiver_id: PathId,
+    http: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    caregiver: VisibleCaregiver,
+    start: Annotated[ServiceTime | None, Query(description="起 / from (default: today 00:00 Suzhou)")] = None,
+    end: Annotated[ServiceTime | None, Query(description="止（不含）/ until, exclusive (default: start + 7 d)")] = None,
+) -> CalendarPublic:
+    """The caregiver's calendar over [start, end), at most 31 days (422 ``invalid_range``, ``range_too_long``): her
+    booked visits, her roster's shifts and her absences (请假), within the same scope as her record."""
+    return await agenda.calendar(
+        session=session,
+        caregiver=caregiver,
+        start=start,
+        end=end,
+        reasons=sees_caregiver_whole(user, caregiver),
+        english=prefers_english(http),
+    )

@@ -41,6 +41,7 @@ from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_c
 from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
 from backend.insurance.service import insured_on
+from backend.registry.absences import record_absence
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -1026,5 +1027,7 @@ async def report_absence(
         await session.execute(select(Caregiver).where(col(Caregiver.id) == caregiver_id).with_for_update())
     ).scalar_one()
     caregiver.on_shift, caregiver.absent_until = False, until
-    await session.flush()
+    await record_absence(
+        session=session, caregiver_id=caregiver_id, at=now, until=until, reason=reason, reported_by=reported_by.role
+    )
     return until, redone

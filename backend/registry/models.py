@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, event
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, event
 from sqlmodel import Field, SQLModel
 
 from backend.core.crypto import Sealed
 from backend.core.geo import h3_cells
-from backend.core.models import created_at_field, timestamp_field
+from backend.core.models import created_at_field, required_timestamp_field, timestamp_field
 
 
 class ServiceType(SQLModel, table=True):
@@ -117,6 +117,25 @@ class CaregiverSkill(SQLModel, table=True):
 
     caregiver_id: int = Field(foreign_key="caregiver.id", primary_key=True)
     service_type: str = Field(foreign_key="service_type.code", primary_key=True, max_length=32, index=True)
+
+
+class CaregiverAbsence(SQLModel, table=True):
+    """A sick call or leave (请假): the caregiver was unavailable from ``starts_at`` until ``ends_at``.
+
+    ``Caregiver.absent_until`` is what the dispatcher asks; these rows are its history, for her calendar. A report
+    while she is already away moves the open absence's end; starting a shift early cuts it short.
+    """
+
+    __tablename__ = "caregiver_absence"
+    __table_args__ = (Index("ix_caregiver_absence_caregiver_span", "caregiver_id", "starts_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    caregiver_id: int = Field(foreign_key="caregiver.id")
+    starts_at: datetime = required_timestamp_field()  # when it was reported
+    ends_at: datetime = required_timestamp_field()
+    reason: str | None = Field(default=None, max_length=200)  # her own words: shown whole only to her and her employer
+    reported_by: str = Field(max_length=32)  # the reporter's role: caregiver, operator, provider_admin, admin
+    created_at: datetime = created_at_field()
 
 
 class BlockedCaregiver(SQLModel, table=True):

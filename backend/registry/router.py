@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from backend.access.deps import AdminUser, CurrentUser, ElderToActFor, StaffUser, VisibleCaregiver, VisibleElder
+from backend.access.deps import (
+    AdminUser,
+    CaregiverKeeper,
+    CurrentUser,
+    ElderToActFor,
+    StaffUser,
+    VisibleCaregiver,
+    VisibleElder,
+)
 from backend.access.personal import WHOLE, caregiver_disclosure, is_personal_viewer, sees_elder_whole
 from backend.core.db import utcnow
 from backend.core.deps import SessionDep
 from backend.core.lookups import get_or_404
 from backend.core.schemas import PathId
+from backend.dispatch import waiting
 from backend.registry import service
 from backend.registry.models import Provider
 from backend.registry.schemas import (
@@ -17,6 +26,7 @@ from backend.registry.schemas import (
     BlockPublic,
     CaregiverCreate,
     CaregiverPublic,
+    CaregiverUpdate,
     ElderCreate,
     ElderPreferences,
     ElderPublic,
@@ -61,6 +71,16 @@ async def get_caregiver(
 ) -> CaregiverPublic:
     """A caregiver's record, within scope: the phone whole or masked, the position or none, by one rule."""
     return await service.caregiver_public(session, caregiver, shown=caregiver_disclosure(user, caregiver, utcnow()))
+
+
+@router.patch("/caregivers/{caregiver_id}", response_model=CaregiverPublic)
+async def update_caregiver(
+    caregiver_id: PathId, data: CaregiverUpdate, session: SessionDep, caregiver: CaregiverKeeper
+) -> CaregiverPublic:
+    """Change a caregiver's name, phone, skills (服务技能) or languages: admins, or her provider's admin. The
+    dispatcher's next decision matches on the new skills and languages."""
+    await waiting.update_caregiver(session=session, caregiver=caregiver, data=data)
+    return await service.caregiver_public(session, caregiver, shown=WHOLE)
 
 
 @router.post("/elders", status_code=status.HTTP_201_CREATED, response_model=ElderPublic)

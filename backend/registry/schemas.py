@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.schemas import Id, Location
 from backend.insurance.schemas import CoverPublic
@@ -56,6 +56,18 @@ class CaregiverCreate(BaseModel):
     on_shift: bool = True
     gender: Gender | None = None
     languages: list[Language] = Field(default=["mandarin"], min_length=1, max_length=4)
+
+
+class CaregiverUpdate(BaseModel):
+    """Her employer's change to a caregiver's record; fields left out stay as they are (null is refused). Skills are
+    service-type codes, as when she was registered; the dispatcher's next decision sees them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = Field(default=None, min_length=3, max_length=32)
+    skills: list[str] | None = Field(default=None, max_length=64, description="服务技能：服务项目代码")
+    languages: list[Language] | None = Field(default=None, min_length=1, max_length=4, description="普通话 / 苏州话")
 
 
 class CaregiverPublic(BaseModel):

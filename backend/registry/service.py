@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -16,6 +17,7 @@ from backend.audit import service as audit
 from backend.core.crypto import blind
 from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.core.events import emit
 from backend.core.identity import (
     InvalidIdentity,
     birth_date_from_id_number,
@@ -30,6 +32,7 @@ from backend.core.schemas import Location
 from backend.insurance.models import Scheme
 from backend.insurance.schemas import CoverPublic
 from backend.insurance.service import cover_on
+from backend.registry.absences import end_absence
 from backend.registry.models import (
     ELDER_ID_NUMBER,
     ELDER_PHONE,
@@ -45,6 +48,7 @@ from backend.registry.models import (
 from backend.registry.schemas import (
     CaregiverCreate,
     CaregiverPublic,
+    CaregiverUpdate,
     ElderCreate,
     ElderPreferences,
     ElderPublic,
@@ -181,6 +185,46 @@ async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate, user
     return caregiver
 
 
+async def update_caregiver(*, session: AsyncSession, caregiver: Caregiver, data: CaregiverUpdate) -> list[str]:
+    """Change a caregiver's name, phone, skills or languages (422 for null, an unknown service type or a bad phone);
+    the fields that changed, audited (``caregiver.update``) and told to her and her provider (``caregiver.updated``)."""
+    assert caregiver.id is not None
+    for field in sorted(data.model_fields_set):
+        if getattr(data, field) is None:
+            raise Invalid(f"{field} 不能为空", code="invalid_value", message_en=f"{field} may not be null")
+    # One change of her record at a time: two adding the same skill at once would collide on its key.
+    locked = select(Caregiver).where(col(Caregiver.id) == caregiver.id).with_for_update()
+    await session.execute(locked.execution_options(populate_existing=True))
+    changed = []
+    if data.name is not None and data.name != caregiver.name:
+        caregiver.name = data.name
+        account = await session.get(User, caregiver.user_id)
+        if account is not None:
+            account.display_name = data.name
+        changed.append("name")
+    if data.phone is not None and (phone := phone_or_422(data.phone)) != caregiver.phone:
+        caregiver.phone = phone
+        changed.append("phone")
+    if data.skills is not None:
+        wanted = set(await known_service_types(session, data.skills))
+        held = set(await caregiver_skills(session, caregiver.id))
+        if wanted != held:
+            mine, skill = col(CaregiverSkill.caregiver_id) == caregiver.id, col(CaregiverSkill.service_type)
+            await session.execute(delete(CaregiverSkill).where(mine, skill.in_(held - wanted)))
+            session.add_all(CaregiverSkill(caregiver_id=caregiver.id, service_type=s) for s in sorted(wanted - held))
+            changed.append("skills")
+    languages: list[str] = sorted(set(data.languages or caregiver.languages))
+    if languages != sorted(caregiver.languages):
+        caregiver.languages = languages
+        changed.append("languages")
+    if changed:
+        await audit.record(session, action="caregiver.update", subjects=[f"caregiver:{caregiver.id}"], fields=changed)
+        channels = [f"caregiver:{caregiver.id}", f"provider:{caregiver.provider_id}"]
+        emit(session, "caregiver.updated", channels, {"caregiver_id": caregiver.id, "fields": changed})
+    await session.flush()
+    return changed
+
+
 async def caregiver_skills(session: AsyncSession, caregiver_id: int) -> list[str]:
     """A caregiver's skills, sorted."""
     rows = await session.execute(
@@ -216,6 +260,8 @@ async def set_shift(
     caregiver.on_shift = on_shift
     if on_shift:
         caregiver.absent_until = None
+        assert caregiver.id is not None
+        await end_absence(session=session, caregiver_id=caregiver.id, at=utcnow())
     if location is not None:
         return await report_location(session=session, caregiver=caregiver, location=location)
     await session.flush()

@@ -126,6 +126,8 @@ SPEC: dict[str, Rule] = {
         },
     ),
     "GET /api/v1/caregivers/{caregiver_id}": Rule(R("AOSPC")),
+    "PATCH /api/v1/caregivers/{caregiver_id}": Rule(R("AP"), body={"languages": ["mandarin"]}),  # as registered
+    "GET /api/v1/caregivers/{caregiver_id}/calendar": Rule(R("AOSPC")),
     "GET /api/v1/caregivers/{caregiver_id}/shifts": Rule(R("AOSPC")),
     "PUT /api/v1/caregivers/{caregiver_id}/shifts": Rule(R("AP"), body=[]),
     "POST /api/v1/caregivers/{caregiver_id}/absence": Rule(R("AOP")),
