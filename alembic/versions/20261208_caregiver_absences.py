@@ -4,7 +4,7 @@
 kept from now (when it began was never recorded).
 
 Revision ID: cd732b950a6a
-Revises: 9e5c2f8a3d16
+Revises: 4b7d2e9c1f58
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = 'cd732b950a6a'
-down_revision: str | None = '9e5c2f8a3d16'
+down_revision: str | None = '4b7d2e9c1f58'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
