@@ -173,7 +173,8 @@ async def decline_offer(
 
 @router.get("/requests", response_model=list[AssignmentPublic])
 async def my_requests(session: SessionDep, caregiver: CurrentCaregiver) -> list[AssignmentPublic]:
-    """The orders the caller holds now (accepted, en route, in service)."""
+    """The orders the caller holds now (accepted, en route, in service; or a two-caregiver visit she stays on while
+    its other seat is dispatched again: ``crew`` and ``caregivers_needed`` say who is still missing)."""
     held = await requests.active_assignments(session=session, caregiver=caregiver)
     return await _assignments(session, held, caregiver)
 

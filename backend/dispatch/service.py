@@ -915,10 +915,13 @@ async def _hand_back(
     """The caregiver leaves a (locked) order they hold or joined: their time and seat are freed.
 
     An accepted order goes back to the dispatcher (True); a two-caregiver partner keeps their seat, so
-    only the missing one is dispatched.
+    only the missing one is dispatched. Whoever keeps a seat keeps the order (``assigned_caregiver_id``, the
+    first of the crew still booked): to read it, find it on their phone and hear how its other seat is filled.
     """
     assert request.id is not None
     await release(session, request.id, caregiver_id=caregiver_id)
+    stays = await crew_of(session, request.id)  # the bookings decide who still holds it, the first to join leading
+    lead, partner = [*stays, None, None][:2]
     await session.execute(
         update(Offer)
         .where(
@@ -931,6 +934,13 @@ async def _hand_back(
     )
     await caregivers_access_changed(session, [caregiver_id], reason="offer_released")
     if request.status != Status.accepted:
+        if caregiver_id in (request.assigned_caregiver_id, request.partner_caregiver_id):
+            # The one who kept the order while its other seat was dispatched again leaves it too.
+            channels = [*await request_channels(session, request), f"caregiver:{caregiver_id}"]
+            request.assigned_caregiver_id, request.partner_caregiver_id = lead, partner
+            await session.flush()
+            team = await needed(session, request)
+            emit(session, "request.crew", channels, {"request_id": request.id, "crew": stays, "needed": team})
         return False
     await transition(
         session,
@@ -938,8 +948,8 @@ async def _hand_back(
         Status.dispatching,
         actor=DISPATCHER,
         reason=reason,
-        assigned_caregiver_id=None,
-        partner_caregiver_id=None,
+        assigned_caregiver_id=lead,
+        partner_caregiver_id=partner,
     )
     dispatch_after_commit(session, settings, request)
     return True

@@ -359,6 +359,8 @@ def lns(
     """
     rng = random.Random(seed)
     units = units_of(model)
+    if len(units) < 2:  # a day of one visit: removing two of them is impossible, and there is nothing to reorder
+        return [r[:] for r in routes], 0
     st = Partial(model, [r[:] for r in routes])
     cur_total = st.total
     best_routes, best_total = [r[:] for r in st.routes], cur_total

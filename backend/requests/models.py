@@ -26,6 +26,9 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({Status.accepted, Status.en_route, Status.in_service})
+# A two-caregiver visit whose other seat is dispatched again (its caregiver called in sick or went to an emergency):
+# the caregiver who stays on it still holds it, and sets off once the crew is complete.
+REFILLING_STATUSES = frozenset({Status.dispatching, Status.offered, Status.escalated})
 HOLDING = "status IN ('accepted', 'en_route', 'in_service')"  # the caregivers hold the order (SQL)
 
 

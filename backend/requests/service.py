@@ -41,6 +41,7 @@ from backend.requests.confirmation import confirm_with_code
 from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
 from backend.requests.models import (
     ACTIVE_STATUSES,
+    REFILLING_STATUSES,
     Payer,
     Priority,
     RequestHistory,
@@ -316,13 +317,16 @@ def on_crew(caregiver_id: Any) -> ColumnElement[bool]:
     )
 
 
+def held(caregiver_id: Any) -> ColumnElement[bool]:
+    """True for the orders the caregiver holds now: ahead or under way, or a two-caregiver visit she stays on while
+    its other seat is dispatched again."""
+    ahead = [s.value for s in ACTIVE_STATUSES | REFILLING_STATUSES]
+    return on_crew(caregiver_id) & col(ServiceRequest.status).in_(ahead)
+
+
 async def active_assignments(*, session: AsyncSession, caregiver: Caregiver) -> list[ServiceRequest]:
-    """The orders a caregiver holds now (accepted, en route, in service)."""
-    rows = await session.execute(
-        select(ServiceRequest)
-        .where(on_crew(caregiver.id), col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]))
-        .order_by(col(ServiceRequest.id))
-    )
+    """The orders a caregiver holds now (accepted, en route, in service; or waiting for the rest of its crew)."""
+    rows = await session.execute(select(ServiceRequest).where(held(caregiver.id)).order_by(col(ServiceRequest.id)))
     return list(rows.scalars())
 
 
@@ -331,6 +335,17 @@ async def assigned_request(session: AsyncSession, request_id: int, caregiver: Ca
     request = await lock_request(session, request_id)
     if request is None or caregiver.id not in (request.assigned_caregiver_id, request.partner_caregiver_id):
         raise NotFound("工单不存在或未分配给您", code="request_not_found", message_en="No such order assigned to you")
+    return request
+
+
+def _crew_complete(request: ServiceRequest) -> ServiceRequest:
+    """The order, unless its other seat is still being filled: then it waits for its crew (409)."""
+    if request.status in REFILLING_STATUSES:
+        raise Conflict(
+            "另一名护理员正在重新派单，人齐后才能出发",
+            code="crew_incomplete",
+            message_en="The visit's other caregiver is still being found: set off once the crew is complete",
+        )
     return request
 
 
@@ -355,7 +370,7 @@ async def start_en_route(
     *, session: AsyncSession, settings: Settings, request_id: int, caregiver: Caregiver, at: datetime | None = None
 ) -> ServiceRequest:
     """The caregiver sets off (``at``: the phone's time, for an action queued offline)."""
-    request = await assigned_request(session, request_id, caregiver)
+    request = _crew_complete(await assigned_request(session, request_id, caregiver))
     when = device_time(settings, at)
     actor = Actor.of_caregiver(caregiver)
     return await transition(session, request, Status.en_route, actor=actor, reason="出发", at=when)
@@ -375,7 +390,7 @@ async def check_in(
     """The caregiver arrives; a check-in far from the elder's home is flagged, not refused. The visit keeps the
     phone's time (``at``) when it was queued offline, not the time it reached the server."""
     when = device_time(settings, at)
-    request = await assigned_request(session, request_id, caregiver)
+    request = _crew_complete(await assigned_request(session, request_id, caregiver))
     elder = await session.get(Elder, request.elder_id)
     assert elder is not None
     distance = round(distance_m(lat, lon, elder.lat, elder.lon), 1)

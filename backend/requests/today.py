@@ -1,6 +1,7 @@
 """A caregiver's day: the visits of today (Suzhou's date) in the order they are made.
 
-Ahead or under way (accepted, en route, in service) and those already finished today, so the day reads whole.
+Ahead or under way (accepted, en route, in service; or a two-caregiver visit she stays on while its other seat is
+dispatched again) and those already finished today, so the day reads whole.
 Visiting order is the caregiver's calendar: the start of the span each visit holds of their time (the day plan
 books each route's spans, the dispatcher each accepted order's), else the window asked for, else when it was
 ordered. A visit still ahead from an earlier day (never checked out) is today's work too; one for tomorrow is not.
@@ -17,8 +18,8 @@ from sqlmodel import col, select
 from backend.calendars.models import CaregiverBooking
 from backend.core.db import local_midnight, local_today
 from backend.registry.models import Caregiver, ServiceType
-from backend.requests.models import ACTIVE_STATUSES, ServiceRequest, Status, Visit
-from backend.requests.service import on_crew
+from backend.requests.models import ServiceRequest, Status, Visit
+from backend.requests.service import held, on_crew
 
 DONE = [Status.completed.value, Status.closed.value]
 
@@ -37,13 +38,7 @@ async def day_of(*, session: AsyncSession, caregiver: Caregiver, day: date | Non
     """The caregiver's visits of ``day`` (default today), in visiting order (four queries)."""
     day = day or local_today()
     start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
-    ahead = (
-        await session.execute(
-            select(ServiceRequest).where(
-                on_crew(caregiver.id), col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES])
-            )
-        )
-    ).scalars()
+    ahead = (await session.execute(select(ServiceRequest).where(held(caregiver.id)))).scalars()
     finished = (
         await session.execute(
             select(ServiceRequest)

@@ -158,3 +158,16 @@ def test_simultaneous_pair_is_pushed_by_the_partner_shift_start() -> None:
     assert report.violations == []
     starts = {(r.caregiver, v.patient): v.arrival for r in solution.routes for v in r.visits}
     assert starts[("a", "p")] == starts[("b", "p")] == 75.0  # q ends at 70, then 5 minutes to p
+
+
+def test_a_day_of_a_single_visit_is_planned() -> None:
+    # A provider with one visit tomorrow (alone, or a two-caregiver one): nothing for the ruin-and-recreate
+    # search to move, which once asked it to remove two visits of one and failed the whole day plan.
+    for services, sync in ((("s1",), None), (("s1", "s2"), "simultaneous")):
+        instance = _instance(
+            [_patient("p", 10, 0, (0, 100), *services, sync=sync)],
+            [_caregiver("a", "s1", "s2"), _caregiver("b", "s1", "s2")],
+        )
+        solution, routes = _plan(instance)
+        assert validate(instance, solution).violations == []
+        assert sorted(c for c, visits in routes.items() if visits) == (["a"] if sync is None else ["a", "b"])
