@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from backend.calendars import positions
 from backend.calendars.models import CaregiverBooking, CaregiverShift
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -115,12 +116,18 @@ def rostered(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement
 async def span_of(
     session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver: Caregiver
 ) -> tuple[datetime, datetime]:
-    """The span of the caregiver's time the order needs, travel from where they are included."""
+    """The span of the caregiver's time the order needs, travel from where they are included (looking ahead, for
+    a visit booked for later: from her visit before it that day, where she will set off from)."""
     elder = await session.get(Elder, request.elder_id)
     service_type = await session.get(ServiceType, request.service_type)
-    assert elder is not None and service_type is not None
-    travel = settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, elder.lat, elder.lon))
-    return needed_span(request, service_type, utcnow(), travel_minutes=travel)
+    assert elder is not None and service_type is not None and caregiver.id is not None
+    now, origin = utcnow(), (caregiver.lat, caregiver.lon)
+    if settings.looks_ahead and request.window_start is not None and is_scheduled(request, now):
+        day = (await positions.around(session, request, request.window_start, [caregiver.id])).get(caregiver.id)
+        if day is not None and day.before is not None:
+            origin = (day.before.lat, day.before.lon)
+    travel = settings.travel_minutes(distance_m(*origin, elder.lat, elder.lon))
+    return needed_span(request, service_type, now, travel_minutes=travel)
 
 
 BOOKED = Conflict(

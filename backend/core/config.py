@@ -152,7 +152,7 @@ class Settings(BaseSettings):
 
     # Dispatch. The policy: greedy (each order from a snapshot), batched (orders of a window matched jointly,
     # ``dispatch_batch_seconds``), lookahead (an order booked for later scored from where each caregiver will be
-    # free: see backend/dispatch/positions.py). Unset: batched when a window is set, else greedy.
+    # free: see backend/calendars/positions.py). Unset: batched when a window is set, else greedy.
     dispatch_policy: Literal["greedy", "batched", "lookahead"] | None = None
     dispatch_batch_seconds: float = 0.0
     offer_seconds_normal: int = 120

@@ -3,7 +3,7 @@
 A caregiver's score is a cost in minutes of travel (lower is better), the sum of its terms:
 
 - travel: estimated minutes from where the caregiver is to the elder's door (looking ahead, for a visit booked
-  for later: from the home of the elder she visits just before it, ``backend/dispatch/positions.py``);
+  for later: from the home of the elder she visits just before it, ``backend/calendars/positions.py``);
 - detour: looking ahead, the minutes the visit adds to her way to the visit she has booked just after it;
 - lateness: minutes the caregiver would arrive after the end of the order's window (looking ahead: setting
   off when her visit before it is over);

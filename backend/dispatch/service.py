@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.access.changes import caregivers_access_changed
+from backend.calendars import positions
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
@@ -34,7 +35,6 @@ from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.core.metrics import DISPATCH_DECISION
-from backend.dispatch import positions
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rules import ON_THIS_ORDER, Rule, hard_rules, offered_this_order, visit_day
 from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_context, score

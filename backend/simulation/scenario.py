@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-Policy = Literal["greedy", "batched", "lookahead"]  # lookahead: future positions (backend/dispatch/positions.py)
+Policy = Literal["greedy", "batched", "lookahead"]  # lookahead: future positions (backend/calendars/positions.py)
 
 
 class Point(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from backend.calendars.models import CaregiverBooking
+from backend.calendars.service import span_of
 from backend.core.config import Settings
 from backend.core.db import local_today, utcnow
 from backend.core.i18n import LOCAL_TZ
@@ -111,9 +112,15 @@ async def test_a_booked_visit_goes_to_who_will_be_next_door_not_to_who_is_neares
 
     async with runtime.sessions() as session:
         stored = await session.get(ServiceRequest, order.id)
-        assert stored is not None
+        chosen = await session.get(Caregiver, later_next_door)
+        assert stored is not None and chosen is not None
         greedy = await service.find_candidates(session, stored, settings(None))
         ahead = await service.find_candidates(session, stored, settings("lookahead"))
+        # Her calendar holds the visit from when she sets off from next door (2 min before), not from 6 km away.
+        now_span = await span_of(session, settings(None), stored, chosen)
+        ahead_span = await span_of(session, settings("lookahead"), stored, chosen)
+    assert now_span[0] < tomorrow(10) and tomorrow(10, 25) < ahead_span[0] < tomorrow(10, 30)
+    assert now_span[1] == ahead_span[1] == tomorrow(10, 30) + timedelta(minutes=45)
     assert [c.caregiver_id for c in greedy] == [nearest_now, later_next_door]  # from where they are now
     assert [c.caregiver_id for c in ahead] == [later_next_door, nearest_now]  # from where they will be
 
