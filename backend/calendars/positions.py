@@ -56,7 +56,7 @@ def _day(start: datetime) -> tuple[datetime, datetime]:
 
 
 def _stops(request: ServiceRequest, start: datetime) -> tuple[ColumnElement[bool], ...]:
-    """The columns of her other active bookings on the Suzhou day of ``start``, with the elders' homes."""
+    """Conditions for her other active bookings on the Suzhou day of ``start``."""
     day_start, day_end = _day(start)
     return (
         col(CaregiverBooking.active).is_(True),
