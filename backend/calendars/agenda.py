@@ -13,7 +13,7 @@ from backend.audit import service as audit
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.schemas import CalendarAbsence, CalendarBooking, CalendarPublic, CalendarShift
 from backend.calendars.service import roster
-from backend.core.db import local_midnight, local_today
+from backend.core.db import local_aware, local_midnight, local_today
 from backend.core.errors import Invalid
 from backend.core.i18n import LOCAL_TZ
 from backend.core.identity import courtesy_name
@@ -28,7 +28,7 @@ MAX_DAYS = 31
 def calendar_span(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The span asked for, times without a zone in Suzhou time; a week from today when neither end is given, a
     week from (or to) the one given. 422 ``invalid_range`` unless start < end, ``range_too_long`` past 31 days."""
-    start, end = _aware(start), _aware(end)
+    start, end = local_aware(start), local_aware(end)
     week = timedelta(days=DEFAULT_DAYS)
     if start is None:
         start = end - week if end is not None else local_midnight(local_today())
@@ -43,10 +43,6 @@ def calendar_span(start: datetime | None, end: datetime | None) -> tuple[datetim
             message_en=f"A calendar spans at most {MAX_DAYS} days",
         )
     return start, end
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
 
 
 async def calendar(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from math import cos, radians
 
 from sqlalchemy import ColumnElement
@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.calendars.models import CaregiverBooking
+from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
 from backend.registry.models import Elder
 from backend.requests.models import ServiceRequest
@@ -51,8 +52,8 @@ class Around:
 
 
 def _day(start: datetime) -> tuple[datetime, datetime]:
-    midnight = datetime.combine(start.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)
-    return midnight, midnight + timedelta(days=1)
+    day = start.astimezone(LOCAL_TZ).date()
+    return local_midnight(day), local_midnight(day + timedelta(days=1))
 
 
 def _stops(request: ServiceRequest, start: datetime) -> tuple[ColumnElement[bool], ...]:

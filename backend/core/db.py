@@ -47,6 +47,11 @@ def local_today() -> date:
     return utcnow().astimezone(LOCAL_TZ).date()
 
 
+def local_aware(value: datetime | None) -> datetime | None:
+    """A time as given, or, without a zone, read as Suzhou time."""
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
+
+
 def local_midnight(day: date) -> datetime:
     """The start of a Suzhou day, as an aware time."""
     return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)

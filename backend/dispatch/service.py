@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from backend.calendars import positions
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import local_midnight, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
@@ -142,7 +142,7 @@ async def find_candidates(
     ctx = await order_context(session, settings, request, elder, now)
     # Her orders on the visit's day: booked for it, or taken that day without a window (not later days' visits).
     assert ctx.day is not None
-    day_start = datetime.combine(ctx.day, time(), LOCAL_TZ)
+    day_start = local_midnight(ctx.day)
     day_of = func.coalesce(col(ServiceRequest.window_start), col(ServiceRequest.updated_at))
     load_today = (
         select(func.count(ServiceRequest.id))  # type: ignore[arg-type]

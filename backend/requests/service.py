@@ -23,7 +23,7 @@ from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import crew_of, finish, release
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import local_aware, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
@@ -58,13 +58,6 @@ from backend.requests.schemas import (
     RequestPublic,
 )
 from backend.users.models import Role, User
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Times without a zone are Suzhou local time."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=LOCAL_TZ)
 
 
 async def create_request(
@@ -110,7 +103,7 @@ async def open_request(
 ) -> ServiceRequest:
     """Open an order for the elder (whoever may: checked by the caller) and dispatch it after commit."""
     kind = await service_type_or_422(session, data.service_type)
-    start, end = _aware(data.window_start), _aware(data.window_end)
+    start, end = local_aware(data.window_start), local_aware(data.window_end)
     if start and end and end <= start:
         raise Invalid(
             "服务时段的结束时间必须晚于开始时间",
