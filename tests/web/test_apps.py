@@ -346,6 +346,7 @@ async def test_a_declined_offer_gives_its_reason_and_a_visit_is_proved_with_phot
 
     # The elder signs on the screen at check-out.
     await stop.get_by_role("button", name="签退").tap()
+    await expect(page.locator("#signature")).to_be_visible()  # the pad opens after the tap: wait for it
     pad = await page.locator("#signature").bounding_box()
     assert pad is not None
     await page.mouse.move(pad["x"] + 20, pad["y"] + 40)
