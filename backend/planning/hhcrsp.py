@@ -50,6 +50,10 @@ class Patient:
     latest: float
     requirements: tuple[Requirement, ...]
     sync: Synchronization | None = None
+    # Re-planning a day under way: the caregivers holding the visit now (moving it to anyone else costs
+    # `Instance.change_cost` a service) and those it may not go to (the elder's refusals, a declined offer).
+    holders: frozenset[str] = frozenset()
+    excluded: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -58,16 +62,24 @@ class Caregiver:
 
     `shift` = (available from, finished by) on the patients' clock: the caregiver leaves the office at its start
     and every visit must end (start + duration) by its end; the return to the office may be later. None: no limit.
+    `origin` is the row of `Instance.distances` she sets off from (0: the office; a day under way: where she will
+    be free), and `returns` whether travel back to the office counts (False: the route ends at its last visit).
     """
 
     id: str
     abilities: frozenset[str]
     shift: tuple[float, float] | None = None
+    origin: int = 0
+    returns: bool = True
 
 
 @dataclass(frozen=True)
 class Instance:
-    """An HHCRSP instance; `distances` is over [office, patients...] in patient order."""
+    """An HHCRSP instance; `distances` is over [office, patients..., caregivers' other origins...] in that order.
+
+    `change_cost`: minutes of travel one service given to a caregiver outside its patient's `holders` is worth
+    (the stability of a re-planned day); 0 for a plan made from scratch.
+    """
 
     name: str
     patients: tuple[Patient, ...]
@@ -75,6 +87,7 @@ class Instance:
     services: dict[str, float]
     office: tuple[float, float]
     distances: tuple[tuple[float, ...], ...]
+    change_cost: float = 0.0
 
     def patient_index(self) -> dict[str, int]:
         """Map patient id to its position (distance-matrix row is position + 1)."""
@@ -246,7 +259,7 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
             violations.append(f"caregiver {route.caregiver} has more than one route")
         seen_caregivers.add(route.caregiver)
         shift_start, shift_end = cg.shift or (0.0, math.inf)
-        node, ready = 0, shift_start  # start at the office at the shift start (time 0 without a shift)
+        node, ready = cg.origin, shift_start  # set off (from the office) at the shift start (time 0 without one)
         for v in route.visits:
             where = f"{route.caregiver}/{v.patient}/{v.service}"
             i = pidx.get(v.patient)
@@ -260,6 +273,8 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
                 continue
             if v.service not in cg.abilities:
                 violations.append(f"{where}: caregiver lacks ability {v.service}")
+            if route.caregiver in patient.excluded:
+                violations.append(f"{where}: caregiver excluded for this patient")
             performed.setdefault((v.patient, v.service), []).append((route.caregiver, v.arrival))
             travel = dist[node][i + 1]
             distance += travel
@@ -281,7 +296,8 @@ def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE
             total_tard += tard
             max_tard = max(max_tard, tard)
             node, ready = i + 1, end
-        distance += dist[node][0]
+        if cg.returns:
+            distance += dist[node][0]
     for patient in patients:
         starts: list[float | None] = []
         for req in patient.requirements:

@@ -80,7 +80,7 @@ class Partial:
             for t in r:
                 self.where[t] = k
         self.pairs = [(f, g) for f, g in model.pairs if self.where[f] >= 0]
-        self.rdist = [route_distance(model, r) for r in self.routes]
+        self.rdist = [route_distance(model, r, k) for k, r in enumerate(self.routes)]
         if not schedule(model, self.routes, self.start, self.pairs):
             raise ValueError("routes cannot be scheduled (cyclic synchronisation)")
         self.distance = sum(self.rdist)
@@ -102,13 +102,15 @@ class Partial:
         n = node[t]
         e, late, mt = model.earliest[t], model.latest[t], self.max_tard
         out: list[tuple[float, float, float, int, int, float]] = []
+        origin, back, extra = model.origin, model.back, model.extra
         for k in model.allowed[t]:
             r = self.routes[k]
-            row, ready = dist[0], model.shift_start[k]
+            row, ready = dist[origin[k]], model.shift_start[k]
             free = model.shift_end[k] - dur[t]
+            given = extra[t][k] if extra is not None else 0.0
             for i in range(len(r) + 1):
-                nn = node[r[i]] if i < len(r) else 0
-                dd = row[n] + dist[n][nn] - row[nn]
+                nn = node[r[i]] if i < len(r) else back[k]
+                dd = row[n] + dist[n][nn] - row[nn] + given
                 a = ready + row[n]
                 if a < e:
                     a = e
@@ -145,7 +147,7 @@ class Partial:
                 pv = r[i - 1]
                 s = new.get(pv, start[pv]) + dur[pv] + dist[node[pv]][node[t]]
             else:
-                s = model.shift_start[k] + dist[0][node[t]]
+                s = model.shift_start[k] + dist[model.origin[k]][node[t]]
             if s < model.earliest[t]:
                 s = model.earliest[t]
             new[t] = s
@@ -206,7 +208,7 @@ class Partial:
             self.routes[k].insert(i, t)
             self.where[t] = k
         for k in {k for _, k, _ in ins}:
-            self.rdist[k] = route_distance(model, self.routes[k])
+            self.rdist[k] = route_distance(model, self.routes[k], k)
         self.distance = sum(self.rdist)
         self.total_tard, self.max_tard = self._tardiness_with(new)
         for t, s in new.items():
@@ -298,10 +300,11 @@ def choose_removal(
         for idx, u in enumerate(units):
             s = 0.0
             for t in u:
-                route = st.routes[st.where[t]]
+                k = st.where[t]
+                route = st.routes[k]
                 i = route.index(t)
-                a = node[route[i - 1]] if i > 0 else 0
-                b = node[route[i + 1]] if i + 1 < len(route) else 0
+                a = node[route[i - 1]] if i > 0 else model.origin[k]
+                b = node[route[i + 1]] if i + 1 < len(route) else model.back[k]
                 n = node[t]
                 s += dist[a][n] + dist[n][b] - dist[a][b]
                 late = start[t] - model.latest[t]

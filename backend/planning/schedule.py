@@ -39,6 +39,11 @@ class Model:
     service: list[str]
     max_passes: int
     pairs: list[tuple[int, int]]
+    # Per caregiver: the node her route sets off from and the node it ends at (a zero-distance sink when her
+    # return does not count); per task and caregiver, the cost of giving it to her (None: nothing anywhere).
+    origin: list[int]
+    back: list[int]
+    extra: list[list[float]] | None = None
 
 
 def compile_model(instance: Instance) -> Model:
@@ -66,7 +71,9 @@ def compile_model(instance: Instance) -> Model:
             latest.append(p.latest)
             patient_ids.append(p.id)
             service_ids.append(req.service)
-            allowed.append([k for k, c in enumerate(instance.caregivers) if req.service in c.abilities])
+            allowed.append(
+                [k for k, c in enumerate(instance.caregivers) if req.service in c.abilities and c.id not in p.excluded]
+            )
             if paired and p.sync is not None:
                 partner.append(base + 1 - j)
                 if p.sync.kind == "simultaneous":
@@ -84,6 +91,20 @@ def compile_model(instance: Instance) -> Model:
     shifts = [c.shift or (0.0, math.inf) for c in instance.caregivers]
     can = [[k in set(a) for k in range(n_cg)] for a in allowed]
     dist = [list(row) for row in instance.distances]
+    back = [0] * n_cg
+    if not all(c.returns for c in instance.caregivers):
+        sink = len(dist)  # where a route that does not return ends, nothing away from anywhere
+        for row in dist:
+            row.append(0.0)
+        dist.append([0.0] * (sink + 1))
+        back = [0 if c.returns else sink for c in instance.caregivers]
+    extra = None
+    if instance.change_cost > 0 and any(p.holders for p in instance.patients):
+        holders = [p.holders for p in instance.patients for _ in p.requirements]
+        extra = [
+            [instance.change_cost if held and c.id not in held else 0.0 for c in instance.caregivers]
+            for held in holders
+        ]
     return Model(
         len(node),
         n_cg,
@@ -105,18 +126,27 @@ def compile_model(instance: Instance) -> Model:
         service_ids,
         min(2 * n_pairs + 3, MAX_PASSES),
         [(t, partner[t]) for t in range(len(node)) if partner[t] > t],
+        origin=[c.origin for c in instance.caregivers],
+        back=back,
+        extra=extra,
     )
 
 
-def route_distance(model: Model, route: list[int]) -> float:
-    """Travel distance of one route, from the office and back."""
+def route_distance(model: Model, route: list[int], k: int) -> float:
+    """Travel distance of caregiver `k`'s route, from where she sets off to where it ends, plus the cost of giving
+    her its tasks (re-planning: each one moved to her from someone else)."""
     dist, node = model.dist, model.node
-    prev, total = 0, 0.0
+    prev, total = model.origin[k], 0.0
     for t in route:
         n = node[t]
         total += dist[prev][n]
         prev = n
-    return total + dist[prev][0]
+    total += dist[prev][model.back[k]]
+    if model.extra is not None:
+        extra = model.extra
+        for t in route:
+            total += extra[t][k]
+    return total
 
 
 def schedule(
@@ -139,7 +169,7 @@ def schedule(
     todo = list(range(len(routes)))
     for _ in range(model.max_passes):
         for k in todo:
-            row, ready = dist[0], shift_start[k]
+            row, ready = dist[model.origin[k]], shift_start[k]
             for t in routes[k]:
                 n = node[t]
                 s = ready + row[n]
@@ -260,7 +290,7 @@ def reschedule(
                 prev = route[i - 1]
                 row, ready = dist[node[prev]], start[prev] + dur[prev]
             else:
-                row, ready = dist[0], model.shift_start[k]
+                row, ready = dist[model.origin[k]], model.shift_start[k]
             for idx in range(i, len(route)):
                 t = route[idx]
                 n = node[t]

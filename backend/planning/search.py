@@ -42,7 +42,7 @@ class State:
         for k, r in enumerate(routes):
             for t in r:
                 self.where[t] = k
-        self.rdist = [route_distance(model, r) for r in routes]
+        self.rdist = [route_distance(model, r, k) for k, r in enumerate(routes)]
         self.start = [0.0] * model.n_tasks
         if not schedule(model, routes, self.start):
             raise ValueError("routes cannot be scheduled (cyclic synchronisation)")
@@ -99,7 +99,7 @@ def construct(model: Model) -> list[list[int]]:
             if schedule(model, routes, start, pairs):
                 tt, mt = tardiness(model, start)
                 changed = {k1, k2} - {-1}
-                d = sum(rdist) + sum(route_distance(model, routes[k]) - rdist[k] for k in changed)
+                d = sum(rdist) + sum(route_distance(model, routes[k], k) - rdist[k] for k in changed)
                 c = d + tt + mt + OVERTIME_WEIGHT * overtime_minutes(model, routes, start)
                 if best is None or c < best[0] - 1e-9:
                     best = (c, k1, k2)
@@ -110,10 +110,10 @@ def construct(model: Model) -> list[list[int]]:
             raise ValueError(f"no feasible caregiver for task {model.patient[t]}/{model.service[t]}")
         _, k1, k2 = best
         routes[k1].append(t)
-        rdist[k1] = route_distance(model, routes[k1])
+        rdist[k1] = route_distance(model, routes[k1], k1)
         if k2 >= 0:
             routes[k2].append(p)
-            rdist[k2] = route_distance(model, routes[k2])
+            rdist[k2] = route_distance(model, routes[k2], k2)
             routed.append((t, p))
     return routes
 
@@ -169,7 +169,7 @@ def anneal(
             continue
         # Accept if new cost < limit; distance alone is a lower bound on the new cost.
         limit = st.cost - temp * math.log(1.0 - rng.random())
-        new_d = {k: route_distance(model, r) for k, r in prop.items()}
+        new_d = {k: route_distance(model, r, k) for k, r in prop.items()}
         distance = st.distance + sum(new_d[k] - st.rdist[k] for k in prop)
         if distance / 3.0 >= limit:
             continue
