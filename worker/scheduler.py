@@ -55,6 +55,12 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("insurance.claims_overdue", 600.0),
         ("devices.sweep_dormant", 3600.0),
         ("feedback.sweep", 60.0),
+        # Rolling re-optimisation of the day's accepted visits (the lookahead dispatch policy only).
+        *(
+            [("plans.replan_all", settings.replan_minutes * 60)]
+            if settings.looks_ahead and settings.replan_minutes
+            else []
+        ),
     ]
 
 

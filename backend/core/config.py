@@ -199,6 +199,14 @@ class Settings(BaseSettings):
     waiting_offer_hours: float = Field(default=24.0, gt=0)  # a bed offered from the waiting list is held this long
     # A visit the day plan could only make this late after its window goes to the dispatcher instead.
     plan_max_late_minutes: float = Field(default=30.0, ge=0)
+    # Rolling re-optimisation (the lookahead policy): how often each provider's accepted visits that have not
+    # started are planned again (0: never), the planner's seconds for it, the travel minutes one change of hands
+    # must be worth, the net minutes a new plan must save, and how soon before setting off a visit stops moving.
+    replan_minutes: float = Field(default=10.0, ge=0)
+    replan_seconds: float = Field(default=2.0, gt=0)
+    replan_change_minutes: float = Field(default=20.0, ge=0)
+    replan_min_saving_minutes: float = Field(default=5.0, ge=0)
+    replan_freeze_minutes: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0
     # The hotline the apps offer to call (12349: the national elder-care service hotline).
     hotline_phone: str = Field(default="12349", pattern=r"^[0-9+\-]{3,20}$")

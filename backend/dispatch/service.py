@@ -41,6 +41,7 @@ from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_c
 from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
 from backend.insurance.service import insured_on
+from backend.plans.triggers import replan_after
 from backend.registry.absences import record_absence
 from backend.registry.models import (
     Caregiver,
@@ -966,6 +967,8 @@ async def _make_room(session: AsyncSession, settings: Settings, request: Service
         assert other is not None and other.id is not None
         why = f"护理员 {caregiver.name} 赶赴紧急工单 #{request.id}，本次上门改派同事"
         await _hand_back(session, settings, other, caregiver.id, reason=why)  # type: ignore[arg-type]
+    if moved:
+        await replan_after(session, [caregiver.id], "emergency")
 
 
 async def report_absence(
@@ -1040,4 +1043,5 @@ async def report_absence(
     await record_absence(
         session=session, caregiver_id=caregiver_id, at=now, until=until, reason=reason, reported_by=reported_by.role
     )
+    await replan_after(session, [caregiver_id], "absence")
     return until, redone

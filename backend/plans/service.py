@@ -227,7 +227,7 @@ async def _plan_provider(
             )
         ).scalars()
     )
-    periods = await _working_periods(session, staff, midnight)
+    periods = await working_periods(session, staff, midnight)
     staff = list({c.id: c for c, _ in periods.values()}.values())
     skills: dict[int, set[str]] = {}
     for cid, code in (
@@ -344,7 +344,7 @@ async def _plan_provider(
         await _assign(session, settings, by_id[key], crew)
 
 
-async def _working_periods(
+async def working_periods(
     session: AsyncSession, staff: list[Caregiver], midnight: datetime
 ) -> dict[str, tuple[Caregiver, tuple[float, float] | None]]:
     """The day's working periods of each caregiver, keyed ``"{id}:{n}"``: (caregiver, (from, to) in minutes).

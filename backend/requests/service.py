@@ -35,6 +35,7 @@ from backend.emergency import service as ladder
 from backend.emergency.models import LadderStep
 from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
+from backend.plans.triggers import replan_after
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.registry.service import service_type_or_422
 from backend.requests.confirmation import confirm_with_code
@@ -282,6 +283,8 @@ async def cancel_request(
     await release(session, request.id)  # type: ignore[arg-type]
     holders = [request.assigned_caregiver_id, request.partner_caregiver_id] if request.status in ACTIVE_STATUSES else []
     caregivers_freed(session, [c for c in holders if c is not None])  # orders waiting for them are offered now
+    if request.status == Status.accepted and request.window_start is not None:
+        await replan_after(session, holders, "cancelled")  # a gap in their day: the rest may fit better now
     return await transition(session, request, Status.cancelled, actor=Actor.of_user(user), reason=reason or "取消")
 
 
