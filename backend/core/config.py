@@ -204,8 +204,8 @@ class Settings(BaseSettings):
     # must be worth, the net minutes a new plan must save, and how soon before setting off a visit stops moving.
     replan_minutes: float = Field(default=10.0, ge=0)
     replan_seconds: float = Field(default=2.0, gt=0)
-    replan_change_minutes: float = Field(default=20.0, ge=0)
-    replan_min_saving_minutes: float = Field(default=5.0, ge=0)
+    replan_change_minutes: float = Field(default=5.0, ge=0)
+    replan_min_saving_minutes: float = Field(default=2.0, ge=0)
     replan_freeze_minutes: float = Field(default=30.0, ge=0)
     checkin_radius_m: float = 300.0
     # The hotline the apps offer to call (12349: the national elder-care service hotline).

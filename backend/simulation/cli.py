@@ -70,7 +70,7 @@ def simulate(
     requests: Annotated[int, typer.Option(help="With --generate suzhou-day: requests in the day", min=1)] = 100_000,
     caregivers: Annotated[int, typer.Option(help="With --generate suzhou-day: caregivers on shift", min=10)] = 20_000,
     policy: Annotated[
-        str | None, typer.Option(help="Override the scenario's policy: greedy, batched or lookahead")
+        str | None, typer.Option(help="Override the scenario's policy: greedy, batched, lookahead or hindsight")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed")] = None,
     workers: Annotated[
@@ -131,7 +131,8 @@ def bench_dispatch(
     seed: Annotated[int, typer.Option()] = 1,
     out: Annotated[Path, typer.Option(help="JSON file for the results")] = Path("bench-dispatch.json"),
 ) -> None:
-    """Greedy, batched and look-ahead dispatch on the same generated days, at plentiful and scarce supply."""
+    """Greedy, batched and look-ahead dispatch on the same generated days, at plentiful and scarce supply, beside
+    the day planned in hindsight (every request known at the start)."""
     results = []
     for supply in ("plentiful", "scarce"):
         base = generate(kind, supply=supply, seed=seed)
@@ -153,6 +154,7 @@ def bench_dispatch(
         "fill rate",
         "km/visit",
         "late share",
+        "late min",
         "wait p50/p95 min",
         "accept p50 s",
         "escalated",
@@ -168,6 +170,7 @@ def bench_dispatch(
             f"{m['fill_rate']:.3f}" if m["fill_rate"] is not None else "-",
             f"{m['travel_km_per_visit']:.2f}" if m["travel_km_per_visit"] is not None else "-",
             f"{m['late_share']:.3f}" if m["late_share"] is not None else "-",
+            f"{m['lateness_min_mean']:.1f}" if m["lateness_min_mean"] is not None else "-",
             f"{m['wait_to_arrival_min']['p50']}/{m['wait_to_arrival_min']['p95']}",
             str(m["time_to_accept_s"]["p50"]),
             str(m["escalated"]),
@@ -176,10 +179,12 @@ def bench_dispatch(
         )
     console.print(table)
     for supply in ("plentiful", "scarce"):
-        greedy, *others = (m for m in results if m["supply"] == supply)
-        for other in others:
-            if greedy["travel_km_per_visit"] and other["travel_km_per_visit"]:
-                saving = 1 - other["travel_km_per_visit"] / greedy["travel_km_per_visit"]
+        day = {m["policy"]: m for m in results if m["supply"] == supply}
+        greedy, hindsight = day["greedy"]["travel_km_per_visit"], day["hindsight"]["travel_km_per_visit"]
+        for policy in ("batched", "lookahead"):
+            travel = day[policy]["travel_km_per_visit"]
+            if greedy and hindsight and travel:
                 console.print(
-                    f"{supply}: {other['policy']} travel per visit {saving:+.1%} vs greedy (positive = less travel)"
+                    f"{supply}: {policy} travels {travel / greedy:.3f}× greedy and {travel / hindsight:.3f}× hindsight"
+                    " per visit"
                 )

@@ -44,6 +44,7 @@ from backend.registry.models import (
 from backend.requests import service as requests
 from backend.requests.models import Payer, Priority, ServiceRequest, Status
 from backend.requests.schemas import RequestCreate
+from backend.simulation.hindsight import known_requests, plan_in_hindsight
 from backend.simulation.metrics import summarise
 from backend.simulation.population import populate
 from backend.simulation.scenario import Scenario
@@ -124,19 +125,25 @@ class Simulation:
         self.declines = 0
         self.elders: list[int] = []
         self.homes: dict[int, tuple[float, float]] = {}
+        self.holder: dict[int, int] = {}  # an accepted visit -> who sets off for it
+        self._elder_of: dict[int, int] = {}
+        self.moved = 0  # visits a re-plan gave to other hands
         self.minutes: dict[str, int] = {}
 
     def at(self, when: datetime, kind: str, *payload: Any) -> None:
         heapq.heappush(self._events, _Event(when, next(self._seq), kind, payload))
 
     def settings(self, database_url: str) -> Settings:
-        batch = self.scenario.batch_seconds if self.scenario.policy == "batched" else 0.0
+        s = self.scenario
+        batch = s.batch_seconds if s.policy == "batched" else 0.0
         return Settings(
             database_url=database_url,
             redis_url=None,
             environment="test",
-            dispatch_policy=self.scenario.policy,
+            dispatch_policy=None if s.policy == "hindsight" else s.policy,  # hindsight dispatches nothing online
             dispatch_batch_seconds=batch,
+            replan_minutes=s.replan_minutes,
+            replan_seconds=s.replan_seconds,
             candidate_radius_km=max(10.0, self.scenario.radius_km * 1.2),
             log_level="WARNING",
         )
@@ -154,9 +161,14 @@ class Simulation:
                 await self._populate(runtime)
                 self._plan_requests()
                 populated = time.perf_counter()
-                await self._loop(runtime)
-                looped = time.perf_counter()
-                metrics = await self._metrics(runtime)
+                if self.scenario.policy == "hindsight":
+                    metrics = await plan_in_hindsight(runtime, self.scenario, known_requests(self._events))
+                    looped = time.perf_counter()
+                else:
+                    self._plan_replans(runtime.settings)
+                    await self._loop(runtime)
+                    looped = time.perf_counter()
+                    metrics = await self._metrics(runtime)
             finally:
                 set_clock(None)
                 await runtime.stop()
@@ -194,6 +206,16 @@ class Simulation:
             self.at(at, "request", elder_id, service_type, priority, window_start, window_end, government)
             self.planned += 1
 
+    def _plan_replans(self, settings: Settings) -> None:
+        """Looking ahead, the scheduler asks for a re-plan of the day every few minutes while requests come in."""
+        if not settings.looks_ahead or settings.replan_minutes <= 0:
+            return
+        every = timedelta(minutes=settings.replan_minutes)
+        at = self.scenario.start + every
+        while at < self.scenario.start + timedelta(hours=self.scenario.hours):
+            self.at(at, "job", "plans.replan_all")
+            at += every
+
     async def _loop(self, runtime: Runtime) -> None:
         s = self.scenario
         stop = s.start + timedelta(hours=s.hours + s.drain_hours)
@@ -209,6 +231,8 @@ class Simulation:
                 self.refused[f"{event.kind}:{exc.code}"] = self.refused.get(f"{event.kind}:{exc.code}", 0) + 1
             if event.kind == "job":  # only the dispatcher's tasks make offers
                 await self._watch_offers(runtime)
+                if event.payload[0] == "plans.replan":
+                    await self._watch_moves(runtime)
             handled += 1
             if handled % RELAY_EVERY == 0:  # events are sequenced into their channels in bulk, as the relay does
                 await runtime.relay_now()
@@ -264,6 +288,7 @@ class Simulation:
             )
         assert request.id is not None
         self.tracked[request.id] = Tracked(self.now, priority.value, service_type, window_start, window_end)
+        self._elder_of[request.id] = elder_id
         if priority == Priority.emergency:  # the sweep that escalates an emergency nobody took
             self.at(
                 self.now + timedelta(seconds=runtime.settings.emergency_escalate_seconds + 1),
@@ -319,9 +344,32 @@ class Simulation:
         home = self.homes[request.elder_id]
         travel = runtime.settings.travel_minutes(distance_m(caregiver.lat, caregiver.lon, *home))
         leave = (tracked.window_start - timedelta(minutes=travel)) if tracked.window_start else self.now
+        self.holder[request.id] = caregiver_id
         self.at(max(self.now, leave), "depart", request.id, caregiver_id)
 
+    async def _watch_moves(self, runtime: Runtime) -> None:
+        """A re-plan gave visits to other hands: whoever holds one now sets off for it, the other does not."""
+        async with runtime.sessions() as session:
+            rows = await session.execute(
+                select(ServiceRequest.id, ServiceRequest.assigned_caregiver_id, Caregiver.lat, Caregiver.lon).where(
+                    col(ServiceRequest.status) == Status.accepted.value,
+                    col(ServiceRequest.id).in_(list(self.holder)),
+                    col(Caregiver.id) == col(ServiceRequest.assigned_caregiver_id),
+                )
+            )
+            for request_id, caregiver_id, lat, lon in rows.all():
+                if self.holder.get(request_id) == caregiver_id:
+                    continue
+                self.holder[request_id] = caregiver_id
+                self.moved += 1
+                tracked = self.tracked[request_id]
+                travel = runtime.settings.travel_minutes(distance_m(lat, lon, *self.homes[self._elder_of[request_id]]))
+                leave = (tracked.window_start - timedelta(minutes=travel)) if tracked.window_start else self.now
+                self.at(max(self.now, leave), "depart", request_id, caregiver_id)
+
     async def _depart(self, runtime: Runtime, request_id: int, caregiver_id: int) -> None:
+        if self.holder.get(request_id, caregiver_id) != caregiver_id:
+            return  # the visit went to someone else in a re-plan: she does not set off for it
         async with runtime.unit_of_work() as session:
             caregiver = await session.get(Caregiver, caregiver_id)
             assert caregiver is not None
@@ -389,6 +437,8 @@ class Simulation:
             provider_gini=fairness.gini,
             samples=samples,
         )
+        if self.scenario.policy == "lookahead":
+            metrics["replanned_visits"] = self.moved
         if self.keep_samples:
             metrics["samples"] = {key: [round(v, 2) for v in values] for key, values in samples.items()}
         return metrics

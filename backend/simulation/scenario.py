@@ -13,7 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-Policy = Literal["greedy", "batched", "lookahead"]  # lookahead: future positions (backend/calendars/positions.py)
+# lookahead: future positions (backend/calendars/positions.py) and rolling re-optimisation (backend/plans/rolling.py);
+# hindsight: the whole day known at the start and planned offline (backend/simulation/hindsight.py), a reference.
+Policy = Literal["greedy", "batched", "lookahead", "hindsight"]
 
 
 class Point(BaseModel):
@@ -75,6 +77,9 @@ class Scenario(BaseModel):
     caregiver: CaregiverBehaviour = Field(default_factory=CaregiverBehaviour)
     policy: Policy = "greedy"
     batch_seconds: float = Field(default=60.0, ge=0)
+    replan_minutes: float = Field(default=10.0, ge=0)  # lookahead: how often the day is planned again (0: never)
+    replan_seconds: float = Field(default=0.3, gt=0)  # lookahead: the planner's seconds per provider and re-plan
+    hindsight_seconds: float = Field(default=3.0, gt=0)  # hindsight: the planner's seconds per provider
     drain_hours: float = Field(default=6.0, ge=0)  # after the last request: booked visits and services finish
 
     @model_validator(mode="after")

@@ -35,7 +35,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def metrics(day: Path) -> dict[str, dict[str, object]]:
     out = {}
-    for policy in ("greedy", "batched", "lookahead"):
+    for policy in ("greedy", "batched", "lookahead", "hindsight"):
         run = eldercare("simulate", "day.json", "--policy", policy, "--out", f"{policy}.json", cwd=day)
         assert run.returncode == 0, run.stderr
         out[policy] = json.loads((day / f"{policy}.json").read_text(encoding="utf-8"))
@@ -56,6 +56,22 @@ def test_every_policy_sees_the_same_day_and_accounts_for_every_request(metrics) 
     assert greedy["batch_seconds"] == 0 and batched["batch_seconds"] > 0
     # Batching holds orders for the window: they are accepted later than when offered at once.
     assert batched["time_to_accept_s"]["p50"] > greedy["time_to_accept_s"]["p50"]
+
+
+def test_the_day_planned_in_hindsight_serves_the_same_requests_with_less_travel(metrics) -> None:
+    greedy, hindsight = metrics["greedy"], metrics["hindsight"]
+    assert hindsight["policy"] == "hindsight" and hindsight["requests"] == greedy["requests"]
+    assert sum(hindsight["statuses"].values()) == hindsight["requests"]
+    assert set(hindsight["statuses"]) <= {"completed", "escalated"} and hindsight["offers"] == 0
+    # Knowing every request at the start, the planner chains visits: a reference no online policy reaches.
+    assert hindsight["fill_rate"] >= greedy["fill_rate"]
+    assert hindsight["travel_km_per_visit"] < greedy["travel_km_per_visit"]
+    assert hindsight["decision_ms"]["count"] > 0  # one plan per provider
+
+
+def test_only_looking_ahead_re_plans_the_day_and_says_how_many_visits_moved(metrics) -> None:
+    assert isinstance(metrics["lookahead"]["replanned_visits"], int)
+    assert "replanned_visits" not in metrics["greedy"] and "replanned_visits" not in metrics["batched"]
 
 
 def test_the_same_scenario_and_seed_give_the_same_day(day: Path, metrics) -> None:

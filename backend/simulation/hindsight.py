@@ -1,0 +1,222 @@
+"""The ``hindsight`` policy: every request of the day known at the start, planned offline by the day planner.
+
+Not a way to run a city (nobody knows at 08:00 who will call at 15:00): a reference the online policies are
+reported against. Each request goes to the nearest provider that serves the elder's community, offers the service
+and has enough caregivers with the skill; each provider's requests are then routed over its caregivers by the
+planner (``backend/planning``), every caregiver setting off from where she starts the day, on shift all day, her
+route ending at her last visit. A booked visit's window is its own; an order for now may start from when it was
+made until ``NOW_WINDOW_MINUTES`` later. A visit counts as served when the plan reaches it no later than
+``plan_max_late_minutes`` after its window and within her shift; travel is counted into each served visit (the
+first of a two-caregiver crew), as the online days count the trip of whoever sets off.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from backend.core.config import Settings
+from backend.core.geo import distance_m
+from backend.core.runtime import Runtime
+from backend.dispatch.fairness import weighted_gini
+from backend.planning import hhcrsp
+from backend.planning.solver import solve
+from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
+from backend.registry.models import ServiceType as ServiceTypeRow
+from backend.simulation.metrics import summarise
+from backend.simulation.scenario import Scenario
+
+NOW_WINDOW_MINUTES = 60.0  # an order for now, planned in hindsight, may start this long after it was made
+
+
+@dataclass(frozen=True)
+class Known:
+    """A request of the day, known in advance."""
+
+    created: datetime
+    elder_id: int
+    service_type: str
+    window_start: datetime | None
+    window_end: datetime | None
+
+
+@dataclass
+class _Provider:
+    id: int
+    lat: float
+    lon: float
+    communities: set[int]
+    services: set[str]
+    staff: list[Caregiver]
+
+
+async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Known]) -> dict[str, Any]:
+    """Plan the whole day at once and judge the plan as the online days are judged."""
+    settings = runtime.settings
+    async with runtime.sessions() as session:
+        providers = {
+            p.id: _Provider(p.id, p.lat, p.lon, set(), set(), [])  # type: ignore[arg-type]
+            for p in (await session.execute(select(Provider))).scalars()
+        }
+        for pid, cid in await session.execute(select(ProviderCommunity.provider_id, ProviderCommunity.community_id)):
+            providers[pid].communities.add(cid)
+        for pid, code in await session.execute(select(ProviderService.provider_id, ProviderService.service_type)):
+            providers[pid].services.add(code)
+        for caregiver in (await session.execute(select(Caregiver).order_by(col(Caregiver.id)))).scalars():
+            providers[caregiver.provider_id].staff.append(caregiver)
+        skills: dict[int, set[str]] = {}
+        for cid, code in await session.execute(select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type)):
+            skills.setdefault(cid, set()).add(code)
+        types = {t.code: t for t in (await session.execute(select(ServiceTypeRow))).scalars()}
+        elders = {
+            e.id: e
+            for e in (
+                await session.execute(select(Elder).where(col(Elder.id).in_(sorted({k.elder_id for k in known}))))
+            ).scalars()
+        }
+    shares: dict[int, list[Known]] = {}
+    unplaced: list[Known] = []
+    for request in known:
+        elder, needed = elders[request.elder_id], types[request.service_type].caregivers_needed
+        able = [
+            p
+            for p in providers.values()
+            if elder.community_id in p.communities
+            and request.service_type in p.services
+            and sum(request.service_type in skills.get(c.id or 0, set()) for c in p.staff) >= needed
+            and needed <= 2
+        ]
+        if not able:
+            unplaced.append(request)
+            continue
+        nearest = min(able, key=lambda p: distance_m(p.lat, p.lon, elder.lat, elder.lon))
+        shares.setdefault(nearest.id, []).append(request)
+    started = time.perf_counter()
+    day = _Day(scenario, settings, elders, types, skills)
+    decision_ms = []
+    for pid, requests in sorted(shares.items()):
+        began = time.perf_counter()
+        day.plan(providers[pid], requests)
+        decision_ms.append((time.perf_counter() - began) * 1000)
+    statuses = {"completed": len(day.travel), "escalated": len(known) - len(day.travel)}
+    served = [day.served.get(p.id, 0) / max(1, len(p.staff)) for p in providers.values()]
+    weights = [float(len(p.staff)) for p in providers.values()]
+    metrics = summarise(
+        scenario=scenario.name,
+        policy="hindsight",
+        batch_seconds=0,
+        statuses=statuses,
+        offers=0,
+        declines=0,
+        refused={"unplaceable": len(unplaced)} if unplaced else {},
+        provider_gini=round(weighted_gini(served, weights), 4) if sum(served) else 0.0,
+        samples={
+            "to_accept_s": [],
+            "travel_km": day.travel,
+            "late_min": day.late,
+            "wait_min": day.wait,
+            "decision_ms": decision_ms,
+        },
+    )
+    metrics["plan_seconds"] = round(time.perf_counter() - started, 1)
+    return metrics
+
+
+class _Day:
+    """The planned day's figures, provider by provider."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: Settings,
+        elders: dict[int | None, Elder],
+        types: dict[str, ServiceTypeRow],
+        skills: dict[int, set[str]],
+    ) -> None:
+        self.scenario, self.settings, self.elders, self.types, self.skills = scenario, settings, elders, types, skills
+        self.travel: list[float] = []
+        self.late: list[float] = []
+        self.wait: list[float] = []
+        self.served: dict[int, int] = {}
+
+    def minutes(self, at: datetime) -> float:
+        return (at - self.scenario.start).total_seconds() / 60
+
+    def plan(self, provider: _Provider, requests: list[Known]) -> None:
+        settings, s = self.settings, self.scenario
+        staff = [c for c in provider.staff if self.skills.get(c.id or 0)]
+        homes = [(self.elders[r.elder_id].lat, self.elders[r.elder_id].lon) for r in requests]
+        points = [(provider.lat, provider.lon), *homes, *((c.lat, c.lon) for c in staff)]
+        matrix = tuple(tuple(settings.travel_minutes(distance_m(*a, *b)) for b in points) for a in points)
+        windows = [
+            (self.minutes(r.window_start), self.minutes(r.window_end or r.window_start))
+            if r.window_start is not None
+            else (self.minutes(r.created), self.minutes(r.created) + NOW_WINDOW_MINUTES)
+            for r in requests
+        ]
+        instance = hhcrsp.Instance(
+            name=f"hindsight-{provider.id}",
+            patients=tuple(
+                hhcrsp.Patient(
+                    id=str(n),
+                    location=homes[n],
+                    earliest=windows[n][0],
+                    latest=windows[n][1],
+                    requirements=(
+                        hhcrsp.Requirement(r.service_type, float(self.types[r.service_type].default_minutes)),
+                    )
+                    * self.types[r.service_type].caregivers_needed,
+                    sync=hhcrsp.Synchronization("simultaneous")
+                    if self.types[r.service_type].caregivers_needed > 1
+                    else None,
+                )
+                for n, r in enumerate(requests)
+            ),
+            caregivers=tuple(
+                hhcrsp.Caregiver(
+                    id=str(c.id),
+                    abilities=frozenset(self.skills.get(c.id or 0, set())),
+                    shift=(0.0, (s.hours + s.drain_hours) * 60),
+                    origin=1 + len(requests) + k,
+                    returns=False,
+                )
+                for k, c in enumerate(staff)
+            ),
+            services={code: float(t.default_minutes) for code, t in self.types.items()},
+            office=(0.0, 0.0),
+            distances=matrix,
+        )
+        solution = solve(instance, time_limit=s.hindsight_seconds, seed=s.seed)
+        outside = {p for late in hhcrsp.overtime(instance, solution).values() for p in late}
+        counted: set[str] = set()
+        for k, route in enumerate(solution.routes):
+            here = points[1 + len(requests) + k]
+            for visit in route.visits:
+                n = int(visit.patient)
+                trip = distance_m(*here, *homes[n]) * settings.road_factor / 1000
+                here = homes[n]
+                if visit.patient in counted or visit.patient in outside:
+                    continue
+                if visit.arrival > windows[n][1] + settings.plan_max_late_minutes:
+                    continue
+                counted.add(visit.patient)
+                self.travel.append(trip)
+                self.served[provider.id] = self.served.get(provider.id, 0) + 1
+                if requests[n].window_start is not None:
+                    self.late.append(max(0.0, visit.arrival - windows[n][1]))
+                else:
+                    self.wait.append(visit.arrival - windows[n][0])
+
+
+def known_requests(events: list[Any]) -> list[Known]:
+    """The day's requests from the simulation's planned arrivals (``request`` events, in time order)."""
+    out = []
+    for event in sorted(events):
+        if event.kind == "request":
+            elder_id, service_type, _priority, window_start, window_end, _government = event.payload
+            out.append(Known(event.at, elder_id, service_type, window_start, window_end))
+    return out
