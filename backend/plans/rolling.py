@@ -48,12 +48,12 @@ from backend.requests.models import Priority, RequestHistory, ServiceRequest, St
 
 REPLANNER = Actor.system("replanner")
 
-# Why a re-plan was asked for, in the words its changes carry.
+# Why a re-plan was asked for, in the words its changes carry (Chinese, English).
 WHY = {
-    "periodic": "定时重新优化",
-    "absence": "护理员请假后重新排班",
-    "emergency": "护理员赶赴紧急工单后重新排班",
-    "cancelled": "有预约取消后重新排班",
+    "periodic": ("定时重新优化", "the day was re-optimised"),
+    "absence": ("护理员请假后重新排班", "re-planned after a sick call"),
+    "emergency": ("护理员赶赴紧急工单后重新排班", "re-planned after an emergency took a caregiver"),
+    "cancelled": ("有预约取消后重新排班", "re-planned after a cancellation"),
 }
 
 
@@ -431,7 +431,7 @@ async def _adopt(
             previous = departure
             routes.setdefault(caregiver.id, []).append(visit)
     names = {c.id: c.name for c in keys.values()}
-    header = WHY.get(why, WHY["periodic"])
+    header, header_en = WHY.get(why, WHY["periodic"])
     for move in moves:
         h = by_id[move.request_id]
         left, joined = set(move.before) - set(move.after), set(move.after) - set(move.before)
@@ -452,6 +452,7 @@ async def _adopt(
             {
                 "day": day,
                 "reason": header,
+                "reason_en": header_en,
                 "added": gained,
                 "removed": lost,
                 "saved_minutes": saved,

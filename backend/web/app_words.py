@@ -104,6 +104,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "cg.elder.address": ("地址", "Address"),
     "cg.elder.phone": ("电话", "Phone"),
     "cg.route.published": ("今日路线已更新", "Today's route was updated"),
+    "cg.route.replanned": ("今日路线已调整：{why}", "Today's route was changed: {why}"),
     "cg.signout": ("退出登录", "Sign out"),
     "cg.language": ("English", "中文"),
     # The elder's and family's app

@@ -216,7 +216,7 @@ async def test_two_crossed_visits_change_hands_and_everyone_is_told_why(ahead: R
     west_day = published[f"caregiver:{town.west}"]
     assert west_day["added"] == [town.west_visit] and west_day["removed"] == [town.east_visit]
     assert [v["request_id"] for v in west_day["visits"]] == [town.west_visit]
-    assert west_day["reason"] == "定时重新优化"
+    assert (west_day["reason"], west_day["reason_en"]) == ("定时重新优化", "the day was re-optimised")
     told = {e.channel for e in events if e.event == "request.reassigned" and e.data["request_id"] == town.west_visit}
     assert {f"elder:{town.west_elder}", f"caregiver:{town.west}", f"caregiver:{town.east}"} <= told
 

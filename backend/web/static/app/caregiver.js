@@ -68,12 +68,14 @@ function newest(read, known) {
   return read;
 }
 
-function onEvent(_channel, event) {
+function onEvent(_channel, event, data) {
   if (event === "offer.created") {
     reload();
     if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
   } else if (event === "plan.published") {
-    toast(T("cg.route.published"));
+    // A re-plan of the day says why her route changed (a colleague's sick call, a shorter way round).
+    const why = LANG === "en" ? data.reason_en : data.reason;
+    toast(why ? T("cg.route.replanned", { why }) : T("cg.route.published"));
     reload();
   } else {
     reload(); // an offer lapsed or went to someone else, an order moved, the crew changed
