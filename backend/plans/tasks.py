@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from backend.core.db import local_today
+from backend.core.errors import Conflict
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 from backend.plans import rolling, service
@@ -43,8 +44,12 @@ async def replan(runtime: Runtime, provider_id: int, why: str = "periodic") -> i
     """Re-plan one provider's visits that may still move today; the number of visits that changed hands."""
     if not runtime.settings.looks_ahead or runtime.settings.replan_minutes <= 0:
         return 0
-    async with runtime.unit_of_work() as session:
-        done = await rolling.replan(session=session, settings=runtime.settings, provider_id=provider_id, why=why)
+    try:
+        async with runtime.unit_of_work() as session:
+            done = await rolling.replan(session=session, settings=runtime.settings, provider_id=provider_id, why=why)
+    except Conflict as exc:  # a booking made meanwhile stands in a new route's way: nothing changed, next time
+        log.info("replan provider=%s why=%s gave way: %s", provider_id, why, exc.code)
+        return 0
     log.info(
         "replan provider=%s why=%s visits=%s outcome=%s moves=%s saved=%s",
         provider_id,

@@ -285,3 +285,16 @@ async def test_greedy_and_batched_never_re_plan(runtime: Runtime, clock: None) -
     finally:
         runtime.jobs = kept
     assert not [name for name, _ in recorded.asked if name.startswith("plans.replan")]
+
+
+async def test_the_scheduler_s_sweep_asks_each_provider_with_movable_visits_and_the_task_re_plans(
+    ahead: Runtime,
+) -> None:
+    import worker.registry  # noqa: F401  (registers every task)
+    from backend.core.jobs import REGISTRY
+
+    town = await crossed(ahead)
+    asked = await REGISTRY["plans.replan_all"](ahead)
+    assert asked >= 1 and ("plans.replan", (town.provider_id, "periodic")) in ahead.jobs.asked  # type: ignore[attr-defined]
+    assert await REGISTRY["plans.replan"](ahead, town.provider_id, "periodic") == 2
+    assert await holders(ahead, town.east_visit) == (town.east, [town.east])
