@@ -19,7 +19,6 @@ visit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,16 +32,14 @@ from backend.calendars.service import book, crew_of, release
 from backend.core.config import Settings
 from backend.core.db import local_midnight, utcnow
 from backend.core.events import emit
-from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.offload import compute
 from backend.dispatch.models import Offer, OfferStatus
 from backend.planning import hhcrsp
-from backend.planning.schedule import compile_model
-from backend.planning.search import State
-from backend.planning.solver import solve, warm_routes
+from backend.planning.solver import solve
 from backend.plans.service import working_periods
-from backend.registry.models import BlockedCaregiver, Caregiver, CaregiverSkill, Elder, Provider, ServiceType
+from backend.plans.underway import Booked, Held, day_instance, new_crews, plan_cost
+from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.lifecycle import Actor, lock_request, request_channels, status_payload
 from backend.requests.models import Priority, RequestHistory, ServiceRequest, Status
 
@@ -55,17 +52,6 @@ WHY = {
     "emergency": ("护理员赶赴紧急工单后重新排班", "re-planned after an emergency took a caregiver"),
     "cancelled": ("有预约取消后重新排班", "re-planned after a cancellation"),
 }
-
-
-@dataclass(frozen=True)
-class Held:
-    """An accepted visit of the provider that may still move: who holds it, and its booking spans."""
-
-    request: ServiceRequest
-    elder: Elder
-    service: ServiceType
-    crew: tuple[int, ...]
-    spans: tuple[tuple[datetime, datetime], ...]
 
 
 @dataclass(frozen=True)
@@ -142,17 +128,6 @@ async def _held(session: AsyncSession, settings: Settings, now: datetime, staff:
     return [h for h in found.values() if set(h.crew) <= staff and len(h.crew) == h.service.caregivers_needed <= 2]
 
 
-@dataclass(frozen=True)
-class Booked:
-    """A booking of hers today that stays where it is: when it ends, and where."""
-
-    request_id: int
-    starts_at: datetime
-    ends_at: datetime
-    lat: float
-    lon: float
-
-
 async def _day_bookings(session: AsyncSession, now: datetime, staff: set[int]) -> dict[int, list[Booked]]:
     """Each caregiver's active bookings of visits still to do or under way today, in time order."""
     day_end = local_midnight(now.astimezone(LOCAL_TZ).date() + timedelta(days=1))
@@ -217,14 +192,14 @@ async def replan(*, session: AsyncSession, settings: Settings, provider_id: int,
     result.visits = len(held)
     if not held:
         return result
-    plan = await _instance(session, settings, now, midnight, held, periods, firm)
+    plan = await day_instance(session, settings, now, midnight, held, periods, firm)
     if plan is None:
         return result
     instance, warm, keys = plan
     solution = await compute(solve, instance, time_limit=settings.replan_seconds, seed=0, warm=warm)
     routes = {r.caregiver: [v.patient for v in r.visits] for r in solution.routes}
-    before, after = _cost(instance, warm), _cost(instance, routes)
-    crews = _crews(solution, keys, held)
+    before, after = plan_cost(instance, warm), plan_cost(instance, routes)
+    crews = new_crews(solution, keys, held)
     moves = [Move(h.request.id, h.crew, crews[h.request.id]) for h in held if set(crews[h.request.id]) != set(h.crew)]  # type: ignore[index,arg-type]
     result.saved_minutes = round(before[0] - after[0], 1)
     if not moves or after[1] > before[1] + 1e-6 or result.saved_minutes < settings.replan_min_saving_minutes:
@@ -236,150 +211,6 @@ async def replan(*, session: AsyncSession, settings: Settings, provider_id: int,
     await _adopt(session, settings, midnight, instance, solution, keys, held, moves, why, result.saved_minutes)
     result.moves, result.outcome = moves, "changed"
     return result
-
-
-Plan = dict[str, list[str]]  # planner caregiver key -> patient ids (request ids) in visiting order
-
-
-async def _instance(
-    session: AsyncSession,
-    settings: Settings,
-    now: datetime,
-    midnight: datetime,
-    held: list[Held],
-    periods: dict[str, tuple[Caregiver, tuple[float, float] | None]],
-    firm: dict[int, list[Booked]],
-) -> tuple[hhcrsp.Instance, Plan, dict[str, Caregiver]] | None:
-    """The planner's instance for the rest of the day, the plan as it stands (None: it does not fit the
-    caregivers' remaining working periods, e.g. a roster changed after booking; the day stays as it is)."""
-
-    def minutes(at: datetime) -> float:
-        return (at - midnight).total_seconds() / 60
-
-    # Where and when each caregiver is free: after the visits of hers that stay, or now where she is.
-    origins: dict[int, tuple[float, tuple[float, float]]] = {}
-    for caregiver, _shift in periods.values():
-        assert caregiver.id is not None
-        last = max(firm.get(caregiver.id, []), key=lambda b: b.ends_at, default=None)
-        free = max(now, last.ends_at) if last else now
-        origins[caregiver.id] = (minutes(free), (last.lat, last.lon) if last else (caregiver.lat, caregiver.lon))
-    keys: dict[str, Caregiver] = {}
-    shifts: dict[str, tuple[float, float]] = {}
-    for key, (caregiver, shift) in periods.items():
-        lo, hi = shift or (0.0, math.inf)
-        start = max(lo, origins[caregiver.id][0])  # type: ignore[index]
-        if start < hi:
-            keys[key], shifts[key] = caregiver, (start, hi)
-    warm: Plan = {key: [] for key in keys}
-    for h in sorted(held, key=lambda h: min(s for s, _ in h.spans)):
-        for cid, (starts_at, _ends_at) in zip(h.crew, h.spans, strict=True):
-            mine = [key for key, c in keys.items() if c.id == cid]
-            fits = [key for key in mine if shifts[key][0] <= minutes(starts_at) < shifts[key][1]]
-            if not (fits or mine):
-                return None
-            warm[(fits or mine)[0]].append(str(h.request.id))
-    skills: dict[int, set[str]] = {}
-    for cid, code in (
-        await session.execute(
-            select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type).where(
-                col(CaregiverSkill.caregiver_id).in_(sorted({c.id for c in keys.values()}))
-            )
-        )
-    ).all():
-        skills.setdefault(cid, set()).add(code)
-    refused = await _refused(session, held, keys)
-    homes = [(h.elder.lat, h.elder.lon) for h in held]
-    places = [origins[c.id][1] for c in keys.values()]  # type: ignore[index]
-    points = [homes[0], *homes, *places]  # the office row is never used: everyone sets off from her own place
-    matrix = tuple(tuple(settings.travel_minutes(distance_m(*a, *b)) for b in points) for a in points)
-    instance = hhcrsp.Instance(
-        name=f"replan-{now:%Y%m%d%H%M}",
-        patients=tuple(
-            hhcrsp.Patient(
-                id=str(h.request.id),
-                location=(h.elder.lat, h.elder.lon),
-                earliest=minutes(h.request.window_start),  # type: ignore[arg-type]
-                latest=minutes(h.request.window_end or h.request.window_start),  # type: ignore[arg-type]
-                requirements=(hhcrsp.Requirement(h.service.code, float(h.service.default_minutes)),) * len(h.crew),
-                sync=hhcrsp.Synchronization("simultaneous") if len(h.crew) > 1 else None,
-                holders=frozenset(key for key, c in keys.items() if c.id in h.crew),
-                excluded=refused.get(h.request.id, frozenset()),  # type: ignore[arg-type]
-            )
-            for h in held
-        ),
-        caregivers=tuple(
-            hhcrsp.Caregiver(
-                id=key,
-                abilities=frozenset(skills.get(c.id, set())),  # type: ignore[arg-type]
-                shift=shifts[key],
-                origin=1 + len(held) + n,
-                returns=False,
-            )
-            for n, (key, c) in enumerate(keys.items())
-        ),
-        services={h.service.code: float(h.service.default_minutes) for h in held},
-        office=(0.0, 0.0),
-        distances=matrix,
-        change_cost=settings.replan_change_minutes,
-    )
-    return instance, warm, keys
-
-
-async def _refused(session: AsyncSession, held: list[Held], keys: dict[str, Caregiver]) -> dict[int, frozenset[str]]:
-    """Per visit, the planner keys it may not go to: the elder's refusals, same-gender care, who declined it."""
-    elders = sorted({h.elder.id for h in held if h.elder.id is not None})
-    blocked = set(
-        (
-            await session.execute(
-                select(BlockedCaregiver.elder_id, BlockedCaregiver.caregiver_id).where(
-                    col(BlockedCaregiver.elder_id).in_(elders)
-                )
-            )
-        ).all()
-    )
-    declined = set(
-        (
-            await session.execute(
-                select(Offer.request_id, Offer.caregiver_id).where(
-                    col(Offer.request_id).in_([h.request.id for h in held]),
-                    col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
-                )
-            )
-        ).all()
-    )
-    out: dict[int, frozenset[str]] = {}
-    for h in held:
-        assert h.request.id is not None
-        same_gender = h.service.personal_care and h.elder.same_gender_care
-        out[h.request.id] = frozenset(
-            key
-            for key, c in keys.items()
-            if (h.elder.id, c.id) in blocked
-            or (h.request.id, c.id) in declined
-            or (same_gender and c.gender != h.elder.gender)
-        )
-    return out
-
-
-def _cost(instance: hhcrsp.Instance, plan: Plan) -> tuple[float, float]:
-    """A plan's travel, lateness and changes in minutes, and its minutes past a shift."""
-    model = compile_model(instance)
-    state = State(model, warm_routes(instance, model, plan))
-    return state.distance + state.total_tard + state.max_tard, state.overtime
-
-
-def _crews(solution: hhcrsp.Solution, keys: dict[str, Caregiver], held: list[Held]) -> dict[int, tuple[int, ...]]:
-    """Each visit's crew in the new plan: who keeps a seat first, in the old order, then who joins."""
-    placed: dict[str, list[int]] = {}
-    for route in solution.routes:
-        for visit in route.visits:
-            placed.setdefault(visit.patient, []).append(keys[route.caregiver].id)  # type: ignore[arg-type]
-    crews = {}
-    for h in held:
-        assert h.request.id is not None
-        new = placed[str(h.request.id)]
-        crews[h.request.id] = (*[c for c in h.crew if c in new], *[c for c in new if c not in h.crew])
-    return crews
 
 
 async def _unchanged(session: AsyncSession, held: list[Held]) -> bool:
