@@ -1,13 +1,14 @@
 """The ``hindsight`` policy: every request of the day known at the start, planned offline by the day planner.
 
 Not a way to run a city (nobody knows at 08:00 who will call at 15:00): a reference the online policies are
-reported against. Each request goes to the nearest provider that serves the elder's community, offers the service
-and has enough caregivers with the skill; each provider's requests are then routed over its caregivers by the
-planner (``backend/planning``), every caregiver setting off from where she starts the day, on shift all day, her
-route ending at her last visit. A booked visit's window is its own; an order for now may start from when it was
-made until ``NOW_WINDOW_MINUTES`` later. A visit counts as served when the plan reaches it no later than
-``plan_max_late_minutes`` after its window and within her shift; travel is counted into each served visit (the
-first of a two-caregiver crew), as the online days count the trip of whoever sets off.
+reported against. Each request goes to the provider, among those that serve the elder's community, offer the
+service and have enough caregivers with the skill, whose able caregiver lives nearest; each provider's requests
+are then routed over its caregivers by the planner (``backend/planning``), every caregiver setting off from where
+she starts the day, on shift all day, her route ending at her last visit. A booked visit's window is its own; an
+order for now may start from when it was made until ``NOW_WINDOW_MINUTES`` later. A visit counts as served when
+the plan reaches it no later than ``plan_max_late_minutes`` after its window and within her shift; travel is
+counted into each served visit (the first of a two-caregiver crew), as the online days count the trip of whoever
+sets off.
 """
 
 from __future__ import annotations
@@ -93,7 +94,15 @@ async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Kn
         if not able:
             unplaced.append(request)
             continue
-        nearest = min(able, key=lambda p: distance_m(p.lat, p.lon, elder.lat, elder.lon))
+        # The provider with the caregiver able to do it who lives nearest (the online dispatcher's first choice).
+        nearest = min(
+            able,
+            key=lambda p: min(
+                distance_m(c.lat, c.lon, elder.lat, elder.lon)
+                for c in p.staff
+                if request.service_type in skills.get(c.id or 0, set())
+            ),
+        )
         shares.setdefault(nearest.id, []).append(request)
     started = time.perf_counter()
     day = _Day(scenario, settings, elders, types, skills)
