@@ -1,23 +1,27 @@
 """The ``hindsight`` policy: every request of the day known at the start, planned offline by the day planner.
 
 Not a way to run a city (nobody knows at 08:00 who will call at 15:00): a reference the online policies are
-reported against. Each request goes to the provider, among those that serve the elder's community, offer the
-service and have enough caregivers with the skill, whose able caregiver lives nearest; each provider's requests
-are then routed over its caregivers by the planner (``backend/planning``), every caregiver setting off from where
-she starts the day, on shift all day, her route ending at her last visit. A booked visit's window is its own; an
-order for now may start from when it was made until ``NOW_WINDOW_MINUTES`` later. A visit counts as served when
-the plan reaches it no later than ``plan_max_late_minutes`` after its window and within her shift; travel is
-counted into each served visit (the first of a two-caregiver crew), as the online days count the trip of whoever
-sets off.
+reported against. Providers are grouped with their neighbours (``hindsight_group`` to a group, k-means on where
+they stand); each request goes to the group of the provider, among those that serve the elder's community, offer
+the service and have enough caregivers with the skill, whose able caregiver lives nearest; each group's requests
+are then routed over its caregivers by the planner (``backend/planning``), a request only by caregivers of a
+provider that may serve it, every caregiver setting off from where she starts the day, on shift all day, her
+route ending at her last visit. A booked visit's window is its own; an order for now may start from when it was
+made until ``NOW_WINDOW_MINUTES`` later. A visit counts as served when the plan reaches it no later than
+``plan_max_late_minutes`` after its window and within her shift; travel is counted into each served visit (the
+first of a two-caregiver crew), as the online days count the trip of whoever sets off.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from scipy.cluster.vq import kmeans2
 from sqlmodel import col, select
 
 from backend.core.config import Settings
@@ -79,7 +83,8 @@ async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Kn
                 await session.execute(select(Elder).where(col(Elder.id).in_(sorted({k.elder_id for k in known}))))
             ).scalars()
         }
-    shares: dict[int, list[Known]] = {}
+    group = _groups(list(providers.values()), scenario.hindsight_group, scenario.seed)
+    shares: dict[int, list[tuple[Known, frozenset[int]]]] = {}
     unplaced: list[Known] = []
     for request in known:
         elder, needed = elders[request.elder_id], types[request.service_type].caregivers_needed
@@ -103,13 +108,15 @@ async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Kn
                 if request.service_type in skills.get(c.id or 0, set())
             ),
         )
-        shares.setdefault(nearest.id, []).append(request)
+        # Planned with the providers near that one, by whichever of them may serve her.
+        shares.setdefault(group[nearest.id], []).append((request, frozenset(p.id for p in able)))
     started = time.perf_counter()
     day = _Day(scenario, settings, elders, types, skills)
     decision_ms = []
-    for pid, requests in sorted(shares.items()):
+    for key, requests in sorted(shares.items()):
         began = time.perf_counter()
-        day.plan(providers[pid], requests)
+        members = [p for p in providers.values() if group[p.id] == key]
+        day.plan(key, members, requests)
         decision_ms.append((time.perf_counter() - began) * 1000)
     statuses = {"completed": len(day.travel), "escalated": len(known) - len(day.travel)}
     served = [day.served.get(p.id, 0) / max(1, len(p.staff)) for p in providers.values()]
@@ -155,11 +162,14 @@ class _Day:
     def minutes(self, at: datetime) -> float:
         return (at - self.scenario.start).total_seconds() / 60
 
-    def plan(self, provider: _Provider, requests: list[Known]) -> None:
+    def plan(self, key: int, providers: list[_Provider], wanted: list[tuple[Known, frozenset[int]]]) -> None:
+        """Route a group's requests over its providers' caregivers, each request only by those whose provider may
+        serve it."""
         settings, s = self.settings, self.scenario
-        staff = [c for c in provider.staff if self.skills.get(c.id or 0)]
+        staff = [c for p in providers for c in p.staff if self.skills.get(c.id or 0)]
+        requests = [r for r, _ in wanted]
         homes = [(self.elders[r.elder_id].lat, self.elders[r.elder_id].lon) for r in requests]
-        points = [(provider.lat, provider.lon), *homes, *((c.lat, c.lon) for c in staff)]
+        points = [(providers[0].lat, providers[0].lon), *homes, *((c.lat, c.lon) for c in staff)]
         matrix = tuple(tuple(settings.travel_minutes(distance_m(*a, *b)) for b in points) for a in points)
         windows = [
             (self.minutes(r.window_start), self.minutes(r.window_end or r.window_start))
@@ -168,7 +178,7 @@ class _Day:
             for r in requests
         ]
         instance = hhcrsp.Instance(
-            name=f"hindsight-{provider.id}",
+            name=f"hindsight-{key}",
             patients=tuple(
                 hhcrsp.Patient(
                     id=str(n),
@@ -182,8 +192,9 @@ class _Day:
                     sync=hhcrsp.Synchronization("simultaneous")
                     if self.types[r.service_type].caregivers_needed > 1
                     else None,
+                    excluded=frozenset(str(c.id) for c in staff if c.provider_id not in able),
                 )
-                for n, r in enumerate(requests)
+                for n, (r, able) in enumerate(wanted)
             ),
             caregivers=tuple(
                 hhcrsp.Caregiver(
@@ -199,7 +210,8 @@ class _Day:
             office=(0.0, 0.0),
             distances=matrix,
         )
-        solution = solve(instance, time_limit=s.hindsight_seconds, seed=s.seed)
+        solution = solve(instance, time_limit=s.hindsight_seconds * len(providers), seed=s.seed)
+        provider_of = {str(c.id): c.provider_id for c in staff}
         outside = {p for late in hhcrsp.overtime(instance, solution).values() for p in late}
         counted: set[str] = set()
         for k, route in enumerate(solution.routes):
@@ -214,11 +226,23 @@ class _Day:
                     continue
                 counted.add(visit.patient)
                 self.travel.append(trip)
-                self.served[provider.id] = self.served.get(provider.id, 0) + 1
+                pid = provider_of[route.caregiver]
+                self.served[pid] = self.served.get(pid, 0) + 1
                 if requests[n].window_start is not None:
                     self.late.append(max(0.0, visit.arrival - windows[n][1]))
                 else:
                     self.wait.append(visit.arrival - windows[n][0])
+
+
+def _groups(providers: list[_Provider], size: int, seed: int) -> dict[int, int]:
+    """Provider id -> its group: neighbouring providers, about ``size`` to a group (k-means on where they stand),
+    planned together so that a request may go to any of them."""
+    k = max(1, math.ceil(len(providers) / max(1, size)))
+    if k == 1:
+        return {p.id: 0 for p in providers}
+    points = np.array([(p.lat, p.lon * math.cos(math.radians(p.lat))) for p in providers])
+    _centres, labels = kmeans2(points, k, seed=seed, minit="++")
+    return {p.id: int(label) for p, label in zip(providers, labels, strict=True)}
 
 
 def known_requests(events: list[Any]) -> list[Known]:

@@ -80,6 +80,7 @@ class Scenario(BaseModel):
     replan_minutes: float = Field(default=10.0, ge=0)  # lookahead: how often the day is planned again (0: never)
     replan_seconds: float = Field(default=0.3, gt=0)  # lookahead: the planner's seconds per provider and re-plan
     hindsight_seconds: float = Field(default=3.0, gt=0)  # hindsight: the planner's seconds per provider
+    hindsight_group: int = Field(default=4, ge=1)  # hindsight: neighbouring providers planned together
     drain_hours: float = Field(default=6.0, ge=0)  # after the last request: booked visits and services finish
 
     @model_validator(mode="after")
