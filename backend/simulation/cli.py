@@ -64,9 +64,9 @@ def simulate(
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the metrics (or the scenario)")] = None,
     generate_kind: Annotated[
         str | None,
-        typer.Option("--generate", help="Write a ready-made scenario instead: city, small or suzhou-day"),
+        typer.Option("--generate", help="Write a ready-made scenario instead: city, town, small or suzhou-day"),
     ] = None,
-    supply: Annotated[str, typer.Option(help="With --generate city/small: plentiful or scarce")] = "plentiful",
+    supply: Annotated[str, typer.Option(help="With --generate city/town/small: plentiful or scarce")] = "plentiful",
     requests: Annotated[int, typer.Option(help="With --generate suzhou-day: requests in the day", min=1)] = 100_000,
     caregivers: Annotated[int, typer.Option(help="With --generate suzhou-day: caregivers on shift", min=10)] = 20_000,
     policy: Annotated[
@@ -125,7 +125,7 @@ def simulate(
 
 
 def bench_dispatch(
-    kind: Annotated[str, typer.Option(help="city (Suzhou scale) or small")] = "city",
+    kind: Annotated[str, typer.Option(help="Days, comma-separated: city (Suzhou), town (county) or small")] = "city",
     hours: Annotated[float | None, typer.Option(help="Shorten the day (hours of requests)")] = None,
     batch_seconds: Annotated[float, typer.Option(help="The batched policy's window")] = 60.0,
     seed: Annotated[int, typer.Option()] = 1,
@@ -138,8 +138,8 @@ def bench_dispatch(
     if not chosen or set(chosen) - set(POLICIES):
         raise typer.BadParameter(f"policies must be among {', '.join(POLICIES)}")
     results = []
-    for supply in ("plentiful", "scarce"):
-        base = generate(kind, supply=supply, seed=seed)
+    for supply, one in ((supply, one) for one in kind.split(",") for supply in ("plentiful", "scarce")):
+        base = generate(one.strip(), supply=supply, seed=seed)
         changes: dict[str, Any] = {"batch_seconds": batch_seconds}
         if hours is not None:
             changes["hours"] = hours
@@ -147,7 +147,7 @@ def bench_dispatch(
             scenario = base.model_copy(update={**changes, "policy": policy})
             console.print(f"[dim]{scenario.name} · {policy} …[/dim]")
             metrics = _run(scenario)
-            metrics["supply"] = supply
+            metrics["supply"] = f"{one.strip()} {supply}"
             results.append(metrics)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     table = Table(title="派单策略对比 · " + " vs ".join(chosen))
@@ -182,7 +182,7 @@ def bench_dispatch(
             str(m["decision_ms"]["p99"]),
         )
     console.print(table)
-    for supply in ("plentiful", "scarce"):
+    for supply in dict.fromkeys(m["supply"] for m in results):
         day = {m["policy"]: m for m in results if m["supply"] == supply}
         if "greedy" not in day or "hindsight" not in day:
             continue

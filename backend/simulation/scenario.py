@@ -148,7 +148,8 @@ def suzhou_day(*, requests: int = 100_000, caregivers: int = 20_000, seed: int =
 
 
 def generate(kind: str, *, supply: str = "plentiful", seed: int = 1) -> Scenario:
-    """A ready-made day: ``city`` (Suzhou's old town and around, a busy weekday) or ``small`` (for tests)."""
+    """A ready-made day: ``city`` (Suzhou's old town and around, a busy weekday), ``town`` (a county town, most
+    visits booked ahead) or ``small`` (for tests)."""
     if kind == "city":
         caregivers = {"plentiful": 1200, "scarce": 260}[supply]
         return Scenario(
@@ -163,6 +164,23 @@ def generate(kind: str, *, supply: str = "plentiful", seed: int = 1) -> Scenario
             elders=20_000,
             requests_per_hour=240,
         )
+    if kind == "town":
+        # A county town (太仓-like): fewer, farther caregivers and most visits booked ahead.
+        caregivers = {"plentiful": 240, "scarce": 70}[supply]
+        return Scenario(
+            name=f"county-town-{supply}",
+            seed=seed,
+            hours=10,
+            center=Point(lat=31.45, lon=121.10),
+            radius_km=10,
+            community_spacing_km=2.0,
+            providers=10,
+            provider_reach_km=8,
+            caregivers=caregivers,
+            elders=4000,
+            requests_per_hour=60,
+            scheduled_share=0.8,
+        )
     if kind == "small":
         caregivers = {"plentiful": 40, "scarce": 10}[supply]
         return Scenario(
@@ -176,4 +194,4 @@ def generate(kind: str, *, supply: str = "plentiful", seed: int = 1) -> Scenario
             elders=200,
             requests_per_hour=30,
         )
-    raise ValueError(f"unknown scenario kind {kind!r} (city, small)")
+    raise ValueError(f"unknown scenario kind {kind!r} (city, town, small)")
