@@ -8,7 +8,8 @@ from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
 from backend.access.deps import CurrentCaregiver
 from backend.core.deps import SessionDep, SettingsDep, StorageDep
-from backend.core.schemas import PathId, ServiceTime
+from backend.core.geo import Crs, to_wgs84
+from backend.core.schemas import CRS_DESCRIPTION, PathId, ServiceTime
 from backend.requests import proofs
 from backend.requests.models import ProofKind
 from backend.requests.schemas import CodeRecipient, CodeSent, ProofPublic
@@ -34,11 +35,14 @@ async def upload_proof(
     at: Annotated[ServiceTime | None, Form(description="when the phone took it (default: now)")] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    crs: Annotated[Crs, Form(description=CRS_DESCRIPTION)] = "wgs84",
     accuracy_m: Annotated[float | None, Form(ge=0, le=100_000)] = None,
 ) -> ProofPublic:
     """Upload a photo or the elder's signature (上传上门凭证): arrival photos from acceptance on, departure photos and
     signatures while serving. 413 ``proof_too_large``, 422 ``unsupported_file_type`` (by the file's own bytes)."""
     data = await file.read(settings.max_proof_bytes + 1)  # one byte more tells a file over the limit
+    if lat is not None and lon is not None:
+        lat, lon = to_wgs84(lat, lon, crs)
     proof, created = await proofs.add_proof(
         session=session,
         settings=settings,

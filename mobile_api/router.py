@@ -12,7 +12,7 @@ from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.identity import mask_phone
 from backend.core.navigation import navigation_links
-from backend.core.schemas import Location, PathId
+from backend.core.schemas import Location, PathId, PlaceIn
 from backend.dispatch import service as dispatch
 from backend.dispatch import waiting
 from backend.dispatch.briefs import OfferBrief, offer_briefs
@@ -130,8 +130,8 @@ async def absence(
 
 
 @router.post("/location", response_model=CaregiverPublic)
-async def location(body: Location, session: SessionDep, caregiver: CurrentCaregiver) -> CaregiverPublic:
-    """Report the phone's GPS position (WGS-84)."""
+async def location(body: PlaceIn, session: SessionDep, caregiver: CurrentCaregiver) -> CaregiverPublic:
+    """Report the phone's position (WGS-84 by default; ``crs`` gcj02 or bd09 from a Chinese map SDK)."""
     await report_location(session=session, caregiver=caregiver, location=body)
     return await caregiver_public(session, caregiver, shown=WHOLE)
 

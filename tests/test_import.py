@@ -8,6 +8,7 @@ import sys
 
 from openpyxl import Workbook
 
+from backend.core.geo import distance_m, wgs84_to_gcj02
 from tests.infra import ROOT, platform_env
 from tests.infra import run_cli as _cli
 
@@ -69,13 +70,18 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["许可证号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "护理型床位", "认知症床位"])
-    sheet.append(["苏民养101", "吴中康养中心", "公办", code, 31.27, 120.63, 12, 4])
+    sheet.append(["许可证号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "坐标系", "护理型床位", "认知症床位"])
+    sheet.append(["苏民养101", "吴中康养中心", "公办", code, 31.27, 120.63, "", 12, 4])
+    # Picked off an Amap page: GCJ-02, stored as WGS-84 (where the institution really stands).
+    amap = wgs84_to_gcj02(31.28, 120.64)
+    sheet.append(["苏民养102", "高德选点护理院", "社会办", code, *amap, "gcj02", 5, 0])
     path = tmp_path / "registry.xlsx"
     book.save(path)
-    assert "1 家机构、16 张床位" in _cli(env, "import-institutions", str(path))
+    assert "2 家机构、21 张床位" in _cli(env, "import-institutions", str(path))
     with sqlite3.connect(db) as conn:
         assert dict(conn.execute("SELECT kind, count(*) FROM bed GROUP BY kind").fetchall()) == {
-            "nursing": 12,
+            "nursing": 17,
             "dementia": 4,
         }
+        placed = conn.execute("SELECT lat, lon FROM institution WHERE licence_no = '苏民养102'").fetchone()
+    assert distance_m(*placed, 31.28, 120.64) < 0.01

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id, Location
+from backend.core.schemas import Id, PlaceIn
 
 
 class AreaPublic(BaseModel):
@@ -31,7 +31,7 @@ class AreaCreate(BaseModel):
     code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["district", "county_city"] = "district"
-    location: Location
+    location: PlaceIn
 
 
 class StreetCreate(BaseModel):
@@ -39,7 +39,7 @@ class StreetCreate(BaseModel):
     code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["street", "town"] = "street"
-    location: Location
+    location: PlaceIn
 
 
 class CommunityCreate(BaseModel):
@@ -47,4 +47,4 @@ class CommunityCreate(BaseModel):
     code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["community", "village"] = "community"
-    location: Location
+    location: PlaceIn

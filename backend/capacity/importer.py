@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast, get_args
 
 import anyio
 from sqlalchemy import insert
@@ -24,6 +24,7 @@ from sqlmodel import select
 from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
 from backend.core.db import utcnow
+from backend.core.geo import Crs, to_wgs84
 from backend.core.spreadsheets import UploadLimits, read_rows, text
 
 HEADERS_ZH = {
@@ -33,6 +34,7 @@ HEADERS_ZH = {
     "社区代码": "community_code",
     "纬度": "lat",
     "经度": "lon",
+    "坐标系": "crs",
     "月收费": "monthly_fee_yuan",
     "护理型床位": "beds_nursing",
     "普通床位": "beds_ordinary",
@@ -40,6 +42,7 @@ HEADERS_ZH = {
 }
 OPERATORS_ZH = {"公办": "public", "公建民营": "public_private", "社会办": "social"}
 REQUIRED = ("licence_no", "name", "operator_kind", "community_code", "lat", "lon")
+CRS_NAMES = get_args(Crs)  # 坐标系: the datum of 纬度/经度 (default wgs84)
 MAX_BEDS = 5000
 
 
@@ -124,6 +127,9 @@ def _check(
         except ValueError:
             if text(raw.get(name)):
                 problems.append(f"{name} 不是数字")
+    crs = text(raw.get("crs")).lower() or "wgs84"
+    if crs not in CRS_NAMES:
+        problems.append(f"坐标系 {crs} 无效（wgs84、gcj02、bd09）")
     beds: dict[str, int] = {}
     for header, value in raw.items():
         if not header.startswith("beds_") or not text(value):
@@ -145,13 +151,14 @@ def _check(
         problems.append("月收费不是 0 到 1,000,000 之间的数字")
     if problems:
         return problems, None
+    lat, lon = to_wgs84(numbers["lat"], numbers["lon"], cast(Crs, crs))
     institution = Institution(
         name=text(raw.get("name"))[:128],
         operator_kind=operator,
         community_id=communities[code],
         licence_no=licence[:64],
-        lat=numbers["lat"],
-        lon=numbers["lon"],
+        lat=lat,
+        lon=lon,
         monthly_fee_yuan=int(float(fee)) if fee else None,
     )
     return [], (institution, beds)

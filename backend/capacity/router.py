@@ -30,8 +30,9 @@ from backend.capacity.schemas import (
     WaitingPublic,
 )
 from backend.core.deps import SessionDep, SettingsDep
+from backend.core.geo import Crs
 from backend.core.lookups import get_or_404
-from backend.core.schemas import Location, PathId, QueryId
+from backend.core.schemas import CRS_DESCRIPTION, Location, PathId, PlaceIn, QueryId
 
 router = APIRouter(tags=["capacity"])
 
@@ -151,9 +152,10 @@ async def search_beds(
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     radius_km: Annotated[float, Query(gt=0, le=100)] = 10.0,
+    crs: Annotated[Crs, Query(description=CRS_DESCRIPTION)] = "wgs84",
 ) -> list[FreeBeds]:
     """Institutions with free beds of a kind near a point, nearest first."""
-    near = Location(lat=lat, lon=lon)
+    near = PlaceIn(lat=lat, lon=lon, crs=crs)
     return await service.search_free_beds(session=session, kind=kind, near=near, radius_km=radius_km)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.capacity.models import Benefit, OperatorKind
-from backend.core.schemas import Id, Location
+from backend.core.schemas import Id, Location, PlaceIn
 
 
 class InstitutionCreate(BaseModel):
@@ -30,7 +30,7 @@ class InstitutionCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     operator_kind: OperatorKind
     community_id: Id
-    location: Location
+    location: PlaceIn
     licence_no: str = Field(min_length=1, max_length=64)
     provider_id: Id | None = None  # whose provider_admin runs it
     monthly_fee_yuan: int | None = Field(default=None, ge=0, le=1_000_000)

@@ -1,4 +1,5 @@
-"""Distances on the WGS-84 sphere approximation, the H3 cells the dispatcher searches by, and GCJ-02 at the edge.
+"""Distances on the WGS-84 sphere approximation, the H3 cells the dispatcher searches by, and China's map datums
+(GCJ-02, BD-09) at the edge.
 
 Caregivers carry the H3 cell of where they are at two resolutions: 8 (hexagons of about 0.5 km edge)
 for searches within a few kilometres, 6 (about 3.7 km edge) for wider ones. A search around an elder
@@ -7,7 +8,8 @@ asks the database for the caregivers in a disk of cells (an indexed ``IN``), nev
 
 from __future__ import annotations
 
-from math import asin, ceil, cos, pi, radians, sin, sqrt
+from math import asin, atan2, ceil, cos, pi, radians, sin, sqrt
+from typing import Literal
 
 import h3
 
@@ -92,3 +94,36 @@ def gcj02_to_wgs84(lat: float, lon: float, *, tolerance: float = 1e-9, rounds: i
         if abs(dlat) < tolerance and abs(dlon) < tolerance:
             break
     return wlat, wlon
+
+
+# BD-09 (百度坐标): Baidu's maps and SDK add a second, published offset on top of GCJ-02 (a small rotation and
+# stretch about (0.0065°, 0.006°)); its published inverse is closed-form, good to a few centimetres.
+_BD_X_PI = pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
+    """A GCJ-02 point as BD-09 (lat, lon)."""
+    z = sqrt(lon * lon + lat * lat) + 0.00002 * sin(lat * _BD_X_PI)
+    theta = atan2(lat, lon) + 0.000003 * cos(lon * _BD_X_PI)
+    return z * sin(theta) + 0.006, z * cos(theta) + 0.0065
+
+
+def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """A BD-09 point as GCJ-02 (lat, lon)."""
+    x, y = lon - 0.0065, lat - 0.006
+    z = sqrt(x * x + y * y) - 0.00002 * sin(y * _BD_X_PI)
+    theta = atan2(y, x) - 0.000003 * cos(x * _BD_X_PI)
+    return z * sin(theta), z * cos(theta)
+
+
+Crs = Literal["wgs84", "gcj02", "bd09"]
+
+
+def to_wgs84(lat: float, lon: float, crs: Crs) -> tuple[float, float]:
+    """A point given in ``crs`` (GPS: wgs84; Amap and Tencent SDKs: gcj02; Baidu's: bd09) as WGS-84, what the
+    platform stores and measures in."""
+    if crs == "gcj02":
+        return gcj02_to_wgs84(lat, lon)
+    if crs == "bd09":
+        return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
+    return lat, lon

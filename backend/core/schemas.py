@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from backend.core.geo import Crs, to_wgs84
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -37,3 +39,27 @@ class Location(BaseModel):
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+
+
+CRS_DESCRIPTION = (
+    "the coordinate system of lat/lon: wgs84 (GPS, the browser), gcj02 (Amap, Tencent), bd09 (Baidu); stored as WGS-84"
+)
+
+
+class PlaceIn(Location):
+    """A point as a client sends it, in any of China's map datums; WGS-84 once read (``crs`` is then ``wgs84``)."""
+
+    crs: Crs = Field(default="wgs84", description=CRS_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_stored_point(cls, data: object) -> object:
+        # A point the platform already holds (seed data, the services) is WGS-84.
+        return data.model_dump() if isinstance(data, Location) and not isinstance(data, PlaceIn) else data
+
+    @model_validator(mode="after")
+    def _as_wgs84(self) -> PlaceIn:
+        if self.crs != "wgs84":
+            self.lat, self.lon = to_wgs84(self.lat, self.lon, self.crs)
+            self.crs = "wgs84"
+        return self

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.core.schemas import Id, Location
+from backend.core.schemas import Id, Location, PlaceIn
 from backend.insurance.schemas import CoverPublic
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
@@ -32,7 +32,7 @@ class ProviderCreate(BaseModel):
     kind: ProviderKind
     community_ids: list[Id] = Field(min_length=1, max_length=5000)
     service_types: list[str] = Field(min_length=1)
-    location: Location
+    location: PlaceIn
 
 
 class ProviderPublic(BaseModel):
@@ -52,7 +52,7 @@ class CaregiverCreate(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=128)
     skills: list[str] = Field(default_factory=list)
-    location: Location
+    location: PlaceIn
     on_shift: bool = True
     gender: Gender | None = None
     languages: list[Language] = Field(default=["mandarin"], min_length=1, max_length=4)
@@ -85,7 +85,7 @@ class CaregiverPublic(BaseModel):
 
 class ShiftUpdate(BaseModel):
     on_shift: bool
-    location: Location | None = None
+    location: PlaceIn | None = None
 
 
 class ElderCreate(BaseModel):
@@ -94,7 +94,7 @@ class ElderCreate(BaseModel):
     phone: str = Field(min_length=3, max_length=32)
     community_id: Id
     address: str = Field(min_length=1, max_length=255)
-    location: Location
+    location: PlaceIn
     same_gender_care: bool = Field(default=False, description="助浴等贴身服务只派同性别护理员")
     preferred_caregiver_id: Id | None = Field(default=None, description="老人指定的护理员（优先派单）")
     language: Language | None = Field(default=None, description="老人习惯的语言（普通话 / 苏州话）")

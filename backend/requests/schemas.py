@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id, ServiceTime
+from backend.core.schemas import Id, PlaceIn, ServiceTime
 from backend.dispatch.schemas import ScoreTerm
 from backend.requests.models import ChosenPayer, Confirmation, Payer, Priority, ProofItem, ProofKind, Status
 
@@ -145,9 +145,9 @@ class DeviceTime(BaseModel):
     )
 
 
-class CheckIn(DeviceTime):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+class CheckIn(DeviceTime, PlaceIn):
+    """At the door: compared with the elder's home in WGS-84 (a phone's Amap position is not 500 m off her door)."""
+
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000, description="the position's accuracy (m)")
 
 
