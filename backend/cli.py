@@ -8,7 +8,7 @@ import random
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast, get_args
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
 from backend.simulation.cli import bench_dispatch, simulate
+
+if TYPE_CHECKING:
+    from backend.core.spreadsheets import CsvEncoding
 
 app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dispatch platform", no_args_is_help=True)
 console = Console()
@@ -171,15 +174,23 @@ async def _rotate(*, reindex: bool) -> None:
 def import_institutions(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx registry")],
     good_rows: Annotated[bool, typer.Option("--good-rows", help="Import the good rows even when some are bad")] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="A CSV's encoding: utf-8, gb18030 or gbk (default: detected)")
+    ] = None,
 ) -> None:
     """Import institutions and their beds from the bureau's spreadsheet (see backend/capacity/importer.py)."""
+    from backend.core.spreadsheets import CsvEncoding
+
     _logging()
-    imported = asyncio.run(_import_institutions(path.read_bytes(), path.name, good_rows=good_rows))
+    if encoding not in (None, *get_args(CsvEncoding)):
+        raise typer.BadParameter("encoding must be utf-8, gb18030 or gbk")
+    chosen = cast("CsvEncoding | None", encoding)
+    imported = asyncio.run(_import_institutions(path.read_bytes(), path.name, good_rows=good_rows, encoding=chosen))
     if not imported:
         raise typer.Exit(1)
 
 
-async def _import_institutions(data: bytes, filename: str, *, good_rows: bool) -> bool:
+async def _import_institutions(data: bytes, filename: str, *, good_rows: bool, encoding: CsvEncoding | None) -> bool:
     from rich.progress import Progress
 
     from backend.capacity.importer import check_file, write_rows
@@ -197,6 +208,7 @@ async def _import_institutions(data: bytes, filename: str, *, good_rows: bool) -
                     filename,
                     limits=UploadLimits.of(runtime.settings),
                     progress=lambda: progress.advance(reading),
+                    encoding=encoding,
                 )
                 if report.errors and not good_rows:
                     progress.stop()

@@ -85,3 +85,21 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
         }
         placed = conn.execute("SELECT lat, lon FROM institution WHERE licence_no = '苏民养102'").fetchone()
     assert distance_m(*placed, 31.28, 120.64) < 0.01
+
+
+def test_a_gbk_csv_is_read_as_it_was_saved_and_a_wrong_encoding_is_named(tmp_path) -> None:
+    db = tmp_path / "gbk.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
+    _cli(env, "migrate")
+    _cli(env, "seed")
+    with sqlite3.connect(db) as conn:
+        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+    header = "许可证号,机构名称,运营性质,社区代码,纬度,经度,护理型床位"
+    rows = [header, f"苏民养201,相城颐养院,公办,{code},31.4,120.6,8"]
+    sheet = tmp_path / "机构.csv"
+    sheet.write_bytes(("\n".join(rows) + "\n").encode("gbk"))
+    said_utf8 = _run(env, "import-institutions", str(sheet), "--encoding", "utf-8")
+    assert said_utf8.returncode != 0 and "UTF-8" in said_utf8.stdout + said_utf8.stderr
+    assert "1 家机构、8 张床位" in _cli(env, "import-institutions", str(sheet))  # detected: GB18030/GBK
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM institution").fetchone()[0] == "相城颐养院"

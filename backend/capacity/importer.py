@@ -25,7 +25,7 @@ from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
 from backend.core.db import utcnow
 from backend.core.geo import Crs, to_wgs84
-from backend.core.spreadsheets import UploadLimits, read_rows, text
+from backend.core.spreadsheets import CsvEncoding, UploadLimits, read_rows, text
 
 HEADERS_ZH = {
     "许可证号": "licence_no",
@@ -69,15 +69,17 @@ async def check_file(
     *,
     limits: UploadLimits,
     progress: Callable[[], None] | None = None,
+    encoding: CsvEncoding | None = None,
 ) -> Report:
-    """Read and check every row (parsing in a worker thread); nothing is written."""
+    """Read and check every row (parsing in a worker thread); nothing is written. A CSV is read in ``encoding``,
+    or the one it reads as (UTF-8, else GB18030/GBK)."""
     kinds = set((await session.execute(select(BedKind.code))).scalars())
     communities: dict[str, int] = {
         code: cid for code, cid in (await session.execute(select(Community.code, Community.id))).all() if cid
     }
     taken = set((await session.execute(select(Institution.licence_no))).scalars())
     return await anyio.to_thread.run_sync(
-        lambda: _check_all(data, filename, limits, kinds, communities, taken, progress)
+        lambda: _check_all(data, filename, limits, kinds, communities, taken, progress, encoding)
     )
 
 
@@ -89,9 +91,10 @@ def _check_all(
     communities: dict[str, int],
     taken: set[str],
     progress: Callable[[], None] | None,
+    encoding: CsvEncoding | None,
 ) -> Report:
     report = Report()
-    for line, raw in read_rows(data, filename, HEADERS_ZH, limits):
+    for line, raw in read_rows(data, filename, HEADERS_ZH, limits, encoding):
         report.rows += 1
         if progress is not None:
             progress()

@@ -7,7 +7,7 @@ import io
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -56,12 +56,37 @@ def check_upload(data: bytes, filename: str, limits: UploadLimits) -> None:
         _check_archive(data, limits)
 
 
+# A CSV from a Chinese office is as often GB18030/GBK (Excel's 「CSV」 on a Chinese Windows) as UTF-8.
+CsvEncoding = Literal["utf-8", "gb18030", "gbk"]
+
+
+def decode_csv(data: bytes, encoding: CsvEncoding | None = None) -> str:
+    """A CSV file's text: in ``encoding`` when the uploader says, else UTF-8 (with or without a BOM) when it reads
+    as such, else GB18030 (which GBK and GB2312 are subsets of); 422 ``unreadable_file`` when it reads as neither."""
+    tries = [encoding] if encoding else ["utf-8", "gb18030"]
+    for name in tries:
+        try:
+            return data.decode("utf-8-sig" if name == "utf-8" else name)
+        except UnicodeDecodeError:
+            continue
+    raise Invalid(
+        f"CSV 文件无法按 {'、'.join(t.upper() for t in tries)} 编码读取",
+        code="unreadable_file",
+        message_en=f"The CSV file does not read as {' or '.join(t.upper() for t in tries)}",
+    )
+
+
 def read_rows(
-    data: bytes, filename: str, headers: Mapping[str, str], limits: UploadLimits | None = None
+    data: bytes,
+    filename: str,
+    headers: Mapping[str, str],
+    limits: UploadLimits | None = None,
+    encoding: CsvEncoding | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, {header: value}) for every non-empty data row; the header row is line 1.
 
-    ``headers`` renames headers (e.g. Chinese ones) to field names; other headers are kept as they are.
+    ``headers`` renames headers (e.g. Chinese ones) to field names; other headers are kept as they are. A CSV is
+    read in ``encoding``, or the one it reads as (``decode_csv``).
     Synchronous and CPU-bound: call it from a worker thread, never on the event loop. Refuses (413) an XLSX
     that would inflate past ``limits`` and any file with more rows than they allow.
     """
@@ -75,11 +100,7 @@ def read_rows(
         assert sheet is not None
         lines: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
     elif filename.lower().endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise Invalid("CSV 文件须为 UTF-8 编码", code="unreadable_file", message_en="CSV must be UTF-8") from exc
-        lines = (tuple(row) for row in csv.reader(io.StringIO(text, newline="")))
+        lines = (tuple(row) for row in csv.reader(io.StringIO(decode_csv(data, encoding), newline="")))
     else:
         raise Invalid("仅支持 .csv 或 .xlsx 文件", code="unsupported_file", message_en="Only .csv or .xlsx files")
     header = [headers.get(str(h).strip(), str(h).strip()) if h is not None else "" for h in next(lines, ())]

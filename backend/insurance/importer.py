@@ -33,7 +33,7 @@ from backend.core.identity import InvalidIdentity, normalize_id_number
 from backend.core.masking import mask_text
 from backend.core.offload import compute
 from backend.core.schemas import MAX_ID
-from backend.core.spreadsheets import UploadLimits, check_upload, read_rows, text
+from backend.core.spreadsheets import CsvEncoding, UploadLimits, check_upload, read_rows, text
 from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.insurance.schemas import PolicyCreate
 from backend.registry.models import ELDER_ID_NUMBER, Elder, Provider
@@ -219,20 +219,28 @@ def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCr
 
 
 async def check_rows(
-    session: AsyncSession, data: bytes, filename: str, *, limits: UploadLimits, elders_by_id_number: bool
+    session: AsyncSession,
+    data: bytes,
+    filename: str,
+    *,
+    limits: UploadLimits,
+    elders_by_id_number: bool,
+    encoding: CsvEncoding | None = None,
 ) -> Report:
     """Read and check every row (off the event loop, in the offload pool: parsing is CPU-bound); nothing is written.
 
     ``elders_by_id_number``: rows may name an elder by resident ID number (callers who read them whole).
     """
     await anyio.to_thread.run_sync(check_upload, data, filename, limits)  # a bomb refused at once, here
-    rows = await compute(_read_all, data, filename, limits)
+    rows = await compute(_read_all, data, filename, limits, encoding)
     registry = await _registry(session, rows, elders_by_id_number=elders_by_id_number)
     return await compute(_check_all, rows, registry)
 
 
-def _read_all(data: bytes, filename: str, limits: UploadLimits) -> list[tuple[int, dict[str, Any]]]:
-    return list(read_rows(data, filename, HEADERS_ZH, limits))
+def _read_all(
+    data: bytes, filename: str, limits: UploadLimits, encoding: CsvEncoding | None
+) -> list[tuple[int, dict[str, Any]]]:
+    return list(read_rows(data, filename, HEADERS_ZH, limits, encoding))
 
 
 def _chunks(values: list[Any], size: int = 1000) -> list[list[Any]]:

@@ -13,7 +13,7 @@ from backend.core.db import local_today
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.offload import compute
 from backend.core.schemas import PathId, QueryId
-from backend.core.spreadsheets import UploadLimits
+from backend.core.spreadsheets import CsvEncoding, UploadLimits
 from backend.insurance import claims, importer, service
 from backend.insurance.models import Claim, ClaimEvent, ClaimStatus, InsurancePolicy, InsuredType, Scheme
 from backend.insurance.schemas import (
@@ -101,8 +101,11 @@ async def import_policies(
     session: SessionDep,
     settings: SettingsDep,
     user: CityStaff,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, one policy a row")],
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030/GBK) or XLSX, one policy a row")],
     good_rows: Annotated[bool, Form(description="import the good rows of a file with errors")] = False,
+    encoding: Annotated[
+        CsvEncoding | None, Form(description="a CSV's encoding: utf-8, gb18030 or gbk (default: detected)")
+    ] = None,
 ) -> Response:
     """Import policies from a spreadsheet (city staff): every bad row with its line number and reason;
     nothing is imported from a file with errors unless ``good_rows`` is set. Elders are named by their platform
@@ -115,6 +118,7 @@ async def import_policies(
         file.filename or "",
         limits=UploadLimits.of(settings),
         elders_by_id_number=sees_identity_numbers(user),
+        encoding=encoding,
     )
     if not report.errors or good_rows:
         await importer.write_rows(session, report, by=f"{user.role}:{user.id}")

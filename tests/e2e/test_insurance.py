@@ -250,3 +250,30 @@ async def test_policies_are_imported_from_spreadsheets_reporting_every_bad_row(s
         "/api/v1/insurance/policies/import", files={"file": ("x.pdf", b"%PDF", "application/pdf")}
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "unsupported_file"
+
+
+async def test_a_csv_saved_by_excel_on_a_chinese_windows_gbk_imports(stack, admin, make_world) -> None:
+    world = await make_world(caregivers_km=())
+    operator = await world.user("operator")
+    tag = uuid.uuid4().hex[:8]
+    row = f"居家责任险,{world.provider['name']},人保苏州,{tag}-g,2026-01-01,2026-12-31,300000,3000000,政府\n"
+    gbk = (CSV_HEADER + row).encode("gbk")  # Excel's 「CSV（逗号分隔）」 on a Chinese Windows
+    detected = await operator.post("/api/v1/insurance/policies/import", files={"file": ("保单.csv", gbk, "text/csv")})
+    assert detected.status_code == 200 and (detected.json()["imported"], detected.json()["errors"]) == (1, [])
+    again = (CSV_HEADER + row.replace(f"{tag}-g", f"{tag}-h")).encode("gb18030")
+    chosen = await operator.post(
+        "/api/v1/insurance/policies/import",
+        files={"file": ("保单.csv", again, "text/csv")},
+        data={"encoding": "gb18030"},
+    )
+    assert chosen.json()["imported"] == 1
+    # Said to be UTF-8 when it is not: refused with the reason, nothing imported.
+    wrong = await operator.post(
+        "/api/v1/insurance/policies/import", files={"file": ("保单.csv", gbk, "text/csv")}, data={"encoding": "utf-8"}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "unreadable_file"
+    assert "UTF-8" in wrong.json()["error"]["message"]
+    unknown = await operator.post(
+        "/api/v1/insurance/policies/import", files={"file": ("保单.csv", gbk, "text/csv")}, data={"encoding": "big5"}
+    )
+    assert unknown.status_code == 422
