@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 
 from backend.areas.models import Community, District, Street
 from backend.areas.suzhou import DistrictSeed, city_tree, demo_tree
@@ -114,6 +114,13 @@ DEMO_PROOF = {
 }
 
 
+def demo_uscc(rng: random.Random, division: str = "320508") -> str:
+    """A well-formed unified social credit code of a private non-enterprise unit (民办非企业单位, 52) registered in a
+    Suzhou district: its check character computed as GB 32100-2015 says."""
+    body = f"52{division}MJ{rng.randint(0, 9_999_999):07d}"
+    return body + uscc.calc_check_digit(body)
+
+
 def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
     return Location(lat=lat + rng.uniform(-km, km) / 111.0, lon=lon + rng.uniform(-km, km) / 95.0)
 
@@ -168,6 +175,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                 community_ids=[c.id for c in communities],
                 service_types=all_types,
                 location=Location(lat=district.lat, lon=district.lon),
+                uscc=demo_uscc(rng),
             ),
         )
         first_provider_id = first_provider_id or provider.id
@@ -232,6 +240,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
             community_ids=[home.id],
             service_types=["day_care"],
             location=Location(lat=home.lat, lon=home.lon),
+            uscc=demo_uscc(rng),
         ),
     )
     session.add(

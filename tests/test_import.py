@@ -70,11 +70,11 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["许可证号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "坐标系", "护理型床位", "认知症床位"])
-    sheet.append(["苏民养101", "吴中康养中心", "公办", code, 31.27, 120.63, "", 12, 4])
+    sheet.append(["许可证号", "备案号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "坐标系"] + ["护理型床位", "认知症床位"])
+    sheet.append(["苏民养101", "苏吴民养备001", "吴中康养中心", "公办", code, 31.27, 120.63, "", 12, 4])
     # Picked off an Amap page: GCJ-02, stored as WGS-84 (where the institution really stands).
     amap = wgs84_to_gcj02(31.28, 120.64)
-    sheet.append(["苏民养102", "高德选点护理院", "社会办", code, *amap, "gcj02", 5, 0])
+    sheet.append(["苏民养102", None, "高德选点护理院", "社会办", code, *amap, "gcj02", 5, 0])
     path = tmp_path / "registry.xlsx"
     book.save(path)
     assert "2 家机构、21 张床位" in _cli(env, "import-institutions", str(path))
@@ -84,7 +84,9 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
             "dementia": 4,
         }
         placed = conn.execute("SELECT lat, lon FROM institution WHERE licence_no = '苏民养102'").fetchone()
+        filings = dict(conn.execute("SELECT licence_no, filing_no FROM institution").fetchall())
     assert distance_m(*placed, 31.28, 120.64) < 0.01
+    assert filings == {"苏民养101": "苏吴民养备001", "苏民养102": None}
 
 
 def test_a_gbk_csv_is_read_as_it_was_saved_and_a_wrong_encoding_is_named(tmp_path) -> None:

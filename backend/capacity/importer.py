@@ -19,7 +19,7 @@ from typing import Any, cast, get_args
 import anyio
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
@@ -29,6 +29,7 @@ from backend.core.spreadsheets import CsvEncoding, UploadLimits, read_rows, text
 
 HEADERS_ZH = {
     "许可证号": "licence_no",
+    "备案号": "filing_no",
     "机构名称": "name",
     "运营性质": "operator_kind",
     "社区代码": "community_code",
@@ -77,7 +78,10 @@ async def check_file(
     communities: dict[str, int] = {
         code: cid for code, cid in (await session.execute(select(Community.code, Community.id))).all() if cid
     }
+    # Numbers already used: licence numbers, and filing numbers as "备案:…".
     taken = set((await session.execute(select(Institution.licence_no))).scalars())
+    filed = await session.execute(select(Institution.filing_no).where(col(Institution.filing_no).is_not(None)))
+    taken |= {f"备案:{number}" for number in filed.scalars()}
     return await anyio.to_thread.run_sync(
         lambda: _check_all(data, filename, limits, kinds, communities, taken, progress, encoding)
     )
@@ -104,6 +108,8 @@ def _check_all(
             continue
         assert row is not None
         taken.add(row[0].licence_no)
+        if row[0].filing_no:
+            taken.add(f"备案:{row[0].filing_no}")
         report.good.append(Row(line, *row))
     return report
 
@@ -116,6 +122,9 @@ def _check(
     operator = OPERATORS_ZH.get(operator, operator)
     if licence and licence in taken:
         problems.append(f"许可证号 {licence} 已存在")
+    filing = text(raw.get("filing_no"))[:64]
+    if filing and f"备案:{filing}" in taken:
+        problems.append(f"备案号 {filing} 已存在")
     if operator and operator not in {k.value for k in OperatorKind}:
         problems.append(f"运营性质 {operator} 无效（public、public_private、social）")
     code = text(raw.get("community_code"))
@@ -160,6 +169,7 @@ def _check(
         operator_kind=operator,
         community_id=communities[code],
         licence_no=licence[:64],
+        filing_no=filing or None,
         lat=lat,
         lon=lon,
         monthly_fee_yuan=int(float(fee)) if fee else None,

@@ -63,6 +63,7 @@ class Institution(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id", index=True)
     provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)  # its provider_admin
     licence_no: str = Field(max_length=64, unique=True)
+    filing_no: str | None = Field(default=None, max_length=64, unique=True)  # 备案号 (filed since 2019)
     lat: float
     lon: float
     monthly_fee_yuan: int | None = None  # the usual price of a bed, for families comparing

@@ -20,6 +20,7 @@ class InstitutionCreate(BaseModel):
                     "community_id": 12,
                     "location": {"lat": 31.31, "lon": 120.62},
                     "licence_no": "苏民养32050800123",
+                    "filing_no": "苏姑民养备2020001",
                     "provider_id": 4,
                     "monthly_fee_yuan": 4200,
                 }
@@ -32,6 +33,7 @@ class InstitutionCreate(BaseModel):
     community_id: Id
     location: PlaceIn
     licence_no: str = Field(min_length=1, max_length=64)
+    filing_no: str | None = Field(default=None, min_length=1, max_length=64, description="备案号, if filed")
     provider_id: Id | None = None  # whose provider_admin runs it
     monthly_fee_yuan: int | None = Field(default=None, ge=0, le=1_000_000)
 
@@ -43,6 +45,7 @@ class InstitutionPublic(BaseModel):
     community_id: int
     provider_id: int | None
     licence_no: str
+    filing_no: str | None = None
     location: Location
     monthly_fee_yuan: int | None
 

@@ -94,10 +94,15 @@ async def create_institution(*, session: AsyncSession, user: User, data: Institu
         community_id=data.community_id,
         provider_id=data.provider_id,
         licence_no=data.licence_no,
+        filing_no=data.filing_no,
         lat=data.location.lat,
         lon=data.location.lon,
         monthly_fee_yuan=data.monthly_fee_yuan,
     )
+    if data.filing_no is not None:
+        filed = await session.execute(select(Institution.id).where(col(Institution.filing_no) == data.filing_no))
+        if filed.first() is not None:
+            raise Conflict("备案号已登记", code="filing_taken", message_en="This filing number is registered")
     taken = Conflict("许可证号已登记", code="licence_taken", message_en="This licence number is registered")
     return await insert_unique(session, institution, taken)
 

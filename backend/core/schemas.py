@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, Field, model_validator
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
 
 from backend.core.geo import Crs, to_wgs84
 
@@ -40,6 +42,20 @@ class Location(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
+
+def _uscc(value: str) -> str:
+    try:
+        return str(uscc.validate(value))
+    except ValidationError as exc:
+        raise ValueError("统一社会信用代码无效（应为 18 位，末位为校验码）") from exc
+
+
+# A unified social credit code (统一社会信用代码, GB 32100-2015), its check character verified; stored compact.
+Uscc = Annotated[
+    str,
+    Field(min_length=18, max_length=24, description="统一社会信用代码 (18 characters with its check character)"),
+    AfterValidator(_uscc),
+]
 
 CRS_DESCRIPTION = (
     "the coordinate system of lat/lon: wgs84 (GPS, the browser), gcj02 (Amap, Tencent), bd09 (Baidu); stored as WGS-84"

@@ -70,6 +70,7 @@ class Provider(SQLModel, table=True):
     lat: float
     lon: float
     active: bool = True
+    uscc: str | None = Field(default=None, max_length=18, unique=True)  # 统一社会信用代码 (GB 32100-2015)
     created_at: datetime = created_at_field()
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.core.schemas import Id, Location, PlaceIn
+from backend.core.schemas import Id, Location, PlaceIn, Uscc
 from backend.insurance.schemas import CoverPublic
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
@@ -33,6 +33,7 @@ class ProviderCreate(BaseModel):
     community_ids: list[Id] = Field(min_length=1, max_length=5000)
     service_types: list[str] = Field(min_length=1)
     location: PlaceIn
+    uscc: Uscc | None = None
 
 
 class ProviderPublic(BaseModel):
@@ -43,6 +44,7 @@ class ProviderPublic(BaseModel):
     service_types: list[str]
     location: Location
     active: bool
+    uscc: str | None = None
 
 
 class CaregiverCreate(BaseModel):

@@ -106,9 +106,13 @@ async def create_provider(*, session: AsyncSession, data: ProviderCreate) -> Pro
     for community_id in communities:
         await referenced(session, Community, community_id, what="社区", what_en="community")
     types = await known_service_types(session, data.service_types)
-    provider = Provider(name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon)
-    session.add(provider)
-    await session.flush()
+    provider = Provider(
+        name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon, uscc=data.uscc
+    )
+    taken = Conflict(
+        "该统一社会信用代码已登记", code="uscc_taken", message_en="This unified social credit code is registered"
+    )
+    provider = await insert_unique(session, provider, taken)
     assert provider.id is not None
     session.add_all([ProviderCommunity(provider_id=provider.id, community_id=c) for c in communities])
     session.add_all([ProviderService(provider_id=provider.id, service_type=t) for t in types])
@@ -127,6 +131,7 @@ def provider_public(provider: Provider, communities: list[int], types: list[str]
         service_types=types,
         location=Location(lat=provider.lat, lon=provider.lon),
         active=provider.active,
+        uscc=provider.uscc,
     )
 
 
