@@ -70,7 +70,20 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["许可证号", "备案号", "机构名称", "运营性质", "社区代码", "纬度", "经度", "坐标系"] + ["护理型床位", "认知症床位"])
+    sheet.append(
+        [
+            "许可证号",
+            "备案号",
+            "机构名称",
+            "运营性质",
+            "社区代码",
+            "纬度",
+            "经度",
+            "坐标系",
+            "护理型床位",
+            "认知症床位",
+        ]
+    )
     sheet.append(["苏民养101", "苏吴民养备001", "吴中康养中心", "公办", code, 31.27, 120.63, "", 12, 4])
     # Picked off an Amap page: GCJ-02, stored as WGS-84 (where the institution really stands).
     amap = wgs84_to_gcj02(31.28, 120.64)
