@@ -106,9 +106,7 @@ async def create_provider(*, session: AsyncSession, data: ProviderCreate) -> Pro
     for community_id in communities:
         await referenced(session, Community, community_id, what="社区", what_en="community")
     types = await known_service_types(session, data.service_types)
-    provider = Provider(
-        name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon, uscc=data.uscc
-    )
+    provider = Provider(name=data.name, kind=data.kind, lat=data.location.lat, lon=data.location.lon, uscc=data.uscc)
     taken = Conflict(
         "该统一社会信用代码已登记", code="uscc_taken", message_en="This unified social credit code is registered"
     )
