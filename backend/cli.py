@@ -116,10 +116,10 @@ async def _seed(*, demo: bool, scale: str) -> None:
         console.print(f"[yellow]已创建 admin 账号，密码 (generated admin password)：{generated}[/yellow]")
     if accounts:
         table = Table(title="演示账号 Demo accounts")
-        for column in ("username", "password", "role"):
+        for column in ("username", "password", "role", "scope"):
             table.add_column(column)
         for account in accounts:
-            table.add_row(account.username, account.password, account.role)
+            table.add_row(account.username, account.password, account.role, account.scope)
         console.print(table)
 
 

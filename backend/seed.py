@@ -34,24 +34,11 @@ from backend.users.schemas import UserCreate
 # curl -X POST :8000/api/v1/devices/alarms -H "Authorization: Device DEMO-YJT-0001:demo-device-secret" ...
 DEMO_DEVICE = ("DEMO-YJT-0001", DEMO_DEVICE_SECRET)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程苏魏吕丁沈"
-GIVEN = [
-    "秀英",
-    "桂英",
-    "玉兰",
-    "凤英",
-    "建国",
-    "国平",
-    "志强",
-    "金宝",
-    "阿毛",
-    "根生",
-    "美华",
-    "梅芳",
-    "文华",
-    "雪珍",
-    "福根",
-    "荣生",
-]
+# Given names as Suzhou's elders and caregivers carry them, by gender (the resident ID number's 17th digit agrees).
+GIVEN = {
+    "female": ["秀英", "桂英", "玉兰", "凤英", "美华", "梅芳", "雪珍", "月娥", "巧珍", "静娟"],
+    "male": ["建国", "国平", "志强", "金宝", "阿毛", "根生", "福根", "荣生", "文华", "德明"],
+}
 
 
 @dataclass(frozen=True)
@@ -98,10 +85,17 @@ async def seed_areas(session: AsyncSession, tree: tuple[DistrictSeed, ...]) -> i
     return added
 
 
-def demo_id_number(rng: random.Random, born: date) -> str:
-    """A valid resident ID number of an elder born in old Suzhou (沧浪区 code 320502)."""
-    body = f"320502{born:%Y%m%d}{rng.randint(100, 999)}"
+def demo_id_number(rng: random.Random, born: date, gender: str = "female") -> str:
+    """A valid resident ID number of an elder born in old Suzhou (沧浪区 code 320502): its sequence number odd for a
+    man, even for a woman, as GB 11643 has it."""
+    sequence = rng.randint(50, 499) * 2 + (1 if gender == "male" else 0)
+    body = f"320502{born:%Y%m%d}{sequence:03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+def demo_person(rng: random.Random, gender: str) -> str:
+    """A name that goes with the gender."""
+    return rng.choice(SURNAMES) + rng.choice(GIVEN[gender])
 
 
 SELF_PAY_PRICES = {"meal": 20, "bathing": 90, "bed_bathing": 180, "cleaning": 70, "companionship": 50, "mobility": 60}
@@ -192,12 +186,14 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
                 user=None,
                 data=CaregiverCreate(
                     provider_id=provider.id,
-                    name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    name=demo_person(rng, "male" if i == 4 else "female"),
                     phone=f"1390512{cg_no:04d}",
                     username=f"cg{cg_no:02d}",
                     password=DEMO_PASSWORD,
                     skills=skill_sets[i % len(skill_sets)],
                     gender="male" if i == 4 else "female",  # most home caregivers are women
+                    # Two in five grew up here and speak 苏州话 with the elders who prefer it.
+                    languages=["mandarin", "suzhounese"] if i in (0, 3) else ["mandarin"],
                     location=_near(rng, base.lat, base.lon, 1.0),
                 ),
             )
@@ -206,12 +202,14 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
             for _ in range(2):
                 elder_no += 1
                 born = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 22))
+                gender = "female" if rng.random() < 0.6 else "male"  # women outlive men
                 elder = await registry.create_elder(
                     session=session,
                     user=None,
                     data=ElderCreate(
-                        name=rng.choice(SURNAMES) + rng.choice(GIVEN),
-                        id_number=demo_id_number(rng, born),
+                        name=demo_person(rng, gender),
+                        id_number=demo_id_number(rng, born, gender),
+                        language="suzhounese" if elder_no % 3 == 0 else None,
                         phone=f"1381234{elder_no:04d}",
                         community_id=community.id,
                         address=f"{community.name}{rng.randint(1, 60)}幢{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
@@ -324,7 +322,7 @@ def _demo_accounts(rows: object) -> list[DemoAccount]:
         if username == "admin":
             accounts.append(DemoAccount(username, "$ELDERCARE_ADMIN_PASSWORD (默认 admin)", role, "全市"))
             accounts.append(DemoAccount(DEMO_DEVICE[0], DEMO_DEVICE[1], "device (一键通)", "第一位老人家中"))
-        elif role != Role.caregiver or username in ("cg01", "cg06", "cg11"):
+        else:
             accounts.append(DemoAccount(username, DEMO_PASSWORD, role, ""))
     return accounts
 

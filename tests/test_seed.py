@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from backend.seed import GIVEN
 from tests.infra import platform_env
 from tests.infra import run_cli as _cli
 
@@ -50,3 +51,15 @@ def test_demo_seed_is_idempotent(tmp_path) -> None:
         ).fetchone()[0]
     assert elders > 20 and caregivers == 15 and outside == 0
     assert beds == 300  # the demo's institutions, once
+    # Every demo account is printed, the caregivers' too.
+    for n in range(1, 16):
+        assert f"cg{n:02d}" in first
+    with sqlite3.connect(db) as conn:
+        genders = conn.execute("SELECT gender, name FROM elder").fetchall()
+        speakers = conn.execute("SELECT count(*) FROM caregiver WHERE languages LIKE '%suzhounese%'").fetchone()[0]
+        local = conn.execute("SELECT count(*) FROM elder WHERE language = 'suzhounese'").fetchone()[0]
+    # The gender the ID number says (stored from it) goes with the given name.
+    female, male = set(GIVEN["female"]), set(GIVEN["male"])
+    assert all(name[1:] in (female if gender == "female" else male) for gender, name in genders)
+    assert {g for g, _ in genders} == {"female", "male"}
+    assert 0 < speakers < 15 and local > 0
