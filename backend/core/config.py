@@ -170,8 +170,19 @@ class Settings(BaseSettings):
     liability_cover_required: bool = True
     # An emergency's escalation ladder: each rung's timer, swept from the database.
     emergency_ladder: list[LadderStepConfig] = Field(default_factory=default_ladder, min_length=1)
-    # Who sends SMS and voice messages (only the logged fake ships with the platform).
-    notify_sender: Literal["fake"] = "fake"
+    # Who sends SMS: the logged fake (development), Aliyun SMS or Tencent Cloud SMS. A provider sends only approved
+    # templates: the sign name (签名) and, per platform template (``emergency``, ``visit_code``, …, optionally per
+    # language as ``visit_code.en``), the provider's template code; parameters are the template's fields, in the
+    # order the Chinese text names them (Tencent's are positional). Voice messages are logged until a voice
+    # gateway is configured.
+    notify_sender: Literal["fake", "aliyun", "tencent"] = "fake"
+    sms_sign_name: str = Field(default="苏州虚拟养老", min_length=1, max_length=32)
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    sms_access_key_id: str | None = None  # Aliyun AccessKeyId / Tencent SecretId
+    sms_access_key_secret: SecretStr | None = None  # Aliyun AccessKeySecret / Tencent SecretKey
+    sms_sdk_app_id: str | None = None  # Tencent's SmsSdkAppId
+    sms_region: str | None = None  # default: cn-hangzhou (Aliyun), ap-guangzhou (Tencent)
+    sms_endpoint: str | None = None  # default: the provider's public endpoint (a stub's, in tests)
     # After the visit: the share of orders called back (first-time elders always), within how long; a rating
     # at or below ``low_rating`` opens a complaint, which the provider answers within ``complaint_answer_hours``;
     # a finished order closes once followed up, or after ``close_after_hours``.
@@ -315,6 +326,23 @@ class Settings(BaseSettings):
 
             parse_keys(value) if info.field_name == "data_keys" else parse_index_key(value)
         return value
+
+    @model_validator(mode="after")
+    def _sms_complete(self) -> Settings:
+        if self.notify_sender != "fake":
+            missing = [
+                name
+                for name, value in (
+                    ("ELDERCARE_SMS_ACCESS_KEY_ID", self.sms_access_key_id),
+                    ("ELDERCARE_SMS_ACCESS_KEY_SECRET", self.sms_access_key_secret),
+                    ("ELDERCARE_SMS_TEMPLATES", self.sms_templates),
+                    *([("ELDERCARE_SMS_SDK_APP_ID", self.sms_sdk_app_id)] if self.notify_sender == "tencent" else []),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"ELDERCARE_NOTIFY_SENDER={self.notify_sender} needs {', '.join(missing)}")
+        return self
 
     @model_validator(mode="after")
     def _policy_complete(self) -> Settings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from backend.core.crypto import Sealed
@@ -42,6 +42,7 @@ class Notification(SQLModel, table=True):
     template: str = Field(max_length=32)
     language: str = Field(max_length=8)
     body: str = Field(max_length=500)
+    params: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # the template's fields
     request_id: int | None = Field(default=None, foreign_key="service_request.id")
     status: str = Field(default=SendStatus.pending, max_length=8)
     attempts: int = 0

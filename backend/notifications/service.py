@@ -13,8 +13,8 @@ from backend.core.db import utcnow
 from backend.core.events import emit
 from backend.families.models import FamilyMember
 from backend.notifications.models import Channel, Notification, SendStatus
-from backend.notifications.senders import Sender
-from backend.notifications.templates import render
+from backend.notifications.senders import Message, Sender
+from backend.notifications.templates import params, render
 
 MAX_ATTEMPTS = 5
 # Whether a family member hears of this kind of message (the elder's consent).
@@ -47,6 +47,7 @@ async def notify_family(
                 template=template,
                 language=member.language,
                 body=body,
+                params=params(template, data) if channel != Channel.in_app else None,
                 request_id=request_id,
                 next_attempt_at=now,
             )
@@ -86,6 +87,7 @@ async def send_sms(
         template=template,
         language=language,
         body=render(template, language, data),
+        params=params(template, data),
         request_id=request_id,
         next_attempt_at=utcnow(),
     )
@@ -121,7 +123,8 @@ async def send_one(session: AsyncSession, senders: Mapping[str, Sender], notific
         return False
     note.attempts += 1
     try:
-        await senders[note.channel].send(note.phone, note.body)
+        message = Message(note.phone, note.body, note.template, note.language, note.params, str(note.id))
+        await senders[note.channel].send(message)
     except Exception as exc:  # any gateway failure is retried later
         note.error = f"{type(exc).__name__}: {exc}"[:255]
         if note.attempts >= MAX_ATTEMPTS:

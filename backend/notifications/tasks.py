@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
@@ -15,9 +17,12 @@ async def send(runtime: Runtime) -> int:
     now = utcnow()
     async with runtime.sessions() as session:
         ids = await service.due(session, now)
-    channels = senders(runtime.settings.notify_sender)
+    if not ids:
+        return 0
     sent = 0
-    for notification_id in ids:
-        async with runtime.unit_of_work() as session:
-            sent += await service.send_one(session, channels, notification_id, now)
+    async with httpx.AsyncClient(timeout=10) as client:  # one connection pool per pass, to the SMS provider
+        channels = senders(runtime.settings, client)
+        for notification_id in ids:
+            async with runtime.unit_of_work() as session:
+                sent += await service.send_one(session, channels, notification_id, now)
     return sent

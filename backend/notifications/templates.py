@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from string import Formatter
 from typing import Any
 
 TEMPLATES: dict[str, dict[str, str]] = {
@@ -29,6 +30,18 @@ def render(template: str, language: str, data: dict[str, Any]) -> str:
     """The message in the language (Chinese when the template has no such language)."""
     texts = TEMPLATES[template]
     return texts.get(language, texts["zh"]).format(**data)
+
+
+def fields(template: str) -> list[str]:
+    """The template's fields in the order its Chinese text names them: an SMS provider's template parameters
+    (named for Aliyun, positional for Tencent's {1}, {2}, …), registered with the same text."""
+    names = [name for _, name, _, _ in Formatter().parse(TEMPLATES[template]["zh"]) if name]
+    return list(dict.fromkeys(names))
+
+
+def params(template: str, data: dict[str, Any]) -> dict[str, str]:
+    """The template's fields of ``data``, as text (what a provider's template is filled with)."""
+    return {name: str(data[name]) for name in fields(template)}
 
 
 # A one-time code inside a message (``确认码：123456``, ``code: 123456``): never written to a log.

@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.core.runtime import Runtime
 from backend.notifications import service as notifications
+from backend.notifications.senders import Message
 from tests.client import PASSWORD, Api, Ws, unique_phone
 from tests.e2e.test_devices import install, press
 from tests.e2e.test_scoring import serve
@@ -91,7 +92,7 @@ class Flaky:
     def __init__(self, failures: int) -> None:
         self.failures, self.calls = failures, 0
 
-    async def send(self, phone: str, body: str) -> None:
+    async def send(self, message: Message) -> None:
         self.calls += 1
         if self.calls <= self.failures:
             raise ConnectionError("gateway unreachable")
