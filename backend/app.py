@@ -36,6 +36,7 @@ from backend.dispatch.router import router as dispatch_router
 from backend.emergency.router import router as emergency_router
 from backend.families.router import router as families_router
 from backend.feedback.router import router as feedback_router
+from backend.fhir.router import router as fhir_router
 from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
 from backend.operations.metrics import router as metrics_router
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         emergency_router,
         families_router,
         feedback_router,
+        fhir_router,
         followups_router,
         insurance_router,
         plans_router,

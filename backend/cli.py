@@ -170,6 +170,38 @@ async def _rotate(*, reindex: bool) -> None:
     )
 
 
+@app.command("fhir-export")
+def fhir_export(
+    month: Annotated[str, typer.Option(help="The month to export, YYYY-MM (Suzhou time)")],
+    out: Annotated[Path, typer.Option(help="Folder for the NDJSON files")] = Path("fhir-export"),
+) -> None:
+    """Export a month as FHIR bulk data for the health system: <Type>.ndjson per resource (consenting elders)."""
+    from backend.core.errors import DomainError
+    from backend.core.runtime import Runtime
+    from backend.fhir.export import export_month
+
+    _logging()
+
+    async def run() -> dict[str, int]:
+        runtime = Runtime(get_settings().model_copy(update={"redis_url": None}), role="cli")
+        try:
+            return await export_month(runtime, month, out)
+        finally:
+            await runtime.stop()
+
+    try:
+        counts = asyncio.run(run())
+    except DomainError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"FHIR 导出 {month} → {out}")
+    table.add_column("resource")
+    table.add_column("count", justify="right")
+    for kind, count in counts.items():
+        table.add_row(f"{kind}.ndjson", str(count))
+    console.print(table)
+
+
 @app.command("import-institutions")
 def import_institutions(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv or .xlsx registry")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, event
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, event, true
 from sqlmodel import Field, SQLModel
 
 from backend.core.crypto import Sealed
@@ -58,6 +58,8 @@ class Elder(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("caregiver.id", use_alter=True), nullable=True),
     )
     language: str | None = Field(default=None, max_length=16)  # mandarin | suzhounese
+    # Her consent to the health system's FHIR export of her file, orders and visits (backend/fhir).
+    share_with_health: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = created_at_field()
 
 

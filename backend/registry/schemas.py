@@ -108,6 +108,7 @@ class ElderPreferences(BaseModel):
     same_gender_care: bool | None = None
     preferred_caregiver_id: Id | None = None
     language: Language | None = None
+    share_with_health: bool | None = Field(default=None, description="同意向卫健系统共享档案与服务记录（FHIR）")
 
 
 class ElderPublic(BaseModel):
@@ -124,6 +125,7 @@ class ElderPublic(BaseModel):
     same_gender_care: bool
     preferred_caregiver_id: int | None
     language: Language | None
+    share_with_health: bool = True
     created_at: datetime
     # The elder's own accident cover (老年人意外伤害保险) valid today, on the hotline's screen.
     accident_cover: CoverPublic | None = None

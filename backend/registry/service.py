@@ -365,6 +365,7 @@ def elder_public(elder: Elder, *, whole: bool) -> ElderPublic:
         same_gender_care=elder.same_gender_care,
         preferred_caregiver_id=elder.preferred_caregiver_id,
         language=elder.language,
+        share_with_health=elder.share_with_health,
         created_at=elder.created_at,
     )
 
@@ -398,6 +399,12 @@ async def set_preferences(*, session: AsyncSession, elder: Elder, data: ElderPre
         elder.preferred_caregiver_id = data.preferred_caregiver_id
     if "language" in given:
         elder.language = data.language
+    if "share_with_health" in given:
+        if data.share_with_health is None:
+            raise Invalid(
+                "share_with_health 不能为空", code="invalid_value", message_en="share_with_health is required"
+            )
+        elder.share_with_health = data.share_with_health
     await audit.record(session, action="elder.update", subjects=audit.elders([elder.id]), fields=given)
     await session.flush()
     return elder

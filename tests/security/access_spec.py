@@ -69,6 +69,13 @@ SPEC: dict[str, Rule] = {
     "PATCH /api/v1/benefit-categories/{code}": Rule(ADMIN, scoped=False),
     "GET /api/v1/bed-kinds": Rule(ALL, scoped=False),
     "POST /api/v1/bed-kinds": Rule(ADMIN, scoped=False, body={"code": "k{unique}", "name_zh": "测", "name_en": "T"}),
+    # The health system's FHIR export: as the records themselves are read; Bundles for an area's staff.
+    "GET /api/v1/fhir/Patient/{elder_id}": Rule(R("AOSEF")),
+    "GET /api/v1/fhir/Practitioner/{caregiver_id}": Rule(R("AOSPC")),
+    "GET /api/v1/fhir/Organization/{provider_id}": Rule(ALL, scoped=False),
+    "GET /api/v1/fhir/ServiceRequest": Rule(STAFF, scoped=False, query="month=2026-12"),  # each sees their area's
+    "GET /api/v1/fhir/Task": Rule(STAFF, scoped=False, query="month=2026-12"),
+    "GET /api/v1/fhir/Encounter": Rule(STAFF, scoped=False, query="month=2026-12"),
     # The audit trail.
     "GET /api/v1/audit-log": Rule(ADMIN, scoped=False),
     "GET /api/v1/elders/{elder_id}/access-log": Rule(R("AE")),

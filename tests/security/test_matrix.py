@@ -78,7 +78,7 @@ async def _operator(admin: Api) -> tuple[str, str]:
 
 
 async def test_every_route_has_an_access_rule(stack) -> None:
-    async with httpx.AsyncClient(base_url=stack.base_url) as http:
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as http:  # the schema is built on first ask
         spec = (await http.get("/openapi.json")).json()
     served = {f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops}
     assert not served - set(SPEC), f"routes without an access rule: {sorted(served - set(SPEC))}"
