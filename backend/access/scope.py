@@ -286,3 +286,12 @@ async def area_condition(
     if user.role in CITYWIDE:
         return "city", []
     raise _outside()
+
+
+async def own_area_condition(
+    session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
+) -> tuple[str, list[ColumnElement[bool]]]:
+    """Like ``area_condition``, but an area's staff who name no area get their own (a list's default)."""
+    if community_id is None and street_id is None and district_id is None and user.role == Role.community_staff:
+        community_id, street_id, district_id = user.community_id, user.street_id, user.district_id
+    return await area_condition(session, user, community_id, street_id, district_id)

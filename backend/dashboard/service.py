@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.access.personal import caregiver_disclosure
-from backend.access.scope import area_condition
+from backend.access.scope import own_area_condition
 from backend.areas.models import Community
 from backend.audit import service as audit
 from backend.core.config import Settings
@@ -34,7 +34,7 @@ from backend.dashboard.schemas import (
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity, ServiceType
 from backend.requests.models import ServiceRequest, Status
-from backend.users.models import Role, User
+from backend.users.models import User
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)
 ON_THE_WAY = (Status.accepted, Status.en_route)
@@ -47,9 +47,7 @@ async def _area(
     session: AsyncSession, user: User, community_id: int | None, street_id: int | None, district_id: int | None
 ) -> tuple[str, list[ColumnElement[bool]]]:
     """The area asked for; none asked: community staff get their own, city-wide roles the city."""
-    if community_id is None and street_id is None and district_id is None and user.role == Role.community_staff:
-        community_id, street_id, district_id = user.community_id, user.street_id, user.district_id
-    return await area_condition(session, user, community_id, street_id, district_id)
+    return await own_area_condition(session, user, community_id, street_id, district_id)
 
 
 def sla_of(request: ServiceRequest, now: datetime, settings: Settings) -> tuple[Sla, datetime | None]:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from backend.access.scope import area_condition, covers_community
+from backend.access.scope import covers_community, own_area_condition
 from backend.areas.models import Community
 from backend.areas.service import area_channels
 from backend.core.config import Settings
@@ -95,8 +95,8 @@ async def listing(
     status: FollowUpStatus | None,
     limit: int,
 ) -> list[FollowUp]:
-    """An area's follow-ups (none: the city, for operators), soonest due first."""
-    _area, where = await area_condition(session, user, community_id, street_id, district_id)
+    """An area's follow-ups (none: the city for operators, their own area for an area's staff), soonest due first."""
+    _area, where = await own_area_condition(session, user, community_id, street_id, district_id)
     query = select(FollowUp).join(Community, col(Community.id) == col(FollowUp.community_id)).where(*where)
     if kind is not None:
         query = query.where(col(FollowUp.kind) == kind.value)

@@ -37,6 +37,8 @@ async def test_a_low_rating_opens_a_complaint_the_bureau_sees_when_it_goes_unans
     first = await serve(world, operator, caregiver, elder, paid_by="self")
     calls = await staff.ok("GET", f"/api/v1/follow-ups?community_id={world.community['id']}&kind=satisfaction_call")
     assert [(c["request_id"], c["status"]) for c in calls] == [(first, "open")] and "首次服务回访" in calls[0]["reason"]
+    # Naming no area, an area's staff get their own (as every list does), not a 403.
+    assert await staff.ok("GET", "/api/v1/follow-ups?kind=satisfaction_call") == calls
     await operator.ok("POST", f"/api/v1/requests/{first}/rating", {"stars": 5, "comment": "很满意"})
     assert (
         await staff.ok("GET", f"/api/v1/follow-ups?community_id={world.community['id']}&kind=satisfaction_call") == []
