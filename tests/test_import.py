@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from openpyxl import Workbook
 
@@ -21,13 +22,18 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_csv_with_bad_rows_imports_nothing_unless_the_good_rows_are_asked_for(tmp_path) -> None:
-    db = tmp_path / "import.db"
-    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
+def _seeded(env: dict[str, str], db: Path) -> str:
+    """Migrate and seed the database; the code of a community the rows can name."""
     _cli(env, "migrate")
     _cli(env, "seed")
     with sqlite3.connect(db) as conn:
-        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+        return str(conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0])
+
+
+def test_a_csv_with_bad_rows_imports_nothing_unless_the_good_rows_are_asked_for(tmp_path) -> None:
+    db = tmp_path / "import.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
+    code = _seeded(env, db)
     rows = [
         HEADER,
         f"苏民养001,平江颐养院,social,{code},31.31,120.62,4200,30,10",
@@ -63,10 +69,7 @@ def test_a_csv_with_bad_rows_imports_nothing_unless_the_good_rows_are_asked_for(
 def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
     db = tmp_path / "xlsx.db"
     env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
-    _cli(env, "migrate")
-    _cli(env, "seed")
-    with sqlite3.connect(db) as conn:
-        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+    code = _seeded(env, db)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -105,10 +108,7 @@ def test_an_xlsx_with_chinese_headers_imports(tmp_path) -> None:
 def test_a_gbk_csv_is_read_as_it_was_saved_and_a_wrong_encoding_is_named(tmp_path) -> None:
     db = tmp_path / "gbk.db"
     env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
-    _cli(env, "migrate")
-    _cli(env, "seed")
-    with sqlite3.connect(db) as conn:
-        code = conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0]
+    code = _seeded(env, db)
     header = "许可证号,机构名称,运营性质,社区代码,纬度,经度,护理型床位"
     rows = [header, f"苏民养201,相城颐养院,公办,{code},31.4,120.6,8"]
     sheet = tmp_path / "机构.csv"
