@@ -17,6 +17,7 @@ from rich.table import Table
 from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
+from backend.simulation.breaches import bench_breaches
 from backend.simulation.cli import bench_dispatch, simulate
 
 app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dispatch platform", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(bench_app, name="bench")
 app.command("simulate")(simulate)
 bench_app.command("dispatch")(bench_dispatch)
+bench_app.command("breaches")(bench_breaches)
 
 
 def _logging() -> None:

@@ -55,6 +55,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("insurance.claims_overdue", 600.0),
         ("devices.sweep_dormant", 3600.0),
         ("feedback.sweep", 60.0),
+        ("dispatch.sweep_breaches", settings.breach_sweep_seconds),
     ]
 
 
@@ -67,6 +68,7 @@ def daily(settings: Settings) -> list[tuple[str, int, int]]:
         ("capacity.snapshot", 23, 55),
         ("settlement.draft_last_month", 2, 30),
         ("audit.prune", 3, 15),
+        ("dispatch.train_breach_model", int(settings.breach_train_at[:2]), int(settings.breach_train_at[3:])),
     ]
 
 

@@ -7,7 +7,7 @@ the caregiver to arrive), then those close to it. Times are counted in Suzhou da
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select
@@ -34,6 +34,7 @@ from backend.dashboard.schemas import (
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity, ServiceType
 from backend.requests.models import ServiceRequest, Status
+from backend.requests.sla import accept_due, arrive_due
 from backend.users.models import Role, User
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)
@@ -55,15 +56,10 @@ async def _area(
 def sla_of(request: ServiceRequest, now: datetime, settings: Settings) -> tuple[Sla, datetime | None]:
     """How the order stands against its time: to be accepted while it waits, for the caregiver to arrive after."""
     if request.status in WAITING:
-        start = request.created_at
-        due = start + timedelta(minutes=settings.sla_accept_minutes.get(request.priority, 120))
+        start, due = request.created_at, accept_due(request, settings)
     elif request.status in ON_THE_WAY:
-        if request.window_start is not None:
-            start = min(request.created_at, request.window_start)
-            due = request.window_start + timedelta(minutes=settings.sla_late_arrival_minutes)
-        else:
-            start = request.created_at
-            due = start + timedelta(minutes=settings.sla_arrive_minutes.get(request.priority, 24 * 60))
+        due = arrive_due(request, settings)
+        start = min(request.created_at, request.window_start or request.created_at)
     else:  # in service: past the end of its window is worth a look, not an alarm
         late_end = request.window_end is not None and now > request.window_end
         return ("warning" if late_end else "ok"), request.window_end
