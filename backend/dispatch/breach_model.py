@@ -2,12 +2,13 @@
 
 Two ways, the same answer's shape (``Estimate``):
 
-- **The rule** (``rule``), before there is history, and always as one of the model's features. Time to acceptance:
-  an escalated order waits for a person; an order with a caregiver free near it is accepted in about the platform's
-  recent median, plus half an offer's time for each caregiver who said no or let an offer lapse; with nobody free but
-  someone soon free, it waits up to the dispatcher's waiting time; with nobody at all, never. Arrival: a booked
-  visit's caregiver is at the door when its window opens, another order's after the travel from where she is. The
-  further the estimate lies past the SLA time, the likelier the breach (a logistic curve over the minutes past it).
+- **The rule** (``rule``), before there is history, and always as one of the model's features. Time to
+  acceptance: an escalated order waits for a person; an order with a caregiver free near it (or an offer out) is
+  accepted in about the platform's recent median, plus half an offer's time for each caregiver who said no or let an
+  offer lapse; with nobody free but someone soon free, it waits up to the dispatcher's waiting time; with nobody at
+  all, never. Arrival: a booked visit's caregiver is at the door when its window opens, another order's after the
+  travel from where she is. The further the estimate lies past the SLA time, the likelier the breach (a logistic
+  curve over the minutes past it).
 - **The model** (``fit``, ``Trained``): scikit-learn's histogram gradient boosting, a classifier of breach or not and
   a regressor of the minutes to acceptance, trained by the nightly job on the snapshots the sweep kept, labelled by
   what then happened. It is stored in the database (``breach_model``) with its training time, sample count and its
@@ -47,7 +48,7 @@ def rule_accept_minutes(values: dict[str, float], settings: Settings) -> float:
     """Minutes from now until the dispatcher gets the order accepted, by the rule (``NEVER``: not without a person)."""
     if values["status"] == 2:  # escalated: an operator must act
         return NEVER
-    if values["free"] > 0:
+    if values["free"] > 0 or values["pending"] > 0:  # someone free, or someone asked: answered in the usual time
         answered = values["declined"] + values["lapsed"]
         return values["history_accept_minutes"] + answered * settings.offer_seconds_normal / 120
     if values["soon_free"] > 0:
