@@ -37,7 +37,8 @@ const refreshEscalated = debounce(() => loadEscalated().catch(failed), 300);
 function onConsoleEvent(channel, event, data) {
   OrderDetail.onEvent(channel, event, data);
   if (event === "request.breach_predicted" && channel.startsWith("district:")) {
-    toast(T("breach.alert", { id: data.request_id, time: Fmt.time(data.predicted_breach_at), sla: T(`breach.sla.${data.sla}`) }));
+    // An escalated order is already in the list waiting for a person: the list's badge says it, no toast.
+    if (data.status !== "escalated") toast(T("breach.alert", { id: data.request_id, time: Fmt.time(data.predicted_breach_at), sla: T(`breach.sla.${data.sla}`) }));
     refreshEscalated();
     return;
   }
