@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -62,7 +63,7 @@ async def current_model(session: AsyncSession) -> tuple[int, Trained] | None:
         try:
             _loaded.clear()
             _loaded[newest] = breach_model.load(stored.payload)
-        except (ValueError, AttributeError, ImportError) as exc:
+        except (ValueError, AttributeError, ImportError, TypeError, EOFError, pickle.UnpicklingError) as exc:
             log.warning("breach model %s unusable (%s): the rule decides", newest, exc)
             return None
     return newest, _loaded[newest]

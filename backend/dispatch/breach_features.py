@@ -72,14 +72,13 @@ class OrderFacts:
 
 
 def at_stake(request: ServiceRequest, settings: Settings, now: datetime) -> tuple[SlaKind, datetime] | None:
-    """The SLA time the order can still meet: to be accepted (while waiting), else to arrive; None once both
-    passed (it is already late: the queue shows it red)."""
+    """The next SLA time the order can still meet: while it waits, the sooner of its times to be accepted and to
+    arrive; once accepted, its time to arrive. None once it missed one (it is late: the queue shows it red)."""
+    dues: list[tuple[datetime, SlaKind]] = [(arrive_due(request, settings), "arrive")]
     if request.status in WAITING:
-        due = accept_due(request, settings)
-        if now < due:
-            return "accept", due
-    due = arrive_due(request, settings)
-    return ("arrive", due) if now < due else None
+        dues.append((accept_due(request, settings), "accept"))
+    due, kind = min(dues)
+    return (kind, due) if now < due else None
 
 
 async def history_accept_minutes(session: AsyncSession, now: datetime) -> tuple[float, dict[int, float]]:

@@ -43,13 +43,15 @@ def breach_of(
     cancelled_at: datetime | None,
 ) -> tuple[SlaKind, datetime] | None:
     """Which of its times the order missed first, and when (None: none missed, so far as these facts go)."""
+    missed: list[tuple[datetime, SlaKind]] = []
     for kind, due, done in (
         ("accept", accept_due(request, settings), accepted_at),
         ("arrive", arrive_due(request, settings), arrived_at),
     ):
-        if done is not None and done <= due:
+        if (done is not None and done <= due) or (cancelled_at is not None and cancelled_at <= due):
             continue
-        if cancelled_at is not None and cancelled_at <= due:
-            return None
-        return kind, due  # type: ignore[return-value]
-    return None
+        missed.append((due, kind))  # type: ignore[arg-type]
+    if not missed:
+        return None
+    due, kind = min(missed)
+    return kind, due
