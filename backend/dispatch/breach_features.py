@@ -167,7 +167,9 @@ async def gather(
             "queue": queue.get(request.community_id, 0),
             "hour": hour.hour + hour.minute / 60,
             "history_accept_minutes": area_minutes.get(request.community_id, city_minutes),
-            "waiting_minutes": (now - request.waiting_since).total_seconds() / 60 if request.waiting_since else 0.0,
+            "waiting_minutes": max(0.0, (now - request.waiting_since).total_seconds() / 60)
+            if request.waiting_since
+            else 0.0,
             "nearest_free_km": NO_ONE_KM,
             "free": 0.0,
             "soon_free": 0.0,
@@ -180,7 +182,10 @@ async def gather(
             if supply.nearest_free_m is not None:
                 values["nearest_free_km"] = supply.nearest_free_m / 1000
                 values["travel_minutes"] = settings.travel_minutes(supply.nearest_free_m)
-        elif holder is not None:
-            values["travel_minutes"] = settings.travel_minutes(distance_m(holder.lat, holder.lon, elder.lat, elder.lon))
+        elif holder is not None:  # the way left: on the way since her last change of status, less what she has done
+            travel = settings.travel_minutes(distance_m(holder.lat, holder.lon, elder.lat, elder.lon))
+            if request.status == Status.en_route:
+                travel = max(0.0, travel - (now - request.updated_at).total_seconds() / 60)
+            values["travel_minutes"] = travel
         facts.append(OrderFacts(request, sla, due, values))
     return facts
