@@ -44,6 +44,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     """(task name, interval in seconds) of every periodic job."""
     return [
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
+        ("dispatch.sweep_breaches", settings.breach_sweep_seconds),
         ("capacity.expire_holds", settings.sweep_seconds),
         ("emergency.sweep_ladders", settings.sweep_seconds),
         ("notifications.send", settings.sweep_seconds),
@@ -55,7 +56,6 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
         ("insurance.claims_overdue", 600.0),
         ("devices.sweep_dormant", 3600.0),
         ("feedback.sweep", 60.0),
-        ("dispatch.sweep_breaches", settings.breach_sweep_seconds),
     ]
 
 
