@@ -163,21 +163,24 @@ async def sweep(*, session: AsyncSession, settings: Settings, now: datetime) -> 
 
 @dataclass
 class Labelled:
-    """Snapshots with their outcome: features, breached or not, minutes to acceptance (NaN: not accepted)."""
+    """Snapshots with their outcome: features, breached or not, minutes to acceptance (NaN: not accepted), and
+    each one's order."""
 
     x: np.ndarray[Any, Any]
     y: np.ndarray[Any, Any]
     accept_minutes: np.ndarray[Any, Any]
+    orders: np.ndarray[Any, Any]
 
     @classmethod
     def empty(cls) -> Labelled:
-        return cls(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int), np.zeros(0))
+        return cls(np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=np.int64))
 
     def __add__(self, other: Labelled) -> Labelled:
         return Labelled(
             np.vstack([self.x, other.x]),
             np.concatenate([self.y, other.y]),
             np.concatenate([self.accept_minutes, other.accept_minutes]),
+            np.concatenate([self.orders, other.orders]),
         )
 
 
@@ -220,7 +223,7 @@ async def labelled(*, session: AsyncSession, settings: Settings, now: datetime) 
     if not rows:
         return Labelled.empty()
     times = await first_times(session, sorted({r.id for _, r in rows if r.id is not None}))
-    xs, ys, minutes = [], [], []
+    xs, ys, minutes, orders = [], [], [], []
     flag = FEATURES.index("sla_accept")
     for snapshot, request in rows:
         if len(snapshot.features) != len(FEATURES):
@@ -241,9 +244,15 @@ async def labelled(*, session: AsyncSession, settings: Settings, now: datetime) 
         xs.append(snapshot.features)
         ys.append(int(breached))
         minutes.append((accepted - snapshot.at).total_seconds() / 60 if accepted is not None else math.nan)
+        orders.append(request.id)
     if not xs:
         return Labelled.empty()
-    return Labelled(np.array(xs, dtype=float), np.array(ys, dtype=int), np.array(minutes, dtype=float))
+    return Labelled(
+        np.array(xs, dtype=float),
+        np.array(ys, dtype=int),
+        np.array(minutes, dtype=float),
+        np.array(orders, dtype=np.int64),
+    )
 
 
 async def store_model(
@@ -252,7 +261,7 @@ async def store_model(
     """Train on labelled snapshots and keep the model; None (the rule stays) with too few of them or one outcome."""
     if len(data.y) < settings.breach_min_samples or len(set(data.y.tolist())) < 2:
         return None
-    trained, scores = await compute(breach_model.fit, data.x, data.y, data.accept_minutes)
+    trained, scores = await compute(breach_model.fit, data.x, data.y, data.accept_minutes, orders=data.orders)
     model = BreachModel(
         trained_at=now,
         samples=len(data.y),

@@ -193,10 +193,12 @@ async def _bench(
     data = Labelled.empty()
     for seed in (int(s) for s in train_seeds.split(",")):
         console.print(f"[dim]training day, seed {seed} …[/dim]")
-        data = data + (await run_day(day(seed), model=None, act=act, method="rule")).labelled
+        labelled = (await run_day(day(seed), model=None, act=act, method="rule")).labelled
+        labelled.orders = labelled.orders + seed * 10_000_000  # one day's order 5 is not another's
+        data = data + labelled
     if len(set(data.y.tolist())) < 2:
         raise typer.BadParameter("the training days had no breach (or nothing but breaches): try --supply scarce")
-    trained, scores = breach_model.fit(data.x, data.y, data.accept_minutes)
+    trained, scores = breach_model.fit(data.x, data.y, data.accept_minutes, orders=data.orders)
     payload = trained.dump()
     judged: dict[str, Any] = {}
     for method, model in (("rule", None), ("model", payload)):
