@@ -42,9 +42,9 @@ def work_costs_fast(n_tasks: int) -> tuple[float, float]:
     """Modelled microseconds per compiled iteration and per compiled schedule evaluation (reference machine).
 
     Calibrated against `search.work_costs` (the pure-Python annealing on the same budget, same machine, 13 to
-    130 tasks): the kernel takes 0.4 to 0.6 of the time the Python loop does for the same modelled work.
+    130 tasks), the kernel taking about the time the Python loop takes for the same modelled work.
     """
-    return 0.08 + 0.0008 * n_tasks, 0.2 + 0.008 * n_tasks
+    return 0.1 + 0.0006 * n_tasks, 0.25 + 0.006 * n_tasks
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,6 +212,140 @@ def _schedule(
     return False
 
 
+def _reschedule(
+    R: Any,
+    L: Any,
+    where: Any,
+    pos: Any,
+    base: Any,
+    out: Any,
+    first: Any,
+    stack: Any,
+    todo: Any,
+    mods: Any,
+    nm: int,
+    BK: Any,
+    BL: Any,
+    node: Any,
+    dur: Any,
+    earliest: Any,
+    partner: Any,
+    kind: Any,
+    gmin: Any,
+    gmax: Any,
+    shift_start: Any,
+    dist: Any,
+    origin: Any,
+    pf: Any,
+    pg: Any,
+    max_passes: int,
+) -> bool:
+    """`_schedule` reusing `base` (the least fixed point before the move) outside the affected cone.
+
+    The cone: every position from the first changed one of each modified route, then transitively the partners
+    of its tasks and their routes from there on (as `schedule.reschedule`); only those tasks are recomputed.
+    """
+    n_tasks = out.shape[0]
+    K = L.shape[0]
+    for t in range(n_tasks):
+        out[t] = base[t]
+    for k in range(K):
+        first[k] = L[k]
+    top = 0
+    for s in range(nm):
+        k = mods[s]
+        i = 0
+        n = min(L[k], BL[s])
+        while i < n and R[k, i] == BK[s, i]:
+            i += 1
+        if i < first[k]:
+            first[k] = i
+            stack[top, 0] = k
+            stack[top, 1] = i
+            top += 1
+    while top > 0:
+        top -= 1
+        k = stack[top, 0]
+        i = stack[top, 1]
+        if first[k] < i:
+            continue
+        for x in range(i, L[k]):
+            t = R[k, x]
+            out[t] = earliest[t]
+            p = partner[t]
+            if p >= 0:
+                kp = where[p]
+                j = pos[p]
+                if j < first[kp]:
+                    first[kp] = j
+                    if top >= stack.shape[0]:
+                        return False  # cannot happen: each push lowers a first position
+                    stack[top, 0] = kp
+                    stack[top, 1] = j
+                    top += 1
+    for k in range(K):
+        todo[k] = 1 if first[k] < L[k] else 0
+    for _ in range(max_passes):
+        for k in range(K):
+            if todo[k] == 0:
+                continue
+            i = first[k]
+            if i > 0:
+                pv = R[k, i - 1]
+                prev = node[pv]
+                ready = out[pv] + dur[pv]
+            else:
+                prev = origin[k]
+                ready = shift_start[k]
+            for x in range(i, L[k]):
+                t = R[k, x]
+                n = node[t]
+                s = ready + dist[prev, n]
+                if s < out[t]:
+                    s = out[t]
+                p = partner[t]
+                if p >= 0:
+                    kd = kind[t]
+                    if kd == 1:
+                        lb = out[p]
+                    elif kd == 2:
+                        lb = out[p] - gmax[t]
+                    else:
+                        lb = out[p] + gmin[t]
+                    if lb > s:
+                        s = lb
+                out[t] = s
+                ready = s + dur[t]
+                prev = n
+        for k in range(K):
+            todo[k] = 0
+        bad = False
+        for q in range(pf.shape[0]):
+            f = pf[q]
+            g = pg[q]
+            sf = out[f]
+            sg = out[g]
+            v = -1
+            if kind[f] == 1:
+                if sf > sg + 1e-9:
+                    v = g
+                elif sg > sf + 1e-9:
+                    v = f
+            elif sg < sf + gmin[g] - 1e-9:
+                v = g
+            elif sf < sg - gmax[f] - 1e-9:
+                v = f
+            if v >= 0:
+                kv = where[v]
+                if pos[v] < first[kv]:
+                    return False  # a violation outside the recomputed cone cannot be repaired here
+                todo[kv] = 1
+                bad = True
+        if not bad:
+            return True
+    return False
+
+
 def _kernel(
     node: Any,
     dur: Any,
@@ -255,7 +389,8 @@ def _kernel(
     cur = [distance, total tardiness, max tardiness, overtime, cost]; best = [best cost];
     params = [iteration cost, evaluation cost, budget, t_start, log(t_end / t_start), time progress floor,
     overtime weight];
-    counters = [iterations, evaluations, work] (carried over calls).
+    counters = [iterations, evaluations, work, start-time mismatches, status mismatches]; params[7] > 0 checks
+    every incremental timing pass against the full one and counts disagreements (tests).
     """
     n_tasks = node.shape[0]
     K = L.shape[0]
@@ -265,7 +400,11 @@ def _kernel(
     mods = np.zeros(4, dtype=np.int64)
     newd = np.zeros(4)
     scratch = np.empty(n_tasks)
+    check = np.empty(n_tasks)
     todo = np.zeros(K, dtype=np.int64)
+    first = np.zeros(K, dtype=np.int64)
+    stack = np.zeros((n_tasks + 4 * K + 8, 2), dtype=np.int64)
+    checking = params[7] > 0.0
     it_cost = params[0]
     eval_cost = params[1]
     budget = params[2]
@@ -458,12 +597,20 @@ def _kernel(
             continue
         evals += 1
         work += eval_cost
-        if not _schedule(
+        ok = _reschedule(
             R,
             L,
             where,
+            pos,
+            start,
             scratch,
+            first,
+            stack,
             todo,
+            mods,
+            nm,
+            BK,
+            BL,
             node,
             dur,
             earliest,
@@ -477,7 +624,36 @@ def _kernel(
             pf,
             pg,
             max_passes,
-        ):
+        )
+        if checking:  # tests: the incremental pass agrees with the full one
+            full = _schedule(
+                R,
+                L,
+                where,
+                check,
+                todo,
+                node,
+                dur,
+                earliest,
+                partner,
+                kind,
+                gmin,
+                gmax,
+                shift_start,
+                dist,
+                origin,
+                pf,
+                pg,
+                max_passes,
+            )
+            if full != ok:
+                counters[4] += 1
+            elif ok:
+                for x in range(n_tasks):
+                    if abs(check[x] - scratch[x]) > 1e-6:
+                        counters[3] += 1
+                        break
+        if not ok:
             _restore(R, L, BK, BL, mods, nm, where, pos)
             continue
         tt_sum = 0.0
@@ -523,7 +699,18 @@ def _kernel(
     return True
 
 
-_HELPERS = (_rnd, _below, _insert_position, _remove_at, _insert_at, _save, _reindex, _restore, _route_distance)
+_HELPERS = (
+    _reschedule,
+    _rnd,
+    _below,
+    _insert_position,
+    _remove_at,
+    _insert_at,
+    _save,
+    _reindex,
+    _restore,
+    _route_distance,
+)
 _COMPILED: dict[str, Any] = {}
 
 
@@ -639,6 +826,8 @@ def anneal_fast(
     budget: float,
     t_start: float,
     t_end: float,
+    check: bool = False,
+    mismatches: list[float] | None = None,
 ) -> tuple[list[list[int]], int]:
     """Compiled counterpart of `search.anneal`: best routes and iterations (deterministic for a seed and budget)."""
     from backend.planning.search import State
@@ -667,9 +856,18 @@ def anneal_fast(
     rs = np.array([(seed * 0x9E3779B97F4A7C15 + 0x2545F4914F6CDD1D) % (1 << 64) or 1], dtype=np.uint64)
     cum = np.cumsum(np.array(WEIGHTS, dtype=np.float64))
     it_cost, eval_cost = work_costs_fast(n)
-    params_list = [it_cost, eval_cost, budget, t_start, math.log(t_end / t_start), 0.0, OVERTIME_WEIGHT]
+    params_list = [
+        it_cost,
+        eval_cost,
+        budget,
+        t_start,
+        math.log(t_end / t_start),
+        0.0,
+        OVERTIME_WEIGHT,
+        1.0 if check else 0.0,
+    ]
     params = np.array(params_list, dtype=np.float64)
-    counters = np.zeros(3, dtype=np.float64)
+    counters = np.zeros(5, dtype=np.float64)
     margs = arr.args()
     state = (R, L, where, pos, start, rdist, cur, BR, BLn, best, rs, cum, params, counters)
     kernel(*margs, model.max_passes, *state, 0)  # compiles (or loads) before the clock starts
@@ -684,4 +882,6 @@ def anneal_fast(
         if not more:
             break
     out = [[int(t) for t in BR[k, : BLn[k]]] for k in range(n_cg)]
+    if mismatches is not None:
+        mismatches[:] = [float(counters[1]), float(counters[3]), float(counters[4])]
     return out, int(counters[0])

@@ -67,3 +67,31 @@ def test_compiled_annealing_is_valid_not_worse_and_deterministic(variant: str) -
     assert report.cost * 3 + OVERTIME_WEIGHT * best.overtime == pytest.approx(best.cost * 3, abs=1e-6)
     if variant == "plain":
         assert best.cost < 0.9 * initial.cost
+
+
+@pytest.mark.parametrize("variant", ["plain", "shifts", "open"])
+def test_incremental_timing_pass_matches_the_full_one(variant: str) -> None:
+    instance = load_instance(DATA / "instances" / "InstanzCPLEX_HCSRP_50_6.json")
+    if variant == "shifts":
+        instance = _shifted(instance)
+    elif variant == "open":
+        instance = _open_routes(instance)
+    model = compile_model(instance)
+    model.max_passes = 200  # compare fixed points, not pass caps
+    routes = construct(model)
+    counts: list[float] = []
+    fast.anneal_fast(
+        model,
+        routes,
+        deadline=time.monotonic() + 60,
+        seed=11,
+        budget=1e5,
+        t_start=max(1.0, 0.008 * State(model, routes).objective),
+        t_end=0.01,
+        check=True,
+        mismatches=counts,
+    )
+    evaluations, times, statuses = counts
+    assert evaluations > 5000
+    assert times == 0
+    assert statuses == 0
