@@ -1,11 +1,13 @@
 """Compiled simulated annealing: the inner loop of `search.anneal` on flat arrays, with numba when installed.
 
 The kernel keeps routes as rows of an integer matrix, proposes the same kinds of moves as `moves.py` (relocate,
-swap, pair move, segment reversal, tail exchange) with its own random stream (xorshift64*), evaluates a proposal
-with the full timing pass of `schedule.schedule` (cheap once compiled) and accepts it by the annealing rule.
-Work is counted in modelled microseconds (`FAST_IT_COST`, `FAST_EVAL_COST`), so a seed gives the same result when
-the machine keeps up with the budget. Without numba (or with ELDERCARE_PLANNER_JIT=0) `available()` is False and
-the solver uses the pure-Python annealing of `search.py` instead.
+swap, pair move, segment reversal, tail exchange) with its own random stream (xorshift64*), skips a proposal
+whose travel alone cannot be accepted, re-times the others incrementally (`_reschedule`, as
+`schedule.reschedule`) and accepts by the annealing rule. Work is counted in modelled microseconds
+(`work_costs_fast`), so a seed gives the same result when the machine keeps up with the budget. Without numba (or
+with ELDERCARE_PLANNER_JIT=0) `available()` is False and the solver uses the pure-Python annealing of `search.py`.
+The compiled code is cached on disk (numba's cache, next to this file): the first run on a machine compiles it
+(about 15-30 s), later processes load it in well under a second.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ except ImportError:  # pragma: no cover
 CHUNK = 20000
 # Move weights: relocate, swap, pair move, segment reversal, tail exchange (as search.MOVES).
 WEIGHTS = (0.40, 0.25, 0.15, 0.08, 0.12)
-EPS = 1e-9
 
 
 def available() -> bool:
