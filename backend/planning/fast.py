@@ -28,8 +28,8 @@ try:  # pragma: no cover - depends on the environment
 except ImportError:  # pragma: no cover
     _HAVE_NUMBA = False
 
-# Iterations per call of the kernel (the deadline is checked between calls).
-CHUNK = 20000
+# Iterations per call of the kernel (the deadline is checked between calls: a few milliseconds apart).
+CHUNK = 2000
 # Move weights: relocate, swap, pair move, segment reversal, tail exchange (as search.MOVES).
 WEIGHTS = (0.40, 0.25, 0.15, 0.08, 0.12)
 
