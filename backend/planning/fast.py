@@ -722,6 +722,10 @@ def _compiled() -> Any:
     if not available():
         return _kernel
     jit = numba.njit(cache=True, nogil=True)
+    try:
+        jit(_HELPERS[0])  # numba caches next to this file, else in the user's cache directory
+    except RuntimeError:  # neither is writable (a read-only image): compile in memory, once per process
+        jit = numba.njit(cache=False, nogil=True)
     glb = globals()
     for f in (*_HELPERS, _schedule):
         glb[f.__name__] = jit(f)
