@@ -17,6 +17,7 @@ from rich.table import Table
 from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
+from backend.simulation.breaches import bench_breaches
 from backend.simulation.cli import bench_dispatch, simulate
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(bench_app, name="bench")
 app.command("simulate")(simulate)
 bench_app.command("dispatch")(bench_dispatch)
+bench_app.command("breaches")(bench_breaches)
 
 
 def _logging() -> None:

@@ -15,7 +15,7 @@ from backend.core.secrets import PlatformSecret
 from backend.dashboard.models import OrderFigure
 from backend.daycare.models import DayCareBooking, DayCareCentre, DayCareDay
 from backend.devices.models import Device, DeviceAlarm
-from backend.dispatch.models import Offer
+from backend.dispatch.models import BreachModel, BreachSnapshot, BreachWatch, Offer
 from backend.emergency.models import LadderStep
 from backend.families.models import FamilyMember
 from backend.feedback.models import Complaint
@@ -46,6 +46,9 @@ __all__ = [
     "BedKind",
     "BenefitCategory",
     "BlockedCaregiver",
+    "BreachModel",
+    "BreachSnapshot",
+    "BreachWatch",
     "CapacitySnapshot",
     "Caregiver",
     "CaregiverAbsence",

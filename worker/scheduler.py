@@ -44,6 +44,7 @@ def schedule(settings: Settings) -> list[tuple[str, float]]:
     """(task name, interval in seconds) of every periodic job."""
     return [
         ("dispatch.sweep_deadlines", settings.sweep_seconds),
+        ("dispatch.sweep_breaches", settings.breach_sweep_seconds),
         ("capacity.expire_holds", settings.sweep_seconds),
         ("emergency.sweep_ladders", settings.sweep_seconds),
         ("notifications.send", settings.sweep_seconds),
@@ -73,6 +74,7 @@ def daily(settings: Settings) -> list[tuple[str, int, int]]:
         ("capacity.snapshot", 23, 55),
         ("settlement.draft_last_month", 2, 30),
         ("audit.prune", 3, 15),
+        ("dispatch.train_breach_model", int(settings.breach_train_at[:2]), int(settings.breach_train_at[3:])),
     ]
 
 

@@ -283,6 +283,21 @@ class Settings(BaseSettings):
     scheduler_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"  # where workers and the scheduler listen (0.0.0.0 in a pod)
 
+    # SLA-breach prediction (backend/dispatch/breach.py): every ``breach_sweep_seconds`` each open order is scored;
+    # at ``breach_threshold`` or above it is flagged (the operators told once), and its next rounds offer it to
+    # ``breach_offer_fanout`` caregivers at once within ``breach_radius_factor`` × the dispatch radius. The model is
+    # trained nightly at ``breach_train_at`` on the last ``breach_history_days`` of snapshots; below
+    # ``breach_min_samples`` labelled snapshots the rule-based estimate is used. A snapshot of an open order is kept
+    # at most every ``breach_snapshot_minutes``.
+    breach_sweep_seconds: float = Field(default=60.0, gt=0)
+    breach_threshold: float = Field(default=0.5, gt=0, le=1)
+    breach_offer_fanout: int = Field(default=3, ge=1, le=20)
+    breach_radius_factor: float = Field(default=1.5, ge=1, le=5)
+    breach_train_at: str = Field(default="03:40", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    breach_history_days: int = Field(default=14, ge=1, le=365)
+    breach_min_samples: int = Field(default=300, ge=10)
+    breach_snapshot_minutes: float = Field(default=5.0, ge=0)
+
     @property
     def production(self) -> bool:
         """True in production: no demo data, no well-known passwords, docs behind sign-in."""

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Sla = Literal["ok", "warning", "late"]
+BreachRisk = Literal["low", "medium", "high"]
 CaregiverState = Literal["idle", "offered", "busy", "absent", "off_shift"]
 
 
@@ -34,6 +35,12 @@ class QueueItem(BaseModel):
     waiting_seconds: int  # since the order was made
     sla: Sla  # against the time allowed to accept (waiting) or to arrive (accepted, on the way)
     sla_due_at: datetime | None
+    # The breach prediction (backend.dispatch.breach), from its last sweep: the SLA time it is likely to miss (none
+    # while it is not), its risk (low, medium, high) and probability; none before the order was first scored.
+    predicted_breach_at: datetime | None = None
+    breach_risk: BreachRisk | None = None
+    breach_probability: float | None = None
+    breach_sla: Literal["accept", "arrive"] | None = None  # the time at stake: to be accepted, or to arrive
 
 
 class Queue(BaseModel):
@@ -41,6 +48,7 @@ class Queue(BaseModel):
     generated_at: datetime
     counts: dict[str, int]  # open orders by status
     late: int
+    at_risk: int = 0  # open orders predicted to breach their SLA
     orders: list[QueueItem]  # escalated first, then late, warning, then by priority and age
 
 

@@ -7,7 +7,7 @@ the caregiver to arrive), then those close to it. Times are counted in Suzhou da
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select
@@ -31,9 +31,10 @@ from backend.dashboard.schemas import (
     QueueItem,
     Sla,
 )
-from backend.dispatch.models import Offer, OfferStatus
+from backend.dispatch.models import BreachWatch, Offer, OfferStatus
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity, ServiceType
 from backend.requests.models import ServiceRequest, Status
+from backend.requests.sla import accept_due, arrive_due
 from backend.users.models import User
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)
@@ -53,15 +54,10 @@ async def _area(
 def sla_of(request: ServiceRequest, now: datetime, settings: Settings) -> tuple[Sla, datetime | None]:
     """How the order stands against its time: to be accepted while it waits, for the caregiver to arrive after."""
     if request.status in WAITING:
-        start = request.created_at
-        due = start + timedelta(minutes=settings.sla_accept_minutes.get(request.priority, 120))
+        start, due = request.created_at, accept_due(request, settings)
     elif request.status in ON_THE_WAY:
-        if request.window_start is not None:
-            start = min(request.created_at, request.window_start)
-            due = request.window_start + timedelta(minutes=settings.sla_late_arrival_minutes)
-        else:
-            start = request.created_at
-            due = start + timedelta(minutes=settings.sla_arrive_minutes.get(request.priority, 24 * 60))
+        due = arrive_due(request, settings)
+        start = min(request.created_at, request.window_start or request.created_at)
     else:  # in service: past the end of its window is worth a look, not an alarm
         late_end = request.window_end is not None and now > request.window_end
         return ("warning" if late_end else "ok"), request.window_end
@@ -95,11 +91,13 @@ async def queue(
             col(ServiceType.name_zh),
             col(ServiceType.name_en),
             col(Caregiver.name),
+            BreachWatch,
         )
         .join(Elder, col(Elder.id) == col(ServiceRequest.elder_id))
         .join(Community, col(Community.id) == col(ServiceRequest.community_id))
         .join(ServiceType, col(ServiceType.code) == col(ServiceRequest.service_type))
         .outerjoin(Caregiver, col(Caregiver.id) == col(ServiceRequest.assigned_caregiver_id))
+        .outerjoin(BreachWatch, col(BreachWatch.request_id) == col(ServiceRequest.id))
         .where(col(ServiceRequest.status).in_(OPEN), col(ServiceRequest.community_id).in_(in_area))
         .order_by(col(ServiceRequest.created_at))
     )
@@ -107,7 +105,7 @@ async def queue(
     items = []
     found = rows.all()
     await audit.record_reads(session, action="elder.list", elder_ids=[r[0].elder_id for r in found])
-    for request, elder, address, lat, lon, community, zh, en, caregiver in found:
+    for request, elder, address, lat, lon, community, zh, en, caregiver, watch in found:
         state, due = sla_of(request, now, settings)
         assert request.id is not None
         items.append(
@@ -134,12 +132,17 @@ async def queue(
                 waiting_seconds=max(0, int((now - request.created_at).total_seconds())),
                 sla=state,
                 sla_due_at=due,
+                predicted_breach_at=watch.predicted_breach_at if watch is not None else None,
+                breach_risk=watch.risk if watch is not None else None,
+                breach_probability=watch.probability if watch is not None else None,
+                breach_sla=watch.sla if watch is not None and watch.sla else None,
             )
         )
     items.sort(
         key=lambda i: (
             i.status != Status.escalated,
             SLA_ORDER[i.sla],
+            i.predicted_breach_at is None,  # then those likely to breach
             PRIORITY_ORDER.get(i.priority, 3),
             i.created_at,
         )
@@ -150,6 +153,7 @@ async def queue(
         generated_at=now,
         counts={s.value: counts.get(s.value, 0) for s in OPEN},
         late=sum(1 for i in items if i.sla == "late"),
+        at_risk=sum(1 for i in items if i.predicted_breach_at is not None),
         orders=items[:limit],
     )
 

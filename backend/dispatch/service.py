@@ -35,7 +35,7 @@ from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import enqueue_after_commit
 from backend.core.metrics import DISPATCH_DECISION
-from backend.dispatch.models import Offer, OfferStatus
+from backend.dispatch.models import BreachWatch, Offer, OfferStatus
 from backend.dispatch.rules import ON_THIS_ORDER, Rule, hard_rules, offered_this_order, visit_day
 from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_context, score
 from backend.dispatch.waiting import caregivers_freed
@@ -106,9 +106,9 @@ def stranger_bonus_bound(ctx: OrderContext, settings: Settings) -> float:
     return language + fairness
 
 
-def search_radii(settings: Settings) -> list[float]:
-    """The rings the candidate search widens through, in metres, ending at the dispatch radius."""
-    limit = settings.candidate_radius_km * 1000
+def search_radii(settings: Settings, radius_km: float | None = None) -> list[float]:
+    """The rings the candidate search widens through, in metres, ending at the dispatch radius (or ``radius_km``)."""
+    limit = (radius_km or settings.candidate_radius_km) * 1000
     return [r for r in (2_000.0, 5_000.0, 10_000.0, 20_000.0) if r < limit] + [limit]
 
 
@@ -125,7 +125,12 @@ async def _rules_for(
 
 
 async def find_candidates(
-    session: AsyncSession, request: ServiceRequest, settings: Settings, *, limit: int | None = None
+    session: AsyncSession,
+    request: ServiceRequest,
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    radius_km: float | None = None,
 ) -> list[Candidate]:
     """The best-scoring eligible caregivers for an order (see ``backend/dispatch/scoring.py``).
 
@@ -168,7 +173,7 @@ async def find_candidates(
     personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
     weights = settings.dispatch_weights
     stranger_bonus = stranger_bonus_bound(ctx, settings)
-    dispatch_radius = settings.candidate_radius_km * 1000
+    dispatch_radius = (radius_km or settings.candidate_radius_km) * 1000
     # Looking ahead at a visit booked for later: those ending a visit near her that day set off from there.
     booked_at = request.window_start if settings.looks_ahead and is_scheduled(request, now) else None
     if booked_at is not None:
@@ -176,7 +181,7 @@ async def find_candidates(
             {*personal, *await positions.booked_nearby(session, request, elder, booked_at, dispatch_radius)}
         )
     scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
-    for ring, radius in enumerate(search_radii(settings)):
+    for ring, radius in enumerate(search_radii(settings, radius_km)):
         query = _caregivers_near(
             elder, radius, load_today, col(Caregiver.languages), gives_way, also=personal if ring == 0 else ()
         ).where(*rules)
@@ -401,6 +406,35 @@ async def _worth_waiting(session: AsyncSession, settings: Settings, request: Ser
     return False
 
 
+@dataclass(frozen=True)
+class Supply:
+    """Who is near an order: free to be offered it now, or kept from it only by the visit in hand or another open
+    offer (soon free); what the breach prediction reads from the dispatcher's own rules."""
+
+    free: int
+    soon_free: int
+    nearest_free_m: float | None
+
+
+async def supply_near(*, session: AsyncSession, settings: Settings, request: ServiceRequest) -> Supply:
+    """The caregivers within the dispatch radius who pass the order's hard rules now, and those who will."""
+    elder = await session.get(Elder, request.elder_id)
+    assert elder is not None
+    radius = settings.candidate_radius_km * 1000
+    now_rules = [r.holds for r in await _rules_for(session, settings, request, elder)]
+    later_rules = [
+        r.holds
+        for r in await _rules_for(session, settings, request, elder, waiting=True)
+        if r.code not in PASSING_RULES
+    ]
+    found = []
+    for rules in (now_rules, later_rules):
+        rows = (await session.execute(_caregivers_near(elder, radius).where(*rules))).all()
+        found.append([d for *_, lat, lon in rows if (d := distance_m(elder.lat, elder.lon, lat, lon)) <= radius])
+    free, could = found
+    return Supply(len(free), max(0, len(could) - len(free)), min(free, default=None))
+
+
 async def _settle(
     session: AsyncSession, request: ServiceRequest, made: int, *, hopeless: bool, waiting: bool = False
 ) -> None:
@@ -456,12 +490,18 @@ async def _run_round(session: AsyncSession, settings: Settings, request_id: int)
     if request is None or not await _start_dispatch(session, request):
         return request
     seats = await open_seats(session, request)
-    wanted = max(settings.offer_fanout(request.priority), seats) - await _pending_count(session, request_id)
+    # An order likely to breach its SLA (``backend.dispatch.breach``) reaches wider and more caregivers at once.
+    watch = await session.get(BreachWatch, request_id)
+    fanout, radius_km = settings.offer_fanout(request.priority), None
+    if watch is not None and watch.boosted:
+        fanout = max(fanout, settings.breach_offer_fanout)
+        radius_km = settings.candidate_radius_km * settings.breach_radius_factor
+    wanted = max(fanout, seats) - await _pending_count(session, request_id)
     made = 0
     if wanted > 0:
         now = utcnow()
         expires = now + timedelta(seconds=settings.offer_seconds(request.priority))
-        candidates = await find_candidates(session, request, settings, limit=wanted + 5)
+        candidates = await find_candidates(session, request, settings, limit=wanted + 5, radius_km=radius_km)
         free = await _claim_caregivers(session, [c.caregiver_id for c in candidates])
         for candidate in candidates:
             if candidate.caregiver_id not in free:

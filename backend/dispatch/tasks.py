@@ -6,7 +6,7 @@ from __future__ import annotations
 from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
-from backend.dispatch import service, waiting
+from backend.dispatch import breach, service, waiting
 from backend.requests.models import Status
 
 
@@ -57,3 +57,19 @@ async def sweep_deadlines(runtime: Runtime) -> int:
     async with runtime.unit_of_work() as session:
         await service.restart_stalled(session=session, settings=runtime.settings, now=now)
     return expired
+
+
+@task("dispatch.sweep_breaches")
+async def sweep_breaches(runtime: Runtime) -> int:
+    """Score every open order against its SLA; flag, tell and boost those likely to breach (once each)."""
+    async with runtime.unit_of_work() as session:
+        flagged = await breach.sweep(session=session, settings=runtime.settings, now=utcnow())
+    return len(flagged)
+
+
+@task("dispatch.train_breach_model")
+async def train_breach_model(runtime: Runtime) -> int | None:
+    """The nightly job: train the breach model on the platform's finished orders (None: too little history yet)."""
+    async with runtime.unit_of_work() as session:
+        model = await breach.train(session=session, settings=runtime.settings, now=utcnow())
+        return model.id if model is not None else None

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -103,9 +103,12 @@ class Simulation:
         workdir: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
         keep_samples: bool = False,
+        tick: Callable[[Runtime], Awaitable[None]] | None = None,
     ) -> None:
         """``progress(arrived, planned)`` is told as requests arrive; ``keep_samples`` keeps the raw figures in the
-        metrics, for a city's parts to be merged."""
+        metrics, for a city's parts to be merged; ``tick(runtime)`` is called every simulated minute (a benchmark's
+        periodic sweep)."""
+        self.tick = tick
         self.scenario = scenario
         self.progress = progress
         self.keep_samples = keep_samples
@@ -160,6 +163,10 @@ class Simulation:
             try:
                 await self._populate(runtime)
                 self._plan_requests()
+                if self.tick is not None:
+                    ticks = int((self.scenario.hours + self.scenario.drain_hours) * 60)
+                    for minute in range(1, ticks + 1):
+                        self.at(self.now + timedelta(minutes=minute), "tick")
                 populated = time.perf_counter()
                 if self.scenario.policy == "hindsight":
                     metrics = await plan_in_hindsight(runtime, self.scenario, known_requests(self._events))
@@ -229,7 +236,7 @@ class Simulation:
                 await self._handle(runtime, event)
             except DomainError as exc:  # a lost race or a lapsed offer: what a real user would see as 409
                 self.refused[f"{event.kind}:{exc.code}"] = self.refused.get(f"{event.kind}:{exc.code}", 0) + 1
-            if event.kind == "job":  # only the dispatcher's tasks make offers
+            if event.kind in ("job", "tick"):  # only the dispatcher's tasks (and a tick's) make offers
                 await self._watch_offers(runtime)
                 if event.payload[0] == "plans.replan":
                     await self._watch_moves(runtime)
@@ -259,6 +266,8 @@ class Simulation:
             await self._arrive(runtime, *p)
         elif kind == "finish":
             await self._finish(runtime, *p)
+        elif kind == "tick" and self.tick is not None:
+            await self.tick(runtime)
 
     async def _request(
         self,

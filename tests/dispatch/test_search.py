@@ -117,7 +117,7 @@ async def test_widening_ring_by_ring_finds_what_a_full_scan_finds(
     )
     widened = {limit: await ranking(limit) for limit in (1, 6, 20, 200)}
     assert rings.count(2_000.0) == 4 and len(rings) < 4 * len(service.search_radii(settings))  # stopped early
-    monkeypatch.setattr(service, "search_radii", lambda s: [s.candidate_radius_km * 1000])
+    monkeypatch.setattr(service, "search_radii", lambda s, r=None: [(r or s.candidate_radius_km) * 1000])
     for limit, found in widened.items():
         full = await ranking(limit)
         assert found == full, limit

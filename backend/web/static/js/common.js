@@ -337,6 +337,15 @@ function priorityBadge(priority) {
   return el("span", { class: `badge priority-${priority}` }, T(`priority.${priority}`));
 }
 
+/* The breach prediction's badge: 「预计 HH:MM 超时」, with how likely and which time (to accept, to arrive). */
+function breachBadge(o) {
+  if (!o.predicted_breach_at) return null;
+  const percent = Math.round((o.breach_probability || 0) * 100);
+  const sla = T(`breach.sla.${o.breach_sla || "accept"}`);
+  return el("span", { class: `breach breach-${o.breach_risk || "high"}`, title: T("breach.title", { percent, sla }) },
+    T("breach.badge", { time: Fmt.time(o.predicted_breach_at) }));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const logout = document.getElementById("logout");
   if (logout) logout.addEventListener("click", () => Session.logOut());

@@ -36,6 +36,12 @@ const refreshEscalated = debounce(() => loadEscalated().catch(failed), 300);
 
 function onConsoleEvent(channel, event, data) {
   OrderDetail.onEvent(channel, event, data);
+  if (event === "request.breach_predicted" && channel.startsWith("district:")) {
+    // An escalated order is already in the list waiting for a person: the list's badge says it, no toast.
+    if (data.status !== "escalated") toast(T("breach.alert", { id: data.request_id, time: Fmt.time(data.predicted_breach_at), sla: T(`breach.sla.${data.sla}`) }));
+    refreshEscalated();
+    return;
+  }
   if (event !== "request.status") return;
   if (channel.startsWith("request:") && Console.tracked.has(data.request_id)) {
     api(`/api/v1/requests/${data.request_id}`).then(renderTracked).catch(failed);
@@ -245,8 +251,23 @@ function renderTracked(order) {
 
 /* ---- Escalated orders: assigning by hand, with the dispatcher's reasons ---- */
 
+function renderAtRisk(orders) {
+  const risky = orders.filter((o) => o.predicted_breach_at && o.status !== "escalated");
+  const count = document.getElementById("risk-count");
+  count.textContent = Fmt.number(risky.length);
+  count.dataset.zero = risky.length === 0;
+  document.getElementById("at-risk").replaceChildren(...(risky.length ? risky.map((o) => el("li", { class: "esc at-risk", id: `risk-${o.id}` },
+    el("div", { class: "row spread" },
+      el("strong", {}, `#${o.id} ${o.elder_name}`), priorityBadge(o.priority), breachBadge(o)),
+    el("div", { class: "muted small" },
+      `${LANG === "en" ? o.service_name_en : o.service_name_zh} · ${o.community_name} · ${T(`status.${o.status}`)} · ${Fmt.duration(o.waiting_seconds)}`),
+    orderButton(o.id, { elderName: o.elder_name }, T("order.details"))))
+    : [el("li", { class: "muted" }, T("console.at_risk_empty"))]));
+}
+
 async function loadEscalated() {
   const queue = await api("/api/v1/dashboard/queue?limit=1000");
+  renderAtRisk(queue.orders);
   const escalated = queue.orders.filter((o) => o.status === "escalated");
   const count = document.getElementById("esc-count");
   count.textContent = Fmt.number(escalated.length);
@@ -255,7 +276,7 @@ async function loadEscalated() {
   list.replaceChildren(...(escalated.length ? escalated.map((o) => el("li", { class: `esc sla-${o.sla}`, id: `esc-${o.id}` },
     el("div", { class: "row spread" },
       el("strong", {}, `#${o.id} ${o.elder_name}`), priorityBadge(o.priority),
-      el("span", { class: `sla sla-${o.sla}` }, T(`sla.${o.sla}`))),
+      el("span", { class: `sla sla-${o.sla}` }, T(`sla.${o.sla}`)), breachBadge(o)),
     el("div", { class: "muted small" },
       `${LANG === "en" ? o.service_name_en : o.service_name_zh} · ${o.community_name} · ${Fmt.duration(o.waiting_seconds)}`),
     o.escalation_reason ? el("div", { class: "small" }, o.escalation_reason) : null,

@@ -138,7 +138,7 @@ async function loadQueue() {
     el("td", {}, LANG === "en" ? o.service_name_en : o.service_name_zh),
     el("td", {}, o.community_name),
     el("td", { class: "num" }, Fmt.duration(o.waiting_seconds)),
-    el("td", {}, el("span", { class: `sla sla-${o.sla}`, title: o.sla_due_at ? Fmt.dateTime(o.sla_due_at) : "" }, T(`sla.${o.sla}`))),
+    el("td", {}, el("span", { class: `sla sla-${o.sla}`, title: o.sla_due_at ? Fmt.dateTime(o.sla_due_at) : "" }, T(`sla.${o.sla}`)), " ", breachBadge(o)),
     el("td", {}, o.caregiver_name || "–"))));
   document.getElementById("queue-empty").hidden = queue.orders.length > 0;
 }
