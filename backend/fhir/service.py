@@ -8,6 +8,7 @@ refused. Every export names the elders it carried in the audit trail.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,7 +133,6 @@ def bundle(page: Page, *, base: str, kind: str, month: str, limit: int, offset: 
 
 
 def ndjson(items: list[dict[str, Any]]) -> Iterator[str]:
-    import json
-
+    """One resource a line (FHIR bulk data)."""
     for item in items:
         yield json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -38,7 +38,7 @@ from backend.dispatch.models import Offer, OfferStatus
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
 from backend.plans.service import working_periods
-from backend.plans.underway import Booked, Held, day_instance, new_crews, plan_cost
+from backend.plans.underway import Booked, Held, day_instance, new_crews, plan_costs
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.lifecycle import Actor, lock_request, request_channels, status_payload
 from backend.requests.models import Priority, RequestHistory, ServiceRequest, Status
@@ -198,7 +198,7 @@ async def replan(*, session: AsyncSession, settings: Settings, provider_id: int,
     instance, warm, keys = plan
     solution = await compute(solve, instance, time_limit=settings.replan_seconds, seed=0, warm=warm)
     routes = {r.caregiver: [v.patient for v in r.visits] for r in solution.routes}
-    before, after = plan_cost(instance, warm), plan_cost(instance, routes)
+    before, after = plan_costs(instance, warm, routes)
     crews = new_crews(solution, keys, held)
     moves = [Move(h.request.id, h.crew, crews[h.request.id]) for h in held if set(crews[h.request.id]) != set(h.crew)]  # type: ignore[index,arg-type]
     result.saved_minutes = round(before[0] - after[0], 1)

@@ -166,11 +166,11 @@ async def _refused(session: AsyncSession, held: list[Held], keys: dict[str, Care
     return out
 
 
-def plan_cost(instance: hhcrsp.Instance, plan: Plan) -> tuple[float, float]:
-    """A plan's travel, lateness and changes in minutes, and its minutes past a shift."""
+def plan_costs(instance: hhcrsp.Instance, *plans: Plan) -> list[tuple[float, float]]:
+    """Each plan's travel, lateness and changes in minutes, and its minutes past a shift (one compiled model)."""
     model = compile_model(instance)
-    state = State(model, warm_routes(instance, model, plan))
-    return state.distance + state.total_tard + state.max_tard, state.overtime
+    states = [State(model, warm_routes(instance, model, plan)) for plan in plans]
+    return [(s.distance + s.total_tard + s.max_tard, s.overtime) for s in states]
 
 
 def new_crews(solution: hhcrsp.Solution, keys: dict[str, Caregiver], held: list[Held]) -> dict[int, tuple[int, ...]]:
