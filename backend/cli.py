@@ -21,6 +21,7 @@ from backend.simulation.breaches import bench_breaches
 from backend.simulation.cli import bench_dispatch, simulate
 
 if TYPE_CHECKING:
+    from backend.core.config import Settings
     from backend.core.spreadsheets import CsvEncoding
 
 app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dispatch platform", no_args_is_help=True)
@@ -213,6 +214,7 @@ def import_institutions(
     ] = None,
 ) -> None:
     """Import institutions and their beds from the bureau's spreadsheet (see backend/capacity/importer.py)."""
+    from backend.core.config import Settings
     from backend.core.spreadsheets import CsvEncoding
 
     _logging()
@@ -265,6 +267,37 @@ async def _import_institutions(data: bytes, filename: str, *, good_rows: bool, e
     return True
 
 
+def _require_schema(settings: Settings) -> None:
+    """Refuse to serve, in one clear line, a database that cannot be reached or is not migrated to the code's schema.
+
+    The same for the embedded SQLite file and PostgreSQL: without it every job would fail on a missing table.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()  # type: ignore[arg-type]
+    engine = create_engine(settings.sync_database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        console.print(
+            f"[red]无法连接数据库[/red]：{type(exc.orig or exc).__name__}。请检查 ELDERCARE_DATABASE_URL。\n"
+            "Cannot reach the database: check ELDERCARE_DATABASE_URL."
+        )
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if current != head:
+        console.print(
+            f"[red]数据库结构不是最新版本[/red]（当前 {current or '空库'}，应为 {head}）：请先运行 eldercare migrate。\n"
+            f"The database schema is at {current or 'nothing'}, the code needs {head}: run `eldercare migrate` first."
+        )
+        raise typer.Exit(2)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -277,6 +310,7 @@ def serve(
 
     _logging()
     settings = get_settings()
+    _require_schema(settings)
     mode = "嵌入式 embedded (SQLite/in-process)" if settings.embedded else "Redis + Celery workers"
     console.print(f"[bold]虚拟养老派单平台[/bold] · {mode}")
     console.print(f"  API      http://{host}:{port}/api/v1   docs http://{host}:{port}/docs")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
-from tests.infra import Process, free_port, platform_env, run_cli, wait_ready
+from tests.infra import ROOT, Process, free_port, platform_env, run_cli, wait_ready
 
 SUZHOU = {
     "姑苏区",
@@ -25,7 +28,7 @@ SUZHOU = {
 def embedded(tmp_path_factory):
     db = tmp_path_factory.mktemp("embedded") / "eldercare.db"
     env = platform_env(
-        ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        ELDERCARE_DATABASE_URL=f"sqlite:///{db}",  # as an operator writes it; the driver is implied
         ELDERCARE_OFFER_SECONDS_NORMAL="3",
         ELDERCARE_SWEEP_SECONDS="0.5",
     )
@@ -100,3 +103,22 @@ async def test_demo_data_and_the_order_life_in_one_process(embedded) -> None:
     assert "eldercare_scheduler_last_enqueue_timestamp_seconds" in metrics
     for closable in (dashboard, phone, admin, operator, staff, world):
         await closable.close()
+
+
+@pytest.mark.parametrize("where", ["unmigrated", "unreachable"])
+def test_serve_refuses_a_database_it_cannot_use_in_one_clear_line(tmp_path, where) -> None:
+    """No traceback per job on a missing table: `serve` says what to do and exits 2, on SQLite as on PostgreSQL."""
+    db = tmp_path / "fresh.db" if where == "unmigrated" else tmp_path / "no" / "such" / "dir.db"
+    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite:///{db}")
+    done = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    said = " ".join(done.stdout.split())
+    assert ("eldercare migrate" in said) if where == "unmigrated" else ("ELDERCARE_DATABASE_URL" in said)
+    assert "Traceback" not in done.stdout + done.stderr
