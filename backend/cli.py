@@ -214,7 +214,6 @@ def import_institutions(
     ] = None,
 ) -> None:
     """Import institutions and their beds from the bureau's spreadsheet (see backend/capacity/importer.py)."""
-    from backend.core.config import Settings
     from backend.core.spreadsheets import CsvEncoding
 
     _logging()
@@ -292,7 +291,8 @@ def _require_schema(settings: Settings) -> None:
         engine.dispose()
     if current != head:
         console.print(
-            f"[red]数据库结构不是最新版本[/red]（当前 {current or '空库'}，应为 {head}）：请先运行 eldercare migrate。\n"
+            f"[red]数据库结构不是最新版本[/red]（当前 {current or '空库'}，应为 {head}）："
+            "请先运行 eldercare migrate。\n"
             f"The database schema is at {current or 'nothing'}, the code needs {head}: run `eldercare migrate` first."
         )
         raise typer.Exit(2)

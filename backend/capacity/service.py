@@ -250,15 +250,20 @@ async def _may_place(session: AsyncSession, user: User, institution: Institution
     return elder
 
 
-async def _set_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedStatus) -> None:
-    """Move a bed from ``frm`` to ``to`` (409 when someone changed it first)."""
+async def _moved_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedStatus) -> bool:
+    """Move a bed from ``frm`` to ``to`` if it still is ``frm``; whether it was."""
     done = await session.execute(
         update(Bed)
         .where(col(Bed.id) == bed_id, col(Bed.status) == frm.value)
         .values(status=to.value, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _set_bed(session: AsyncSession, bed_id: int, frm: BedStatus, to: BedStatus) -> None:
+    """Move a bed from ``frm`` to ``to`` (409 when someone changed it first)."""
+    if not await _moved_bed(session, bed_id, frm, to):
         raise Conflict("床位状态已变化，请刷新", code="bed_changed", message_en="The bed changed; refresh")
 
 
@@ -286,21 +291,30 @@ async def _take_bed(
     by: str,
     reason: str | None,
 ) -> BedHold | None:
-    """Hold the first free bed of the kind for the elder; None when no bed is free."""
-    bed_id = await session.scalar(
-        select(Bed.id)
-        .where(
-            col(Bed.institution_id) == institution.id,
-            col(Bed.kind) == kind,
-            col(Bed.status) == BedStatus.free.value,
+    """Hold the first free bed of the kind for the elder; None when no bed is free.
+
+    PostgreSQL skips beds other holds have locked; SQLite cannot, so a hold that finds its bed taken meanwhile
+    (the conditional update moves nothing) goes on to the next free one.
+    """
+    taken: list[int] = []
+    while True:
+        bed_id = await session.scalar(
+            select(Bed.id)
+            .where(
+                col(Bed.institution_id) == institution.id,
+                col(Bed.kind) == kind,
+                col(Bed.status) == BedStatus.free.value,
+                col(Bed.id).not_in(taken),
+            )
+            .order_by(col(Bed.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(col(Bed.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if bed_id is None:
-        return None
-    await _set_bed(session, bed_id, BedStatus.free, BedStatus.held)
+        if bed_id is None:
+            return None
+        if await _moved_bed(session, bed_id, BedStatus.free, BedStatus.held):
+            break
+        taken.append(bed_id)
     now = utcnow()
     hold = BedHold(
         bed_id=bed_id,

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -119,6 +119,21 @@ def sync_connect_args(pgbouncer: bool) -> dict[str, Any]:
     """psycopg's connection arguments: behind PgBouncer, no statement prepared on the server (it prepares any
     statement run five times on one connection, by default)."""
     return {"prepare_threshold": None} if pgbouncer else {}
+
+
+async def lock_transaction(session: AsyncSession, *keys: int) -> None:
+    """Hold a lock until the transaction ends, so that transactions taking the same lock run one at a time.
+
+    PostgreSQL: a transaction-scoped advisory lock on ``keys`` (one bigint, or two ints). SQLite: its single write
+    lock, taken now instead of at the first write, which serialises the transaction with every other writer (the
+    embedded mode has one process and little traffic); call it before reading what the lock protects.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if dialect == "postgresql":
+        names = ", ".join(f":k{i}" for i in range(len(keys)))
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({names})"), {f"k{i}": k for i, k in enumerate(keys)})
+    elif dialect == "sqlite":
+        await session.execute(text("UPDATE lease SET name = name WHERE 0 = 1"))  # a write statement: the lock
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sqlalchemy import Select, and_, exists, func, literal, or_, text, true, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from backend.calendars import positions
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
-from backend.core.db import local_midnight, utcnow
+from backend.core.db import local_midnight, lock_transaction, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
@@ -563,8 +563,7 @@ async def run_batch(*, session: AsyncSession, settings: Settings, limit: int = 2
 
 
 async def _run_batch(session: AsyncSession, settings: Settings, limit: int) -> BatchResult:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK_KEY})
+    await lock_transaction(session, BATCH_LOCK_KEY)
     has_pending = exists().where(
         col(Offer.request_id) == col(ServiceRequest.id), col(Offer.status) == OfferStatus.pending.value
     )

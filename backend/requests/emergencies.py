@@ -7,13 +7,13 @@ taken one at a time under a lock of the elder's emergencies, so only the first o
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.areas.service import area_channels
 from backend.audit import service as audit
 from backend.core.config import Settings
+from backend.core.db import lock_transaction
 from backend.core.events import emit
 from backend.core.throttle import Throttle
 from backend.emergency.schemas import SosResult
@@ -36,10 +36,7 @@ async def open_emergency(session: AsyncSession, elder_id: int) -> int | None:
     A transaction-scoped advisory lock, not the elder's row: the dispatcher locks an order and then its elder,
     and a call joining that order must not hold the elder's row while it waits for the order's.
     """
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, :elder)"), {"space": PRESS_LOCK_SPACE, "elder": elder_id}
-        )
+    await lock_transaction(session, PRESS_LOCK_SPACE, elder_id)
     return await session.scalar(
         select(ServiceRequest.id)
         .where(

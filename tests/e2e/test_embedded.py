@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -122,3 +123,33 @@ def test_serve_refuses_a_database_it_cannot_use_in_one_clear_line(tmp_path, wher
     said = " ".join(done.stdout.split())
     assert ("eldercare migrate" in said) if where == "unmigrated" else ("ELDERCARE_DATABASE_URL" in said)
     assert "Traceback" not in done.stdout + done.stderr
+
+
+async def test_six_simultaneous_holds_on_three_free_beds_three_win_on_sqlite(embedded) -> None:
+    """SQLite has no SKIP LOCKED: a hold that loses its bed to a neighbour takes the next free one, as on PostgreSQL."""
+    admin = await Api.login(embedded, "admin", ADMIN_PASSWORD)
+    world = await World.build(embedded, admin, caregivers_km=())
+    while len(world.elders) < 6:
+        await world.add_elder()
+    body = {
+        "name": "平江颐养院",
+        "operator_kind": "public_private",
+        "community_id": world.community["id"],
+        "location": world.home,
+        "licence_no": f"苏民养{world.community['id']:06d}",
+        "provider_id": world.provider["id"],
+    }
+    home = await admin.ok("POST", "/api/v1/institutions", body, 201)
+    await admin.ok("POST", f"/api/v1/institutions/{home['id']}/beds", {"room": "A", "kind": "nursing", "count": 3}, 201)
+    operator = await world.user("operator")
+
+    async def hold(elder: dict) -> tuple[int, str | None]:
+        answer = await operator.post(
+            "/api/v1/bed-holds", {"elder_id": elder["id"], "institution_id": home["id"], "kind": "nursing"}
+        )
+        return answer.status_code, (answer.json().get("error") or {}).get("code")
+
+    answers = await asyncio.gather(*(hold(e) for e in world.elders))
+    assert sorted(answers, key=str) == [(201, None)] * 3 + [(409, "no_bed_free")] * 3, answers
+    counts = await admin.ok("GET", f"/api/v1/institutions/{home['id']}/capacity")
+    assert counts["free"] == 0 and counts["held"] == 3
