@@ -85,7 +85,7 @@ async def record_benefit(*, session: AsyncSession, user: User, elder_id: int, da
     category = await _category(session, data.category)
     if not category.active:
         raise Invalid("该保障类别已停用", code="category_inactive", message_en="The category is retired")
-    benefit = ElderBenefit(elder_id=elder.id, **data.model_dump(), by=f"{user.role}:{user.id}")  # type: ignore[arg-type]
+    benefit = ElderBenefit(elder_id=elder.id, **data.model_dump(), by=user.actor)  # type: ignore[arg-type]
     taken = Conflict(
         "该老人已登记此类别（未结束）", code="benefit_exists", message_en="The elder already has this category"
     )

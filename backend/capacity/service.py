@@ -341,7 +341,7 @@ async def hold_bed(*, session: AsyncSession, settings: Settings, user: User, dat
     if await session.scalar(select(living)):
         raise Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
     assert elder.id is not None
-    by = f"{user.role}:{user.id}"
+    by = user.actor
     hold = await _take_bed(
         session, institution, elder.id, data.kind, hours=settings.bed_hold_hours, by=by, reason=data.reason
     )
@@ -399,7 +399,7 @@ async def admit(*, session: AsyncSession, user: User, hold_id: int) -> Admission
         institution_id=hold.institution_id,
         hold_id=hold.id,
         admitted_at=now,
-        admitted_by=f"{user.role}:{user.id}",
+        admitted_by=user.actor,
     )
     taken = Conflict("该老人已入住床位", code="elder_already_admitted", message_en="The elder already has a bed")
     await insert_unique(session, admission, taken)
@@ -453,7 +453,7 @@ async def _vacate(session: AsyncSession, user: User, admission: Admission, reaso
     bed = await session.get(Bed, admission.bed_id)
     assert bed is not None and bed.id is not None
     await _set_bed(session, bed.id, BedStatus.occupied, BedStatus.free)
-    admission.discharged_at, admission.discharged_by = utcnow(), f"{user.role}:{user.id}"
+    admission.discharged_at, admission.discharged_by = utcnow(), user.actor
     admission.discharge_reason = reason
     await session.flush()
     return bed
@@ -488,7 +488,7 @@ async def transfer(
         bed_id=target.id,
         elder_id=admission.elder_id,
         institution_id=there.id,  # type: ignore[arg-type]
-        admitted_by=f"{user.role}:{user.id}",
+        admitted_by=user.actor,
     )
     session.add(moved)
     await session.flush()
@@ -646,7 +646,7 @@ async def join_waiting_list(
         disability_level=data.disability_level,
         priority=priority_of(settings, data.benefit, data.disability_level),
         note=data.note,
-        by=f"{user.role}:{user.id}",
+        by=user.actor,
     )
     already = Conflict("该老人已在此轮候名单中", code="already_waiting", message_en="Already on this waiting list")
     await insert_unique(session, entry, already)

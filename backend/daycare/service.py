@@ -112,7 +112,7 @@ async def book(*, session: AsyncSession, user: User, data: BookingCreate) -> lis
             code="day_full",
             message_en="Full on: " + ", ".join(d.isoformat() for d in full),
         )
-    by = f"{user.role}:{user.id}"
+    by = user.actor
     made = []
     twice = Conflict("该老人当天已有预约", code="already_booked", message_en="The elder is booked that day")
     for day in days:

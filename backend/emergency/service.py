@@ -170,7 +170,7 @@ async def act(
             message_en="The platform is still calling her and has not asked the family yet; call 120 if urgent",
         )
     note = note or (ANSWERED[answer] if answer else None)
-    await _stop(session, request, f"{user.role}:{user.id}", note, utcnow(), answer=answer)
+    await _stop(session, request, user.actor, note, utcnow(), answer=answer)
     return steps
 
 

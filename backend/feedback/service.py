@@ -116,7 +116,7 @@ async def after_rating(
 ) -> None:
     """Staff recording the rating on a callback have done it; a low rating opens a complaint, and, given in
     the app, a callback."""
-    by, staff = f"{user.role}:{user.id}", user.role in (*CITYWIDE, Role.community_staff.value)
+    by, staff = user.actor, user.role in (*CITYWIDE, Role.community_staff.value)
     if staff:
         callback = await open_one(session, FollowUpKind.satisfaction_call, request_id=request.id)
         if callback is not None:
@@ -140,9 +140,7 @@ async def complain(
         own or user.role in (*CITYWIDE, Role.community_staff.value) or await follows(session, user, request.elder_id)
     ):
         raise Forbidden("无权投诉该工单", code="role_forbidden", message_en="You may not complain about this order")
-    return await open_complaint(
-        session, settings, request, source=ComplaintSource.complaint, text=text, by=f"{user.role}:{user.id}"
-    )
+    return await open_complaint(session, settings, request, source=ComplaintSource.complaint, text=text, by=user.actor)
 
 
 async def _case(session: AsyncSession, complaint_id: int) -> Complaint:
@@ -165,7 +163,7 @@ async def answer(*, session: AsyncSession, user: User, complaint_id: int, text: 
         raise Forbidden("只有被投诉的服务组织可以答复", code="out_of_scope", message_en="Not your complaint")
     if complaint.status == ComplaintStatus.resolved:
         raise Conflict("投诉已办结", code="complaint_resolved", message_en="The complaint is resolved")
-    complaint.answer, complaint.answered_at, complaint.answered_by = text, utcnow(), f"{user.role}:{user.id}"
+    complaint.answer, complaint.answered_at, complaint.answered_by = text, utcnow(), user.actor
     if complaint.status == ComplaintStatus.open:
         complaint.status = ComplaintStatus.answered.value
     await session.flush()
@@ -181,7 +179,7 @@ async def resolve(*, session: AsyncSession, user: User, complaint_id: int, text:
     if complaint.status == ComplaintStatus.resolved:
         raise Conflict("投诉已办结", code="complaint_resolved", message_en="The complaint is resolved")
     complaint.status, complaint.resolution = ComplaintStatus.resolved.value, text
-    complaint.resolved_at, complaint.resolved_by = utcnow(), f"{user.role}:{user.id}"
+    complaint.resolved_at, complaint.resolved_by = utcnow(), user.actor
     await session.flush()
     await _tell(session, complaint, "complaint.resolved")
     return complaint

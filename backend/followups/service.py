@@ -118,7 +118,7 @@ async def finish(*, session: AsyncSession, user: User, follow_up_id: int, outcom
         raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
     if follow_up.status != FollowUpStatus.open:
         raise Conflict("该跟进事项已完成", code="follow_up_closed", message_en="The follow-up is closed")
-    mark_done(follow_up, by=f"{user.role}:{user.id}", outcome=outcome)
+    mark_done(follow_up, by=user.actor, outcome=outcome)
     await session.flush()
     emit(session, "follow_up.done", await area_channels(session, follow_up.community_id), _event(follow_up))
     return follow_up

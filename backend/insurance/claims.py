@@ -149,7 +149,7 @@ async def report(
         admission_id=admission.id if admission else None,
         institution_id=institution.id if institution else None,
         provider_id=caregiver.provider_id if caregiver else None,
-        reported_by=f"{user.role}:{user.id}",
+        reported_by=user.actor,
     )
     session.add(incident)
     await session.flush()
@@ -319,7 +319,7 @@ async def advance(*, session: AsyncSession, settings: Settings, user: User, clai
     now = utcnow()
     claim.status, claim.updated_at = data.to.value, now
     claim.due_at, claim.overdue_notified_at = _deadline(settings, data.to, now), None
-    session.add(ClaimEvent(claim_id=claim.id, status=claim.status, by=f"{user.role}:{user.id}", note=data.note, at=now))  # type: ignore[arg-type]
+    session.add(ClaimEvent(claim_id=claim.id, status=claim.status, by=user.actor, note=data.note, at=now))  # type: ignore[arg-type]
     await session.flush()
     return claim
 

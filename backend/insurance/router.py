@@ -121,7 +121,7 @@ async def import_policies(
         encoding=encoding,
     )
     if not report.errors or good_rows:
-        await importer.write_rows(session, report, by=f"{user.role}:{user.id}")
+        await importer.write_rows(session, report, by=user.actor)
     # Tens of thousands of row errors: the answer is built off the event loop too.
     body = await compute(_report_json, report.rows, report.imported, report.errors)
     return Response(body, media_type="application/json")

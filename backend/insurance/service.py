@@ -145,7 +145,7 @@ async def create_policy(*, session: AsyncSession, user: User, data: PolicyCreate
     insured = await _insured(session, data.insured_type, data.insured_id)
     if not _may_manage(user, data.insured_type, insured):
         raise Forbidden("无权登记该保单", code="out_of_scope", message_en="Not a policy you may register")
-    policy = InsurancePolicy(**data.model_dump(), by=f"{user.role}:{user.id}")
+    policy = InsurancePolicy(**data.model_dump(), by=user.actor)
     taken = Conflict(
         f"保单 {data.insurer} {data.number} 已登记", code="policy_exists", message_en="This policy is registered"
     )

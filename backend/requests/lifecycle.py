@@ -88,14 +88,14 @@ class Actor:
     @classmethod
     def of_user(cls, user: User) -> Actor:
         """A signed-in user; the label names the account by id, never by a name or a phone number."""
-        return cls(role=user.role, label=f"{user.role}:{user.id}", user_id=user.id)
+        return cls(role=user.role, label=user.actor, user_id=user.id)
 
     @classmethod
     def of_caregiver(cls, caregiver: Caregiver) -> Actor:
         """A caregiver acting from their phone."""
         return cls(
             role=Role.caregiver.value,
-            label=f"caregiver:{caregiver.id}",
+            label=f"{Role.caregiver.value}:{caregiver.user_id}",  # her account, as User.actor names her
             user_id=caregiver.user_id,
             caregiver_id=caregiver.id,
         )

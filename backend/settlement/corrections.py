@@ -96,7 +96,7 @@ async def ask(*, session: AsyncSession, user: User, request_id: int, data: Corre
         comment=data.comment,
         before=snapshot(visit),
         after=_proposed(visit, data),
-        requested_by=f"{user.role}:{user.id}",
+        requested_by=user.actor,
         requested_by_user_id=user.id,  # type: ignore[arg-type]
     )
     waiting = Conflict(
@@ -143,7 +143,7 @@ async def decide(
         visit.notes = correction.after["notes"]
         visit.location_flagged = correction.after["location_flagged"]
     correction.status = (CorrectionStatus.approved if approve else CorrectionStatus.rejected).value
-    correction.decided_by, correction.decided_at, correction.decision_note = f"{user.role}:{user.id}", utcnow(), note
+    correction.decided_by, correction.decided_at, correction.decision_note = user.actor, utcnow(), note
     await session.flush()
     emit(session, "visit.correction", [f"request:{correction.request_id}"], _event(correction))
     return correction

@@ -109,7 +109,7 @@ async def run(
         provider_id=provider_id,
         month=month,
         revision=(latest.revision + 1) if latest else 1,
-        created_by=f"{user.role}:{user.id}" if user else "system:settlement",
+        created_by=user.actor if user else "system:settlement",
         included=sum(1 for x in new if x.kind == LineKind.included),
         excluded=sum(1 for x in new if x.kind == LineKind.excluded),
         government_yuan=total(new, Payer.government),
@@ -159,7 +159,7 @@ async def advance(*, session: AsyncSession, user: User, settlement_id: int, to: 
             code="illegal_transition",
             message_en=f"A {settlement.status} settlement cannot become {to.value}",
         )
-    now, by = utcnow(), f"{user.role}:{user.id}"
+    now, by = utcnow(), user.actor
     settlement.status = to.value
     if to == SettlementStatus.confirmed:
         settlement.confirmed_at, settlement.confirmed_by = now, by

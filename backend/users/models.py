@@ -39,3 +39,9 @@ class User(SQLModel, table=True):
     # of role or scope raises it, which ends every token (and socket) issued before.
     token_version: int = 0
     created_at: datetime = created_at_field()
+
+    @property
+    def actor(self) -> str:
+        """How every history and record names this person: role and account id (``caregiver:12``), one id for
+        one person across order histories, claims, corrections and the audit trail."""
+        return f"{self.role}:{self.id}"

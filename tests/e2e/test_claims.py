@@ -74,6 +74,11 @@ async def test_each_incident_goes_to_the_scheme_that_answers_for_it(stack, admin
     liability = next(c for c in body["claims"] if c["scheme"] == "home_care_liability")
     assert liability["status"] == "reported" and liability["facts"]["visit"]["caregiver"]["id"] == caregiver["id"]
     assert liability["facts"]["policy"]["number"] == provider_cover["number"] and liability["due_at"]
+    # One id for one person: the claim names the caregiver as the order's history does, by her account.
+    history = (await operator.ok("GET", f"/api/v1/requests/{rid}"))["history"]
+    accepted = next(h for h in history if h["status"] == "accepted")
+    claim = await admin.ok("GET", f"/api/v1/insurance/claims/{liability['id']}")
+    assert claim["history"][0]["by"] == accepted["by"] == f"caregiver:{caregiver['user_id']}"
     # Broken property on the visit: the provider's liability only. Someone else's visit cannot be reported by them.
     damage = (await report(caregiver["api"], at_home, kind="property_damage", request_id=rid)).json()
     assert [c["scheme"] for c in damage["claims"]] == ["home_care_liability"]

@@ -83,7 +83,7 @@ async def test_order_from_hotline_to_check_out_with_decline_and_deadline_cascade
     assert [h["status"] for h in detail["history"]] == LIFE
     assert detail["history"][3]["reason"].startswith("护理员拒单")
     assert detail["history"][5]["reason"] == "派单超时未响应"
-    assert detail["history"][7]["by"] == f"caregiver:{far['id']}"
+    assert detail["history"][7]["by"] == f"caregiver:{far['user_id']}"  # her account, as every record names her
 
     # A dashboard that reconnects with `since` gets exactly what it missed.
     missed_from = seen[6]["seq"]
