@@ -282,8 +282,9 @@ def _require_schema(settings: Settings) -> None:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
+        cause = type(getattr(exc, "orig", None) or exc).__name__
         console.print(
-            f"[red]无法连接数据库[/red]：{type(exc.orig or exc).__name__}。请检查 ELDERCARE_DATABASE_URL。\n"
+            f"[red]无法连接数据库[/red]：{cause}。请检查 ELDERCARE_DATABASE_URL。\n"
             "Cannot reach the database: check ELDERCARE_DATABASE_URL."
         )
         raise typer.Exit(2) from None
