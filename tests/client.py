@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,15 +22,32 @@ PASSWORD = "test-pass-123"
 _serial = itertools.count(1)
 
 
+# A time in an answer: the platform writes every one as UTC with a "Z" (ISO 8601), never "+08:00" nor "+00:00".
+TIME_IN_JSON = re.compile(r'"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?([^"]*))"')
+
+
+def one_time_format(text: str) -> None:
+    """Fail when an answer or event writes a time any other way than ``2026-12-07T08:00:00Z``."""
+    odd = [whole for whole, zone in TIME_IN_JSON.findall(text) if zone != "Z"]
+    assert not odd, f"times not in UTC 'Z' form: {odd[:5]}"
+
+
+async def _one_time_format(response: httpx.Response) -> None:
+    if response.headers.get("content-type", "").startswith(("application/json", "application/fhir+json")):
+        one_time_format((await response.aread()).decode())
+
+
 class Api:
-    """An HTTP client signed in as one user."""
+    """An HTTP client signed in as one user; every JSON answer it gets is checked for the one time format."""
 
     def __init__(self, base_url: str, token: str | None = None, username: str = "") -> None:
         self.base_url = base_url
         self.token = token
         self.username = username
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=30, event_hooks={"response": [_one_time_format]}
+        )
 
     @classmethod
     async def login(cls, base_url: str, username: str, password: str = PASSWORD) -> Api:
@@ -88,7 +106,9 @@ class Ws:
         await self.conn.send(json.dumps(message))
 
     async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+        text = await asyncio.wait_for(self.conn.recv(), timeout)
+        one_time_format(text)
+        frame: dict[str, Any] = json.loads(text)
         self.frames.append(frame)
         if frame.get("type") == "event":
             self.events.append(frame)

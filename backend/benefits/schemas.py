@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.input_errors import InputError
 from backend.core.schemas import ServiceDay
 
 MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, 2000-2099
@@ -63,7 +64,7 @@ class BenefitCreate(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> BenefitCreate:
         if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError("valid_to must not be before valid_from")
+            raise InputError("有效期止日不能早于起日", "valid_to must not be before valid_from")
         return self
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.core.input_errors import InputError
 from backend.requests.models import Priority, Status
 
 
@@ -19,7 +20,10 @@ class ShiftIn(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> ShiftIn:
         if self.end <= self.start:
-            raise ValueError("a shift ends after it starts (overnight shifts are two entries)")
+            raise InputError(
+                "班次结束须晚于开始（跨夜班次请分成两段）",
+                "a shift ends after it starts (overnight shifts are two entries)",
+            )
         return self
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.capacity.models import Benefit, OperatorKind
+from backend.core.input_errors import InputError
 from backend.core.schemas import Id, Location, PlaceIn
 
 
@@ -179,7 +180,7 @@ class WaitingCreate(BaseModel):
     @model_validator(mode="after")
     def _one_list(self) -> WaitingCreate:
         if (self.institution_id is None) == (self.district_id is None):
-            raise ValueError("give exactly one of institution_id and district_id")
+            raise InputError("机构与区县须且只须给出一个", "give exactly one of institution_id and district_id")
         return self
 
 

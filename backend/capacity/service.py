@@ -50,7 +50,7 @@ from backend.capacity.schemas import (
     WaitingCreate,
 )
 from backend.core.config import Settings
-from backend.core.db import local_today, utcnow
+from backend.core.db import iso, local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
@@ -610,7 +610,7 @@ async def _serve_waiting(session: AsyncSession, settings: Settings, institution:
                 "institution_name": institution.name,
                 "bed_id": hold.bed_id,
                 "kind": kind,
-                "expires_at": hold.expires_at.isoformat(),
+                "expires_at": iso(hold.expires_at),
             },
         )
 

@@ -42,6 +42,14 @@ def utcnow() -> datetime:
     return _clock() if _clock is not None else datetime.now(UTC)
 
 
+def iso(at: datetime) -> str:
+    """A time as every answer and event writes it: ISO 8601 in UTC with a ``Z`` (as pydantic writes UTC times).
+
+    A naive time is taken as UTC (SQLite hands timestamps back naive outside the models' UTCDateTime columns)."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def local_today() -> date:
     """Today in Suzhou (the platform's days: bookings, plans, snapshots)."""
     return utcnow().astimezone(LOCAL_TZ).date()

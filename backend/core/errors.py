@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core.i18n import prefers_english
+from backend.core.input_errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +125,13 @@ def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
 
 def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    english = prefers_english(request)
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        {"loc": list(e.get("loc", ())), "msg": describe(e, english=english), "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": ""}
     field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
-    english = prefers_english(request)
     message = f"Invalid input: {field} {first['msg']}" if english else f"输入有误：{field} {first['msg']}"
     return JSONResponse({"error": {"code": "validation_error", "message": message}, "detail": errors}, status_code=422)
 
@@ -139,12 +140,22 @@ def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, PayloadTooLarge):
         return JSONResponse(exc.body(prefers_english(request)), status_code=exc.status_code)
-    codes = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    code = codes.get(exc.status_code, "http_error")
+    code, zh, en = HTTP_REFUSALS.get(exc.status_code, ("http_error", "请求无法处理", "The request cannot be handled"))
     headers = getattr(exc, "headers", None)
-    return JSONResponse(
-        {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code, headers=headers
-    )
+    message = en if prefers_english(request) else zh
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=exc.status_code, headers=headers)
+
+
+# The framework's own refusals (an unknown address, a method the route lacks), in the request's language.
+HTTP_REFUSALS = {
+    400: ("bad_request", "请求格式不正确", "The request is malformed"),
+    401: ("not_authenticated", "请先登录", "Sign in first"),
+    403: ("forbidden", "无权访问", "Not allowed"),
+    404: ("not_found", "找不到该地址", "No such address"),
+    405: ("method_not_allowed", "该地址不支持此请求方法", "This address does not take that method"),
+    406: ("not_acceptable", "无法提供所要求的格式", "That format cannot be given"),
+    415: ("unsupported_media_type", "不支持该内容格式", "That content type is not accepted"),
+}
 
 
 def sqlstate(exc: DBAPIError) -> str:

@@ -11,6 +11,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
 from backend.core.geo import Crs, to_wgs84
+from backend.core.input_errors import InputError
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -23,12 +24,14 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 def _service_day(value: date) -> date:
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}")
+        raise InputError(f"应在 {FIRST_DAY} 至 {LAST_DAY} 之间", f"must be between {FIRST_DAY} and {LAST_DAY}")
     return value
 
 
 def _service_time(value: datetime) -> datetime:
-    _service_day((value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).date())
+    """In range, and in UTC: a time given as ``+08:00`` is answered back as every other time is, with ``Z``."""
+    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    _service_day(value.date())
     return value
 
 
@@ -47,7 +50,10 @@ def _uscc(value: str) -> str:
     try:
         return str(uscc.validate(value))
     except ValidationError as exc:
-        raise ValueError("统一社会信用代码无效（应为 18 位，末位为校验码）") from exc
+        raise InputError(
+            "统一社会信用代码无效（应为 18 位，末位为校验码）",
+            "not a valid unified social credit code (18 characters, the last a check character)",
+        ) from exc
 
 
 # A unified social credit code (统一社会信用代码, GB 32100-2015), its check character verified; stored compact.

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.input_errors import InputError
 from backend.core.schemas import Id, ServiceDay
 
 MAX_DAYS = 93  # a quarter at most in one booking
@@ -62,14 +63,16 @@ class BookingCreate(BaseModel):
     @model_validator(mode="after")
     def _days(self) -> BookingCreate:
         if bool(self.days) == bool(self.weekdays):
-            raise ValueError("give either days or weekdays with start and end")
+            raise InputError(
+                "请给出日期，或给出星期几及起止日期（二选一）", "give either days or weekdays with start and end"
+            )
         if self.weekdays:
             if self.start is None or self.end is None or self.end < self.start:
-                raise ValueError("weekdays need start <= end")
+                raise InputError("起始日期不能晚于结束日期", "weekdays need start <= end")
             if (self.end - self.start).days >= MAX_DAYS:
-                raise ValueError(f"at most {MAX_DAYS} days at once")
+                raise InputError(f"一次最多 {MAX_DAYS} 天", f"at most {MAX_DAYS} days at once")
             if any(not 1 <= w <= 7 for w in self.weekdays):
-                raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+                raise InputError("星期几为 1（周一）到 7（周日）", "weekdays are 1 (Monday) to 7 (Sunday)")
         return self
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.core.schemas import Id
+from backend.core.schemas import Id, ServiceTime
 from backend.devices.models import Button
 
 
@@ -52,7 +52,7 @@ class AlarmIn(BaseModel):
 
     alarm_id: str = Field(min_length=1, max_length=64)
     button: Button
-    at: datetime
+    at: ServiceTime
 
 
 class AlarmResult(BaseModel):

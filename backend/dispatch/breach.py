@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from backend.areas.service import area_channels
 from backend.core.config import Settings
+from backend.core.db import iso
 from backend.core.events import emit
 from backend.core.offload import compute
 from backend.dispatch import breach_model
@@ -100,7 +101,7 @@ def _payload(request: ServiceRequest, watch: BreachWatch) -> dict[str, Any]:
         "probability": watch.probability,
         "risk": watch.risk,
         "method": watch.method,
-        **{name: (t.isoformat() if (t := getattr(watch, name)) is not None else None) for name in times},
+        **{name: (iso(t) if (t := getattr(watch, name)) is not None else None) for name in times},
     }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import ServiceTime
+
 
 class ScoreTerm(BaseModel):
     """One objective's part of a caregiver's score (cost in minutes; negative is a bonus)."""
@@ -65,7 +67,7 @@ class FairnessPublic(BaseModel):
 
 class AbsenceBody(BaseModel):
     reason: str | None = Field(default=None, max_length=200)
-    until: datetime | None = Field(default=None, description="Unavailable until (default: the end of today)")
+    until: ServiceTime | None = Field(default=None, description="Unavailable until (default: the end of today)")
 
 
 class AbsencePublic(BaseModel):

@@ -28,7 +28,7 @@ from backend.calendars import positions
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
-from backend.core.db import local_midnight, lock_transaction, utcnow
+from backend.core.db import iso, local_midnight, lock_transaction, utcnow
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import FINE_RESOLUTION, covering_cells, distance_m
@@ -307,7 +307,7 @@ def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:
         "request_id": request.id,
         "service_type": request.service_type,
         "priority": request.priority,
-        "expires_at": offer.expires_at.isoformat(),
+        "expires_at": iso(offer.expires_at),
         "distance_m": offer.distance_m,
         "explanation": offer.explanation,
     }

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from backend.access.scope import caregiver_of, follows
 from backend.areas.service import area_channels
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
@@ -86,7 +86,7 @@ async def _activate(session: AsyncSession, request: ServiceRequest, step: Ladder
         "code": step.code,
         "status": step.status,
         "message": WORDING[StepCode(step.code)],
-        "due_at": step.due_at.isoformat() if step.due_at else None,
+        "due_at": iso(step.due_at) if step.due_at else None,
     }
     if step.code == StepCode.caregiver:
         data["nearest"] = await _nearest_helpers(session, request)

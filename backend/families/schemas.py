@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.input_errors import InputError
+
 
 class ConsentUpdate(BaseModel):
     see_orders: bool | None = None
@@ -48,7 +50,9 @@ class MemberCreate(BaseModel):
     @model_validator(mode="after")
     def _account(self) -> MemberCreate:
         if (self.username is None) != (self.password is None):
-            raise ValueError("give both username and password for an account, or neither")
+            raise InputError(
+                "开通账号须同时给出用户名和密码，或都不给", "give both username and password for an account, or neither"
+            )
         return self
 
 

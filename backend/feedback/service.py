@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from backend.access.scope import CITYWIDE, follows
 from backend.areas.service import area_channels
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.events import emit
 from backend.feedback.models import Complaint, ComplaintSource, ComplaintStatus
@@ -106,7 +106,7 @@ async def _tell(session: AsyncSession, complaint: Complaint, event: str) -> None
             "request_id": complaint.request_id,
             "provider_id": complaint.provider_id,
             "status": complaint.status,
-            "due_at": complaint.due_at.isoformat(),
+            "due_at": iso(complaint.due_at),
         },
     )
 

@@ -19,6 +19,7 @@ from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.servicerequest import ServiceRequest as FhirServiceRequest
 from fhir.resources.R4B.task import Task
 
+from backend.core.db import iso
 from backend.dispatch.models import Offer
 from backend.registry.schemas import CaregiverPublic, ElderPublic, ProviderPublic
 from backend.requests.models import ServiceRequest, Visit
@@ -56,7 +57,7 @@ def _json(resource: Any) -> dict[str, Any]:
 
 
 def _when(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
+    return iso(at) if at is not None else None
 
 
 def _whole(value: str) -> bool:

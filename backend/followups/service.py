@@ -12,7 +12,7 @@ from backend.access.scope import covers_community, own_area_condition
 from backend.areas.models import Community
 from backend.areas.service import area_channels
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.events import emit
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
@@ -80,7 +80,7 @@ def _event(follow_up: FollowUp) -> dict[str, object]:
         "kind": follow_up.kind,
         "elder_id": follow_up.elder_id,
         "status": follow_up.status,
-        "due_at": follow_up.due_at.isoformat(),
+        "due_at": iso(follow_up.due_at),
     }
 
 

@@ -18,7 +18,7 @@ from backend.access.scope import CITYWIDE, caregiver_of, check_elder, check_requ
 from backend.areas.service import area_channels
 from backend.capacity.models import Admission, Institution
 from backend.core.config import Settings
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
@@ -213,7 +213,7 @@ async def _facts(
     facts: dict[str, Any] = {
         "incident": {
             "kind": incident.kind,
-            "occurred_at": incident.occurred_at.isoformat(),
+            "occurred_at": iso(incident.occurred_at),
             "description": incident.description,
         },
         "elder": {"id": elder.id, "name": elder.name, "address": elder.address},
@@ -232,8 +232,8 @@ async def _facts(
             "service_type": request.service_type,
             "caregiver": {"id": caregiver.id, "name": caregiver.name},
             "provider": {"id": caregiver.provider_id, "name": provider.name if provider else ""},
-            "checkin_at": visit.checkin_at.isoformat() if visit else None,
-            "checkout_at": visit.checkout_at.isoformat() if visit and visit.checkout_at else None,
+            "checkin_at": iso(visit.checkin_at) if visit else None,
+            "checkout_at": iso(visit.checkout_at) if visit and visit.checkout_at else None,
         }
     if institution is not None:
         facts["institution"] = {"id": institution.id, "name": institution.name, "licence_no": institution.licence_no}
@@ -348,7 +348,7 @@ async def overdue(*, session: AsyncSession, now: datetime) -> int:
                 "claim_id": claim.id,
                 "scheme": claim.scheme,
                 "status": claim.status,
-                "due_at": claim.due_at.isoformat() if claim.due_at else None,
+                "due_at": iso(claim.due_at) if claim.due_at else None,
             },
         )
         claim.overdue_notified_at = now

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.input_errors import InputError
 from backend.core.schemas import Id, ServiceDay, ServiceTime
 from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
 
@@ -50,9 +51,9 @@ class PolicyCreate(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> PolicyCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+            raise InputError("保险止期不能早于起期", "ends_on must not be before starts_on")
         if self.limit_per_year < self.limit_per_event:
-            raise ValueError("limit_per_year must be at least limit_per_event")
+            raise InputError("年度限额不能低于每次事故限额", "limit_per_year must be at least limit_per_event")
         return self
 
 

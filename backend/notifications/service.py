@@ -47,7 +47,7 @@ async def notify_family(
                 template=template,
                 language=member.language,
                 body=body,
-                params=params(template, data) if channel != Channel.in_app else None,
+                params=params(template, data, member.language) if channel != Channel.in_app else None,
                 request_id=request_id,
                 next_attempt_at=now,
             )
@@ -87,7 +87,7 @@ async def send_sms(
         template=template,
         language=language,
         body=render(template, language, data),
-        params=params(template, data),
+        params=params(template, data, language),
         request_id=request_id,
         next_attempt_at=utcnow(),
     )

@@ -26,10 +26,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
+def _in(language: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The data in the language: a value given per language (``{"zh": "助餐", "en": "meal help"}``) becomes the
+    language's own (Chinese when it has none), so an English message never carries a Chinese service name."""
+    return {k: (v.get(language, v["zh"]) if isinstance(v, dict) else v) for k, v in data.items()}
+
+
 def render(template: str, language: str, data: dict[str, Any]) -> str:
     """The message in the language (Chinese when the template has no such language)."""
     texts = TEMPLATES[template]
-    return texts.get(language, texts["zh"]).format(**data)
+    return texts.get(language, texts["zh"]).format(**_in(language, data))
 
 
 def fields(template: str) -> list[str]:
@@ -39,8 +45,9 @@ def fields(template: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def params(template: str, data: dict[str, Any]) -> dict[str, str]:
-    """The template's fields of ``data``, as text (what a provider's template is filled with)."""
+def params(template: str, data: dict[str, Any], language: str = "zh") -> dict[str, str]:
+    """The template's fields of ``data`` in the language, as text (what a provider's template is filled with)."""
+    data = _in(language, data)
     return {name: str(data[name]) for name in fields(template)}
 
 

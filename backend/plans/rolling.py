@@ -30,7 +30,7 @@ from backend.access.changes import caregivers_access_changed
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, release
 from backend.core.config import Settings
-from backend.core.db import local_midnight, utcnow
+from backend.core.db import iso, local_midnight, utcnow
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.offload import compute
@@ -290,8 +290,8 @@ async def _adopt(
                 "visits": [
                     {
                         "request_id": int(v.patient),
-                        "arrival": (midnight + timedelta(minutes=v.arrival)).isoformat(),
-                        "departure": (midnight + timedelta(minutes=v.departure)).isoformat(),
+                        "arrival": iso(midnight + timedelta(minutes=v.arrival)),
+                        "departure": iso(midnight + timedelta(minutes=v.departure)),
                     }
                     for v in visits
                 ],

@@ -25,7 +25,7 @@ from backend.benefits.service import decide_payer
 from backend.calendars.models import CaregiverShift
 from backend.calendars.service import book
 from backend.core.config import Settings
-from backend.core.db import local_midnight, local_today, utcnow
+from backend.core.db import iso, local_midnight, local_today, utcnow
 from backend.core.errors import Invalid
 from backend.core.events import emit
 from backend.core.geo import distance_m
@@ -335,7 +335,7 @@ async def _plan_provider(
             {
                 "day": midnight.date().isoformat(),
                 "visits": [
-                    {"request_id": v.request_id, "arrival": v.arrival.isoformat(), "departure": v.departure.isoformat()}
+                    {"request_id": v.request_id, "arrival": iso(v.arrival), "departure": iso(v.departure)}
                     for v in planned.visits
                 ],
             },

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from backend.areas.service import area_channels
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
 from backend.core.masking import mask_text
@@ -150,7 +150,7 @@ async def record_creation(session: AsyncSession, request: ServiceRequest, actor:
         request_id=request.id, status=request.status, at=request.created_at, by=actor.label, by_user_id=actor.user_id
     )
     session.add(created)
-    data = status_payload(request) | {"from_status": None, "at": request.created_at.isoformat(), "by": actor.role}
+    data = status_payload(request) | {"from_status": None, "at": iso(request.created_at), "by": actor.role}
     emit(session, "request.status", await request_channels(session, request), data)
     return created
 
@@ -216,7 +216,7 @@ async def transition(
     )
     data = status_payload(request) | {
         "from_status": current.value,
-        "at": happened.isoformat(),
+        "at": iso(happened),
         "by": actor.role,
         "reason": mask_text(reason) if reason else None,  # free text may quote a phone number
     }

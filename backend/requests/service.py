@@ -451,7 +451,7 @@ async def check_out(
         template="visit_completed",
         data={
             "elder": elder.name,
-            "service": kind.name_zh,
+            "service": {"zh": kind.name_zh, "en": kind.name_en},
             "time": f"{visit.checkout_at.astimezone(LOCAL_TZ):%H:%M}",
             "caregiver": caregiver.name,
         },

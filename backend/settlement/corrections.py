@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.access.scope import CITYWIDE, caregiver_of
-from backend.core.db import utcnow
+from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
@@ -27,8 +27,8 @@ SUPERVISORS = CITYWIDE  # the bureau's staff approve; never the provider that is
 
 def snapshot(visit: Visit) -> dict[str, Any]:
     return {
-        "checkin_at": visit.checkin_at.isoformat(),
-        "checkout_at": visit.checkout_at.isoformat() if visit.checkout_at else None,
+        "checkin_at": iso(visit.checkin_at),
+        "checkout_at": iso(visit.checkout_at) if visit.checkout_at else None,
         "notes": visit.notes,
         "location_flagged": visit.location_flagged,
     }
@@ -68,7 +68,7 @@ def _proposed(visit: Visit, data: CorrectionCreate) -> dict[str, Any]:
     after = {**snapshot(visit)}
     for name, value in changes.items():
         if isinstance(value, datetime):  # times without a zone are Suzhou's
-            value = (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)).astimezone(UTC).isoformat()
+            value = iso(value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ))
         after[name] = value
     start = datetime.fromisoformat(after["checkin_at"])
     end = datetime.fromisoformat(after["checkout_at"])

@@ -20,7 +20,7 @@ from backend.core.runtime import Runtime
 from backend.notifications import service
 from backend.notifications.models import Notification, SendStatus
 from backend.notifications.senders import aliyun_signature, senders, tc3_authorization
-from backend.notifications.templates import fields, params
+from backend.notifications.templates import fields, params, render
 from tests.factories import elder_at_home, new_community
 
 LATER = timedelta(days=1)
@@ -223,3 +223,12 @@ async def test_tencent_gets_positional_parameters_and_the_english_template(runti
     wrong = _settings(runtime, "tencent", stub).model_copy(update={"sms_access_key_secret": SecretStr("leaked")})
     refused = await _send(runtime, wrong, await _queued_code(runtime))
     assert refused.status == SendStatus.pending.value and "AuthFailure.SignatureFailure" in (refused.error or "")
+
+
+def test_an_english_message_names_the_service_in_english_and_a_chinese_one_in_chinese() -> None:
+    data = {"elder": "朱荣生", "service": {"zh": "助餐", "en": "Meal assistance"}, "time": "10:30", "caregiver": "王芳"}
+    english = render("visit_completed", "en", data)
+    assert "朱荣生's Meal assistance visit" in english and "助餐" not in english
+    assert "朱荣生的助餐服务" in render("visit_completed", "zh", data)
+    assert params("visit_completed", data, "en")["service"] == "Meal assistance"
+    assert params("visit_completed", data)["service"] == "助餐"

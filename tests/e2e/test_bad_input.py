@@ -158,3 +158,39 @@ async def test_personal_data_is_masked_except_for_admins_and_never_in_events(sta
     cancelled = await ws.wait_status(order["id"], "cancelled")
     assert cancelled["data"]["reason"] == "家属来电 139****5678 取消"
     await ws.close()
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def test_a_refusal_speaks_the_clients_one_language(stack, admin, make_world):
+    """Chinese by default, English when asked: pydantic's words, the platform's own checks and unknown addresses."""
+    world = await make_world(caregivers_km=())
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    bad_order = {"elder_id": "x", "service_type": "meal", "priority": "whenever"}
+    bad_provider = {
+        "name": "语言测试",
+        "kind": "home_care",
+        "location": world.home,
+        "community_ids": [world.community["id"]],
+        "uscc": "91320500MA1X2Y3Z4Q",
+    }
+    for method, path, body in [
+        ("POST", "/api/v1/requests", bad_order),
+        ("POST", "/api/v1/providers", bad_provider),
+        ("GET", "/api/v1/no-such-thing", None),
+        ("DELETE", "/api/v1/requests", None),
+    ]:
+        zh = (await admin.http.request(method, path, json=body)).json()
+        en = (await admin.http.request(method, path, json=body, headers=english)).json()
+        zh_texts = [zh["error"]["message"], *(d["msg"] for d in zh.get("detail", []))]
+        en_texts = [en["error"]["message"], *(d["msg"] for d in en.get("detail", []))]
+        assert all(_has_chinese(t) for t in zh_texts), (path, zh_texts)
+        assert not any(_has_chinese(t) for t in en_texts), (path, en_texts)
+        assert zh["error"]["code"] == en["error"]["code"]
+    order = (await admin.post("/api/v1/requests", bad_order)).json()
+    assert order["detail"][0]["msg"] == "应为整数"
+    assert order["error"]["message"] == "输入有误：elder_id 应为整数"
+    missing = (await admin.http.get("/api/v1/no-such-thing", headers=english)).json()
+    assert missing["error"] == {"code": "not_found", "message": "No such address"}
