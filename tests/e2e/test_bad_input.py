@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from tests.client import Ws, id_number, unique_phone
@@ -194,3 +195,28 @@ async def test_a_refusal_speaks_the_clients_one_language(stack, admin, make_worl
     assert order["error"]["message"] == "输入有误：elder_id 应为整数"
     missing = (await admin.http.get("/api/v1/no-such-thing", headers=english)).json()
     assert missing["error"] == {"code": "not_found", "message": "No such address"}
+
+
+async def test_the_openapi_description_says_how_each_operation_refuses_in_the_real_shape(stack, admin):
+    spec = (await admin.http.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas  # FastAPI's default shape is not what the platform answers
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            answers = set(operation["responses"])
+            assert not operation.get("security") or {"401", "403"} <= answers, (method, path)
+            assert "{" not in path or "404" in answers, (method, path)
+            assert method not in ("post", "put", "patch", "delete") or "409" in answers, (method, path)
+            if "422" in answers:
+                described = operation["responses"]["422"]["content"]["application/json"]["schema"]
+                assert described == {"$ref": "#/components/schemas/ValidationError"}, (method, path)
+    # What is described is what comes back.
+    missing = await admin.get("/api/v1/requests/987654321")
+    assert missing.status_code == 404
+    jsonschema.validate(missing.json(), schemas["Error"])
+    invalid = await admin.post("/api/v1/requests", {"elder_id": "x"})
+    assert invalid.status_code == 422
+    jsonschema.validate(invalid.json(), schemas["ValidationError"])
+    anonymous = await admin.http.get("/api/v1/requests", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    jsonschema.validate(anonymous.json(), schemas["Error"])
