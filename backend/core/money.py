@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, overload
 
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
@@ -71,9 +71,16 @@ def fen_to_yuan(fen: Fen) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
-def format_yuan(fen: Fen) -> str:
-    """Fen as yuan with exactly two decimals, as answers and pages show it: 1250 → ``"12.50"``, -5 → ``"-0.05"``."""
-    return f"{fen_to_yuan(fen):.2f}"
+@overload
+def format_yuan(fen: Fen) -> str: ...
+@overload
+def format_yuan(fen: None) -> None: ...
+
+
+def format_yuan(fen: Fen | None) -> str | None:
+    """Fen as yuan with exactly two decimals, as answers and pages show it: 1250 → ``"12.50"``, -5 → ``"-0.05"``
+    (None stays None: an amount not set)."""
+    return None if fen is None else f"{fen_to_yuan(fen):.2f}"
 
 
 def round_fen(amount: Decimal) -> Fen:
