@@ -22,7 +22,6 @@ from pydantic_core import PydanticCustomError, core_schema
 
 Fen: TypeAlias = int
 FEN_PER_YUAN = 100
-_CENT = Decimal("0.01")
 
 # The stable codes of refused amounts (the 422's ``error.code``).
 TOO_PRECISE = "too_precise"  # more than two decimals of yuan
