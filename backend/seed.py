@@ -16,6 +16,7 @@ from backend.benefits.models import ElderBenefit, ProviderRate
 from backend.capacity.models import Institution
 from backend.core.config import DEMO_DEVICE_SECRET, DEMO_PASSWORD
 from backend.core.db import utcnow
+from backend.core.money import yuan_to_fen
 from backend.core.schemas import Location
 from backend.daycare.models import DayCareCentre
 from backend.devices.models import Device
@@ -98,7 +99,15 @@ def demo_person(rng: random.Random, gender: str) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN[gender])
 
 
-SELF_PAY_PRICES = {"meal": 20, "bathing": 90, "bed_bathing": 180, "cleaning": 70, "companionship": 50, "mobility": 60}
+# Self-pay prices of the demo providers, in yuan.
+SELF_PAY_PRICES = {
+    "meal": "18.50",
+    "bathing": "90.00",
+    "bed_bathing": "180.00",
+    "cleaning": "70.00",
+    "companionship": "50.00",
+    "mobility": "60.00",
+}
 # What proof the demo city asks of each visit before paying for it (PUT /api/v1/service-types/{code}/proof).
 DEMO_PROOF = {
     "bathing": ["arrival_photo", "departure_photo", "confirmation"],
@@ -175,7 +184,7 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         first_provider_id = first_provider_id or provider.id
         await insure_providers(session, [provider.id])
         session.add_all(
-            ProviderRate(provider_id=provider.id, service_type=code, price_yuan=price)
+            ProviderRate(provider_id=provider.id, service_type=code, price_fen=yuan_to_fen(price))
             for code, price in SELF_PAY_PRICES.items()
         )
         for i in range(5):

@@ -239,8 +239,8 @@ class World:
             "number": f"T{uuid.uuid4().hex[:16]}",
             "starts_on": (today + timedelta(days=days[0])).isoformat(),
             "ends_on": (today + timedelta(days=days[1])).isoformat(),
-            "limit_per_event": 300_000,
-            "limit_per_year": 3_000_000,
+            "limit_per_event_yuan": 300_000,
+            "limit_per_year_yuan": 3_000_000,
             "payer": "government",
         }
         return await self.admin.ok("POST", "/api/v1/insurance/policies", body, 201)

@@ -2,7 +2,7 @@
 claims, corrections, complaints and the audit trail always did, no longer by her caregiver record's id
 
 Revision ID: 3e8b1d6c0f27
-Revises: 0a0dec2dd87a
+Revises: 5e0d514c9a8b
 Create Date: 2026-12-10 09:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '3e8b1d6c0f27'
-down_revision: str | None = '0a0dec2dd87a'
+down_revision: str | None = '5e0d514c9a8b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

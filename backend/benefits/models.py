@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Date
+from sqlalchemy import BigInteger, CheckConstraint, Column, Date
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, partial_index
+from backend.core.money import Fen
 
 
 class BenefitCategory(SQLModel, table=True):
@@ -49,11 +50,11 @@ class ElderBenefit(SQLModel, table=True):
 
 
 class ProviderRate(SQLModel, table=True):
-    """What a provider charges an elder who pays for a service themself (自费价格), in yuan per order."""
+    """What a provider charges an elder who pays for a service themself (自费价格), per order."""
 
     __tablename__ = "provider_rate"
-    __table_args__ = (CheckConstraint("price_yuan >= 0", name="price_not_negative"),)
+    __table_args__ = (CheckConstraint("price_fen >= 0", name="price_not_negative"),)
 
     provider_id: int = Field(foreign_key="provider.id", primary_key=True)
     service_type: str = Field(foreign_key="service_type.code", primary_key=True, max_length=32)
-    price_yuan: int
+    price_fen: Fen = Field(sa_type=BigInteger)

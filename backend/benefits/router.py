@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import BaseModel, Field
 
 from backend.access.deps import AdminUser, CurrentUser, ElderToActFor, PrivateElder
 from backend.benefits import service
@@ -18,6 +17,7 @@ from backend.benefits.schemas import (
     CategoryPublic,
     CategoryUpdate,
     Entitlement,
+    GovernmentPrice,
     Menu,
     RateSet,
 )
@@ -124,32 +124,30 @@ async def menu(
 
 @router.get("/providers/{provider_id}/rates", response_model=list[RateSet])
 async def provider_rates(provider_id: PathId, session: SessionDep, _user: CurrentUser) -> list[RateSet]:
-    """A provider's self-pay prices (自费价格), yuan per order."""
+    """A provider's self-pay prices (自费价格) per order, in fen and in yuan."""
     rows = await service.rates_of(session=session, provider_id=provider_id)
-    return [RateSet(service_type=r.service_type, price_yuan=r.price_yuan) for r in rows]
+    return [RateSet(service_type=r.service_type, price_fen=r.price_fen) for r in rows]
 
 
 @router.put("/providers/{provider_id}/rates", response_model=list[RateSet])
 async def set_provider_rates(
     provider_id: PathId, rates: list[RateSet], session: SessionDep, user: CurrentUser
 ) -> list[RateSet]:
-    """Set self-pay prices (the provider's admin, an admin); services not listed keep theirs."""
+    """Set self-pay prices (the provider's admin, an admin); services not listed keep theirs. Each price as
+    ``price_fen`` or ``price_yuan`` (at most two decimals: 422 ``too_precise``); a bad one changes none."""
     rows = await service.set_rates(session=session, user=user, provider_id=provider_id, rates=rates)
-    return [RateSet(service_type=r.service_type, price_yuan=r.price_yuan) for r in rows]
-
-
-class GovernmentPrice(BaseModel):
-    government_price_yuan: int = Field(ge=0, le=100_000)
+    return [RateSet(service_type=r.service_type, price_fen=r.price_fen) for r in rows]
 
 
 @router.put("/service-types/{code}/government-price", response_model=ServiceTypePublic)
 async def set_government_price(
     code: Annotated[str, Path(max_length=32)], body: GovernmentPrice, session: SessionDep, _admin: AdminUser
 ) -> ServiceTypePublic:
-    """What the government pays a provider for one order of this service within an elder's quota (admins)."""
+    """What the government pays a provider for one order of this service within an elder's quota (admins):
+    ``government_price_fen``, or ``government_price_yuan`` with at most two decimals."""
     kind = await session.get(ServiceType, code)
     if kind is None:
         raise NotFound(f"服务项目不存在：{code}", code="service_type_not_found", message_en=f"Unknown service {code}")
-    kind.government_price_yuan = body.government_price_yuan
+    kind.government_price_fen = body.government_price_fen
     await session.flush()
     return ServiceTypePublic.model_validate(kind, from_attributes=True)

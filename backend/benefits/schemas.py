@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.core.input_errors import InputError
+from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
 from backend.core.schemas import ServiceDay
 
 MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, 2000-2099
@@ -96,9 +97,24 @@ class Applying(BaseModel):
 
 class Prices(BaseModel):
     service_type: str
-    government_yuan: int  # what the government pays the provider when the order is within quota
-    self_pay_min_yuan: int | None  # the cheapest and dearest provider serving the elder's community
-    self_pay_max_yuan: int | None
+    government_fen: Fen  # what the government pays the provider when the order is within quota
+    self_pay_min_fen: Fen | None  # the cheapest and dearest provider serving the elder's community
+    self_pay_max_fen: Fen | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def government_yuan(self) -> YuanText:
+        return format_yuan(self.government_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_pay_min_yuan(self) -> YuanText | None:
+        return format_yuan(self.self_pay_min_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_pay_max_yuan(self) -> YuanText | None:
+        return format_yuan(self.self_pay_max_fen)
 
 
 class Entitlement(BaseModel):
@@ -114,19 +130,42 @@ class Entitlement(BaseModel):
     prices: Prices | None = None
 
 
-class RateSet(BaseModel):
+MAX_PRICE_YUAN = 100_000
+
+
+class RateSet(AmountsIn):
+    """A provider's self-pay price for a service: ``price_fen``, or ``price_yuan`` with at most two decimals."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"service_type": "meal", "price_yuan": "22.50"}]})
+
     service_type: str = Field(min_length=1, max_length=32)
-    price_yuan: int = Field(ge=0, le=100_000)
+    price_fen: Fen = fen_field(max_yuan=MAX_PRICE_YUAN)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def price_yuan(self) -> YuanText:
+        return format_yuan(self.price_fen)
+
+
+class GovernmentPrice(AmountsIn):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"government_price_yuan": "15.00"}]})
+
+    government_price_fen: Fen = fen_field(max_yuan=MAX_PRICE_YUAN)
 
 
 class MenuItem(BaseModel):
     code: str
     name: str  # Chinese, or English with Accept-Language: en
     free: bool  # her next order of it would be government-paid (within the month's quota)
-    price_yuan: int | None  # self-pay: the cheapest provider serving her community (null: none has set a price)
+    price_fen: Fen | None  # self-pay: the cheapest provider serving her community (null: none has set a price)
     minutes: int  # how long the visit usually takes
     caregivers_needed: int = 1
     available: bool = True  # some active provider serving her community offers it
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def price_yuan(self) -> YuanText | None:
+        return format_yuan(self.price_fen)
 
 
 class Menu(BaseModel):

@@ -215,8 +215,8 @@ async def prices_of(session: AsyncSession, elder: Elder, kinds: Sequence[Service
     rows = await session.execute(
         sa_select(
             col(ProviderRate.service_type),
-            func.min(col(ProviderRate.price_yuan)),
-            func.max(col(ProviderRate.price_yuan)),
+            func.min(col(ProviderRate.price_fen)),
+            func.max(col(ProviderRate.price_fen)),
         )
         .join(
             ProviderService,
@@ -236,9 +236,9 @@ async def prices_of(session: AsyncSession, elder: Elder, kinds: Sequence[Service
     return {
         k.code: Prices(
             service_type=k.code,
-            government_yuan=k.government_price_yuan,
-            self_pay_min_yuan=ranges.get(k.code, (None, None))[0],
-            self_pay_max_yuan=ranges.get(k.code, (None, None))[1],
+            government_fen=k.government_price_fen,
+            self_pay_min_fen=ranges.get(k.code, (None, None))[0],
+            self_pay_max_fen=ranges.get(k.code, (None, None))[1],
         )
         for k in kinds
     }
@@ -304,7 +304,7 @@ async def menu(*, session: AsyncSession, elder: Elder, month: str, english: bool
                 code=k.code,
                 name=k.name_en if english else k.name_zh,
                 free=quota.remaining > 0,
-                price_yuan=priced[k.code].self_pay_min_yuan,
+                price_fen=priced[k.code].self_pay_min_fen,
                 minutes=k.default_minutes,
                 caregivers_needed=k.caregivers_needed,
                 available=k.code in offered,
@@ -351,11 +351,9 @@ async def set_rates(*, session: AsyncSession, user: User, provider_id: int, rate
             )
         row = await session.get(ProviderRate, (provider_id, rate.service_type))
         if row is None:
-            session.add(
-                ProviderRate(provider_id=provider_id, service_type=rate.service_type, price_yuan=rate.price_yuan)
-            )
+            session.add(ProviderRate(provider_id=provider_id, service_type=rate.service_type, price_fen=rate.price_fen))
         else:
-            row.price_yuan = rate.price_yuan
+            row.price_fen = rate.price_fen
     await session.flush()
     return await rates_of(session=session, provider_id=provider_id)
 

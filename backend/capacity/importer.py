@@ -3,8 +3,9 @@
 One row per institution. Columns (header names, any order; Chinese headers in brackets also work):
 ``licence_no`` (许可证号), ``name`` (机构名称), ``operator_kind`` (运营性质: public|public_private|social,
 or 公办|公建民营|社会办), ``community_code`` (社区代码), ``lat``, ``lon`` (纬度, 经度), optional
-``monthly_fee_yuan`` (月收费), and one ``beds_<kind>`` column per bed kind (e.g. ``beds_nursing``,
-``beds_ordinary``, ``beds_dementia``; 护理型床位, 普通床位, 认知症床位).
+``monthly_fee_yuan`` (月收费, yuan with at most two decimals: never rounded, a third decimal is a bad row), and one
+``beds_<kind>`` column per bed kind (e.g. ``beds_nursing``, ``beds_ordinary``, ``beds_dementia``; 护理型床位, 普通床位,
+认知症床位).
 
 Every row is checked before anything is written; a file with a bad row imports nothing unless the
 caller asks for the good rows. Each bad row is reported with its line number (the header is line 1).
@@ -23,8 +24,10 @@ from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.capacity.models import Bed, BedKind, Institution, OperatorKind
+from backend.capacity.schemas import MAX_MONTHLY_FEE_YUAN
 from backend.core.db import utcnow
 from backend.core.geo import Crs, to_wgs84
+from backend.core.money import FEN_PER_YUAN, Fen, NotAnAmount, TooPrecise, yuan_to_fen
 from backend.core.spreadsheets import CsvEncoding, UploadLimits, read_rows, text
 
 HEADERS_ZH = {
@@ -158,9 +161,9 @@ def _check(
         if not 0 <= count <= MAX_BEDS:
             problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
         beds[kind] = count
-    fee = text(raw.get("monthly_fee_yuan"))
-    if fee and (not fee.replace(".", "", 1).isdigit() or not 0 <= float(fee) <= 1_000_000):
-        problems.append("月收费不是 0 到 1,000,000 之间的数字")
+    fee, fee_problem = _fee(text(raw.get("monthly_fee_yuan")))
+    if fee_problem:
+        problems.append(fee_problem)
     if problems:
         return problems, None
     lat, lon = to_wgs84(numbers["lat"], numbers["lon"], cast(Crs, crs))
@@ -172,9 +175,23 @@ def _check(
         filing_no=filing or None,
         lat=lat,
         lon=lon,
-        monthly_fee_yuan=int(float(fee)) if fee else None,
+        monthly_fee_fen=fee,
     )
     return [], (institution, beds)
+
+
+def _fee(value: str) -> tuple[Fen | None, str | None]:
+    """月收费 in yuan (at most two decimals, never rounded) as fen, or what is wrong with it."""
+    if not value:
+        return None, None
+    out_of_range = f"月收费不是 0 到 {MAX_MONTHLY_FEE_YUAN:,} 元之间的数字"
+    try:
+        fen = yuan_to_fen(value.replace(",", ""))
+    except TooPrecise:
+        return None, "月收费最多两位小数（精确到分）"
+    except NotAnAmount:
+        return None, out_of_range
+    return (fen, None) if 0 <= fen <= MAX_MONTHLY_FEE_YUAN * FEN_PER_YUAN else (None, out_of_range)
 
 
 async def write_rows(session: AsyncSession, report: Report, *, progress: Callable[[], None] | None = None) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Date, Index
+from sqlalchemy import BigInteger, Column, Date, Index
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, partial_index, required_timestamp_field, timestamp_field
+from backend.core.money import Fen
 
 
 class OperatorKind(StrEnum):
@@ -66,7 +67,7 @@ class Institution(SQLModel, table=True):
     filing_no: str | None = Field(default=None, max_length=64, unique=True)  # 备案号 (filed since 2019)
     lat: float
     lon: float
-    monthly_fee_yuan: int | None = None  # the usual price of a bed, for families comparing
+    monthly_fee_fen: Fen | None = Field(default=None, sa_type=BigInteger)  # a bed's usual price, for families
     created_at: datetime = created_at_field()
 
 

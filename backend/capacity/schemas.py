@@ -8,10 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from backend.capacity.models import Benefit, OperatorKind
 from backend.core.input_errors import InputError
+from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
 from backend.core.schemas import Id, Location, PlaceIn
 
+MAX_MONTHLY_FEE_YUAN = 1_000_000
 
-class InstitutionCreate(BaseModel):
+
+class InstitutionCreate(AmountsIn):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -23,7 +26,7 @@ class InstitutionCreate(BaseModel):
                     "licence_no": "苏民养32050800123",
                     "filing_no": "苏姑民养备2020001",
                     "provider_id": 4,
-                    "monthly_fee_yuan": 4200,
+                    "monthly_fee_yuan": "4200.00",
                 }
             ]
         }
@@ -36,7 +39,7 @@ class InstitutionCreate(BaseModel):
     licence_no: str = Field(min_length=1, max_length=64)
     filing_no: str | None = Field(default=None, min_length=1, max_length=64, description="备案号, if filed")
     provider_id: Id | None = None  # whose provider_admin runs it
-    monthly_fee_yuan: int | None = Field(default=None, ge=0, le=1_000_000)
+    monthly_fee_fen: Fen | None = fen_field(max_yuan=MAX_MONTHLY_FEE_YUAN, default=None)
 
 
 class InstitutionPublic(BaseModel):
@@ -48,7 +51,12 @@ class InstitutionPublic(BaseModel):
     licence_no: str
     filing_no: str | None = None
     location: Location
-    monthly_fee_yuan: int | None
+    monthly_fee_fen: Fen | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def monthly_fee_yuan(self) -> YuanText | None:
+        return format_yuan(self.monthly_fee_fen)
 
 
 class BedKindCreate(BaseModel):
@@ -105,7 +113,12 @@ class FreeBeds(BaseModel):
     location: Location
     distance_m: float
     free: int
-    monthly_fee_yuan: int | None
+    monthly_fee_fen: Fen | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def monthly_fee_yuan(self) -> YuanText | None:
+        return format_yuan(self.monthly_fee_fen)
 
 
 class HoldCreate(BaseModel):

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from backend.areas.models import Community
 from backend.capacity.models import Bed, Institution, OperatorKind
 from backend.core.db import utcnow
+from backend.core.money import yuan_to_fen
 
 CITY_BEDS = 85_839
 NURSING_SHARE = 0.729  # nursing-type: 护理型 and dementia care
@@ -60,7 +61,7 @@ async def seed_institutions(
             licence_no=f"{prefix}{made + 1:05d}",
             lat=home.lat + rng.gauss(0, 0.004),
             lon=home.lon + rng.gauss(0, 0.004),
-            monthly_fee_yuan=rng.randrange(2500, 9000, 100),
+            monthly_fee_fen=yuan_to_fen(rng.randrange(2500, 9000, 100)),
         )
         session.add(institution)
         await session.flush()

@@ -97,7 +97,7 @@ async def create_institution(*, session: AsyncSession, user: User, data: Institu
         filing_no=data.filing_no,
         lat=data.location.lat,
         lon=data.location.lon,
-        monthly_fee_yuan=data.monthly_fee_yuan,
+        monthly_fee_fen=data.monthly_fee_fen,
     )
     if data.filing_no is not None:
         filed = await session.execute(select(Institution.id).where(col(Institution.filing_no) == data.filing_no))
@@ -204,7 +204,7 @@ async def search_free_beds(
                     location=Location(lat=institution.lat, lon=institution.lon),
                     distance_m=round(metres, 1),
                     free=n,
-                    monthly_fee_yuan=institution.monthly_fee_yuan,
+                    monthly_fee_fen=institution.monthly_fee_fen,
                 )
             )
     found.sort(key=lambda f: (f.distance_m, f.institution_id))

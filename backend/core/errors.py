@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core.i18n import prefers_english
 from backend.core.input_errors import describe
+from backend.core.money import INPUT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +128,21 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     english = prefers_english(request)
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": describe(e, english=english), "type": str(e.get("type", ""))}
-        for e in exc.errors()
+        {"loc": _loc(e), "msg": describe(e, english=english), "type": str(e.get("type", ""))} for e in exc.errors()
     ]
-    first = errors[0] if errors else {"loc": [], "msg": ""}
+    first = errors[0] if errors else {"loc": [], "msg": "", "type": ""}
     field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
     message = f"Invalid input: {field} {first['msg']}" if english else f"输入有误：{field} {first['msg']}"
-    return JSONResponse({"error": {"code": "validation_error", "message": message}, "detail": errors}, status_code=422)
+    # A refusal with a code of its own (an amount with a third decimal: too_precise) says it; the rest are generic.
+    code = first["type"] if first["type"] in INPUT_ERRORS else "validation_error"
+    return JSONResponse({"error": {"code": code, "message": message}, "detail": errors}, status_code=422)
+
+
+def _loc(error: Any) -> list[Any]:
+    """Where the error is; a payload-wide check names the key it refused in its context (``price_yuan``)."""
+    loc = list(error.get("loc", ()))
+    named = (error.get("ctx") or {}).get("field") if error.get("type") in INPUT_ERRORS else None
+    return [*loc, named] if named else loc
 
 
 def _http_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -76,6 +76,9 @@ ZH: dict[str, str] = {
     "union_tag_invalid": "类型应为以下之一：{expected_tags}",
     "union_tag_not_found": "缺少类型字段 {discriminator}",
     "bytes_too_long": "内容过长",
+    "too_precise": "金额最多两位小数（分为最小单位）",
+    "not_an_amount": "应为金额（元，数字或数字文本）",
+    "amounts_disagree": "{field} 与 {other} 金额不一致，请只给出其中一个",
     "value_error": "取值无效",
     "assertion_error": "取值无效",
 }

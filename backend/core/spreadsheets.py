@@ -7,6 +7,7 @@ import io
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from openpyxl import Workbook, load_workbook
@@ -139,11 +140,16 @@ def safe_cell(value: object) -> object:
     return "'" + masked if masked.startswith(FORMULA_STARTS) else masked
 
 
+# How a sheet shows an amount of yuan (a ``Decimal`` cell, ``backend.core.money.yuan_cell``): two decimals.
+YUAN_FORMAT = "0.00"
+
+
 def write_rows(rows: list[list[object]], format: str, title: str) -> tuple[bytes, str]:
     """Rows as a CSV (UTF-8 with BOM, so spreadsheet programs read Chinese headers) or an XLSX sheet.
 
     Every text cell goes through ``safe_cell``: exports leave the platform, so nothing in them is a formula and
-    no free text carries a whole phone or ID number."""
+    no free text carries a whole phone or ID number. An amount (a ``Decimal`` of yuan) is a number formatted
+    ``0.00`` in a sheet and written with its two decimals in a CSV."""
     rows = [[safe_cell(v) for v in row] for row in rows]
     if format == "csv":
         out = io.StringIO()
@@ -155,6 +161,9 @@ def write_rows(rows: list[list[object]], format: str, title: str) -> tuple[bytes
     sheet.title = title[:31]
     for row in rows:
         sheet.append(row)
+        for column, value in enumerate(row, start=1):
+            if isinstance(value, Decimal):  # in the row just appended: not empty, so the sheet's last
+                sheet.cell(row=sheet.max_row, column=column).number_format = YUAN_FORMAT
     data = io.BytesIO()
     book.save(data)
     return data.getvalue(), XLSX_TYPE

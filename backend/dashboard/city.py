@@ -21,6 +21,7 @@ from backend.areas.models import Community, District
 from backend.capacity.service import area_capacity
 from backend.core.db import local_midnight, local_today
 from backend.core.i18n import LOCAL_TZ
+from backend.core.money import Fen, yuan_cell
 from backend.dashboard.figures import (
     ANALYTIC,
     Counted,
@@ -83,7 +84,7 @@ async def city(*, session: AsyncSession, user: User) -> City:
     spent = {s.district_id: s for s in await subsidy(session=session, user=user, month=month, district_id=None)}
     districts = (await session.execute(select(District).order_by(col(District.code)))).scalars().all()
 
-    async def line(district: District | None, month: _Month, spent_yuan: int, budget: int | None) -> DistrictRow:
+    async def line(district: District | None, month: _Month, spent: Fen, budget: Fen | None) -> DistrictRow:
         """One line of the table: a district's (or, for None, the city's) month, beds and cover."""
         area_id = district.id if district is not None else None
         counted = month.counted.figures(today)
@@ -106,20 +107,18 @@ async def city(*, session: AsyncSession, user: User) -> City:
             provider_cover_rate=cover.providers.rate,
             institution_cover_rate=cover.institutions.rate,
             elder_cover_rate=cover.elders.rate,
-            subsidy_spent_yuan=spent_yuan,
-            subsidy_budget_yuan=budget,
+            subsidy_spent_fen=spent,
+            subsidy_budget_fen=budget,
         )
 
     out = []
     for district in districts:
         money = spent.get(district.id)  # type: ignore[arg-type]
         month_of = months.get(district.id, _Month())
-        out.append(
-            await line(district, month_of, money.spent_yuan if money else 0, money.budget_yuan if money else None)
-        )
-    budgets = [r.subsidy_budget_yuan for r in out if r.subsidy_budget_yuan is not None]
+        out.append(await line(district, month_of, money.spent_fen if money else 0, money.budget_fen if money else None))
+    budgets = [r.subsidy_budget_fen for r in out if r.subsidy_budget_fen is not None]
     whole = months.get(None, _Month())
-    totals = await line(None, whole, sum(r.subsidy_spent_yuan for r in out), sum(budgets) if budgets else None)
+    totals = await line(None, whole, sum(r.subsidy_spent_fen for r in out), sum(budgets) if budgets else None)
     return City(day=today, month=month, districts=out, totals=totals)
 
 
@@ -138,15 +137,21 @@ CITY_COLUMNS = (
     ("provider_cover_rate", "服务组织责任险覆盖率", "Provider liability cover"),
     ("institution_cover_rate", "机构责任险覆盖率", "Institution liability cover"),
     ("elder_cover_rate", "老人意外险覆盖率", "Elder accident cover"),
-    ("subsidy_spent_yuan", "本月补贴支出（元）", "Subsidy spent this month (yuan)"),
-    ("subsidy_budget_yuan", "本月补贴预算（元）", "Subsidy budget (yuan)"),
+    ("subsidy_spent_fen", "本月补贴支出（元）", "Subsidy spent this month (yuan)"),  # amounts written as yuan
+    ("subsidy_budget_fen", "本月补贴预算（元）", "Subsidy budget (yuan)"),
 )
 
 
+def _cell(row: DistrictRow, name: str) -> object:
+    value = getattr(row, name)
+    return yuan_cell(value) if name.endswith("_fen") else value
+
+
 def city_table(view: City, english: bool) -> list[list[object]]:
-    """The bureau's table as rows (a header, each district, the city), for CSV and Excel."""
+    """The bureau's table as rows (a header, each district, the city), for CSV and Excel (amounts in yuan, as
+    numbers with two decimals)."""
     header: list[object] = [en if english else zh for _, zh, en in CITY_COLUMNS]
-    body = [[getattr(row, name) for name, _, _ in CITY_COLUMNS] for row in [*view.districts, view.totals]]
+    body = [[_cell(row, name) for name, _, _ in CITY_COLUMNS] for row in [*view.districts, view.totals]]
     if english:
         body[-1][0] = "City"
     return [header, *body]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from backend.core.money import Fen, YuanText, format_yuan
 
 Sla = Literal["ok", "warning", "late"]
 BreachRisk = Literal["low", "medium", "high"]
@@ -106,8 +108,18 @@ class DistrictRow(BaseModel):
     provider_cover_rate: float | None  # home-care providers with liability cover today
     institution_cover_rate: float | None
     elder_cover_rate: float | None  # entitled elders with accident cover
-    subsidy_spent_yuan: int  # this month's statements, government-paid
-    subsidy_budget_yuan: int | None
+    subsidy_spent_fen: Fen  # this month's statements, government-paid
+    subsidy_budget_fen: Fen | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def subsidy_spent_yuan(self) -> YuanText:
+        return format_yuan(self.subsidy_spent_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def subsidy_budget_yuan(self) -> YuanText | None:
+        return format_yuan(self.subsidy_budget_fen)
 
 
 class City(BaseModel):

@@ -22,6 +22,7 @@ from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
+from backend.core.money import format_yuan
 from backend.insurance.models import (
     Claim,
     ClaimEvent,
@@ -220,8 +221,8 @@ async def _facts(
         "policy": {
             "insurer": policy.insurer,
             "number": policy.number,
-            "limit_per_event": policy.limit_per_event,
-            "limit_per_year": policy.limit_per_year,
+            "limit_per_event_yuan": format_yuan(policy.limit_per_event_fen),
+            "limit_per_year_yuan": format_yuan(policy.limit_per_year_fen),
         },
     }
     if request is not None and caregiver is not None:
@@ -287,35 +288,38 @@ async def advance(*, session: AsyncSession, settings: Settings, user: User, clai
             code="illegal_transition",
             message_en=f"A {claim.status} claim cannot become {data.to.value}",
         )
-    if data.to in (ClaimStatus.approved, ClaimStatus.paid) and data.amount_yuan is None:
-        raise Invalid("请填写金额", code="amount_needed", message_en="Give amount_yuan")
+    if data.to in (ClaimStatus.approved, ClaimStatus.paid) and data.amount_fen is None:
+        raise Invalid("请填写金额", code="amount_needed", message_en="Give amount_yuan (or amount_fen)")
     if data.to == ClaimStatus.approved:
-        assert data.amount_yuan is not None
+        assert data.amount_fen is not None
         policy = await session.get(InsurancePolicy, claim.policy_id, with_for_update=True)  # one approval at a time
         assert policy is not None
-        if data.amount_yuan > policy.limit_per_event:
+        if data.amount_fen > policy.limit_per_event_fen:
             raise Invalid(
-                f"超过每次事故限额 {policy.limit_per_event} 元",
+                f"超过每次事故限额 {format_yuan(policy.limit_per_event_fen)} 元",
                 code="over_limit",
                 message_en="Over the per-event limit",
             )
-        approved = await session.scalar(
-            select(func.coalesce(func.sum(col(Claim.approved_yuan)), 0)).where(
-                col(Claim.policy_id) == policy.id, col(Claim.id) != claim.id
+        approved = int(
+            await session.scalar(
+                select(func.coalesce(func.sum(col(Claim.approved_fen)), 0)).where(
+                    col(Claim.policy_id) == policy.id, col(Claim.id) != claim.id
+                )
             )
+            or 0
         )
-        if int(approved or 0) + data.amount_yuan > policy.limit_per_year:
+        if approved + data.amount_fen > policy.limit_per_year_fen:
             raise Invalid(
-                f"超过年度累计限额 {policy.limit_per_year} 元（已批准 {approved} 元）",
+                f"超过年度累计限额 {format_yuan(policy.limit_per_year_fen)} 元（已批准 {format_yuan(approved)} 元）",
                 code="over_annual_limit",
                 message_en="Over the policy's limit for the year",
             )
-        claim.approved_yuan = data.amount_yuan
+        claim.approved_fen = data.amount_fen
     if data.to == ClaimStatus.paid:
-        assert data.amount_yuan is not None
-        if claim.approved_yuan is not None and data.amount_yuan > claim.approved_yuan:
+        assert data.amount_fen is not None
+        if claim.approved_fen is not None and data.amount_fen > claim.approved_fen:
             raise Invalid("赔付金额超过核定金额", code="over_approved", message_en="More than approved")
-        claim.paid_yuan = data.amount_yuan
+        claim.paid_fen = data.amount_fen
     now = utcnow()
     claim.status, claim.updated_at = data.to.value, now
     claim.due_at, claim.overdue_notified_at = _deadline(settings, data.to, now), None

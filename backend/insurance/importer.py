@@ -5,9 +5,10 @@ One row a policy. Columns (header names, any order; the Chinese headers in brack
 the insured by ``insured_id`` (被保险人编号) or ``insured_ref`` (被保险人: an institution's licence number, a
 provider's exact name, an elder's resident ID number: only for those who may read ID numbers whole, since
 which row passes would tell a masked number's hidden digits), ``insurer`` (保险公司), ``number`` (保单号),
-``starts_on`` (起保日期), ``ends_on`` (终止日期), ``limit_per_event`` (每次限额), ``limit_per_year``
-(年累计限额), ``payer`` (付费方: government|provider|institution|elder, or 政府|服务组织|机构|个人),
-optional ``premium_yuan`` (保费). Amounts in yuan.
+``starts_on`` (起保日期), ``ends_on`` (终止日期), ``limit_per_event_yuan`` (每次限额; ``limit_per_event`` too),
+``limit_per_year_yuan`` (年累计限额; ``limit_per_year`` too), ``payer`` (付费方: government|provider|institution|
+elder, or 政府|服务组织|机构|个人), optional ``premium_yuan`` (保费). Amounts in yuan with at most two decimals
+(never rounded: a third decimal is a bad row); stored in fen.
 
 Every row is checked before anything is written; a file with a bad row imports nothing unless the
 caller asks for the good rows. Each bad row is reported with its line number (the header is line 1).
@@ -46,8 +47,10 @@ HEADERS_ZH = {
     "保单号": "number",
     "起保日期": "starts_on",
     "终止日期": "ends_on",
-    "每次限额": "limit_per_event",
-    "年累计限额": "limit_per_year",
+    "每次限额": "limit_per_event_yuan",
+    "年累计限额": "limit_per_year_yuan",
+    "limit_per_event": "limit_per_event_yuan",  # the headers from before amounts were in fen
+    "limit_per_year": "limit_per_year_yuan",
     "付费方": "payer",
     "保费": "premium_yuan",
 }
@@ -63,9 +66,12 @@ FIELDS_ZH = {
     "number": "保单号",
     "starts_on": "起保日期",
     "ends_on": "终止日期",
-    "limit_per_event": "每次限额",
-    "limit_per_year": "年累计限额",
+    "limit_per_event_fen": "每次限额",
+    "limit_per_event_yuan": "每次限额",
+    "limit_per_year_fen": "年累计限额",
+    "limit_per_year_yuan": "年累计限额",
     "payer": "付费方",
+    "premium_fen": "保费",
     "premium_yuan": "保费",
 }
 
@@ -164,6 +170,13 @@ def _number(value: Any) -> Any:
         return raw
 
 
+def _amount(value: Any) -> Any:
+    """An amount cell as the schema reads yuan: a number as it is, text without its thousands separators."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return text(value).replace(",", "") or None
+
+
 def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCreate | None]:
     problems: list[str] = []
     scheme = SCHEMES_ZH.get(text(raw.get("scheme")), text(raw.get("scheme")))
@@ -201,16 +214,17 @@ def _check(raw: dict[str, Any], registry: Registry) -> tuple[list[str], PolicyCr
         "number": text(raw.get("number")),
         "starts_on": _day(raw.get("starts_on")),
         "ends_on": _day(raw.get("ends_on")),
-        "limit_per_event": _number(raw.get("limit_per_event")),
-        "limit_per_year": _number(raw.get("limit_per_year")),
-        "premium_yuan": _number(raw.get("premium_yuan")),
+        "limit_per_event_yuan": _amount(raw.get("limit_per_event_yuan")),
+        "limit_per_year_yuan": _amount(raw.get("limit_per_year_yuan")),
+        "premium_yuan": _amount(raw.get("premium_yuan")),
         "payer": PAYERS_ZH.get(payer, payer),
     }
     try:
         policy = PolicyCreate.model_validate(values)
     except ValidationError as exc:
         for error in exc.errors():
-            where = str(error["loc"][0]) if error["loc"] else ""
+            # A refused amount is named in its context (the check runs on the whole row).
+            where = str(error["loc"][0]) if error["loc"] else str((error.get("ctx") or {}).get("field", ""))
             problems.append(f"{FIELDS_ZH.get(where, where) or '行'}：{error['msg']}")
         return problems, None
     if (policy.insurer, policy.number) in registry.taken:

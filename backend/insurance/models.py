@@ -11,10 +11,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Date, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Date, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, required_timestamp_field, timestamp_field
+from backend.core.money import Fen
 
 
 class Scheme(StrEnum):
@@ -54,7 +55,7 @@ class InsurancePolicy(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("insurer", "number", name="uq_insurance_policy_insurer_number"),
         CheckConstraint("ends_on >= starts_on", name="period_ordered"),
-        CheckConstraint("limit_per_event > 0 AND limit_per_year >= limit_per_event", name="limits_ordered"),
+        CheckConstraint("limit_per_event_fen > 0 AND limit_per_year_fen >= limit_per_event_fen", name="limits_ordered"),
         Index("ix_insurance_policy_insured", "insured_type", "insured_id", "scheme"),
         Index("ix_insurance_policy_ends_on", "ends_on"),
     )
@@ -67,9 +68,9 @@ class InsurancePolicy(SQLModel, table=True):
     number: str = Field(max_length=64)
     starts_on: date = Field(sa_column=Column(Date, nullable=False))
     ends_on: date = Field(sa_column=Column(Date, nullable=False))
-    limit_per_event: int  # yuan
-    limit_per_year: int  # yuan
-    premium_yuan: int | None = None
+    limit_per_event_fen: Fen = Field(sa_type=BigInteger)
+    limit_per_year_fen: Fen = Field(sa_type=BigInteger)
+    premium_fen: Fen | None = Field(default=None, sa_type=BigInteger)
     payer: str = Field(max_length=16)
     status: str = Field(default=PolicyStatus.active, max_length=16)
     by: str = Field(max_length=64)
@@ -141,8 +142,8 @@ class Claim(SQLModel, table=True):
     policy_id: int = Field(foreign_key="insurance_policy.id", index=True)
     status: str = Field(max_length=16, index=True)
     facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    approved_yuan: int | None = None
-    paid_yuan: int | None = None
+    approved_fen: Fen | None = Field(default=None, sa_type=BigInteger)
+    paid_fen: Fen | None = Field(default=None, sa_type=BigInteger)
     due_at: datetime | None = timestamp_field(index=True)  # when the current step should be done
     overdue_notified_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

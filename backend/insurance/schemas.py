@@ -5,17 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.core.input_errors import InputError
+from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
 from backend.core.schemas import Id, ServiceDay, ServiceTime
 from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
 
 MAX_LIMIT_YUAN = 100_000_000
 
 
-class PolicyCreate(BaseModel):
-    """A policy of one of the three schemes; amounts in yuan, dates inclusive (Suzhou days)."""
+# Before amounts were in fen, a policy's limits were given as ``limit_per_event`` and ``limit_per_year`` (yuan).
+LEGACY_LIMITS = {"limit_per_event": "limit_per_event_yuan", "limit_per_year": "limit_per_year_yuan"}
+
+
+class PolicyCreate(AmountsIn):
+    """A policy of one of the three schemes, dates inclusive (Suzhou days); each amount as ``<name>_fen`` or
+    ``<name>_yuan`` (at most two decimals; the limits also as ``limit_per_event``/``limit_per_year`` in yuan, as
+    before amounts were in fen)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -28,8 +35,9 @@ class PolicyCreate(BaseModel):
                     "number": "PZBM202632050000123",
                     "starts_on": "2026-01-01",
                     "ends_on": "2026-12-31",
-                    "limit_per_event": 300000,
-                    "limit_per_year": 3000000,
+                    "limit_per_event_yuan": "300000.00",
+                    "limit_per_year_yuan": "3000000.00",
+                    "premium_yuan": "1250.50",
                     "payer": "government",
                 }
             ]
@@ -43,16 +51,26 @@ class PolicyCreate(BaseModel):
     number: str = Field(min_length=1, max_length=64)
     starts_on: ServiceDay
     ends_on: ServiceDay
-    limit_per_event: int = Field(gt=0, le=MAX_LIMIT_YUAN)
-    limit_per_year: int = Field(gt=0, le=MAX_LIMIT_YUAN)
-    premium_yuan: int | None = Field(default=None, ge=0, le=MAX_LIMIT_YUAN)
+    limit_per_event_fen: Fen = fen_field(max_yuan=MAX_LIMIT_YUAN, positive=True)
+    limit_per_year_fen: Fen = fen_field(max_yuan=MAX_LIMIT_YUAN, positive=True)
+    premium_fen: Fen | None = fen_field(max_yuan=MAX_LIMIT_YUAN, default=None)
     payer: Payer
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_limits(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(old in data for old in LEGACY_LIMITS):
+            data = dict(data)
+            for old, new in LEGACY_LIMITS.items():
+                if old in data:
+                    data.setdefault(new, data.pop(old))
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> PolicyCreate:
         if self.ends_on < self.starts_on:
             raise InputError("保险止期不能早于起期", "ends_on must not be before starts_on")
-        if self.limit_per_year < self.limit_per_event:
+        if self.limit_per_year_fen < self.limit_per_event_fen:
             raise InputError("年度限额不能低于每次事故限额", "limit_per_year must be at least limit_per_event")
         return self
 
@@ -67,6 +85,21 @@ class PolicyPublic(PolicyCreate):
     created_at: datetime
     cancelled_at: datetime | None
     cancel_reason: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def limit_per_event_yuan(self) -> YuanText:
+        return format_yuan(self.limit_per_event_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def limit_per_year_yuan(self) -> YuanText:
+        return format_yuan(self.limit_per_year_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def premium_yuan(self) -> YuanText | None:
+        return format_yuan(self.premium_fen)
 
 
 class CancelBody(BaseModel):
@@ -169,12 +202,22 @@ class ClaimPublic(BaseModel):
     policy_id: int
     status: str
     facts: dict[str, Any]
-    approved_yuan: int | None
-    paid_yuan: int | None
+    approved_fen: Fen | None
+    paid_fen: Fen | None
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
     history: list[ClaimEventPublic] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def approved_yuan(self) -> YuanText | None:
+        return format_yuan(self.approved_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def paid_yuan(self) -> YuanText | None:
+        return format_yuan(self.paid_fen)
 
 
 class IncidentReport(BaseModel):
@@ -183,13 +226,15 @@ class IncidentReport(BaseModel):
     claims: list[ClaimPublic]
 
 
-class ClaimAdvance(BaseModel):
+class ClaimAdvance(AmountsIn):
+    """A claim's next step; approving and paying take the amount (``amount_fen``, or ``amount_yuan``)."""
+
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"to": "approved", "amount_yuan": 12000, "note": "按医疗发票核定"}]}
+        json_schema_extra={"examples": [{"to": "approved", "amount_yuan": "12000.50", "note": "按医疗发票核定"}]}
     )
 
     to: ClaimStatus
-    amount_yuan: int | None = Field(default=None, ge=0, le=MAX_LIMIT_YUAN)
+    amount_fen: Fen | None = fen_field(max_yuan=MAX_LIMIT_YUAN, default=None)
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -203,8 +248,18 @@ class ClaimCount(BaseModel):
     scheme: str
     status: str
     count: int
-    approved_yuan: int
-    paid_yuan: int
+    approved_fen: Fen
+    paid_fen: Fen
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def approved_yuan(self) -> YuanText:
+        return format_yuan(self.approved_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def paid_yuan(self) -> YuanText:
+        return format_yuan(self.paid_fen)
 
 
 class CoverStatistics(BaseModel):

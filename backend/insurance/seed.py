@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import local_today
+from backend.core.money import yuan_to_fen
 from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, Payer, Scheme
 
 INSURER = "中国人民财产保险股份有限公司苏州市分公司"
@@ -34,8 +35,8 @@ async def insure(
             number=f"{prefix}{starts_on:%Y%m%d}{iid:08d}",
             starts_on=starts_on,
             ends_on=starts_on + timedelta(days=days - 1),
-            limit_per_event=per_event,
-            limit_per_year=per_year,
+            limit_per_event_fen=yuan_to_fen(per_event),
+            limit_per_year_fen=yuan_to_fen(per_year),
             payer=Payer.government.value,
             by="system:seed",
         )

@@ -381,8 +381,8 @@ async def statistics(
             col(Claim.scheme),
             col(Claim.status),
             func.count(col(Claim.id)),
-            func.coalesce(func.sum(col(Claim.approved_yuan)), 0),
-            func.coalesce(func.sum(col(Claim.paid_yuan)), 0),
+            func.coalesce(func.sum(col(Claim.approved_fen)), 0),
+            func.coalesce(func.sum(col(Claim.paid_fen)), 0),
         )
         .join(Incident, col(Incident.id) == col(Claim.incident_id))
         .join(Elder, col(Elder.id) == col(Incident.elder_id))
@@ -397,7 +397,7 @@ async def statistics(
         institutions=await rate(institutions, Scheme.institution_liability),
         elders=await rate(elders, Scheme.elder_accident),
         claims=[
-            ClaimCount(scheme=s, status=st, count=n, approved_yuan=int(a or 0), paid_yuan=int(p or 0))
+            ClaimCount(scheme=s, status=st, count=n, approved_fen=int(a or 0), paid_fen=int(p or 0))
             for s, st, n, a, p in claims.all()
         ],
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, event, true
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, event, true
 from sqlmodel import Field, SQLModel
 
 from backend.core.crypto import Sealed
 from backend.core.geo import h3_cells
 from backend.core.models import created_at_field, required_timestamp_field, timestamp_field
+from backend.core.money import Fen
 
 
 class ServiceType(SQLModel, table=True):
@@ -24,8 +25,8 @@ class ServiceType(SQLModel, table=True):
     personal_care: bool = False
     # How many caregivers serve together at the door (2 for bed bathing: one lifts, one washes).
     caregivers_needed: int = 1
-    # What the government pays a provider for one order bought for an entitled elder (yuan).
-    government_price_yuan: int = 0
+    # What the government pays a provider for one order bought for an entitled elder.
+    government_price_fen: Fen = Field(default=0, sa_type=BigInteger)
     # What proof each visit needs to be paid (backend.requests.models.ProofItem): arrival_photo, departure_photo,
     # confirmation. None required by default; a visit without it is still checked out, but not settled.
     proof_required: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

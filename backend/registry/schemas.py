@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from backend.core.money import Fen, YuanText, format_yuan
 from backend.core.schemas import Id, Location, PlaceIn, Uscc
 from backend.insurance.schemas import CoverPublic
 
@@ -23,8 +24,13 @@ class ServiceTypePublic(BaseModel):
     default_minutes: int
     personal_care: bool = False
     caregivers_needed: int = 1  # 2: two caregivers serve together (the order waits until both accepted)
-    government_price_yuan: int = 0  # paid to the provider for an order within an elder's quota
+    government_price_fen: Fen = 0  # paid to the provider for an order within an elder's quota
     proof_required: list[str] = Field(default_factory=list)  # arrival_photo, departure_photo, confirmation
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def government_price_yuan(self) -> YuanText:
+        return format_yuan(self.government_price_fen)
 
 
 class ProviderCreate(BaseModel):

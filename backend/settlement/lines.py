@@ -23,6 +23,7 @@ from backend.benefits.models import ProviderRate
 from backend.benefits.service import applying, month_days
 from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
+from backend.core.money import Fen
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status, Visit, VisitProof
 from backend.requests.proof_status import label, missing, proofs_by_request, too_short
@@ -36,7 +37,7 @@ COMPARED = (
     "reason",
     "paid_by",
     "category",
-    "amount_yuan",
+    "amount_fen",
     "service_type",
     "district_id",
     "day",
@@ -63,7 +64,7 @@ class Line:
     kind: str = LineKind.excluded.value
     reason: str | None = None
     category: str | None = None
-    amount_yuan: int = 0
+    amount_fen: Fen = 0
 
 
 @dataclass
@@ -72,10 +73,10 @@ class Month:
 
     orders: Sequence[Any]  # rows of ``ORDER_COLUMNS``
     proofs: dict[int, list[VisitProof]]
-    prices: dict[str, int]  # the government's price per service
+    prices: dict[str, Fen]  # the government's price per service
     usual: dict[str, int]  # the service's usual minutes
     required: dict[str, list[str]]  # the proof each service requires
-    rates: dict[str, int]  # the provider's self-pay prices
+    rates: dict[str, Fen]  # the provider's self-pay prices
     categories: dict[int, str | None] = field(default_factory=dict)  # each government-paid elder's quota category
 
 
@@ -122,14 +123,14 @@ async def read_month(session: AsyncSession, provider_id: int, month: str) -> Mon
         await session.execute(
             sa_select(
                 col(ServiceType.code),
-                col(ServiceType.government_price_yuan),
+                col(ServiceType.government_price_fen),
                 col(ServiceType.default_minutes),
                 col(ServiceType.proof_required),
             )
         )
     ).all()
     rates = await session.execute(
-        sa_select(col(ProviderRate.service_type), col(ProviderRate.price_yuan)).where(
+        sa_select(col(ProviderRate.service_type), col(ProviderRate.price_fen)).where(
             col(ProviderRate.provider_id) == provider_id
         )
     )
@@ -194,15 +195,21 @@ def build(month: Month, min_visit_share: float) -> list[Line]:
             line.reason = Exclusion.missing_proof.value
         else:
             line.kind = LineKind.included.value
+            line.amount_fen = amount(month, order)
             if order.paid_by == Payer.government:
-                line.amount_yuan = month.prices.get(order.service_type, 0)
                 line.category = month.categories.get(order.elder_id)
-            elif order.paid_by == Payer.emergency:  # the city's price, from the emergency service's budget
-                line.amount_yuan = month.prices.get(order.service_type, 0)
-            else:
-                line.amount_yuan = month.rates.get(order.service_type, 0)
         lines.append(line)
     return lines
+
+
+def amount(month: Month, order: Any) -> Fen:
+    """What an included order is paid, in fen: the city's price when the government (within an elder's quota) or
+    the one-key emergency service (from its own budget) pays, else the provider's self-pay price (0 when it set
+    none). Whatever is added to a price is computed with ``backend.core.money`` (``percent_of``: rounded half up
+    to the fen), so that a line stays a whole number of fen and the statement's totals are exact sums."""
+    if order.paid_by in (Payer.government, Payer.emergency):
+        return month.prices.get(order.service_type, 0)
+    return month.rates.get(order.service_type, 0)
 
 
 def _key(line: Any) -> tuple[object, ...]:
@@ -231,15 +238,15 @@ def difference(previous_id: int | None, old: Sequence[Any], new: Sequence[Line])
             request_id=rid, before=line_public(was) if was else None, after=line_public(now) if now else None
         )
         (diff.added if was is None else diff.removed if now is None else diff.changed).append(change)
-    diff.government_yuan_delta = total(new, Payer.government) - total(old, Payer.government)
-    diff.self_yuan_delta = total(new, Payer.self_paid) - total(old, Payer.self_paid)
-    diff.emergency_yuan_delta = total(new, Payer.emergency) - total(old, Payer.emergency)
+    diff.government_fen_delta = total(new, Payer.government) - total(old, Payer.government)
+    diff.self_fen_delta = total(new, Payer.self_paid) - total(old, Payer.self_paid)
+    diff.emergency_fen_delta = total(new, Payer.emergency) - total(old, Payer.emergency)
     return diff
 
 
-def total(lines: Sequence[Any], payer: Payer) -> int:
-    """What the included lines paid by ``payer`` come to."""
-    return sum(x.amount_yuan for x in lines if x.kind == LineKind.included and x.paid_by == payer)
+def total(lines: Sequence[Any], payer: Payer) -> Fen:
+    """What the included lines paid by ``payer`` come to, in fen (an exact sum)."""
+    return sum(x.amount_fen for x in lines if x.kind == LineKind.included and x.paid_by == payer)
 
 
 def compare(

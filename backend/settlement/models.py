@@ -14,10 +14,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import created_at_field, partial_index, timestamp_field
+from backend.core.money import Fen
 
 
 class CorrectionReason(StrEnum):
@@ -88,9 +89,10 @@ class Settlement(SQLModel, table=True):
     status: str = Field(default=SettlementStatus.draft, max_length=16)
     included: int = 0
     excluded: int = 0
-    government_yuan: int = 0
-    self_yuan: int = 0
-    emergency_yuan: int = 0  # the one-key emergency service's (一键通紧急救助), outside the elders' quotas
+    government_fen: Fen = Field(default=0, sa_type=BigInteger)
+    self_fen: Fen = Field(default=0, sa_type=BigInteger)
+    # The one-key emergency service's (一键通紧急救助), outside the elders' quotas.
+    emergency_fen: Fen = Field(default=0, sa_type=BigInteger)
     created_at: datetime = created_at_field()
     created_by: str = Field(max_length=64)
     confirmed_at: datetime | None = timestamp_field()
@@ -117,7 +119,7 @@ class SettlementLine(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=16)  # why excluded
     paid_by: str = Field(max_length=16)
     category: str | None = Field(default=None, max_length=32)  # the elder's quota category, government-paid
-    amount_yuan: int = 0
+    amount_fen: Fen = Field(default=0, sa_type=BigInteger)
     checkin_at: datetime | None = timestamp_field()
     checkout_at: datetime | None = timestamp_field()
     # The visit's proof: each kind with its first file's short hash (+ how many more), and who confirmed it.
@@ -125,10 +127,10 @@ class SettlementLine(SQLModel, table=True):
 
 
 class SubsidyBudget(SQLModel, table=True):
-    """What a district may spend buying home-care orders in a month (yuan)."""
+    """What a district may spend buying home-care orders in a month."""
 
     __tablename__ = "subsidy_budget"
 
     district_id: int = Field(foreign_key="district.id", primary_key=True)
     month: str = Field(primary_key=True, max_length=7)
-    budget_yuan: int
+    budget_fen: Fen = Field(sa_type=BigInteger)

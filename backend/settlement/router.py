@@ -205,7 +205,8 @@ async def export_settlement(
 
 @router.put("/subsidy/budgets", response_model=BudgetSet)
 async def set_budget(data: BudgetSet, session: SessionDep, user: CurrentUser) -> BudgetSet:
-    """A district's monthly budget for buying home-care orders (admins)."""
+    """A district's monthly budget for buying home-care orders (admins): ``budget_fen``, or ``budget_yuan`` with
+    at most two decimals (422 ``too_precise``)."""
     return BudgetSet.model_validate(
         await service.set_budget(session=session, user=user, data=data), from_attributes=True
     )

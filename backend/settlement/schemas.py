@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backend.benefits.schemas import MONTH_PATTERN
+from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
 from backend.core.schemas import Id, ServiceTime
 from backend.settlement.models import CorrectionReason
 
@@ -69,7 +70,12 @@ class MonthRun(BaseModel):
 class Subtotal(BaseModel):
     key: str  # a category code ("self" for self-paid), or a district id
     orders: int
-    yuan: int
+    fen: Fen
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def yuan(self) -> YuanText:
+        return format_yuan(self.fen)
 
 
 class LinePublic(BaseModel):
@@ -83,10 +89,15 @@ class LinePublic(BaseModel):
     reason: str | None
     paid_by: str
     category: str | None
-    amount_yuan: int
+    amount_fen: Fen
     checkin_at: datetime | None
     checkout_at: datetime | None
     proof: str | None = None  # arrival_photo:1a2b3c4d departure_photo:5e6f7a8b confirmed:code
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount_yuan(self) -> YuanText:
+        return format_yuan(self.amount_fen)
 
 
 class LineChange(BaseModel):
@@ -102,9 +113,24 @@ class Difference(BaseModel):
     added: list[LineChange] = Field(default_factory=list)
     removed: list[LineChange] = Field(default_factory=list)
     changed: list[LineChange] = Field(default_factory=list)
-    government_yuan_delta: int = 0
-    self_yuan_delta: int = 0
-    emergency_yuan_delta: int = 0
+    government_fen_delta: Fen = 0
+    self_fen_delta: Fen = 0
+    emergency_fen_delta: Fen = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def government_yuan_delta(self) -> YuanText:
+        return format_yuan(self.government_fen_delta)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_yuan_delta(self) -> YuanText:
+        return format_yuan(self.self_fen_delta)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def emergency_yuan_delta(self) -> YuanText:
+        return format_yuan(self.emergency_fen_delta)
 
 
 class SettlementPublic(BaseModel):
@@ -116,9 +142,9 @@ class SettlementPublic(BaseModel):
     status: str
     included: int
     excluded: int
-    government_yuan: int
-    self_yuan: int
-    emergency_yuan: int = Field(default=0, description="emergencies, paid by the one-key emergency service (一键通)")
+    government_fen: Fen
+    self_fen: Fen
+    emergency_fen: Fen = Field(default=0, description="emergencies, paid by the one-key emergency service (一键通)")
     by_category: list[Subtotal]
     by_district: list[Subtotal]
     created_at: datetime
@@ -130,6 +156,21 @@ class SettlementPublic(BaseModel):
     paid_at: datetime | None
     paid_by: str | None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def government_yuan(self) -> YuanText:
+        return format_yuan(self.government_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def self_yuan(self) -> YuanText:
+        return format_yuan(self.self_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def emergency_yuan(self) -> YuanText:
+        return format_yuan(self.emergency_fen)
+
 
 class RunResult(BaseModel):
     """A run: the month's current statement, whether this run changed it, and how."""
@@ -139,14 +180,21 @@ class RunResult(BaseModel):
     difference: Difference
 
 
-class BudgetSet(BaseModel):
+class BudgetSet(AmountsIn):
+    """A district's budget for a month: ``budget_fen``, or ``budget_yuan`` with at most two decimals."""
+
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"district_id": 2, "month": "2026-12", "budget_yuan": 1800000}]}
+        json_schema_extra={"examples": [{"district_id": 2, "month": "2026-12", "budget_yuan": "1800000.00"}]}
     )
 
     district_id: Id
     month: str = Field(pattern=MONTH_PATTERN)
-    budget_yuan: int = Field(ge=0, le=10_000_000_000)
+    budget_fen: Fen = fen_field(max_yuan=10_000_000_000)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def budget_yuan(self) -> YuanText:
+        return format_yuan(self.budget_fen)
 
 
 class DistrictSubsidy(BaseModel):
@@ -155,7 +203,17 @@ class DistrictSubsidy(BaseModel):
     district_id: int
     district_name: str
     month: str
-    spent_yuan: int
+    spent_fen: Fen
     orders: int
-    budget_yuan: int | None
+    budget_fen: Fen | None
     share: float | None  # spent / budget
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def spent_yuan(self) -> YuanText:
+        return format_yuan(self.spent_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def budget_yuan(self) -> YuanText | None:
+        return format_yuan(self.budget_fen)

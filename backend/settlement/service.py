@@ -26,6 +26,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
+from backend.core.money import yuan_cell
 from backend.core.offload import compute
 from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
@@ -112,9 +113,9 @@ async def run(
         created_by=user.actor if user else "system:settlement",
         included=sum(1 for x in new if x.kind == LineKind.included),
         excluded=sum(1 for x in new if x.kind == LineKind.excluded),
-        government_yuan=total(new, Payer.government),
-        self_yuan=total(new, Payer.self_paid),
-        emergency_yuan=total(new, Payer.emergency),
+        government_fen=total(new, Payer.government),
+        self_fen=total(new, Payer.self_paid),
+        emergency_fen=total(new, Payer.emergency),
     )
     session.add(settlement)
     if latest is not None and latest.status != SettlementStatus.paid:
@@ -194,13 +195,13 @@ async def publics(session: AsyncSession, settlements: Sequence[Settlement]) -> l
     for name, grouped in (("by_category", key), ("by_district", col(SettlementLine.district_id))):
         rows = await session.execute(
             sa_select(
-                col(SettlementLine.settlement_id), grouped, func.count(), func.sum(col(SettlementLine.amount_yuan))
+                col(SettlementLine.settlement_id), grouped, func.count(), func.sum(col(SettlementLine.amount_fen))
             )
             .where(col(SettlementLine.settlement_id).in_(ids), col(SettlementLine.kind) == LineKind.included)
             .group_by(col(SettlementLine.settlement_id), grouped)
         )
-        for settlement_id, k, n, y in rows.all():
-            subtotals[settlement_id][name].append(Subtotal(key=str(k), orders=n, yuan=int(y or 0)))
+        for settlement_id, k, n, fen in rows.all():
+            subtotals[settlement_id][name].append(Subtotal(key=str(k), orders=n, fen=int(fen or 0)))
     providers = select(Provider.id, Provider.name).where(col(Provider.id).in_({s.provider_id for s in settlements}))
     names: dict[int | None, str] = {provider_id: name for provider_id, name in (await session.execute(providers)).all()}
     out = []
@@ -245,16 +246,18 @@ HEADERS = (
     ("category", "保障类别"),
     ("kind", "结算"),
     ("reason", "排除原因"),
-    ("amount_yuan", "金额（元）"),
+    ("amount_fen", "金额（元）"),  # written as yuan
     ("checkin_at", "签到时间"),
     ("checkout_at", "签退时间"),
     ("proof", "上门凭证"),
 )
 
 
-def _cell(value: object) -> object:
+def _cell(name: str, value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    if name.endswith("_fen") and isinstance(value, int):
+        return yuan_cell(value)  # yuan, a number the sheet shows with two decimals
     return "" if value is None else value
 
 
@@ -273,8 +276,13 @@ async def export(session: AsyncSession, settlement: Settlement, format: str) -> 
             .order_by(col(SettlementLine.request_id)),
         )
     ]
-    totals = ["政府支付合计", settlement.government_yuan, "自费合计", settlement.self_yuan]
-    totals += ["一键通紧急救助合计", settlement.emergency_yuan]
+    totals = [
+        "政府支付合计（元）",
+        yuan_cell(settlement.government_fen),
+        "自费合计（元）",
+        yuan_cell(settlement.self_fen),
+    ]
+    totals += ["一键通紧急救助合计（元）", yuan_cell(settlement.emergency_fen)]
     if format == "csv":
         title, sheet = None, ""
     else:
@@ -291,7 +299,7 @@ def _write_export(
 ) -> bytes:
     table: list[list[object]] = [] if title is None else [[title]]
     table.append([zh for _, zh in HEADERS])
-    table.extend([_cell(value) for value in row] for row in rows)
+    table.extend([_cell(name, value) for (name, _), value in zip(HEADERS, row, strict=True)] for row in rows)
     table += [[], totals]
     return write_rows(table, format, sheet)[0]
 
@@ -308,10 +316,10 @@ async def set_budget(*, session: AsyncSession, user: User, data: BudgetSet) -> S
     await referenced(session, District, data.district_id, what="区", what_en="district")
     budget = await session.get(SubsidyBudget, (data.district_id, data.month))
     if budget is None:
-        budget = SubsidyBudget(**data.model_dump())
+        budget = SubsidyBudget(district_id=data.district_id, month=data.month, budget_fen=data.budget_fen)
         session.add(budget)
     else:
-        budget.budget_yuan = data.budget_yuan
+        budget.budget_fen = data.budget_fen
     await session.flush()
     return budget
 
@@ -340,7 +348,7 @@ async def subsidy(*, session: AsyncSession, user: User, month: str, district_id:
                 sa_select(
                     col(SettlementLine.district_id),
                     func.count(col(SettlementLine.id)),
-                    func.sum(col(SettlementLine.amount_yuan)),
+                    func.sum(col(SettlementLine.amount_fen)),
                 )
                 .where(
                     col(SettlementLine.settlement_id).in_(current),
@@ -353,23 +361,23 @@ async def subsidy(*, session: AsyncSession, user: User, month: str, district_id:
     )
     districts = select(District).where(col(District.id).in_(select(Community.district_id).where(*where)))
     budgets = {
-        b.district_id: b.budget_yuan
+        b.district_id: b.budget_fen
         for b in (await session.execute(select(SubsidyBudget).where(col(SubsidyBudget.month) == month))).scalars()
     }
     out = []
     for district in (await session.execute(districts.order_by(col(District.code)))).scalars():
         assert district.id is not None
-        orders, yuan = spent.get(district.id, (0, 0))
+        orders, fen = spent.get(district.id, (0, 0))
         budget = budgets.get(district.id)
         out.append(
             DistrictSubsidy(
                 district_id=district.id,
                 district_name=district.name,
                 month=month,
-                spent_yuan=yuan,
+                spent_fen=fen,
                 orders=orders,
-                budget_yuan=budget,
-                share=round(yuan / budget, 4) if budget else None,
+                budget_fen=budget,
+                share=round(fen / budget, 4) if budget else None,
             )
         )
     return out

@@ -113,7 +113,7 @@ APP_MESSAGES: dict[str, tuple[str, str]] = {
     "el.quota": ("本月还可免费 {n} 次", "{n} free visits left this month"),
     "el.quota.none": ("本月免费次数已用完，以下为自费价格", "No free visits left this month: self-pay prices"),
     "el.free": ("免费", "Free"),
-    "el.price": ("自费 {price} 元", "Self-pay {price} yuan"),
+    "el.price": ("自费 {price}", "Self-pay {price}"),  # ¥18.50
     "el.price.ask": ("自费，价格由服务组织确认", "Self-pay; the provider confirms the price"),
     "el.when": ("什么时候来？", "When?"),
     "el.when.asap": ("尽快", "As soon as possible"),

@@ -330,7 +330,7 @@ async def test_the_elders_menu_says_what_is_free_and_what_it_would_cost(stack, a
     await admin.ok(
         "PUT", f"/api/v1/providers/{world.provider['id']}/rates", [{"service_type": "meal", "price_yuan": 30}]
     )
-    await admin.ok("PUT", f"/api/v1/providers/{cheaper['id']}/rates", [{"service_type": "meal", "price_yuan": 22}])
+    await admin.ok("PUT", f"/api/v1/providers/{cheaper['id']}/rates", [{"service_type": "meal", "price_yuan": 21.5}])
     entitled = await staff.ok("GET", f"/api/v1/elders/{elder['id']}/entitlement")
     assert entitled["remaining"] > 0
 
@@ -348,12 +348,14 @@ async def test_the_elders_menu_says_what_is_free_and_what_it_would_cost(stack, a
         "code": "meal",
         "name": "助餐",
         "free": True,
-        "price_yuan": 22,  # self-pay: the cheapest provider serving her community
+        "price_fen": 2150,  # self-pay: the cheapest provider serving her community
+        "price_yuan": "21.50",
         "minutes": 45,
         "caregivers_needed": 1,
         "available": True,
     }
-    assert items["cleaning"]["price_yuan"] is None and items["cleaning"]["available"] is True  # no price set
+    assert (items["cleaning"]["price_fen"], items["cleaning"]["price_yuan"]) == (None, None)  # no price set
+    assert items["cleaning"]["available"] is True
     assert items["companionship"]["available"] is False  # nobody serving her offers it
     assert items["bed_bathing"]["caregivers_needed"] == 2
     english = await herself.http.get(f"/api/v1/elders/{elder['id']}/menu", headers={"Accept-Language": "en"})
@@ -368,7 +370,7 @@ async def test_the_elders_menu_says_what_is_free_and_what_it_would_cost(stack, a
     assert (spent["remaining"], spent["next_order_paid_by"]) == (0, "self")
     assert (
         not any(i["free"] for i in spent["items"])
-        and {i["code"]: i for i in spent["items"]}["meal"]["price_yuan"] == 22
+        and {i["code"]: i for i in spent["items"]}["meal"]["price_yuan"] == "21.50"
     )
     # Family who only follow her orders never read her benefit status; nor does another area's staff.
     refused = await watcher.get(f"/api/v1/elders/{elder['id']}/menu")

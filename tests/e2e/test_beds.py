@@ -31,7 +31,7 @@ async def institution(admin: Api, world: World, **extra: Any) -> dict[str, Any]:
         "location": world.home,
         "licence_no": f"苏民养{uuid.uuid4().hex[:10]}",
         "provider_id": world.provider["id"],
-        "monthly_fee_yuan": 4200,
+        "monthly_fee_yuan": "4200.50",
         **extra,
     }
     return await admin.ok("POST", "/api/v1/institutions", body, 201)
@@ -82,7 +82,8 @@ async def test_a_bed_is_held_admitted_discharged_and_every_area_sees_the_counts(
         "GET", "/api/v1/beds/search?" + "&".join(f"{k}={v}" for k, v in {**near, "kind": "ordinary"}.items())
     )
     mine = next(f for f in ordinary if f["institution_id"] == iid)
-    assert mine["free"] == 1 and mine["distance_m"] < 1 and mine["monthly_fee_yuan"] == 4200
+    assert mine["free"] == 1 and mine["distance_m"] < 1
+    assert (mine["monthly_fee_fen"], mine["monthly_fee_yuan"]) == (420050, "4200.50")
 
     # Admitted, the bed is occupied; the other family gives theirs back; then the first elder leaves.
     admission = await staff.ok("POST", f"/api/v1/bed-holds/{hold['id']}/admit")
@@ -320,7 +321,7 @@ async def test_areas_see_their_beds_with_the_shares_the_bureau_reports(stack, ad
     (listed_second, listed) = await staff.ok("GET", f"/api/v1/institutions?community_id={world.community['id']}")
     assert [listed_second["institution"]["id"], listed["institution"]["id"]] == [second["id"], home["id"]]  # by name
     assert (listed["total"], listed["free"], listed["occupied"], listed_second["total"]) == (4, 3, 1, 0)
-    assert listed["institution"]["monthly_fee_yuan"] == 4200
+    assert (listed["institution"]["monthly_fee_fen"], listed["institution"]["monthly_fee_yuan"]) == (420050, "4200.50")
     district = await world.user("community_staff", district_id=world.district["id"])
     assert (await district.ok("GET", f"/api/v1/capacity/summary?district_id={world.district['id']}"))["total"] == 4
     city = await (await world.user("operator")).ok("GET", "/api/v1/capacity/summary")

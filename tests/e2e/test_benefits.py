@@ -7,7 +7,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel import col, select
+
+from backend.benefits.models import ProviderRate
 from backend.core.i18n import LOCAL_TZ
+from backend.core.runtime import Runtime
 from tests.client import Api
 
 
@@ -52,9 +56,12 @@ async def test_the_quota_decides_who_pays_and_the_operator_sees_it_first(stack, 
     assert (before["quota"], before["remaining"], before["next_order_paid_by"]) == (0, 0, "self")
     assert before["prices"] == {
         "service_type": "meal",
-        "government_yuan": 15,
-        "self_pay_min_yuan": 25,
-        "self_pay_max_yuan": 25,
+        "government_fen": 1500,
+        "government_yuan": "15.00",
+        "self_pay_min_fen": 2500,
+        "self_pay_min_yuan": "25.00",
+        "self_pay_max_fen": 2500,
+        "self_pay_max_yuan": "25.00",
     }
     await grant(staff, elder, three)
     told = await staff.ok("GET", f"/api/v1/elders/{elder['id']}/entitlement")
@@ -146,3 +153,61 @@ async def test_orders_placed_at_once_never_use_more_than_the_quota(stack, admin,
     made = await asyncio.gather(*(place(staff, elder) for _ in range(12)))
     assert sorted(r["paid_by"] for r in made) == ["government"] * 3 + ["self"] * 9
     assert (await staff.ok("GET", f"/api/v1/elders/{elder['id']}/entitlement"))["used"] == 3
+
+
+async def test_a_price_with_cents_is_kept_to_the_fen_and_a_third_decimal_changes_nothing(
+    stack, admin, make_world, runtime: Runtime
+) -> None:
+    world = await make_world(caregivers_km=())
+    boss = await world.user("provider_admin", provider_id=world.provider["id"])
+    rates = f"/api/v1/providers/{world.provider['id']}/rates"
+
+    # 12.35 yuan is stored as 1235 fen and answered both ways; a price may also be given in fen.
+    taken = await boss.ok(
+        "PUT", rates, [{"service_type": "meal", "price_yuan": "12.35"}, {"service_type": "cleaning", "price_fen": 6050}]
+    )
+    expected = [
+        {"service_type": "cleaning", "price_fen": 6050, "price_yuan": "60.50"},
+        {"service_type": "meal", "price_fen": 1235, "price_yuan": "12.35"},
+    ]
+    assert taken == expected and await boss.ok("GET", rates) == expected
+    async with runtime.sessions() as session:
+        stored = await session.execute(
+            select(ProviderRate.service_type, ProviderRate.price_fen).where(
+                col(ProviderRate.provider_id) == world.provider["id"]
+            )
+        )
+        assert dict(stored.all()) == {"meal": 1235, "cleaning": 6050}
+    elder = world.elders[0]
+    menu = {i["code"]: i for i in (await admin.ok("GET", f"/api/v1/elders/{elder['id']}/menu"))["items"]}
+    assert (menu["meal"]["price_fen"], menu["meal"]["price_yuan"]) == (1235, "12.35")
+
+    # A third decimal, an amount given twice as two amounts, a string of fen: 422 with a stable code, and the
+    # valid price beside it in the same request is not taken either.
+    for bad, code in (
+        ({"price_yuan": "12.345"}, "too_precise"),
+        ({"price_yuan": 9.999}, "too_precise"),
+        ({"price_yuan": "12.35", "price_fen": 1234}, "amounts_disagree"),
+        ({"price_yuan": "十二元"}, "not_an_amount"),
+        ({"price_fen": "1235"}, "validation_error"),
+        ({"price_yuan": "-1"}, "validation_error"),
+    ):
+        refused = await boss.put(
+            rates, [{"service_type": "cleaning", "price_yuan": "1.00"}, {"service_type": "meal", **bad}]
+        )
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["error"]["code"] == code, bad
+    assert await boss.ok("GET", rates) == expected
+
+    # The government's price: the same forms; a refused one leaves the catalogue as it was.
+    kinds = {t["code"]: t for t in await admin.ok("GET", "/api/v1/service-types")}
+    price = "/api/v1/service-types/companionship/government-price"
+    refused = await admin.put(price, {"government_price_yuan": "40.001"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "too_precise"
+    after = {t["code"]: t for t in await admin.ok("GET", "/api/v1/service-types")}
+    assert after["companionship"] == kinds["companionship"]
+    same = await admin.ok("PUT", price, {"government_price_yuan": kinds["companionship"]["government_price_yuan"]})
+    assert (same["government_price_fen"], same["government_price_yuan"]) == (
+        kinds["companionship"]["government_price_fen"],
+        kinds["companionship"]["government_price_yuan"],
+    )

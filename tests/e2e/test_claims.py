@@ -121,7 +121,7 @@ async def test_a_claim_moves_step_by_step_within_the_policys_limits(stack, admin
     world = await make_world(caregivers_km=())
     staff = await world.user("community_staff", community_id=world.community["id"])
     elder = world.elders[0]
-    await cover(admin, "elder_accident", "elder", elder["id"], limit_per_event=5000, limit_per_year=8000)
+    await cover(admin, "elder_accident", "elder", elder["id"], limit_per_event_yuan=5000, limit_per_year_yuan=8000)
     (claim,) = (await report(staff, elder)).json()["claims"]
     cid = claim["id"]
 
@@ -135,10 +135,15 @@ async def test_a_claim_moves_step_by_step_within_the_policys_limits(stack, admin
     over = await step("approved", amount_yuan=6000)
     assert over.status_code == 422 and over.json()["error"]["code"] == "over_limit"
     assert (await step("approved")).json()["error"]["code"] == "amount_needed"
-    approved = (await step("approved", amount_yuan=5000, note="按发票核定")).json()
-    assert approved["approved_yuan"] == 5000
-    paid = (await step("paid", amount_yuan=5000)).json()
-    assert paid["status"] == "paid" and paid["due_at"] is None
+    refused = await step("approved", amount_yuan="4999.999")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "too_precise"
+    assert (await admin.ok("GET", f"/api/v1/insurance/claims/{cid}"))["status"] == "submitted"  # nothing changed
+    approved = (await step("approved", amount_yuan="4999.50", note="按发票核定")).json()
+    assert (approved["approved_fen"], approved["approved_yuan"], approved["paid_yuan"]) == (499950, "4999.50", None)
+    over_paid = await step("paid", amount_fen=499951)
+    assert over_paid.status_code == 422 and over_paid.json()["error"]["code"] == "over_approved"
+    paid = (await step("paid", amount_fen=499950)).json()
+    assert paid["status"] == "paid" and paid["due_at"] is None and paid["paid_yuan"] == "4999.50"
     assert [(h["status"], h["by"].split(":")[0]) for h in paid["history"]] == [
         ("reported", "community_staff"),
         ("documents", "admin"),
@@ -146,15 +151,18 @@ async def test_a_claim_moves_step_by_step_within_the_policys_limits(stack, admin
         ("approved", "admin"),
         ("paid", "admin"),
     ]
-    # A second fall the same year: the year's limit (8,000) leaves 3,000.
+    # A second fall the same year: the year's limit (8,000) leaves 3,000.50, to the fen.
     (second,) = (await report(staff, elder)).json()["claims"]
     for to in ("documents", "submitted"):
         await admin.ok("POST", f"/api/v1/insurance/claims/{second['id']}/advance", {"to": to})
     too_much = await admin.post(
-        f"/api/v1/insurance/claims/{second['id']}/advance", {"to": "approved", "amount_yuan": 4000}
+        f"/api/v1/insurance/claims/{second['id']}/advance", {"to": "approved", "amount_yuan": "3000.51"}
     )
     assert too_much.status_code == 422 and too_much.json()["error"]["code"] == "over_annual_limit"
-    await admin.ok("POST", f"/api/v1/insurance/claims/{second['id']}/advance", {"to": "approved", "amount_yuan": 3000})
+    assert "8000.00" in too_much.json()["error"]["message"] and "4999.50" in too_much.json()["error"]["message"]
+    await admin.ok(
+        "POST", f"/api/v1/insurance/claims/{second['id']}/advance", {"to": "approved", "amount_yuan": "3000.50"}
+    )
 
     # A claim left too long at a step is reported once to the area (and the bureau), by the scheduler's sweep.
     (late,) = (await report(staff, elder)).json()["claims"]
@@ -208,7 +216,15 @@ async def test_the_bureau_sees_cover_rates_and_claims_of_its_district(stack, adm
     assert (seen["institutions"]["total"], seen["institutions"]["covered"]) == (2, 1)
     assert (seen["elders"]["total"], seen["elders"]["covered"], seen["elders"]["rate"]) == (2, 1, 0.5)
     assert seen["claims"] == [
-        {"scheme": "elder_accident", "status": "reported", "count": 1, "approved_yuan": 0, "paid_yuan": 0}
+        {
+            "scheme": "elder_accident",
+            "status": "reported",
+            "count": 1,
+            "approved_fen": 0,
+            "paid_fen": 0,
+            "approved_yuan": "0.00",
+            "paid_yuan": "0.00",
+        }
     ]
     assert bare_home["id"] != insured_home["id"]
     assert (await staff.get(f"/api/v1/insurance/statistics?district_id={world.district['id']}")).status_code == 403

@@ -141,7 +141,7 @@ async def test_the_city_table_has_every_district_and_exports_in_both_languages(m
     city = await admin.ok("GET", "/api/v1/dashboard/city")
     row = next(d for d in city["districts"] if d["district_id"] == world.district["id"])
     assert (row["orders_today"], row["orders_30d"], row["provider_cover_rate"]) == (1, 1, 1.0)
-    assert row["beds_total"] == 0 and row["subsidy_spent_yuan"] == 0
+    assert row["beds_total"] == 0 and (row["subsidy_spent_fen"], row["subsidy_spent_yuan"]) == (0, "0.00")
     assert city["totals"]["orders_today"] == sum(d["orders_today"] for d in city["districts"])
     assert (await staff.get("/api/v1/dashboard/city")).status_code == 403
 
@@ -149,7 +149,12 @@ async def test_the_city_table_has_every_district_and_exports_in_both_languages(m
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert table[0][:2] == ["区/市", "今日工单"] and table[-1][0] == "全市"
-    assert [world.district["name"], "1"] == next(r for r in table if r[0] == world.district["name"])[:2]
+    mine = next(r for r in table if r[0] == world.district["name"])
+    assert [world.district["name"], "1"] == mine[:2]
+    assert table[0][-2:] == ["本月补贴支出（元）", "本月补贴预算（元）"] and mine[-2:] == [
+        "0.00",
+        "",
+    ]  # yuan, two decimals
     english = await admin.get("/api/v1/dashboard/city/export?format=csv", headers={"Accept-Language": "en"})
     rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["District", "Orders today"] and rows[-1][0] == "City"

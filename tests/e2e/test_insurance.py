@@ -30,8 +30,8 @@ def policy_body(scheme: str, insured_type: str, insured_id: int, **extra: Any) -
         "number": f"P{uuid.uuid4().hex[:14]}",
         "starts_on": (today() - timedelta(days=10)).isoformat(),
         "ends_on": (today() + timedelta(days=355)).isoformat(),
-        "limit_per_event": 100_000,
-        "limit_per_year": 1_000_000,
+        "limit_per_event_yuan": "100000.00",
+        "limit_per_year_yuan": 1_000_000,
         "payer": "government",
         **extra,
     }
@@ -57,6 +57,17 @@ async def test_policies_are_registered_seen_and_cancelled_within_scope(stack, ad
     body = policy_body("home_care_liability", "provider", world.provider["id"])
     mine = await boss.ok("POST", "/api/v1/insurance/policies", body, 201)
     assert (mine["status"], mine["valid_today"], mine["insured_name"]) == ("active", True, world.provider["name"])
+    assert (mine["limit_per_event_fen"], mine["limit_per_event_yuan"]) == (10_000_000, "100000.00")
+    assert (mine["premium_fen"], mine["premium_yuan"]) == (None, None)
+    # The limits as clients gave them before amounts were in fen (``limit_per_event``, yuan) are still taken.
+    legacy = {k: v for k, v in body.items() if not k.startswith("limit_")} | {"number": f"L{uuid.uuid4().hex[:12]}"}
+    legacy |= {"limit_per_event": 2000.5, "limit_per_year": "9000", "premium_yuan": "12.30"}
+    kept = await boss.ok("POST", "/api/v1/insurance/policies", legacy, 201)
+    assert (kept["limit_per_event_fen"], kept["limit_per_year_fen"], kept["premium_fen"]) == (200050, 900000, 1230)
+    backwards_limits = await boss.post(
+        "/api/v1/insurance/policies", legacy | {"number": "L-x", "limit_per_year_yuan": "2000.49"}
+    )
+    assert backwards_limits.status_code == 422  # a year's limit below the event's, by a fen
     refused = await boss.post("/api/v1/insurance/policies", policy_body("home_care_liability", "provider", other["id"]))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "out_of_scope"
     wrong = await admin.post("/api/v1/insurance/policies", policy_body("elder_accident", "provider", other["id"]))
@@ -201,25 +212,32 @@ async def test_policies_are_imported_from_spreadsheets_reporting_every_bad_row(s
     raw = await admin.ok("GET", f"/api/v1/elders/{elder['id']}")
     rows = [
         f"居家责任险,{world.provider['name']},人保苏州,{tag}-1,2026/1/1,2026/12/31,300000,3000000,政府",
-        f"意外险,{raw['id_number']},人保苏州,{tag}-2,2026-01-01,2026-12-31,50000,50000,个人",
+        f'意外险,{raw["id_number"]},人保苏州,{tag}-2,2026-01-01,2026-12-31,50000.50,"50,000.50",个人',
         f"意外险,{id_number('19400101')},人保苏州,{tag}-3,2026-01-01,2026-12-31,50000,50000,政府",  # nobody
         f"火灾险,{world.provider['name']},人保苏州,{tag}-4,2026-01-01,2026-12-31,1,1,政府",
         f"居家责任险,{world.provider['name']},人保苏州,{tag}-5,2026-12-31,2026-01-01,1,1,政府",
         f"居家责任险,{world.provider['name']},人保苏州,{tag}-1,2026-01-01,2026-12-31,1,1,政府",  # repeated
+        f"意外险,{raw['id_number']},人保苏州,{tag}-6,2026-01-01,2026-12-31,100.005,200,个人",  # a tenth of a fen
     ]
     files = {"file": ("保单.csv", (CSV_HEADER + "\n".join(rows) + "\n").encode(), "text/csv")}
     # Elders named by resident ID number: admins, who read ID numbers whole (operators name them by id).
     report = (await admin.post("/api/v1/insurance/policies/import", files=files)).json()
-    assert report["rows"] == 6 and report["imported"] == 0
-    assert [e["line"] for e in report["errors"]] == [4, 5, 6, 7]
+    assert report["rows"] == 7 and report["imported"] == 0
+    assert [e["line"] for e in report["errors"]] == [4, 5, 6, 7, 8]
     reasons = {e["line"]: e["reason"] for e in report["errors"]}
     assert "不存在" in reasons[4] and "险种" in reasons[5] and "已登记" in reasons[7]
+    assert reasons[8].startswith("每次限额") and "two decimals" in reasons[8]  # never rounded
     assert await operator.ok("GET", f"/api/v1/insurance/policies?insured_type=elder&insured_id={elder['id']}") == []
 
     partial = await admin.post("/api/v1/insurance/policies/import", files=files, data={"good_rows": "true"})
     assert partial.json()["imported"] == 2
     (accident,) = await operator.ok("GET", f"/api/v1/insurance/policies?insured_type=elder&insured_id={elder['id']}")
-    assert (accident["number"], accident["payer"], accident["limit_per_event"]) == (f"{tag}-2", "elder", 50_000)
+    assert (accident["number"], accident["payer"], accident["limit_per_event_yuan"]) == (
+        f"{tag}-2",
+        "elder",
+        "50000.50",
+    )
+    assert (accident["limit_per_event_fen"], accident["limit_per_year_fen"]) == (5_000_050, 5_000_050)
 
     # The same from a workbook, with real date cells; a provider's admin may not import.
     book = Workbook()

@@ -38,7 +38,7 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     boss = await world.user("provider_admin", provider_id=world.provider["id"])
     await grant(staff, elder, "low_income")
     await boss.ok(
-        "PUT", f"/api/v1/providers/{world.provider['id']}/rates", [{"service_type": "meal", "price_yuan": 25}]
+        "PUT", f"/api/v1/providers/{world.provider['id']}/rates", [{"service_type": "meal", "price_yuan": "25.50"}]
     )
     rid = await serve(world, operator, caregiver, elder)  # within the quota: government-paid
     visit = (await operator.ok("GET", f"/api/v1/requests/{rid}"))["visit"]
@@ -79,8 +79,13 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     first = await admin.ok("POST", "/api/v1/settlements/run", run)
     statement = first["settlement"]
     assert first["changed"] is True and statement["revision"] == 1 and statement["status"] == "draft"
-    assert (statement["included"], statement["government_yuan"], statement["self_yuan"]) == (1, 15, 0)
-    assert statement["by_category"] == [{"key": "low_income", "orders": 1, "yuan": 15}]
+    assert (statement["included"], statement["government_fen"], statement["self_fen"]) == (1, 1500, 0)
+    assert (statement["government_yuan"], statement["self_yuan"], statement["emergency_yuan"]) == (
+        "15.00",
+        "0.00",
+        "0.00",
+    )
+    assert statement["by_category"] == [{"key": "low_income", "orders": 1, "fen": 1500, "yuan": "15.00"}]
     same = await admin.ok("POST", "/api/v1/settlements/run", run)
     assert same["changed"] is False and same["settlement"]["id"] == statement["id"]
 
@@ -89,7 +94,9 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     rerun = await boss.ok("POST", "/api/v1/settlements/run", run)
     assert rerun["changed"] is True and rerun["settlement"]["revision"] == 2
     diff = rerun["difference"]
-    assert [c["request_id"] for c in diff["added"]] == [second] and diff["self_yuan_delta"] == 25
+    assert [c["request_id"] for c in diff["added"]] == [second]
+    assert (diff["self_fen_delta"], diff["self_yuan_delta"], diff["government_yuan_delta"]) == (2550, "25.50", "0.00")
+    assert (diff["added"][0]["after"]["amount_fen"], diff["added"][0]["after"]["amount_yuan"]) == (2550, "25.50")
     assert diff["previous_id"] == statement["id"] and (diff["removed"], diff["changed"]) == ([], [])
     assert (await admin.ok("GET", f"/api/v1/settlements/{statement['id']}"))["status"] == "superseded"
     latest = rerun["settlement"]["id"]
@@ -109,20 +116,34 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     assert (await stranger.get(f"/api/v1/settlements/{latest}")).status_code == 403
 
     # The bureau's spend in the district against its budget (the latest statement counts).
-    budget = {"district_id": world.district["id"], "month": this_month(), "budget_yuan": 100}
+    budget = {"district_id": world.district["id"], "month": this_month(), "budget_yuan": "100.00"}
     assert (await operator.put("/api/v1/subsidy/budgets", budget)).status_code == 403
-    await admin.ok("PUT", "/api/v1/subsidy/budgets", budget)
+    assert (await admin.ok("PUT", "/api/v1/subsidy/budgets", budget))["budget_fen"] == 10000
     (spend,) = await operator.ok("GET", f"/api/v1/subsidy?month={this_month()}&district_id={world.district['id']}")
-    assert (spend["spent_yuan"], spend["orders"], spend["budget_yuan"], spend["share"]) == (15, 1, 100, 0.15)
+    assert (spend["spent_yuan"], spend["orders"], spend["budget_yuan"], spend["share"]) == ("15.00", 1, "100.00", 0.15)
+    assert (spend["spent_fen"], spend["budget_fen"]) == (1500, 10000)
+    for bad, code in (
+        (budget | {"budget_yuan": "99.999"}, "too_precise"),
+        (budget | {"budget_fen": 1}, "amounts_disagree"),
+    ):
+        refused = await admin.put("/api/v1/subsidy/budgets", bad)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == code
+    (kept,) = await operator.ok("GET", f"/api/v1/subsidy?month={this_month()}&district_id={world.district['id']}")
+    assert kept["budget_fen"] == 10000  # nothing changed
 
     # Exports a bureau can sign: CSV with Chinese headers, and a workbook.
     exported = await admin.get(f"/api/v1/settlements/{latest}/export?format=csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][0] == "工单号" and {rows[1][0], rows[2][0]} == {str(rid), str(second)}
-    assert rows[-1] == ["政府支付合计", "15", "自费合计", "25", "一键通紧急救助合计", "0"]
+    amount = rows[0].index("金额（元）")
+    assert sorted(row[amount] for row in rows[1:3]) == ["15.00", "25.50"]  # yuan with two decimals
+    assert rows[-1] == ["政府支付合计（元）", "15.00", "自费合计（元）", "25.50", "一键通紧急救助合计（元）", "0.00"]
     book = (await admin.get(f"/api/v1/settlements/{latest}/export?format=xlsx")).content
     sheet = load_workbook(io.BytesIO(book)).active
     assert sheet is not None and sheet.cell(row=2, column=1).value == "工单号"
+    cells = [sheet.cell(row=row, column=amount + 1) for row in (3, 4)]
+    assert sorted(cell.value for cell in cells) == [15, 25.5]  # numbers a spreadsheet adds up
+    assert {cell.number_format for cell in cells} == {"0.00"}
 
 
 def _month_before(day: date) -> tuple[str, date, date]:
@@ -133,12 +154,13 @@ def _month_before(day: date) -> tuple[str, date, date]:
 async def test_the_statement_matches_an_independent_count_of_generated_visits(
     stack, admin, make_world, runtime: Runtime
 ) -> None:
-    """Hundreds of generated orders of last month (and a few either side): totals, lines and subtotals."""
+    """Hundreds of generated orders of last month (and a few either side): totals, lines and subtotals, to the fen
+    (self-pay prices with cents: the totals are exact sums, shown with two decimals)."""
     rng = random.Random(11)
     month, first, last = _month_before(datetime.now(LOCAL_TZ).date())
-    prices = {"meal": 15, "bathing": 80, "cleaning": 60}
+    prices = {"meal": 1500, "bathing": 8000, "cleaning": 6000}  # fen: the seeded government prices
     minutes = {"meal": 45, "bathing": 90, "cleaning": 120}  # the services' usual minutes (the seeded catalogue)
-    rates = {"meal": 22, "bathing": 95}  # no self-pay price set for cleaning: counted at 0
+    rates = {"meal": 2235, "bathing": 9533}  # 22.35 and 95.33 yuan; none set for cleaning: counted at 0
     async with runtime.unit_of_work() as session:
         community = await new_community(session)
         provider = Provider(name=f"结算测试{uuid.uuid4().hex[:6]}", kind="home_care", lat=HERE.lat, lon=HERE.lon)
@@ -146,7 +168,7 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
         await session.flush()
         assert provider.id is not None and community.id is not None
         await insure_providers(session, [provider.id])
-        session.add_all(ProviderRate(provider_id=provider.id, service_type=t, price_yuan=p) for t, p in rates.items())
+        session.add_all(ProviderRate(provider_id=provider.id, service_type=t, price_fen=p) for t, p in rates.items())
         caregivers = []
         for _ in range(3):
             user = User(username=f"set_{uuid.uuid4().hex[:10]}", password_hash="-", role="caregiver")
@@ -168,7 +190,7 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
         session.add(ElderBenefit(elder_id=elders["low_income"].id, category="low_income", valid_from=first, by="test"))  # type: ignore[arg-type]
         await session.flush()
 
-        expected: dict[int, tuple[str, str | None, int, str | None]] = {}  # request → kind, reason, yuan, category
+        expected: dict[int, tuple[str, str | None, int, str | None]] = {}  # request → kind, reason, fen, category
         for n in range(300):
             kind = rng.choice(list(elders))
             elder = elders[kind]
@@ -238,7 +260,8 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
     result = await admin.ok("POST", "/api/v1/settlements/run", {"provider_id": provider_id, "month": month})
     statement = result["settlement"]
     lines = await admin.ok("GET", f"/api/v1/settlements/{statement['id']}/lines")
-    found = {x["request_id"]: (x["kind"], x["reason"], x["amount_yuan"], x["category"]) for x in lines}
+    found = {x["request_id"]: (x["kind"], x["reason"], x["amount_fen"], x["category"]) for x in lines}
+    assert all(x["amount_yuan"] == f"{x['amount_fen'] // 100}.{x['amount_fen'] % 100:02d}" for x in lines)
     paid_by = {x["request_id"]: x["paid_by"] for x in lines}
     government = {r for r, x in expected.items() if x[0] == "included" and paid_by[r] == "government"}
     # The category the statement shows for government-paid lines is the elder's; self-paid lines have none.
@@ -248,15 +271,17 @@ async def test_the_statement_matches_an_independent_count_of_generated_visits(
     assert {r: found[r][3] for r in government} == {r: expected[r][3] for r in government}
     gov_total = sum(x[2] for r, x in expected.items() if r in government)
     self_total = sum(x[2] for x in expected.values() if x[0] == "included") - gov_total
-    assert (statement["government_yuan"], statement["self_yuan"]) == (gov_total, self_total)
+    assert (statement["government_fen"], statement["self_fen"]) == (gov_total, self_total)
+    assert self_total % 100 and statement["self_yuan"] == f"{self_total // 100}.{self_total % 100:02d}"  # cents
     assert statement["included"] == sum(1 for x in expected.values() if x[0] == "included")
     assert statement["excluded"] == len(expected) - statement["included"]
     by_category: Counter[str] = Counter()
     for r in government:
         by_category[expected[r][3] or "uncategorised"] += expected[r][2]
-    shown = {s["key"]: s["yuan"] for s in statement["by_category"] if s["key"] != "self"}
+    shown = {s["key"]: s["fen"] for s in statement["by_category"] if s["key"] != "self"}
     assert shown == dict(by_category) and len(shown) == 3
-    assert sum(s["yuan"] for s in statement["by_district"]) == gov_total + self_total
+    assert sum(s["fen"] for s in statement["by_district"]) == gov_total + self_total
+    assert sum(s["fen"] for s in statement["by_category"]) == gov_total + self_total
     again = await admin.ok("POST", "/api/v1/settlements/run", {"provider_id": provider_id, "month": month})
     assert again["changed"] is False and again["settlement"]["id"] == statement["id"]
 
@@ -286,11 +311,14 @@ async def test_an_emergency_is_the_one_key_services_never_the_elders_quota(stack
 
     # The month's statement totals it apart, at the city's price, under no quota category.
     price = {t["code"]: t for t in await operator.ok("GET", "/api/v1/service-types")}["emergency"]
-    assert price["government_price_yuan"] > 0
+    assert price["government_price_fen"] > 0
     run = await admin.ok(
         "POST", "/api/v1/settlements/run", {"provider_id": world.provider["id"], "month": this_month()}
     )
     statement = run["settlement"]
-    assert (statement["government_yuan"], statement["self_yuan"]) == (0, 0)
-    assert (statement["included"], statement["emergency_yuan"]) == (1, price["government_price_yuan"])
-    assert statement["by_category"] == [{"key": "emergency", "orders": 1, "yuan": price["government_price_yuan"]}]
+    assert (statement["government_fen"], statement["self_fen"]) == (0, 0)
+    assert (statement["included"], statement["emergency_fen"]) == (1, price["government_price_fen"])
+    assert statement["emergency_yuan"] == price["government_price_yuan"]
+    assert statement["by_category"] == [
+        {"key": "emergency", "orders": 1, "fen": price["government_price_fen"], "yuan": price["government_price_yuan"]}
+    ]

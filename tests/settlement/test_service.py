@@ -39,7 +39,7 @@ def counted(runtime: Runtime) -> Iterator[list[str]]:
 
 
 async def _statements(runtime: Runtime, count: int) -> int:
-    """A provider with ``count`` monthly statements; the n-th has n government-paid lines of 10 yuan in its
+    """A provider with ``count`` monthly statements; the n-th has n government-paid lines of 10.05 yuan in its
     district and one self-paid line of 30 yuan. Returns the provider's id."""
     now = utcnow()
     async with runtime.unit_of_work() as session:
@@ -68,8 +68,8 @@ async def _statements(runtime: Runtime, count: int) -> int:
             await session.flush()
             line = {"settlement_id": statement.id, "elder_id": elder.id, "caregiver_id": 0, "day": date(2026, n, 1)}
             line |= {"district_id": community.district_id, "service_type": "meal", "kind": "included"}
-            lines = [{**line, "request_id": orders[i], "paid_by": "government", "amount_yuan": 10} for i in range(n)]
-            lines.append({**line, "request_id": orders[n], "paid_by": "self", "amount_yuan": 30})
+            lines = [{**line, "request_id": orders[i], "paid_by": "government", "amount_fen": 1005} for i in range(n)]
+            lines.append({**line, "request_id": orders[n], "paid_by": "self", "amount_fen": 3000})
             await session.execute(insert(SettlementLine), lines)
         assert provider.id is not None
         return provider.id
@@ -93,11 +93,12 @@ async def test_the_list_reads_a_fixed_number_of_queries_and_each_statement_its_o
         for public in shown:
             n = int(public.month[-2:])
             assert public.provider_name == "结算测试服务组织"
-            assert [(s.key, s.orders, s.yuan) for s in public.by_category] == [
-                ("self", 1, 30),
-                ("uncategorised", n, 10 * n),
+            assert [(s.key, s.orders, s.fen) for s in public.by_category] == [
+                ("self", 1, 3000),
+                ("uncategorised", n, 1005 * n),
             ]
-            assert [(s.orders, s.yuan) for s in public.by_district] == [(n + 1, 10 * n + 30)]
+            assert [(s.orders, s.fen) for s in public.by_district] == [(n + 1, 1005 * n + 3000)]
+            assert public.by_district[0].yuan == f"{10.05 * n + 30:.2f}"
     assert queries[1] == queries[6] <= 4, queries  # the list, two kinds of subtotals, the providers' names
 
 

@@ -172,6 +172,17 @@ async def test_an_elder_orders_lunch_with_two_taps_and_watches_it_come(make_worl
     phone.assert_clean()
 
 
+async def test_an_elder_with_nothing_free_left_reads_the_self_pay_price_to_the_fen(make_world, admin, on_phone) -> None:
+    world = await make_world()
+    elder = await world.add_elder(born="19600505")  # 66, in no category: every order is self-paid
+    rates = [{"service_type": "meal", "price_yuan": "21.5"}]
+    await admin.ok("PUT", f"/api/v1/providers/{world.provider['id']}/rates", rates)
+    account = await world.user("elder", elder_id=elder["id"])
+    phone = await on_phone(account.username, lands_on="/app/elder")
+    await expect(phone.page.get_by_role("button", name=re.compile("助餐"))).to_contain_text("自费 ¥21.50")
+    phone.assert_clean()
+
+
 async def test_the_emergency_call_asks_once_more_and_then_says_what_happens(make_world, on_phone) -> None:
     world = await make_world()
     elder = world.elders[0]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from datetime import datetime
 
 from openpyxl import load_workbook
 from playwright.async_api import expect
 
+from backend.core.i18n import LOCAL_TZ
 from tests.client import ADMIN_PASSWORD, id_number, offer_for, unique_phone
 
 
@@ -133,12 +135,16 @@ async def test_community_staff_see_their_orders_arrive_live_and_never_another_co
 async def test_the_bureau_sees_every_district_and_exports_the_table(make_world, admin, sign_in) -> None:
     world = await make_world()
     await admin.ok("POST", "/api/v1/requests", {"elder_id": world.elders[0]["id"], "service_type": "meal"}, 201)
+    month = f"{datetime.now(LOCAL_TZ):%Y-%m}"
+    budget = {"district_id": world.district["id"], "month": month, "budget_yuan": "1234567.5"}
+    await admin.ok("PUT", "/api/v1/subsidy/budgets", budget)
     tab = await sign_in("admin", ADMIN_PASSWORD, lands_on="/web/bureau")
     page = tab.page
     row = page.locator(f"#city tbody tr[data-district='{world.district['id']}']")
     # The suite's database holds hundreds of districts (a city has ten), and the page follows every one of them.
     await expect(row).to_contain_text(world.district["name"], timeout=20_000)
     await expect(row.locator("td").nth(0)).to_have_text("1")  # orders today
+    await expect(row.locator("td").last).to_have_text("¥0.00 / ¥1,234,567.50")  # spent / budget, to the fen
     await expect(page.locator("#city tfoot")).to_contain_text("全市")
 
     async with page.expect_download() as download_info:
@@ -148,6 +154,9 @@ async def test_the_bureau_sees_every_district_and_exports_the_table(make_world, 
     sheet = load_workbook(io.BytesIO((await download.path()).read_bytes())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "区/市" and any(r[0] == world.district["name"] and r[1] == 1 for r in rows)
+    assert rows[0][-1] == "本月补贴预算（元）"
+    mine = next(r for r in sheet.iter_rows() if r[0].value == world.district["name"])
+    assert (mine[-1].value, mine[-1].number_format) == (1234567.5, "0.00")  # a number, shown with two decimals
     await tab.screenshot("bureau")
     tab.assert_clean()
 

@@ -140,7 +140,7 @@ async function showMenu() {
 
 function priceText(item) {
   if (item.free) return T("el.free");
-  return item.price_yuan === null || item.price_yuan === undefined ? T("el.price.ask") : T("el.price", { price: item.price_yuan });
+  return item.price_yuan === null || item.price_yuan === undefined ? T("el.price.ask") : T("el.price", { price: Fmt.yuan(item.price_yuan) });
 }
 
 function choose(item) {

@@ -62,10 +62,12 @@ async function loadCity() {
       { name: T("bureau.institution_cover"), type: "bar", itemStyle: { color: "#6941c6" }, data: city.districts.map((d) => pct(d.institution_cover_rate)) },
       { name: T("bureau.elder_cover"), type: "bar", itemStyle: { color: "#b54708" }, data: city.districts.map((d) => pct(d.elder_cover_rate)) },
     ] }, true);
+  const yuan = (fen) => (fen == null ? null : fen / 100); // a bar's height; the tooltip shows the amount exactly
   Bureau.charts.subsidy.setOption({ ...base, yAxis: { type: "value" },
+    tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "–" : Fmt.yuan(v.toFixed(2))) },
     series: [
-      { name: T("bureau.spent"), type: "bar", itemStyle: { color: "#027a48" }, data: city.districts.map((d) => d.subsidy_spent_yuan) },
-      { name: T("bureau.budget"), type: "bar", itemStyle: { color: "#98a2b3" }, data: city.districts.map((d) => d.subsidy_budget_yuan) },
+      { name: T("bureau.spent"), type: "bar", itemStyle: { color: "#027a48" }, data: city.districts.map((d) => yuan(d.subsidy_spent_fen)) },
+      { name: T("bureau.budget"), type: "bar", itemStyle: { color: "#98a2b3" }, data: city.districts.map((d) => yuan(d.subsidy_budget_fen)) },
     ] }, true);
 }
 

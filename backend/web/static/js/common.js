@@ -26,9 +26,13 @@ const Fmt = {
     if (share === null || share === undefined) return "–";
     return new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 1 }).format(share);
   },
-  yuan(n) {
-    if (n === null || n === undefined) return "–";
-    return new Intl.NumberFormat(LOCALE, { style: "currency", currency: "CNY", maximumFractionDigits: 0 }).format(n);
+  /** ¥1,234.50: an amount as the API gives it (`<name>_yuan`, yuan with two decimals as a string), exactly. */
+  yuan(text) {
+    if (text === null || text === undefined) return "–";
+    const [whole, cents = ""] = String(text).split(".");
+    const sign = whole.startsWith("-") ? "-" : "";
+    const grouped = whole.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return `${sign}¥${grouped}.${cents.padEnd(2, "0")}`;
   },
   dateTime(iso) {
     if (!iso) return "–";
