@@ -28,7 +28,6 @@ function loadOutlines() {
     })
     .then((geo) => {
       Outlines.districts = geo.features.map((f) => ({
-        adcode: f.properties.adcode,
         name: LANG === "en" ? f.properties.name_en : f.properties.name,
         label: f.properties.label,
         rings: f.geometry.coordinates.flat(), // exteriors and holes alike: borders to draw, even–odd to test
@@ -60,7 +59,9 @@ function districtNames(bounds) {
   const { xmin, xmax, ymin, ymax } = bounds;
   const inView = ([lon, lat]) => lon >= xmin && lon <= xmax && lat >= ymin && lat <= ymax;
   const grid = [];
-  for (let i = 0.5; i < 6; i++) for (let j = 0.5; j < 4; j++) grid.push([xmin + (i / 6) * (xmax - xmin), ymin + (j / 4) * (ymax - ymin)]);
+  for (let i = 0.5; i < 6; i++) {
+    for (let j = 0.5; j < 4; j++) grid.push([xmin + (i / 6) * (xmax - xmin), ymin + (j / 4) * (ymax - ymin)]);
+  }
   return Outlines.districts.flatMap((d) => {
     if (inView(d.label)) return [{ name: d.name, value: d.label }];
     const mine = grid.filter(([lon, lat]) => within(d, lon, lat));
