@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -99,6 +100,7 @@ async def page(request: Request, page: str, lang: str | None = Query(default=Non
 
 
 def install(app: FastAPI) -> None:
-    """The pages and their static files (scripts, styles, the vendored ECharts)."""
+    """The pages and their static files (scripts, styles, the vendored ECharts and Suzhou's district outlines)."""
+    mimetypes.add_type("application/geo+json", ".geojson")  # known from /etc/mime.types, which a slim image lacks
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
     app.include_router(router)
