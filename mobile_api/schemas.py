@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Location
+from backend.core.schemas import Body, Location
 from backend.dispatch.schemas import ScoreTerm
 from backend.requests.schemas import RequestPublic
 
@@ -38,7 +38,7 @@ class OfferPublic(BaseModel):
     partner: Colleague | None = None  # the other caregiver already on a two-caregiver crew
 
 
-class DeclineBody(BaseModel):
+class DeclineBody(Body):
     reason: str | None = Field(default=None, max_length=200)
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id, PlaceIn
+from backend.core.schemas import Body, Id, PlaceIn
 
 
 class AreaPublic(BaseModel):
@@ -27,14 +27,14 @@ class CommunityPublic(AreaPublic):
     district_id: int
 
 
-class AreaCreate(BaseModel):
+class AreaCreate(Body):
     code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
     kind: Literal["district", "county_city"] = "district"
     location: PlaceIn
 
 
-class StreetCreate(BaseModel):
+class StreetCreate(Body):
     district_id: Id
     code: str = Field(min_length=2, max_length=12, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)
@@ -42,7 +42,7 @@ class StreetCreate(BaseModel):
     location: PlaceIn
 
 
-class CommunityCreate(BaseModel):
+class CommunityCreate(Body):
     street_id: Id
     code: str = Field(min_length=2, max_length=16, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=1, max_length=64)

@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from backend.core.input_errors import InputError
 from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
-from backend.core.schemas import ServiceDay
+from backend.core.schemas import Body, ServiceDay
 
 MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, 2000-2099
 
 
-class CategoryCreate(BaseModel):
+class CategoryCreate(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -42,7 +42,7 @@ class CategoryPublic(CategoryCreate):
     active: bool
 
 
-class CategoryUpdate(BaseModel):
+class CategoryUpdate(Body):
     """A new quota (e.g. for a new year), a new age, or a category retired (``active: false``)."""
 
     orders_per_month: int | None = Field(default=None, ge=0, le=200)
@@ -50,7 +50,7 @@ class CategoryUpdate(BaseModel):
     active: bool | None = None
 
 
-class BenefitCreate(BaseModel):
+class BenefitCreate(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"category": "low_income", "valid_from": "2026-12-01", "evidence": "苏低保字 0123"}]
@@ -69,7 +69,7 @@ class BenefitCreate(BaseModel):
         return self
 
 
-class BenefitEnd(BaseModel):
+class BenefitEnd(Body):
     valid_to: ServiceDay
     reason: str = Field(min_length=1, max_length=255)
 

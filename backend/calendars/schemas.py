@@ -7,10 +7,11 @@ import datetime as dt
 from pydantic import BaseModel, Field, model_validator
 
 from backend.core.input_errors import InputError
+from backend.core.schemas import Body
 from backend.requests.models import Priority, Status
 
 
-class ShiftIn(BaseModel):
+class ShiftIn(Body):
     """A weekly working period, local time: weekday 1 (Monday) … 7 (Sunday), start before end."""
 
     weekday: int = Field(ge=1, le=7)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from backend.capacity.models import Benefit, OperatorKind
 from backend.core.input_errors import InputError
 from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
-from backend.core.schemas import Id, Location, PlaceIn
+from backend.core.schemas import Body, Id, Location, PlaceIn
 
 MAX_MONTHLY_FEE_YUAN = 1_000_000
 
@@ -59,7 +59,7 @@ class InstitutionPublic(BaseModel):
         return format_yuan(self.monthly_fee_fen)
 
 
-class BedKindCreate(BaseModel):
+class BedKindCreate(Body):
     """A kind of bed the bureau counts (e.g. ``hospice`` 安宁疗护床位)."""
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
@@ -68,7 +68,7 @@ class BedKindCreate(BaseModel):
     nursing: bool = False  # counts toward the nursing-type share
 
 
-class BedsCreate(BaseModel):
+class BedsCreate(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"room": "3-201", "kind": "nursing", "count": 4}]})
 
     room: str = Field(min_length=1, max_length=32)
@@ -121,7 +121,7 @@ class FreeBeds(BaseModel):
         return format_yuan(self.monthly_fee_fen)
 
 
-class HoldCreate(BaseModel):
+class HoldCreate(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"elder_id": 7, "institution_id": 3, "kind": "nursing", "reason": "术后需长期护理"}]
@@ -144,11 +144,11 @@ class HoldPublic(BaseModel):
     expires_at: datetime
 
 
-class ReasonBody(BaseModel):
+class ReasonBody(Body):
     reason: str | None = Field(default=None, max_length=255)
 
 
-class TransferBody(BaseModel):
+class TransferBody(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"bed_id": 118, "reason": "转入护理型床位"}]})
 
     bed_id: Id
@@ -171,7 +171,7 @@ class AdmissionPublic(BaseModel):
         return None if self.liability_policy_id else "该机构入住当日无有效综合责任保险，已报告民政部门"
 
 
-class WaitingCreate(BaseModel):
+class WaitingCreate(Body):
     """Join a waiting list: an institution's (``institution_id``) or a whole district's (``district_id``)."""
 
     model_config = ConfigDict(

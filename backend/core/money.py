@@ -16,9 +16,11 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, TypeAlias, overload
 
-from pydantic import BaseModel, Field, GetJsonSchemaHandler, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+from backend.core.schemas import Body
 
 Fen: TypeAlias = int
 FEN_PER_YUAN = 100
@@ -146,7 +148,7 @@ def _fen_of(key: str, value: Any) -> Fen:
         ) from exc
 
 
-class AmountsIn(BaseModel):
+class AmountsIn(Body):
     """A payload whose amounts (its ``<name>_fen`` fields) may each be given as ``<name>_fen``, an integer of fen,
     or as ``<name>_yuan``, yuan as a number or numeric string with at most two decimals (422 ``too_precise``
     past that). Given both, they must be the same amount (422 ``amounts_disagree``)."""

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
@@ -37,6 +37,13 @@ def _service_time(value: datetime) -> datetime:
 
 ServiceDay = Annotated[date, AfterValidator(_service_day)]
 ServiceTime = Annotated[datetime, AfterValidator(_service_time)]
+
+
+class Body(BaseModel):
+    """A request body: a field the platform does not know is refused (422 ``extra_forbidden``), not ignored, so a
+    misspelt ``same_gender_care`` or a field of a newer client never passes for a change that was made."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Location(BaseModel):
@@ -70,6 +77,8 @@ CRS_DESCRIPTION = (
 
 class PlaceIn(Location):
     """A point as a client sends it, in any of China's map datums; WGS-84 once read (``crs`` is then ``wgs84``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     crs: Crs = Field(default="wgs84", description=CRS_DESCRIPTION)
 

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.input_errors import InputError
-from backend.core.schemas import Id, ServiceDay
+from backend.core.schemas import Body, Id, ServiceDay
 
 MAX_DAYS = 93  # a quarter at most in one booking
 
 
-class CentreCreate(BaseModel):
+class CentreCreate(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"provider_id": 9, "community_id": 12, "places": 30, "meal_places": 25, "transport_places": 8}]
@@ -32,7 +32,7 @@ class CentrePublic(CentreCreate):
     id: int
 
 
-class BookingCreate(BaseModel):
+class BookingCreate(Body):
     """Days at a centre: listed ``days``, or every ``weekdays`` (1 Monday … 7 Sunday) from ``start`` to ``end``."""
 
     model_config = ConfigDict(

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.core.schemas import Id, ServiceTime
+from backend.core.schemas import Body, Id, ServiceTime
 from backend.devices.models import Button
 
 
-class DeviceCreate(BaseModel):
+class DeviceCreate(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"elder_id": 7, "serial": "YJT-2026-000187", "model": "安康通 AK-3", "sim": "1440012345678"}]
@@ -43,7 +43,7 @@ class DeviceRegistered(DevicePublic):
     secret: str
 
 
-class AlarmIn(BaseModel):
+class AlarmIn(Body):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"alarm_id": "A-000187-20261129-0001", "button": "red", "at": "2026-11-29T10:24:05+08:00"}]

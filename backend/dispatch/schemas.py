@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import ServiceTime
+from backend.core.schemas import Body, ServiceTime
 
 
 class ScoreTerm(BaseModel):
@@ -65,7 +65,7 @@ class FairnessPublic(BaseModel):
     providers: list[ProviderSharePublic]
 
 
-class AbsenceBody(BaseModel):
+class AbsenceBody(Body):
     reason: str | None = Field(default=None, max_length=200)
     until: ServiceTime | None = Field(default=None, description="Unavailable until (default: the end of today)")
 

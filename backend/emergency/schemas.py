@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import Body
 from backend.requests.schemas import LadderEntry
 
 
@@ -24,7 +25,7 @@ class Answer(StrEnum):
     on_my_way = "on_my_way"  # 我正在赶去
 
 
-class ActBody(BaseModel):
+class ActBody(Body):
     note: str | None = Field(default=None, max_length=500, description="e.g. 已联系上老人 / 已上门 / 已拨打120")
     answer: Answer | None = Field(
         default=None,
@@ -33,7 +34,7 @@ class ActBody(BaseModel):
     )
 
 
-class SosBody(BaseModel):
+class SosBody(Body):
     note: str | None = Field(default=None, max_length=200, description="what she can say: 摔倒了 / 胸口痛 …")
 
 

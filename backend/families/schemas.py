@@ -8,9 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.input_errors import InputError
+from backend.core.schemas import Body
 
 
-class ConsentUpdate(BaseModel):
+class ConsentUpdate(Body):
     see_orders: bool | None = None
     act_for_elder: bool | None = None
     notify_emergency: bool | None = None
@@ -18,7 +19,7 @@ class ConsentUpdate(BaseModel):
     language: Literal["zh", "en"] | None = None
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(Body):
     """A family member; ``username`` and ``password`` give them their own account (role ``family``)."""
 
     model_config = ConfigDict(

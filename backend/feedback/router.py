@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 from backend.access.deps import CurrentUser
 from backend.access.scope import check_request
 from backend.core.deps import SessionDep, SettingsDep
-from backend.core.schemas import PathId, QueryId
+from backend.core.schemas import Body, PathId, QueryId
 from backend.feedback import service
 from backend.feedback.models import Complaint, ComplaintStatus
 
 router = APIRouter(tags=["complaints"])
 
 
-class Text(BaseModel):
+class Text(Body):
     text: str = Field(min_length=1, max_length=1000)
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
-from backend.core.schemas import PathId, QueryId
+from backend.core.schemas import Body, PathId, QueryId
 from backend.followups import service
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 
@@ -33,7 +33,7 @@ class FollowUpPublic(BaseModel):
     outcome: str | None
 
 
-class Outcome(BaseModel):
+class Outcome(Body):
     outcome: str = Field(min_length=1, max_length=500)
 
 

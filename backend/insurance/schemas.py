@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from backend.core.input_errors import InputError
 from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
-from backend.core.schemas import Id, ServiceDay, ServiceTime
+from backend.core.schemas import Body, Id, ServiceDay, ServiceTime
 from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
 
 MAX_LIMIT_YUAN = 100_000_000
@@ -102,7 +102,7 @@ class PolicyPublic(PolicyCreate):
         return format_yuan(self.premium_fen)
 
 
-class CancelBody(BaseModel):
+class CancelBody(Body):
     reason: str = Field(min_length=1, max_length=255)
 
 
@@ -141,7 +141,7 @@ class ImportReport(BaseModel):
     errors: list[RowError]
 
 
-class IncidentCreate(BaseModel):
+class IncidentCreate(Body):
     """What happened, to whom, when; on a home visit give the order, in an institution it is found by itself."""
 
     model_config = ConfigDict(

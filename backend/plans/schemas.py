@@ -8,13 +8,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id, ServiceDay
+from backend.core.schemas import Body, Id, ServiceDay
 from backend.requests.models import ChosenPayer, Payer
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(Body):
     provider_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     weekdays: list[Weekday] = Field(min_length=1, max_length=7, description="ISO weekdays: 1 Monday … 7 Sunday")
@@ -42,7 +42,7 @@ class PlanPublic(BaseModel):
     created_at: datetime
 
 
-class DayBody(BaseModel):
+class DayBody(Body):
     day: ServiceDay
     provider_id: Id | None = None
     seconds: float = Field(default=10.0, gt=0, le=300, description="The planner's time limit per provider")

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backend.core.money import Fen, YuanText, format_yuan
-from backend.core.schemas import Id, Location, PlaceIn, Uscc
+from backend.core.schemas import Body, Id, Location, PlaceIn, Uscc
 from backend.insurance.schemas import CoverPublic
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
@@ -33,7 +33,7 @@ class ServiceTypePublic(BaseModel):
         return format_yuan(self.government_price_fen)
 
 
-class ProviderCreate(BaseModel):
+class ProviderCreate(Body):
     name: str = Field(min_length=1, max_length=128)
     kind: ProviderKind
     community_ids: list[Id] = Field(min_length=1, max_length=5000)
@@ -53,7 +53,7 @@ class ProviderPublic(BaseModel):
     uscc: str | None = None
 
 
-class CaregiverCreate(BaseModel):
+class CaregiverCreate(Body):
     provider_id: Id
     name: str = Field(min_length=1, max_length=64)
     phone: str = Field(min_length=3, max_length=32)
@@ -66,7 +66,7 @@ class CaregiverCreate(BaseModel):
     languages: list[Language] = Field(default=["mandarin"], min_length=1, max_length=4)
 
 
-class CaregiverUpdate(BaseModel):
+class CaregiverUpdate(Body):
     """Her employer's change to a caregiver's record; fields left out stay as they are (null is refused). Skills are
     service-type codes, as when she was registered; the dispatcher's next decision sees them."""
 
@@ -91,12 +91,12 @@ class CaregiverPublic(BaseModel):
     languages: list[str]
 
 
-class ShiftUpdate(BaseModel):
+class ShiftUpdate(Body):
     on_shift: bool
     location: PlaceIn | None = None
 
 
-class ElderCreate(BaseModel):
+class ElderCreate(Body):
     name: str = Field(min_length=1, max_length=64)
     id_number: str = Field(min_length=1, max_length=32)
     phone: str = Field(min_length=3, max_length=32)
@@ -108,7 +108,7 @@ class ElderCreate(BaseModel):
     language: Language | None = Field(default=None, description="老人习惯的语言（普通话 / 苏州话）")
 
 
-class ElderPreferences(BaseModel):
+class ElderPreferences(Body):
     """What the elder or family asked for; fields left out stay as they are, null clears a wish."""
 
     same_gender_care: bool | None = None
@@ -137,7 +137,7 @@ class ElderPublic(BaseModel):
     accident_cover: CoverPublic | None = None
 
 
-class BlockCreate(BaseModel):
+class BlockCreate(Body):
     caregiver_id: Id
     reason: str | None = Field(default=None, max_length=200)
 

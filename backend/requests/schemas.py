@@ -7,12 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Id, PlaceIn, ServiceTime
+from backend.core.schemas import Body, Id, PlaceIn, ServiceTime
 from backend.dispatch.schemas import ScoreTerm
 from backend.requests.models import ChosenPayer, Confirmation, Payer, Priority, ProofItem, ProofKind, Status
 
 
-class RequestCreate(BaseModel):
+class RequestCreate(Body):
     elder_id: Id
     service_type: str = Field(min_length=1, max_length=32)
     priority: Priority = Priority.normal
@@ -98,11 +98,11 @@ class RequestPublic(BaseModel):
     visit: VisitPublic | None = None
 
 
-class ReasonBody(BaseModel):
+class ReasonBody(Body):
     reason: str | None = Field(default=None, max_length=200)
 
 
-class AssignBody(BaseModel):
+class AssignBody(Body):
     caregiver_id: Id
     reason: str | None = Field(default=None, max_length=200)
 
@@ -138,7 +138,7 @@ class NearbyCaregiverPublic(BaseModel):
     )
 
 
-class DeviceTime(BaseModel):
+class DeviceTime(Body):
     at: ServiceTime | None = Field(
         default=None,
         description="when it happened on the phone (an action queued offline); default: when the server receives it",
@@ -160,7 +160,7 @@ class CheckOut(DeviceTime):
     )
 
 
-class RatingBody(BaseModel):
+class RatingBody(Body):
     stars: int = Field(ge=1, le=5, description="1–5 星")
     comment: str | None = Field(default=None, max_length=500)
 
@@ -182,7 +182,7 @@ class ProofPublic(BaseModel):
     distance_m: float | None = None
 
 
-class CodeRecipient(BaseModel):
+class CodeRecipient(Body):
     family_member_id: Id | None = Field(
         default=None, description="send it to this family member of the elder instead of the elder herself"
     )
@@ -193,7 +193,7 @@ class CodeSent(BaseModel):
     expires_at: datetime
 
 
-class ProofRequirement(BaseModel):
+class ProofRequirement(Body):
     required: list[ProofItem] = Field(
         max_length=10, description="arrival_photo, departure_photo, confirmation (the elder's); [] for none"
     )

@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backend.benefits.schemas import MONTH_PATTERN
 from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
-from backend.core.schemas import Id, ServiceTime
+from backend.core.schemas import Body, Id, ServiceTime
 from backend.settlement.models import CorrectionReason
 
 
-class CorrectionCreate(BaseModel):
+class CorrectionCreate(Body):
     """What should change in a checked-out visit, and why (a reason code and a comment)."""
 
     model_config = ConfigDict(
@@ -36,7 +36,7 @@ class CorrectionCreate(BaseModel):
     location_flagged: bool | None = None
 
 
-class Decision(BaseModel):
+class Decision(Body):
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -56,14 +56,14 @@ class CorrectionPublic(BaseModel):
     decision_note: str | None
 
 
-class SettlementRun(BaseModel):
+class SettlementRun(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"provider_id": 4, "month": "2026-11"}]})
 
     provider_id: Id
     month: str = Field(pattern=MONTH_PATTERN)
 
 
-class MonthRun(BaseModel):
+class MonthRun(Body):
     month: str = Field(pattern=MONTH_PATTERN)
 
 

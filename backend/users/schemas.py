@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.core.schemas import Id
+from backend.core.schemas import Body, Id
 from backend.users.models import Role
 
 
@@ -13,7 +13,7 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-class AccountScope(BaseModel):
+class AccountScope(Body):
     """What an account answers for: a community, street or district (staff), a provider, an elder."""
 
     display_name: str | None = Field(default=None, max_length=64)
@@ -55,7 +55,7 @@ class UserUpdate(AccountScope):
     password: str | None = Field(default=None, min_length=8, max_length=128)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Body):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=128)

@@ -220,3 +220,21 @@ async def test_the_openapi_description_says_how_each_operation_refuses_in_the_re
     anonymous = await admin.http.get("/api/v1/requests", headers={"Authorization": ""})
     assert anonymous.status_code == 401
     jsonschema.validate(anonymous.json(), schemas["Error"])
+
+
+async def test_a_field_the_platform_does_not_know_is_refused_not_ignored(stack, admin, make_world):
+    world = await make_world(caregivers_km=())
+    elder = world.elders[0]
+    operator = await world.user("operator")
+    # A misspelt priority would otherwise pass for a normal order.
+    typo = await operator.post(
+        "/api/v1/requests", {"elder_id": elder["id"], "service_type": "meal", "priorty": "urgent"}
+    )
+    assert typo.status_code == 422, typo.text
+    assert typo.json()["error"]["code"] == "unknown_field"
+    assert typo.json()["detail"][0]["loc"] == ["body", "priorty"]
+    assert typo.json()["error"]["message"] == "输入有误：priorty 不是可接受的字段（请检查拼写）"
+    assert [r for r in await operator.ok("GET", f"/api/v1/requests?elder_id={elder['id']}")] == []
+    # Nested too: a point with a field besides lat, lon and crs.
+    moved = await admin.post("/api/v1/elders", _elder(world, location={**world.home, "datum": "gcj02"}))
+    assert moved.status_code == 422 and moved.json()["error"]["code"] == "unknown_field"
