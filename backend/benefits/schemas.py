@@ -37,7 +37,7 @@ class CategoryCreate(Body):
 
 
 class CategoryPublic(CategoryCreate):
-    model_config = ConfigDict(json_schema_extra=None)
+    model_config = ConfigDict(json_schema_extra=None, extra="ignore")  # an answer, not a body
 
     active: bool
 

@@ -134,7 +134,8 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
     message = f"Invalid input: {field} {first['msg']}" if english else f"输入有误：{field} {first['msg']}"
     # A refusal with a code of its own (an amount with a third decimal: too_precise) says it; the rest are generic.
-    code = first["type"] if first["type"] in INPUT_ERRORS else OWN_CODES.get(first["type"], "validation_error")
+    kind = str(first["type"])
+    code = kind if kind in INPUT_ERRORS else OWN_CODES.get(kind, "validation_error")
     return JSONResponse({"error": {"code": code, "message": message}, "detail": errors}, status_code=422)
 
 

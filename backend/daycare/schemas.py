@@ -27,7 +27,7 @@ class CentreCreate(Body):
 
 
 class CentrePublic(CentreCreate):
-    model_config = ConfigDict(json_schema_extra=None)
+    model_config = ConfigDict(json_schema_extra=None, extra="ignore")  # an answer, not a body
 
     id: int
 

@@ -76,7 +76,7 @@ class PolicyCreate(AmountsIn):
 
 
 class PolicyPublic(PolicyCreate):
-    model_config = ConfigDict(json_schema_extra=None)
+    model_config = ConfigDict(json_schema_extra=None, extra="ignore")  # an answer, not a body
 
     id: int
     status: str
