@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Body, Location
+from backend.core.schemas import Body, Location, UtcTime
 from backend.dispatch.schemas import ScoreTerm
 from backend.requests.schemas import RequestPublic
 
@@ -65,7 +65,7 @@ class Navigation(BaseModel):
 
 class StopPublic(BaseModel):
     order: AssignmentPublic
-    planned_arrival: datetime | None  # when the caregiver's calendar has them at the door (finished visits: null)
+    planned_arrival: UtcTime | None  # when the caregiver's calendar has them at the door (finished visits: null)
     planned_departure: datetime | None
     navigation: Navigation | None
 

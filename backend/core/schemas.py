@@ -30,13 +30,19 @@ def _service_day(value: date) -> date:
 
 def _service_time(value: datetime) -> datetime:
     """In range, and in UTC: a time given as ``+08:00`` is answered back as every other time is, with ``Z``."""
-    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    value = _utc(value)
     _service_day(value.date())
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 ServiceDay = Annotated[date, AfterValidator(_service_day)]
 ServiceTime = Annotated[datetime, AfterValidator(_service_time)]
+# A time in an answer that was worked out in Suzhou time (the end of today, a planned arrival): answered in UTC.
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Body(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Body, ServiceTime
+from backend.core.schemas import Body, ServiceTime, UtcTime
 
 
 class ScoreTerm(BaseModel):
@@ -75,5 +75,5 @@ class AbsencePublic(BaseModel):
 
     caregiver_id: int
     on_shift: bool
-    absent_until: datetime
+    absent_until: UtcTime
     redispatched: list[int]

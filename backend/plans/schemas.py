@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from backend.core.schemas import Body, Id, ServiceDay
+from backend.core.schemas import Body, Id, ServiceDay, UtcTime
 from backend.requests.models import ChosenPayer, Payer
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
@@ -55,8 +55,8 @@ class GeneratedPublic(BaseModel):
 
 class PlannedVisitPublic(BaseModel):
     request_id: int
-    arrival: datetime
-    departure: datetime
+    arrival: UtcTime
+    departure: UtcTime
 
 
 class PlannedRoutePublic(BaseModel):

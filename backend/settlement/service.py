@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from backend.access.scope import CITYWIDE, area_condition
 from backend.areas.models import Community, District
+from backend.benefits.models import BenefitCategory
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
@@ -30,10 +31,11 @@ from backend.core.money import yuan_cell
 from backend.core.offload import compute
 from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
-from backend.registry.models import Provider
+from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.models import Payer
 from backend.settlement.lines import WRITE_PARTITION, compare, read_month, rows_of, total
 from backend.settlement.models import (
+    Exclusion,
     LineKind,
     Settlement,
     SettlementLine,
@@ -235,29 +237,44 @@ async def listing(
     return list(rows.scalars())
 
 
-HEADERS = (
-    ("request_id", "工单号"),
-    ("day", "服务日期"),
-    ("service_type", "服务项目"),
-    ("elder_id", "老人编号"),
-    ("caregiver_id", "护理员编号"),
-    ("district_id", "区编号"),
-    ("paid_by", "付费方"),
-    ("category", "保障类别"),
-    ("kind", "结算"),
-    ("reason", "排除原因"),
-    ("amount_fen", "金额（元）"),  # written as yuan
-    ("checkin_at", "签到时间"),
-    ("checkout_at", "签退时间"),
-    ("proof", "上门凭证"),
+# The statement's columns as a bureau clerk reads them: names and words, not ids and codes (the order number stays:
+# it is what a disputed line is looked up by).
+EXPORT: tuple[tuple[str, Any], ...] = (
+    ("工单号", SettlementLine.request_id),
+    ("服务日期", SettlementLine.day),
+    ("服务项目", ServiceType.name_zh),
+    ("老人", Elder.name),
+    ("护理员", Caregiver.name),
+    ("区县", District.name),
+    ("付费方", SettlementLine.paid_by),
+    ("保障类别", BenefitCategory.name_zh),
+    ("结算", SettlementLine.kind),
+    ("排除原因", SettlementLine.reason),
+    ("金额（元）", SettlementLine.amount_fen),  # written as yuan
+    ("签到时间", SettlementLine.checkin_at),
+    ("签退时间", SettlementLine.checkout_at),
+    ("上门凭证", SettlementLine.proof),
 )
+WORDS: dict[str, dict[str, str]] = {
+    "付费方": {Payer.government: "政府购买服务", Payer.self_paid: "自费", Payer.emergency: "一键通紧急救助"},
+    "结算": {LineKind.included: "计入", LineKind.excluded: "不计入"},
+    "排除原因": {
+        Exclusion.no_proof: "无签到签退",
+        Exclusion.gps_flagged: "签到位置偏离老人住址",
+        Exclusion.too_short: "服务时长过短",
+        Exclusion.cancelled: "工单已取消",
+        Exclusion.missing_proof: "缺少该服务要求的上门凭证",
+    },
+}
 
 
-def _cell(name: str, value: object) -> object:
+def _cell(header: str, value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-    if name.endswith("_fen") and isinstance(value, int):
+    if header == "金额（元）" and isinstance(value, int):
         return yuan_cell(value)  # yuan, a number the sheet shows with two decimals
+    if header in WORDS and isinstance(value, str):
+        return WORDS[header].get(value, value)
     return "" if value is None else value
 
 
@@ -267,15 +284,18 @@ async def export(session: AsyncSession, settlement: Settlement, format: str) -> 
 
     Tens of thousands of lines: read as plain columns, and the file written in the offload pool (openpyxl is
     pure Python; in a thread it would still hold the event loop's lock for a second)."""
-    rows = [
-        tuple(row)
-        for row in await rows_of(
-            session,
-            sa_select(*(getattr(SettlementLine, name) for name, _ in HEADERS))
-            .where(col(SettlementLine.settlement_id) == settlement.id)
-            .order_by(col(SettlementLine.request_id)),
-        )
-    ]
+    read = (
+        sa_select(*(column for _, column in EXPORT), col(SettlementLine.elder_id))
+        .join(Elder, col(Elder.id) == col(SettlementLine.elder_id), isouter=True)
+        .join(Caregiver, col(Caregiver.id) == col(SettlementLine.caregiver_id), isouter=True)
+        .join(District, col(District.id) == col(SettlementLine.district_id), isouter=True)
+        .join(ServiceType, col(ServiceType.code) == col(SettlementLine.service_type), isouter=True)
+        .join(BenefitCategory, col(BenefitCategory.code) == col(SettlementLine.category), isouter=True)
+        .where(col(SettlementLine.settlement_id) == settlement.id)
+        .order_by(col(SettlementLine.request_id))
+    )
+    read_rows = [tuple(row) for row in await rows_of(session, read)]
+    rows, elders = [row[:-1] for row in read_rows], [int(row[-1]) for row in read_rows]
     totals = [
         "政府支付合计（元）",
         yuan_cell(settlement.government_fen),
@@ -290,16 +310,15 @@ async def export(session: AsyncSession, settlement: Settlement, format: str) -> 
         title = f"{provider} {settlement.month} 月度结算（第 {settlement.revision} 版，{settlement.status}）"
         sheet = f"{settlement.month} 结算"
     data = await compute(_write_export, rows, totals, format, title, sheet)
-    elder = [name for name, _ in HEADERS].index("elder_id")
-    return data, [row[elder] for row in rows]
+    return data, elders
 
 
 def _write_export(
     rows: list[tuple[Any, ...]], totals: list[object], format: str, title: str | None, sheet: str
 ) -> bytes:
     table: list[list[object]] = [] if title is None else [[title]]
-    table.append([zh for _, zh in HEADERS])
-    table.extend([_cell(name, value) for (name, _), value in zip(HEADERS, row, strict=True)] for row in rows)
+    table.append([header for header, _ in EXPORT])
+    table.extend([_cell(header, value) for (header, _), value in zip(EXPORT, row, strict=True)] for row in rows)
     table += [[], totals]
     return write_rows(table, format, sheet)[0]
 

@@ -135,6 +135,16 @@ async def test_a_locked_visit_is_corrected_only_with_approval_and_the_month_is_s
     exported = await admin.get(f"/api/v1/settlements/{latest}/export?format=csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][0] == "工单号" and {rows[1][0], rows[2][0]} == {str(rid), str(second)}
+    # Names and words a clerk reads, not ids and codes.
+    lines = [dict(zip(rows[0], row, strict=True)) for row in rows[1:3]]
+    assert not any("编号" in header for header in rows[0])
+    assert {line["老人"] for line in lines} <= {elder["name"] for elder in world.elders}
+    assert {line["护理员"] for line in lines} <= {caregiver["name"] for caregiver in world.caregivers}
+    assert {line["区县"] for line in lines} == {world.district["name"]}
+    assert {line["付费方"] for line in lines} == {"政府购买服务", "自费"}
+    assert {line["结算"] for line in lines} == {"计入"}
+    services = {kind["name_zh"] for kind in await admin.ok("GET", "/api/v1/service-types")}
+    assert {line["服务项目"] for line in lines} <= services
     amount = rows[0].index("金额（元）")
     assert sorted(row[amount] for row in rows[1:3]) == ["15.00", "25.50"]  # yuan with two decimals
     assert rows[-1] == ["政府支付合计（元）", "15.00", "自费合计（元）", "25.50", "一键通紧急救助合计（元）", "0.00"]
