@@ -97,7 +97,16 @@ async def _visits(operator: Api, day: str, elder_id: int) -> list[str]:
 
 
 async def _plan(staff: Api, world: World, elder: dict[str, Any], at: str, weekdays: list[int], **kw: Any) -> None:
-    body = {"provider_id": world.provider["id"], "service_type": "meal", "weekdays": weekdays, "time": at, **kw}
+    """A meal plan over the test's days only (the suite's other tests generate tomorrow's visits from every plan)."""
+    body = {
+        "provider_id": world.provider["id"],
+        "service_type": "meal",
+        "weekdays": weekdays,
+        "time": at,
+        "starts_on": "2027-03-01",
+        "ends_on": "2027-03-31",
+        **kw,
+    }
     plan = await staff.ok("POST", f"/api/v1/elders/{elder['id']}/plans", body, 201)
     assert plan["skip_holidays"] is kw.get("skip_holidays", True)
     assert plan["follow_adjusted_workdays"] is kw.get("follow_adjusted_workdays", True)
@@ -109,7 +118,7 @@ async def test_plans_skip_public_holidays_and_follow_adjusted_working_days(stack
     elder = world.elders[0]
     staff = await world.user("community_staff", community_id=world.community["id"])
     operator = await world.user("operator")
-    since = {"starts_on": "2026-09-01"}
+    since = {"starts_on": "2026-09-01", "ends_on": "2026-10-31"}
     await _plan(staff, world, elder, "08:00", WEEKDAYS, **since)  # the usual: working days
     await _plan(staff, world, elder, "09:00", WEEKDAYS, skip_holidays=False, follow_adjusted_workdays=False, **since)
     await _plan(staff, world, elder, "10:00", [3], **since)  # Wednesdays
