@@ -23,6 +23,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -41,6 +42,7 @@ FESTIVALS_ZH = {
     "National Day": "国庆节",
     "Mid-autumn Festival": "中秋节",
 }
+ENTERED = ("kind", "name_zh", "name_en", "works_as", "note", "updated_by_user_id", "updated_at")
 _CACHE = "calendars.days"  # session.info: {year: {day: Day}} of the bureau's entries
 
 
@@ -229,11 +231,28 @@ async def set_entries(*, session: AsyncSession, entries: list[Entry], user_id: i
         check_entry(entry.day, entry.kind, entry.works_as)
     now = utcnow()
     for entry in entries:
-        row = await session.get(CalendarDay, entry.day) or CalendarDay(day=entry.day, kind=entry.kind, updated_at=now)
-        row.kind, row.works_as, row.note = entry.kind.value, entry.works_as, entry.note
-        row.name_zh, row.name_en = entry.name_zh, entry.name_en
-        row.updated_by_user_id, row.updated_at = user_id, now
-        session.add(row)
+        fresh = CalendarDay(
+            day=entry.day,
+            kind=entry.kind.value,
+            name_zh=entry.name_zh,
+            name_en=entry.name_en,
+            works_as=entry.works_as,
+            note=entry.note,
+            updated_by_user_id=user_id,
+            updated_at=now,
+        )
+        row = await session.get(CalendarDay, entry.day)
+        if row is None:
+            try:
+                async with session.begin_nested():  # another admin may enter the same day at the same moment
+                    session.add(fresh)
+                    await session.flush()
+                continue
+            except IntegrityError:
+                row = await session.get(CalendarDay, entry.day, populate_existing=True)
+                assert row is not None
+        for name in ENTERED:
+            setattr(row, name, getattr(fresh, name))
     await session.flush()
     _forget(session)
     return [await day_info(session, entry.day) for entry in entries]
