@@ -36,13 +36,13 @@ def roster_weekdays(day: Day, *, works_holidays: bool, works_adjusted_workdays: 
 
 
 def periods_on(day: Day, caregiver: Caregiver, shifts: list[CaregiverShift]) -> list[Period]:
-    """Her roster's periods on this day, in time order, those of two weekdays merged where they overlap."""
+    """Her roster's periods on this day, in time order (those of two weekdays merged where they overlap)."""
     weekdays = roster_weekdays(
         day, works_holidays=caregiver.works_holidays, works_adjusted_workdays=caregiver.works_adjusted_workdays
     )
     merged: list[Period] = []
     for start, end in sorted((float(s.start_minute), float(s.end_minute)) for s in shifts if s.weekday in weekdays):
-        if merged and start <= merged[-1][1]:
+        if merged and start < merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

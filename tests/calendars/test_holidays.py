@@ -115,6 +115,10 @@ def test_a_roster_on_special_days() -> None:
     assert periods_on(holiday, keen, roster) == []
     own_week = Caregiver(provider_id=1, user_id=1, name="乙", phone="x", lat=0, lon=0, works_adjusted_workdays=False)
     assert periods_on(worked, own_week, roster) == [(480.0, 720.0)]
+    # A plain day: her periods as rostered, one after another (the planner gives each its own route).
+    plain = library_day(date(2026, 10, 17))
+    assert plain is not None and plain.kind is DayKind.weekend
+    assert periods_on(plain, keen, _shifts((6, 720, 900), (6, 480, 720))) == [(480.0, 720.0), (720.0, 900.0)]
 
 
 def test_entries_that_do_not_fit_their_day_are_refused() -> None:
