@@ -63,11 +63,6 @@ class Day:
         """ISO weekday: 1 Monday … 7 Sunday."""
         return self.day.isoweekday()
 
-    @property
-    def special(self) -> bool:
-        """Not what the plain week says: a holiday, an adjusted working day, or the bureau's entry."""
-        return self.kind in (DayKind.holiday, DayKind.adjusted_workday) or self.source is DaySource.override
-
 
 def plain_day(day: date, source: DaySource = DaySource.weekends) -> Day:
     """A day as the plain week has it: Monday to Friday worked, Saturday and Sunday off."""
@@ -161,7 +156,7 @@ async def is_public_holiday(session: AsyncSession, day: date) -> bool:
 
 
 async def days_between(session: AsyncSession, start: date, end: date) -> list[Day]:
-    """Every day from ``start`` to ``end`` inclusive."""
+    """Every day from ``start`` to ``end`` inclusive (a month of settlement lines: one query a year)."""
     return [await day_info(session, start + timedelta(days=n)) for n in range((end - start).days + 1)]
 
 

@@ -12,6 +12,7 @@ from backend.calendars.holidays import (
     check_entry,
     day_info,
     day_kind,
+    days_between,
     is_public_holiday,
     library_day,
     plain_day,
@@ -140,6 +141,8 @@ def test_entries_that_do_not_fit_their_day_are_refused() -> None:
 async def test_the_bureau_s_entry_comes_first_and_is_seen_at_once(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         assert await is_public_holiday(session, NATIONAL_DAY)
+        around = await days_between(session, date(2026, 9, 30), date(2026, 10, 2))
+        assert [d.kind for d in around] == [DayKind.workday, DayKind.holiday, DayKind.holiday]
         # Said a working day by the bureau (a made-up change): seen in the same session at once.
         await set_entry(session=session, entry=Entry(NATIONAL_DAY, DayKind.workday, note="测试"), user_id=None)
         changed = await day_info(session, NATIONAL_DAY)
