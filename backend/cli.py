@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from backend.calendars.cli import holidays_app
 from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
@@ -28,6 +29,7 @@ app = typer.Typer(help="虚拟养老服务派单平台 · virtual elder-care dis
 console = Console()
 app.add_typer(plan_app, name="plan")
 app.add_typer(bench_app, name="bench")
+app.add_typer(holidays_app, name="holidays")
 app.command("simulate")(simulate)
 bench_app.command("dispatch")(bench_dispatch)
 bench_app.command("breaches")(bench_breaches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.areas.models import Community, District, Street
 from backend.audit.models import AuditEvent
 from backend.benefits.models import BenefitCategory, ElderBenefit, ProviderRate
-from backend.calendars.models import CaregiverBooking, CaregiverShift
+from backend.calendars.models import CalendarDay, CaregiverBooking, CaregiverShift
 from backend.capacity.models import Admission, Bed, BedHold, BedKind, CapacitySnapshot, Institution, WaitingEntry
 from backend.core.db import metadata
 from backend.core.events import ChannelCursor, ChannelEvent, OutboxEvent
@@ -49,6 +49,7 @@ __all__ = [
     "BreachModel",
     "BreachSnapshot",
     "BreachWatch",
+    "CalendarDay",
     "CapacitySnapshot",
     "Caregiver",
     "CaregiverAbsence",

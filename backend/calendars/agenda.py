@@ -10,9 +10,10 @@ from sqlmodel import col
 
 from backend.areas.models import Community, Street
 from backend.audit import service as audit
+from backend.calendars.holidays import day_info
 from backend.calendars.models import CaregiverBooking
+from backend.calendars.rosters import periods_on, roster
 from backend.calendars.schemas import CalendarAbsence, CalendarBooking, CalendarPublic, CalendarShift
-from backend.calendars.service import roster
 from backend.core.db import local_aware, local_midnight, local_today
 from backend.core.errors import Invalid
 from backend.core.i18n import LOCAL_TZ
@@ -64,11 +65,18 @@ async def calendar(
     shifts = []
     day = start.astimezone(LOCAL_TZ).date()
     while (midnight := local_midnight(day)) < end:
-        for period in (p for p in periods if p.weekday == day.isoweekday()):
-            begins = midnight + timedelta(minutes=period.start_minute)
-            ends = midnight + timedelta(minutes=period.end_minute)
+        # The periods she works that day: none on a public holiday she does not work, her roster of the weekday an
+        # adjusted working day is worked as besides its own (backend/calendars/rosters.py).
+        info = await day_info(session, day)
+        for first, last in periods_on(info, caregiver, periods):
+            begins = midnight + timedelta(minutes=first)
+            ends = midnight + timedelta(minutes=last)
             if begins < end and ends > start:
-                shifts.append(CalendarShift(weekday=period.weekday, starts_at=_utc(begins), ends_at=_utc(ends)))
+                shifts.append(
+                    CalendarShift(
+                        weekday=day.isoweekday(), day_kind=info.kind, starts_at=_utc(begins), ends_at=_utc(ends)
+                    )
+                )
         day += timedelta(days=1)
     absences = [
         CalendarAbsence(

@@ -1,8 +1,10 @@
-"""Caregivers' calendars: their weekly roster, and the time each booked visit blocks (travel included)."""
+"""Caregivers' calendars: their weekly roster, the time each booked visit blocks (travel included), and the
+bureau's entries in the public holiday calendar (法定节假日与调休)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
@@ -43,3 +45,36 @@ class CaregiverShift(SQLModel, table=True):
     weekday: int  # ISO: 1 Monday … 7 Sunday
     start_minute: int  # minutes after local midnight
     end_minute: int  # after start_minute, at most 24:00
+
+
+class DayKind(StrEnum):
+    """What kind of day a date is in mainland China's working calendar."""
+
+    workday = "workday"  # Monday to Friday, no holiday
+    weekend = "weekend"  # Saturday or Sunday, not worked
+    holiday = "holiday"  # 法定节假日: a day of a public holiday's break (春节, 国庆节, …), weekends in it included
+    adjusted_workday = "adjusted_workday"  # 调休上班: a Saturday or Sunday worked to make up a weekday of a break
+
+
+class DaySource(StrEnum):
+    """Where the platform learnt what kind of day a date is, first that knows."""
+
+    override = "override"  # entered by the bureau (table ``calendar_day``)
+    chinese_calendar = "chinese_calendar"  # the chinese-calendar package's data (the years it ships)
+    weekends = "weekends"  # nobody knows the year's arrangement yet: Saturdays and Sundays off
+
+
+class CalendarDay(SQLModel, table=True):
+    """The bureau's word on one day, over what the chinese-calendar package says (or for a year it does not know
+    yet): the State Council publishes each year's arrangement in November or December."""
+
+    __tablename__ = "calendar_day"
+
+    day: date = Field(primary_key=True)
+    kind: str = Field(max_length=16)  # a DayKind
+    name_zh: str | None = Field(default=None, max_length=32)  # 春节
+    name_en: str | None = Field(default=None, max_length=64)  # Spring Festival
+    works_as: int | None = None  # an adjusted working day: the weekday worked (1 Monday … 5 Friday)
+    note: str | None = Field(default=None, max_length=200)
+    updated_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = required_timestamp_field()

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.calendars.models import DayKind, DaySource
 from backend.core.input_errors import InputError
 from backend.core.schemas import Body
 from backend.requests.models import Priority, Status
@@ -34,6 +35,60 @@ class ShiftPublic(BaseModel):
     end: str
 
 
+class RosterIn(Body):
+    """Her whole roster: the weekly periods, and what she does on public holidays and adjusted working days."""
+
+    shifts: list[ShiftIn] = Field(max_length=70)
+    works_holidays: bool = Field(default=False, description="Works her roster on public holidays (法定节假日)")
+    works_adjusted_workdays: bool = Field(
+        default=True,
+        description="On an adjusted working day (调休上班) also works her roster of the weekday it is worked as",
+    )
+
+
+class RosterPublic(BaseModel):
+    caregiver_id: int
+    shifts: list[ShiftPublic]
+    works_holidays: bool
+    works_adjusted_workdays: bool
+
+
+class HolidayIn(Body):
+    """The bureau's word on one day (the State Council's arrangement for the year, or a local change)."""
+
+    kind: DayKind = Field(description="holiday, adjusted_workday (a Saturday or Sunday worked), workday or weekend")
+    name_zh: str | None = Field(default=None, max_length=32, description="e.g. 春节")
+    name_en: str | None = Field(default=None, max_length=64, description="e.g. Spring Festival")
+    works_as: int | None = Field(
+        default=None, ge=1, le=5, description="An adjusted working day: the weekday it is worked as (default Monday)"
+    )
+    note: str | None = Field(default=None, max_length=200)
+
+
+class DayPublic(BaseModel):
+    """One day of the working calendar, and where the platform learnt what kind it is."""
+
+    day: dt.date
+    weekday: int  # ISO: 1 Monday … 7 Sunday
+    kind: DayKind
+    source: DaySource  # override (the bureau's), chinese_calendar, or weekends (the year is not known yet)
+    name_zh: str | None
+    name_en: str | None
+    works_as: int | None
+    note: str | None
+
+
+class HolidayYearPublic(BaseModel):
+    """A year's public holidays and adjusted working days, and the bureau's entries."""
+
+    year: int
+    published: bool  # the year's arrangement is known: the chinese-calendar package has it, or the bureau entered it
+    chinese_calendar: bool  # the chinese-calendar package knows the year
+    entered: int  # the bureau's entries in the year
+    notice: str | None  # what to do when the year is not known yet
+    days: list[DayPublic]
+
+
 class CalendarBooking(BaseModel):
     """A visit booked into the caregiver's time: the order, and the elder as a caregiver greets her (no address,
     phone or full name: those come with the order itself, to those who may see it)."""
@@ -56,6 +111,7 @@ class CalendarShift(BaseModel):
     """One day's period of the weekly roster (排班)."""
 
     weekday: int  # ISO: 1 Monday … 7 Sunday
+    day_kind: DayKind  # workday, weekend, holiday (worked only by those who work holidays), adjusted_workday
     starts_at: dt.datetime
     ends_at: dt.datetime
 

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, update
+from sqlalchemy import ColumnElement, exists, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.calendars import positions
-from backend.calendars.models import CaregiverBooking, CaregiverShift
+from backend.calendars.models import CaregiverBooking
 from backend.core.config import Settings
 from backend.core.db import utcnow
-from backend.core.errors import DEADLOCK, Conflict, Invalid, sqlstate
+from backend.core.errors import DEADLOCK, Conflict, sqlstate
 from backend.core.geo import distance_m
-from backend.core.i18n import LOCAL_TZ
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.requests.models import Priority, ServiceRequest, Status
 
@@ -96,21 +94,6 @@ def in_hand(now: datetime) -> ColumnElement[bool]:
 def movable_overlapping(caregiver_id: Any, start: datetime, end: datetime) -> SelectOfScalar[int]:
     """The orders whose bookings of the caregiver overlap [start, end) and could give way to an emergency."""
     return select(CaregiverBooking.request_id).where(*_overlaps(caregiver_id, start, end), movable())
-
-
-def rostered(caregiver_id: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
-    """True when the caregiver's roster covers [start, end) (local time, within one day), or they have no roster."""
-    local_start, local_end = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
-    first = local_start.hour * 60 + local_start.minute
-    last = first + max(0, round((local_end - local_start).total_seconds() / 60))
-    covers = exists().where(
-        col(CaregiverShift.caregiver_id) == caregiver_id,
-        col(CaregiverShift.weekday) == local_start.isoweekday(),
-        col(CaregiverShift.start_minute) <= first,
-        col(CaregiverShift.end_minute) >= min(last, 24 * 60),
-    )
-    no_roster = ~exists().where(col(CaregiverShift.caregiver_id) == caregiver_id)
-    return covers | no_roster
 
 
 async def span_of(
@@ -204,30 +187,3 @@ async def finish(session: AsyncSession, request_id: int, at: datetime) -> None:
         .values(active=False)
         .execution_options(synchronize_session=False)
     )
-
-
-async def roster(session: AsyncSession, caregiver_id: int) -> list[CaregiverShift]:
-    """A caregiver's weekly roster, Monday first."""
-    rows = await session.execute(
-        select(CaregiverShift)
-        .where(col(CaregiverShift.caregiver_id) == caregiver_id)
-        .order_by(col(CaregiverShift.weekday), col(CaregiverShift.start_minute))
-    )
-    return list(rows.scalars())
-
-
-async def set_roster(
-    session: AsyncSession, caregiver_id: int, shifts: list[tuple[int, int, int]]
-) -> list[CaregiverShift]:
-    """Replace the roster with (weekday, start minute, end minute) periods (422 when two overlap)."""
-    ordered = sorted(shifts)
-    for (day, _start, end), (next_day, next_start, _end) in pairwise(ordered):
-        if day == next_day and next_start < end:
-            raise Invalid("同一天的排班时段重叠", code="overlapping_shifts", message_en="Two shifts on one day overlap")
-    await session.execute(delete(CaregiverShift).where(col(CaregiverShift.caregiver_id) == caregiver_id))
-    session.add_all(
-        CaregiverShift(caregiver_id=caregiver_id, weekday=day, start_minute=start, end_minute=end)
-        for day, start, end in ordered
-    )
-    await session.flush()
-    return await roster(session, caregiver_id)

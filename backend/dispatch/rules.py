@@ -14,8 +14,10 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 
+from backend.calendars.holidays import Day
 from backend.calendars.models import CaregiverBooking
-from backend.calendars.service import is_scheduled, needed_span, overlapping, rostered
+from backend.calendars.rosters import rostered
+from backend.calendars.service import is_scheduled, needed_span, overlapping
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry.models import (
@@ -77,12 +79,14 @@ def hard_rules(
     now: datetime,
     covered: Collection[int] | None = None,
     waiting: bool = False,
+    calendar_day: Day | None = None,
 ) -> list[Rule]:
     """The rules for offering this order, in the order an operator reads them.
 
     ``covered``: the providers holding home-care liability cover (居家养老服务责任险) valid on the visit's
     day, fetched once by the caller (a literal list plans far better than a sub-select per candidate
-    query); None when cover is not required.
+    query); None when cover is not required. ``calendar_day``: what kind of day the visit's day is (a public
+    holiday, an adjusted working day), for the rosters; None: a plain day of the week.
     """
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
@@ -171,7 +175,7 @@ def hard_rules(
             "off shift" if not scheduled else "not rostered at that time",
             # Now: the shift they started on their phone. Later: their weekly roster (none: any time).
             and_(
-                rostered(col(Caregiver.id), start, end),
+                rostered(col(Caregiver.id), start, end, calendar_day),
                 or_(col(Caregiver.absent_until).is_(None), col(Caregiver.absent_until) <= start),
             )
             if scheduled

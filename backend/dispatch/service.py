@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from backend.access.changes import caregivers_access_changed
 from backend.calendars import positions
+from backend.calendars.holidays import day_info
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of, is_scheduled, movable_overlapping, needed_span, release, span_of
 from backend.core.config import Settings
@@ -118,10 +119,18 @@ async def _rules_for(
     service_type = await session.get(ServiceType, request.service_type)
     assert service_type is not None
     now, covered = utcnow(), None
+    day = visit_day(request, service_type, now)
     if settings.liability_cover_required:
-        day = visit_day(request, service_type, now)
         covered = set((await session.execute(insured_on(Scheme.home_care_liability, day))).scalars())
-    return hard_rules(request, elder=elder, service_type=service_type, now=now, covered=covered, waiting=waiting)
+    return hard_rules(
+        request,
+        elder=elder,
+        service_type=service_type,
+        now=now,
+        covered=covered,
+        waiting=waiting,
+        calendar_day=await day_info(session, day),
+    )
 
 
 async def find_candidates(

@@ -25,6 +25,8 @@ class ServicePlan(SQLModel, table=True):
     paid_by: str = Field(default="government", max_length=16)
     starts_on: date
     ends_on: date | None = None
+    skip_holidays: bool = True  # no visit on a public holiday (法定节假日)
+    follow_adjusted_workdays: bool = True  # an adjusted working day (调休上班) also runs as the weekday it makes up
     active: bool = True
     notes: str | None = Field(default=None, max_length=500)
     created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")

@@ -28,6 +28,7 @@ from sqlmodel import col, select
 
 from backend.access.changes import caregivers_access_changed
 from backend.calendars.models import CaregiverBooking
+from backend.calendars.rosters import working_periods
 from backend.calendars.service import book, crew_of, release
 from backend.core.config import Settings
 from backend.core.db import iso, local_midnight, utcnow
@@ -37,7 +38,6 @@ from backend.core.offload import compute
 from backend.dispatch.models import Offer, OfferStatus
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
-from backend.plans.service import working_periods
 from backend.plans.underway import Booked, Held, day_instance, new_crews, plan_costs
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
 from backend.requests.lifecycle import Actor, lock_request, request_channels, status_payload

@@ -37,6 +37,8 @@ def plan_public(plan: ServicePlan) -> PlanPublic:
         paid_by=plan.paid_by,
         starts_on=plan.starts_on,
         ends_on=plan.ends_on,
+        skip_holidays=plan.skip_holidays,
+        follow_adjusted_workdays=plan.follow_adjusted_workdays,
         active=plan.active,
         notes=plan.notes,
         created_at=plan.created_at,

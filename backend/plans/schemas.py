@@ -23,6 +23,12 @@ class PlanCreate(Body):
     paid_by: ChosenPayer = Payer.government
     starts_on: ServiceDay | None = None
     ends_on: ServiceDay | None = None
+    skip_holidays: bool = Field(default=True, description="No visit on a public holiday (法定节假日)")
+    follow_adjusted_workdays: bool = Field(
+        default=True,
+        description="On an adjusted working day (调休上班) also a visit when the plan runs on the weekday it is worked "
+        "as (a Monday–Friday plan: always)",
+    )
     notes: str | None = Field(default=None, max_length=500)
 
 
@@ -37,6 +43,8 @@ class PlanPublic(BaseModel):
     paid_by: Payer
     starts_on: date
     ends_on: date | None
+    skip_holidays: bool
+    follow_adjusted_workdays: bool
     active: bool
     notes: str | None
     created_at: datetime

@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.benefits.service import decide_payer
-from backend.calendars.models import CaregiverShift
+from backend.calendars.holidays import Day, day_info
+from backend.calendars.models import DayKind
+from backend.calendars.rosters import working_periods
 from backend.calendars.service import book
 from backend.core.config import Settings
 from backend.core.db import iso, local_midnight, local_today, utcnow
@@ -71,6 +73,8 @@ async def create_plan(*, session: AsyncSession, elder: Elder, data: PlanCreate, 
         paid_by=data.paid_by.value,
         starts_on=data.starts_on or local_today(),
         ends_on=data.ends_on,
+        skip_holidays=data.skip_holidays,
+        follow_adjusted_workdays=data.follow_adjusted_workdays,
         notes=data.notes,
         created_by_user_id=user.id,
     )
@@ -95,6 +99,16 @@ async def end_plan(*, session: AsyncSession, plan: ServicePlan) -> ServicePlan:
     return plan
 
 
+def runs_on(plan: ServicePlan, day: Day) -> bool:
+    """Whether the plan makes a visit that day: on its weekdays, except public holidays when it skips them; and on
+    an adjusted working day (调休上班) also when it runs on the weekday that day is worked as, if it follows them."""
+    if day.kind is DayKind.holiday and plan.skip_holidays:
+        return False
+    if day.weekday in plan.weekdays:
+        return True
+    return day.kind is DayKind.adjusted_workday and plan.follow_adjusted_workdays and day.works_as in plan.weekdays
+
+
 async def generate_day(*, session: AsyncSession, day: date) -> list[int]:
     """Create the day's visits from every active plan (idempotent: a visit exists at most once)."""
     plans = (
@@ -107,9 +121,10 @@ async def generate_day(*, session: AsyncSession, day: date) -> list[int]:
         )
     ).scalars()
     midnight = local_midnight(day)
+    today = await day_info(session, day)
     created = []
     for plan in plans:
-        if day.isoweekday() not in plan.weekdays:
+        if not runs_on(plan, today):
             continue
         start = midnight + timedelta(minutes=plan.minute_of_day)
         exists = await session.execute(
@@ -342,37 +357,6 @@ async def _plan_provider(
         )
     for key, crew in seats.items():
         await _assign(session, settings, by_id[key], crew)
-
-
-async def working_periods(
-    session: AsyncSession, staff: list[Caregiver], midnight: datetime
-) -> dict[str, tuple[Caregiver, tuple[float, float] | None]]:
-    """The day's working periods of each caregiver, keyed ``"{id}:{n}"``: (caregiver, (from, to) in minutes).
-
-    A period is a roster shift on that weekday, starting no earlier than the end of an absence; a
-    caregiver without a roster works any time (None); one absent all day, or not rostered, has none.
-    """
-    rows = (
-        await session.execute(select(CaregiverShift).where(col(CaregiverShift.caregiver_id).in_([c.id for c in staff])))
-    ).scalars()
-    rosters: dict[int, list[CaregiverShift]] = {}
-    for shift in rows:
-        rosters.setdefault(shift.caregiver_id, []).append(shift)
-    day_end = midnight + timedelta(days=1)
-    periods: dict[str, tuple[Caregiver, tuple[float, float] | None]] = {}
-    for c in staff:
-        assert c.id is not None
-        if c.absent_until is not None and c.absent_until >= day_end:
-            continue
-        back = max(0.0, (c.absent_until - midnight).total_seconds() / 60) if c.absent_until else 0.0
-        if c.id not in rosters:
-            periods[f"{c.id}:0"] = (c, (back, 24 * 60.0) if back else None)
-            continue
-        today = sorted((s.start_minute, s.end_minute) for s in rosters[c.id] if s.weekday == midnight.isoweekday())
-        for n, (start, end) in enumerate(today):
-            if end > back:
-                periods[f"{c.id}:{n}"] = (c, (max(float(start), back), float(end)))
-    return periods
 
 
 @dataclass(frozen=True)

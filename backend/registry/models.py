@@ -113,6 +113,10 @@ class Caregiver(SQLModel, table=True):
     h3_r6: str = Field(default="", max_length=16, index=True)
     gender: str | None = Field(default=None, max_length=8)
     languages: list[str] = Field(default_factory=lambda: ["mandarin"], sa_column=Column(JSON, nullable=False))
+    # Her roster on special days (backend/calendars/rosters.py): a public holiday is off unless she works them; an
+    # adjusted working day (调休上班) is worked, as the weekday it makes up, unless she keeps to her week.
+    works_holidays: bool = False
+    works_adjusted_workdays: bool = True
     created_at: datetime = created_at_field()
 
 

@@ -67,6 +67,10 @@ SPEC: dict[str, Rule] = {
         body={"code": "c{unique}", "name_zh": "测试", "name_en": "Test", "orders_per_month": 1},
     ),
     "PATCH /api/v1/benefit-categories/{code}": Rule(ADMIN, scoped=False),
+    # The public holiday calendar (法定节假日与调休): staff read it, the bureau enters a year's arrangement.
+    "GET /api/v1/holidays": Rule(STAFF, scoped=False, query="year=2027"),
+    "PUT /api/v1/holidays/{day}": Rule(ADMIN, scoped=False, body={"kind": "holiday", "name_zh": "测试"}),
+    "DELETE /api/v1/holidays/{day}": Rule(ADMIN, scoped=False),  # after the PUT above: drops its entry
     "GET /api/v1/bed-kinds": Rule(ALL, scoped=False),
     "POST /api/v1/bed-kinds": Rule(ADMIN, scoped=False, body={"code": "k{unique}", "name_zh": "测", "name_en": "T"}),
     # The health system's FHIR export: as the records themselves are read; Bundles for an area's staff.
@@ -137,6 +141,8 @@ SPEC: dict[str, Rule] = {
     "GET /api/v1/caregivers/{caregiver_id}/calendar": Rule(R("AOSPC")),
     "GET /api/v1/caregivers/{caregiver_id}/shifts": Rule(R("AOSPC")),
     "PUT /api/v1/caregivers/{caregiver_id}/shifts": Rule(R("AP"), body=[]),
+    "GET /api/v1/caregivers/{caregiver_id}/roster": Rule(R("AOSPC")),
+    "PUT /api/v1/caregivers/{caregiver_id}/roster": Rule(R("AP"), body={"shifts": []}),
     "POST /api/v1/caregivers/{caregiver_id}/absence": Rule(R("AOP")),
     "GET /api/v1/dispatch/fairness": Rule(CITY, scoped=False),
     # Work orders.

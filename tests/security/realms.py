@@ -78,6 +78,7 @@ async def build_realm(base_url: str, admin: Api, operator: Api) -> Realm:
         "category": "low_income",
         "today": today.isoformat(),
         "month": today.strftime("%Y-%m"),
+        "day": "2099-06-01",  # a calendar entry the bureau may make and drop, on a day no other test plans
     }
     ids["benefit_id"] = (
         await staff.ok(
