@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -231,6 +232,10 @@ class Settings(BaseSettings):
     device_time_ahead_seconds: float = Field(default=120.0, ge=0, le=3600)
     # A visit shorter than this share of its service's usual minutes is not paid (settlement: too_short).
     min_visit_share: float = Field(default=0.25, ge=0, le=1)
+    # A visit paid with public money (the government's quota, the one-key emergency service) on a public holiday
+    # (法定节假日, per backend/calendars/holidays.py) is paid this much more, in percent of its price, rounded half
+    # up to the fen (the city's decision: 0 marks holiday visits on the statement without paying more).
+    holiday_premium_percent: Decimal = Field(default=Decimal(0), ge=0, le=300, decimal_places=2)
     # Proof of the visit: photos and signatures (JPEG, PNG or WebP) up to this size, kept in the file store; the
     # elder's confirmation code by SMS is valid this long, at most so many are sent per order, and wrong codes are
     # counted per order (``N/period``: then 429 until the window moves on; check-out without a code still works).

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func
@@ -21,9 +22,11 @@ from sqlmodel import col, select
 from backend.areas.models import Community
 from backend.benefits.models import ProviderRate
 from backend.benefits.service import applying, month_days
+from backend.calendars.holidays import days_between
+from backend.calendars.models import DayKind
 from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
-from backend.core.money import Fen
+from backend.core.money import Fen, percent_of
 from backend.registry.models import Caregiver, Elder, ServiceType
 from backend.requests.models import Payer, ServiceRequest, Status, Visit, VisitProof
 from backend.requests.proof_status import label, missing, proofs_by_request, too_short
@@ -38,6 +41,8 @@ COMPARED = (
     "paid_by",
     "category",
     "amount_fen",
+    "holiday",
+    "premium_fen",
     "service_type",
     "district_id",
     "day",
@@ -65,6 +70,8 @@ class Line:
     reason: str | None = None
     category: str | None = None
     amount_fen: Fen = 0
+    holiday: str | None = None
+    premium_fen: Fen = 0
 
 
 @dataclass
@@ -78,6 +85,8 @@ class Month:
     required: dict[str, list[str]]  # the proof each service requires
     rates: dict[str, Fen]  # the provider's self-pay prices
     categories: dict[int, str | None] = field(default_factory=dict)  # each government-paid elder's quota category
+    holidays: dict[date, str] = field(default_factory=dict)  # the month's public holidays and their names
+    holiday_percent: Decimal = Decimal(0)  # what public money pays more for a visit on one
 
 
 ORDER_COLUMNS: tuple[Any, ...] = (
@@ -98,9 +107,11 @@ ORDER_COLUMNS: tuple[Any, ...] = (
 )
 
 
-async def read_month(session: AsyncSession, provider_id: int, month: str) -> Month:
+async def read_month(
+    session: AsyncSession, provider_id: int, month: str, holiday_percent: Decimal = Decimal(0)
+) -> Month:
     """The orders the provider's caregivers took in the month (by check-in, else window, else order), with what
-    pricing and proof rules need."""
+    pricing and proof rules need (the month's public holidays among them)."""
     first, last = month_days(month)
     start, end = local_midnight(first), local_midnight(last + timedelta(days=1))
     when = func.coalesce(col(Visit.checkin_at), col(ServiceRequest.window_start), col(ServiceRequest.created_at))
@@ -141,6 +152,12 @@ async def read_month(session: AsyncSession, provider_id: int, month: str) -> Mon
         usual={code: minutes for code, _, minutes, _ in catalogue},
         required={code: proof for code, _, _, proof in catalogue},
         rates=dict(rates.all()),
+        holidays={
+            d.day: d.name_zh or "法定节假日"
+            for d in await days_between(session, first, last)
+            if d.kind == DayKind.holiday
+        },
+        holiday_percent=holiday_percent,
     )
     paying = {o.elder_id for o in orders if o.paid_by == Payer.government.value}
     for elder in (await session.execute(select(Elder).where(col(Elder.id).in_(paying)))).scalars():
@@ -196,6 +213,10 @@ def build(month: Month, min_visit_share: float) -> list[Line]:
         else:
             line.kind = LineKind.included.value
             line.amount_fen = amount(month, order)
+            line.holiday = month.holidays.get(line.day)
+            if line.holiday is not None and order.paid_by in (Payer.government, Payer.emergency):
+                line.premium_fen = percent_of(line.amount_fen, month.holiday_percent)
+                line.amount_fen += line.premium_fen
             if order.paid_by == Payer.government:
                 line.category = month.categories.get(order.elder_id)
         lines.append(line)

@@ -119,7 +119,9 @@ class SettlementLine(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=16)  # why excluded
     paid_by: str = Field(max_length=16)
     category: str | None = Field(default=None, max_length=32)  # the elder's quota category, government-paid
-    amount_fen: Fen = Field(default=0, sa_type=BigInteger)
+    amount_fen: Fen = Field(default=0, sa_type=BigInteger)  # the premium included
+    holiday: str | None = Field(default=None, max_length=32)  # the public holiday the visit fell on (春节)
+    premium_fen: Fen = Field(default=0, sa_type=BigInteger)  # paid for working it (ELDERCARE_HOLIDAY_PREMIUM_PERCENT)
     checkin_at: datetime | None = timestamp_field()
     checkout_at: datetime | None = timestamp_field()
     # The visit's proof: each kind with its first file's short hash (+ how many more), and who confirmed it.

@@ -89,7 +89,9 @@ class LinePublic(BaseModel):
     reason: str | None
     paid_by: str
     category: str | None
-    amount_fen: Fen
+    amount_fen: Fen  # the holiday premium included
+    holiday: str | None = None  # the public holiday the visit fell on (春节), if it did
+    premium_fen: Fen = 0  # paid for working a public holiday
     checkin_at: datetime | None
     checkout_at: datetime | None
     proof: str | None = None  # arrival_photo:1a2b3c4d departure_photo:5e6f7a8b confirmed:code
@@ -98,6 +100,11 @@ class LinePublic(BaseModel):
     @property
     def amount_yuan(self) -> YuanText:
         return format_yuan(self.amount_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def premium_yuan(self) -> YuanText:
+        return format_yuan(self.premium_fen)
 
 
 class LineChange(BaseModel):

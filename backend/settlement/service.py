@@ -101,7 +101,7 @@ async def run(
         raise NotFound("服务组织不存在", code="provider_not_found", message_en="Unknown provider")
     latest = await _latest(session, provider_id, month, lock=True)
     old = await lines_of(session, latest.id) if latest and latest.id else []
-    read = await read_month(session, provider_id, month)
+    read = await read_month(session, provider_id, month, settings.holiday_premium_percent)
     # Building tens of thousands of lines and comparing them is plain Python: off the event loop.
     new, diff = await anyio.to_thread.run_sync(
         compare, read, settings.min_visit_share, latest.id if latest else None, old
@@ -250,7 +250,9 @@ EXPORT: tuple[tuple[str, Any], ...] = (
     ("保障类别", BenefitCategory.name_zh),
     ("结算", SettlementLine.kind),
     ("排除原因", SettlementLine.reason),
-    ("金额（元）", SettlementLine.amount_fen),  # written as yuan
+    ("金额（元）", SettlementLine.amount_fen),  # written as yuan, the holiday premium included
+    ("法定节假日", SettlementLine.holiday),
+    ("节假日加价（元）", SettlementLine.premium_fen),
     ("签到时间", SettlementLine.checkin_at),
     ("签退时间", SettlementLine.checkout_at),
     ("上门凭证", SettlementLine.proof),
@@ -271,7 +273,7 @@ WORDS: dict[str, dict[str, str]] = {
 def _cell(header: str, value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-    if header == "金额（元）" and isinstance(value, int):
+    if header.endswith("（元）") and isinstance(value, int):
         return yuan_cell(value)  # yuan, a number the sheet shows with two decimals
     if header in WORDS and isinstance(value, str):
         return WORDS[header].get(value, value)
