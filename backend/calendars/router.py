@@ -13,6 +13,7 @@ from backend.calendars.models import CaregiverShift
 from backend.calendars.schemas import CalendarPublic, ShiftIn, ShiftPublic
 from backend.core.deps import SessionDep
 from backend.core.i18n import prefers_english
+from backend.core.paging import Paged
 from backend.core.schemas import PathId, ServiceTime
 
 router = APIRouter(tags=["calendars"])
@@ -27,9 +28,11 @@ def _public(shifts: list[CaregiverShift]) -> list[ShiftPublic]:
 
 
 @router.get("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])
-async def get_shifts(caregiver_id: PathId, session: SessionDep, _caregiver: VisibleCaregiver) -> list[ShiftPublic]:
+async def get_shifts(
+    caregiver_id: PathId, session: SessionDep, _caregiver: VisibleCaregiver, page: Paged
+) -> list[ShiftPublic]:
     """The caregiver's weekly roster (排班); empty: available whenever on shift."""
-    return _public(await service.roster(session, caregiver_id))
+    return _public(page.of(await service.roster(session, caregiver_id)))
 
 
 @router.put("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])
