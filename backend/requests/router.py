@@ -175,7 +175,6 @@ async def nearby_caregivers(
     """The ``limit`` caregivers nearest the elder and, for each, which rule keeps them from this order (为何不能派)."""
     english = prefers_english(http)
     found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km, serving_only=serving_only)
-    found = page.of(found)
     return [
         NearbyCaregiverPublic(
             caregiver_id=n.caregiver_id,
@@ -186,7 +185,7 @@ async def nearby_caregivers(
             excluded_by=[Exclusion(code=r.code, reason=r.en if english else r.zh) for r in n.failed],
             on_this_order=n.on_order,
         )
-        for n in found
+        for n in page.of(found)
     ]
 
 
