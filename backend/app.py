@@ -27,6 +27,7 @@ from backend.core.idempotency import Idempotency
 from backend.core.idempotency import document as document_idempotency
 from backend.core.middleware import RequestGuard
 from backend.core.openapi import document_errors
+from backend.core.paging import document as document_paging
 from backend.core.runtime import Runtime
 from backend.dashboard.router import router as dashboard_router
 from backend.daycare.router import router as daycare_router
@@ -189,5 +190,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_apps(app)
     document_idempotency(app)
     document_errors(app)
+    document_paging(app)
     install_docs(app, public=settings.docs_open)
     return app

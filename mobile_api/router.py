@@ -12,6 +12,7 @@ from backend.core.deps import SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.identity import mask_phone
 from backend.core.navigation import navigation_links
+from backend.core.paging import Paged
 from backend.core.schemas import Location, PathId, PlaceIn
 from backend.dispatch import service as dispatch
 from backend.dispatch import waiting
@@ -137,10 +138,12 @@ async def location(body: PlaceIn, session: SessionDep, caregiver: CurrentCaregiv
 
 
 @router.get("/offers", response_model=list[OfferPublic])
-async def list_offers(http: Request, session: SessionDep, caregiver: CurrentCaregiver) -> list[OfferPublic]:
+async def list_offers(
+    http: Request, session: SessionDep, caregiver: CurrentCaregiver, page: Paged
+) -> list[OfferPublic]:
     """The caller's open offers, soonest deadline first, each with what a caregiver judges it by: the elder as they
     would greet her (「王奶奶」), her street and community, the service, and the partner of a two-caregiver crew."""
-    offers = await dispatch.open_offers(session=session, caregiver=caregiver)
+    offers = page.of(await dispatch.open_offers(session=session, caregiver=caregiver))
     return await _offers_public(session, caregiver, offers, english=prefers_english(http))
 
 
@@ -172,10 +175,10 @@ async def decline_offer(
 
 
 @router.get("/requests", response_model=list[AssignmentPublic])
-async def my_requests(session: SessionDep, caregiver: CurrentCaregiver) -> list[AssignmentPublic]:
+async def my_requests(session: SessionDep, caregiver: CurrentCaregiver, page: Paged) -> list[AssignmentPublic]:
     """The orders the caller holds now (accepted, en route, in service; or a two-caregiver visit she stays on while
     its other seat is dispatched again: ``crew`` and ``caregivers_needed`` say who is still missing)."""
-    held = await requests.active_assignments(session=session, caregiver=caregiver)
+    held = page.of(await requests.active_assignments(session=session, caregiver=caregiver))
     return await _assignments(session, held, caregiver)
 
 

@@ -5,27 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from backend.access.deps import AdminUser, ElderHerselfOrAdmin
 from backend.audit import service
 from backend.audit.schemas import AccessLogEntry, AuditEventPublic
 from backend.core.deps import SessionDep
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.users.models import User
 
 router = APIRouter(tags=["audit"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 SUBJECT = r"^[a-z_]+:[0-9]{1,10}$"
 
 
 @router.get("/audit-log", response_model=list[AuditEventPublic])
 async def audit_log(
-    response: Response,
     session: SessionDep,
     _admin: AdminUser,
+    page: Paged,
     subject: Annotated[
         str | None, Query(max_length=48, pattern=r"^[a-z_]+:[0-9]{1,10}$", examples=["elder:12"])
     ] = None,
@@ -33,8 +32,6 @@ async def audit_log(
     action: Annotated[str | None, Query(max_length=48, examples=["elder.read"])] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[AuditEventPublic]:
     """The audit trail, newest first (admins): filter by subject (``elder:ID``), actor, action and time.
     ``X-Total-Count`` says how many rows match in all."""
@@ -46,23 +43,21 @@ async def audit_log(
         action=action,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
-    response.headers["X-Total-Count"] = str(total)
+    page.total = total
     return [AuditEventPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/elders/{elder_id}/access-log", response_model=list[AccessLogEntry])
 async def access_log(
     elder_id: PathId,
-    response: Response,
     session: SessionDep,
     _viewer: ElderHerselfOrAdmin,
+    page: Paged,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[AccessLogEntry]:
     """Who read or changed this elder's file, and when (the elder herself, and admins), newest first."""
     rows, total = await service.search(
@@ -73,13 +68,13 @@ async def access_log(
         action=None,
         since=since,
         until=until,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
     ids = {r.actor_user_id for r in rows if r.actor_user_id is not None}
     found = await session.execute(select(User.id, User.display_name).where(col(User.id).in_(ids)))
     names: dict[int | None, str | None] = dict(found.all())
-    response.headers["X-Total-Count"] = str(total)
+    page.total = total
     return [
         AccessLogEntry(
             at=r.at,

@@ -25,6 +25,7 @@ from backend.core.db import local_today
 from backend.core.deps import SessionDep
 from backend.core.errors import NotFound
 from backend.core.i18n import prefers_english
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.registry.models import ServiceType
 from backend.registry.schemas import ServiceTypePublic
@@ -33,9 +34,9 @@ router = APIRouter(tags=["entitlements"])
 
 
 @router.get("/benefit-categories", response_model=list[CategoryPublic])
-async def list_categories(session: SessionDep, _user: CurrentUser) -> list[CategoryPublic]:
+async def list_categories(session: SessionDep, _user: CurrentUser, page: Paged) -> list[CategoryPublic]:
     """The categories the government buys orders for, highest quota first."""
-    return [CategoryPublic.model_validate(c, from_attributes=True) for c in await service.categories(session)]
+    return [CategoryPublic.model_validate(c, from_attributes=True) for c in page.of(await service.categories(session))]
 
 
 @router.post("/benefit-categories", status_code=status.HTTP_201_CREATED, response_model=CategoryPublic)
@@ -57,11 +58,11 @@ async def update_category(
 
 @router.get("/elders/{elder_id}/benefits", response_model=list[BenefitPublic])
 async def list_benefits(
-    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: PrivateElder
+    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: PrivateElder, page: Paged
 ) -> list[BenefitPublic]:
     """The categories recorded for an elder, ended ones included."""
     rows = await service.benefits_of(session=session, user=user, elder_id=elder_id)
-    return [BenefitPublic.model_validate(b, from_attributes=True) for b in rows]
+    return [BenefitPublic.model_validate(b, from_attributes=True) for b in page.of(rows)]
 
 
 @router.post("/elders/{elder_id}/benefits", status_code=status.HTTP_201_CREATED, response_model=BenefitPublic)
@@ -123,9 +124,9 @@ async def menu(
 
 
 @router.get("/providers/{provider_id}/rates", response_model=list[RateSet])
-async def provider_rates(provider_id: PathId, session: SessionDep, _user: CurrentUser) -> list[RateSet]:
+async def provider_rates(provider_id: PathId, session: SessionDep, _user: CurrentUser, page: Paged) -> list[RateSet]:
     """A provider's self-pay prices (自费价格) per order, in fen and in yuan."""
-    rows = await service.rates_of(session=session, provider_id=provider_id)
+    rows = page.of(await service.rates_of(session=session, provider_id=provider_id))
     return [RateSet(service_type=r.service_type, price_fen=r.price_fen) for r in rows]
 
 

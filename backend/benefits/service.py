@@ -43,7 +43,9 @@ def _admins_only(user: User) -> None:
 
 
 async def categories(session: AsyncSession) -> list[BenefitCategory]:
-    rows = await session.execute(select(BenefitCategory).order_by(col(BenefitCategory.orders_per_month).desc()))
+    rows = await session.execute(
+        select(BenefitCategory).order_by(col(BenefitCategory.orders_per_month).desc(), col(BenefitCategory.code))
+    )
     return list(rows.scalars())
 
 

@@ -22,6 +22,7 @@ from backend.calendars.schemas import (
 )
 from backend.core.deps import SessionDep
 from backend.core.i18n import prefers_english
+from backend.core.paging import Paged
 from backend.core.schemas import FIRST_DAY, LAST_DAY, PathId, ServiceDay, ServiceTime
 
 router = APIRouter(tags=["calendars"])
@@ -40,9 +41,11 @@ def _periods(shifts: list[ShiftIn]) -> list[tuple[int, int, int]]:
 
 
 @router.get("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])
-async def get_shifts(caregiver_id: PathId, session: SessionDep, _caregiver: VisibleCaregiver) -> list[ShiftPublic]:
+async def get_shifts(
+    caregiver_id: PathId, session: SessionDep, _caregiver: VisibleCaregiver, page: Paged
+) -> list[ShiftPublic]:
     """The caregiver's weekly roster (排班); empty: available whenever on shift."""
-    return _public(await rosters.roster(session, caregiver_id))
+    return _public(page.of(await rosters.roster(session, caregiver_id)))
 
 
 @router.put("/caregivers/{caregiver_id}/shifts", response_model=list[ShiftPublic])

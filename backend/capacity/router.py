@@ -32,9 +32,12 @@ from backend.capacity.schemas import (
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.geo import Crs
 from backend.core.lookups import get_or_404
+from backend.core.paging import Page, Paged, Whole, paging
 from backend.core.schemas import CRS_DESCRIPTION, Location, PathId, PlaceIn, QueryId
 
 router = APIRouter(tags=["capacity"])
+# The nearest fifty, as the search always answered by default.
+NearestPage = Annotated[Page, paging(default=50)]
 
 
 def _institution(institution: Institution) -> InstitutionPublic:
@@ -44,9 +47,9 @@ def _institution(institution: Institution) -> InstitutionPublic:
 
 
 @router.get("/bed-kinds", response_model=list[BedKindCreate])
-async def list_bed_kinds(session: SessionDep, _user: CurrentUser) -> list[BedKindCreate]:
+async def list_bed_kinds(session: SessionDep, _user: CurrentUser, page: Paged) -> list[BedKindCreate]:
     """The kinds of bed the bureau counts (nursing-type or not)."""
-    return [BedKindCreate.model_validate(k, from_attributes=True) for k in await service.bed_kinds(session)]
+    return [BedKindCreate.model_validate(k, from_attributes=True) for k in page.of(await service.bed_kinds(session))]
 
 
 @router.post("/bed-kinds", status_code=status.HTTP_201_CREATED, response_model=BedKindCreate)
@@ -66,11 +69,10 @@ async def create_institution(data: InstitutionCreate, session: SessionDep, user:
 async def list_institutions(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     community_id: QueryId = None,
     street_id: QueryId = None,
     district_id: QueryId = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[InstitutionCounts]:
     """The institutions of a community, street or district (none: the city, for operators) with live bed counts."""
     rows = await service.area_institutions(
@@ -79,8 +81,7 @@ async def list_institutions(
         community_id=community_id,
         street_id=street_id,
         district_id=district_id,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
     return [InstitutionCounts(institution=_institution(i), **counts.model_dump()) for i, counts in rows]
 
@@ -128,12 +129,13 @@ async def area_history(
     user: CurrentUser,
     start: Annotated[date, Query()],
     end: Annotated[date, Query()],
+    page: Whole,
     community_id: QueryId = None,
     street_id: QueryId = None,
     district_id: QueryId = None,
 ) -> list[DayCounts]:
     """An area's beds at the end of each day (the scheduler records them at 23:55): occupancy over time."""
-    return await service.area_history(
+    days = await service.area_history(
         session=session,
         user=user,
         community_id=community_id,
@@ -142,12 +144,14 @@ async def area_history(
         start=start,
         end=end,
     )
+    return page.of(days)
 
 
 @router.get("/beds/search", response_model=list[FreeBeds])
 async def search_beds(
     session: SessionDep,
     _user: CurrentUser,
+    page: NearestPage,
     kind: Annotated[str, Query(min_length=1, max_length=32)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -156,7 +160,7 @@ async def search_beds(
 ) -> list[FreeBeds]:
     """Institutions with free beds of a kind near a point, nearest first."""
     near = PlaceIn(lat=lat, lon=lon, crs=crs)
-    return await service.search_free_beds(session=session, kind=kind, near=near, radius_km=radius_km)
+    return page.of(await service.search_free_beds(session=session, kind=kind, near=near, radius_km=radius_km))
 
 
 @router.post("/beds/{bed_id}/out-of-service", response_model=BedPublic)
@@ -254,6 +258,7 @@ async def join_waiting_list(
 async def get_waiting_list(
     session: SessionDep,
     user: CurrentUser,
+    page: Whole,
     institution_id: QueryId = None,
     district_id: QueryId = None,
     kind: Annotated[str | None, Query(max_length=32)] = None,
@@ -262,7 +267,7 @@ async def get_waiting_list(
     rows = await service.waiting_list(
         session=session, user=user, institution_id=institution_id, district_id=district_id, kind=kind
     )
-    return [_entry(entry, position) for entry, position in rows]
+    return [_entry(entry, position) for entry, position in page.of(rows)]
 
 
 @router.post("/waiting-list/{entry_id}/leave", response_model=WaitingPublic)

@@ -55,6 +55,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.lookups import get_or_404, insert_unique, referenced
+from backend.core.paging import Page
 from backend.core.schemas import Location
 from backend.insurance.models import Scheme
 from backend.insurance.service import cover_on
@@ -173,9 +174,7 @@ async def capacity(session: AsyncSession, institution_id: int) -> Capacity:
     return result
 
 
-async def search_free_beds(
-    *, session: AsyncSession, kind: str, near: Location, radius_km: float, limit: int = 50
-) -> list[FreeBeds]:
+async def search_free_beds(*, session: AsyncSession, kind: str, near: Location, radius_km: float) -> list[FreeBeds]:
     """Institutions within ``radius_km`` with free beds of the kind, nearest first."""
     await _known_kind(session, kind)
     dlat = radius_km / 111.32
@@ -208,7 +207,7 @@ async def search_free_beds(
                 )
             )
     found.sort(key=lambda f: (f.distance_m, f.institution_id))
-    return found[:limit]
+    return found
 
 
 async def _may_manage(session: AsyncSession, user: User, institution: Institution, elder_id: int) -> Elder:
@@ -728,22 +727,19 @@ async def area_institutions(
     community_id: int | None,
     street_id: int | None,
     district_id: int | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> list[tuple[Institution, Counts]]:
-    """The institutions of an area (the smallest given; none: the city) by name, each with its live counts."""
+    """A page of the institutions of an area (the smallest given; none: the city) by name, each with its live
+    counts."""
     _area, where = await area_condition(session, user, community_id, street_id, district_id)
-    page = (
-        await session.execute(
-            select(Institution)
-            .join(Community, col(Community.id) == col(Institution.community_id))
-            .where(*where)
-            .order_by(col(Institution.name), col(Institution.id))
-            .limit(limit)
-            .offset(offset)
-        )
-    ).scalars()
-    institutions = {i.id: (i, Counts()) for i in page}
+    found = await page.scalars(
+        session,
+        select(Institution)
+        .join(Community, col(Community.id) == col(Institution.community_id))
+        .where(*where)
+        .order_by(col(Institution.name), col(Institution.id)),
+    )
+    institutions = {i.id: (i, Counts()) for i in found}
     rows = await session.execute(
         select(Bed.institution_id, Bed.status, func.count(col(Bed.id)))
         .where(col(Bed.institution_id).in_(list(institutions)))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
+from backend.core.paging import Paged, Whole
 from backend.core.schemas import MAX_ID, PathId, QueryId
 from backend.daycare import service
 from backend.daycare.schemas import (
@@ -35,23 +36,25 @@ async def create_centre(data: CentreCreate, session: SessionDep, user: CurrentUs
 async def list_centres(
     session: SessionDep,
     user: CurrentUser,
+    page: Whole,
     community_id: QueryId = None,
     street_id: QueryId = None,
     district_id: QueryId = None,
     day: Annotated[date | None, Query(description="default: today in Suzhou")] = None,
 ) -> list[CentreDay]:
     """The centres of a community, street or district (none: the city, for operators) with the day's places."""
-    return await service.area_centres(
+    found = await service.area_centres(
         session=session, user=user, community_id=community_id, street_id=street_id, district_id=district_id, day=day
     )
+    return page.of(found)
 
 
 @router.get("/centres/{centre_id}/bookings", response_model=list[RosterEntry])
 async def centre_roster(
-    centre_id: PathId, session: SessionDep, user: CurrentUser, day: Annotated[date | None, Query()] = None
+    centre_id: PathId, session: SessionDep, user: CurrentUser, page: Whole, day: Annotated[date | None, Query()] = None
 ) -> list[RosterEntry]:
     """Who is booked on a day (default: today), by name, for the check-in desk: the centre and its area's staff."""
-    rows = await service.roster(session=session, user=user, centre_id=centre_id, day=day)
+    rows = await service.roster(session=session, user=user, centre_id=centre_id, day=day, page=page)
     return [
         RosterEntry(**BookingPublic.model_validate(b, from_attributes=True).model_dump(), elder_name=name)
         for b, name in rows
@@ -65,10 +68,11 @@ async def elder_bookings(
     elder_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     start: Annotated[date, Query()],
     end: Annotated[date, Query()],
+    page: Whole,
 ) -> list[BookingPublic]:
     """An elder's day-care bookings from ``start`` to ``end`` (at most 93 days), cancelled ones included."""
     made = await service.elder_bookings(session=session, user=user, elder_id=elder_id, start=start, end=end)
-    return [BookingPublic.model_validate(b, from_attributes=True) for b in made]
+    return [BookingPublic.model_validate(b, from_attributes=True) for b in page.of(made)]
 
 
 @router.get("/centres/{centre_id}/days", response_model=list[DayPublic])
@@ -78,9 +82,10 @@ async def centre_days(
     end: Annotated[date, Query()],
     session: SessionDep,
     _user: CurrentUser,
+    page: Paged,
 ) -> list[DayPublic]:
     """Each day's places: taken and free (at most 93 days)."""
-    return await service.days_of(session=session, centre_id=centre_id, start=start, end=end)
+    return page.of(await service.days_of(session=session, centre_id=centre_id, start=start, end=end))
 
 
 @router.post("/bookings", status_code=status.HTTP_201_CREATED, response_model=list[BookingPublic])

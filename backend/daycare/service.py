@@ -17,6 +17,7 @@ from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.lookups import insert_unique, referenced
+from backend.core.paging import Page
 from backend.daycare.models import BookingStatus, DayCareBooking, DayCareCentre, DayCareDay
 from backend.daycare.schemas import BookingCreate, CentreCreate, CentreDay, CentrePublic, DayPublic
 from backend.registry.models import Elder, Provider
@@ -216,15 +217,17 @@ async def area_centres(
 
 
 async def roster(
-    *, session: AsyncSession, user: User, centre_id: int, day: date | None
+    *, session: AsyncSession, user: User, centre_id: int, day: date | None, page: Page
 ) -> list[tuple[DayCareBooking, str]]:
-    """The day's bookings of a centre, by elder name, for the check-in desk (the centre, staff of its area)."""
+    """A page of the day's bookings of a centre, by elder name, for the check-in desk (the centre, staff of its
+    area); the reads of the names shown are audited."""
     centre = await _centre(session, centre_id)
     if not _runs(user, centre):
         community = await session.get(Community, centre.community_id)
         if user.role not in BOOKERS or community is None or not covers_community(user, community):
             raise Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
-    rows = await session.execute(
+    rows = await page.rows(
+        session,
         select(DayCareBooking, Elder.name)
         .join(Elder, col(Elder.id) == col(DayCareBooking.elder_id))
         .where(
@@ -232,9 +235,9 @@ async def roster(
             col(DayCareBooking.day) == (day or local_today()),
             col(DayCareBooking.status) != BookingStatus.cancelled.value,
         )
-        .order_by(col(Elder.name), col(DayCareBooking.id))
+        .order_by(col(Elder.name), col(DayCareBooking.id)),
     )
-    found = [(booking, name) for booking, name in rows.all()]
+    found = [(booking, name) for booking, name in rows]
     await audit.record_reads(session, action="elder.list", elder_ids=[b.elder_id for b, _ in found])
     return found
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from backend.access.deps import CurrentUser
 from backend.core.deps import RuntimeDep, SessionDep
+from backend.core.paging import Paged
 from backend.core.schemas import MAX_ID, PathId, QueryId
 from backend.devices import service
 from backend.devices.models import Device
@@ -62,16 +63,18 @@ async def register_device(data: DeviceCreate, session: SessionDep, user: Current
 
 @router.get("", response_model=list[DevicePublic])
 async def elder_devices(
-    session: SessionDep, user: CurrentUser, elder_id: Annotated[int, Query(ge=1, le=MAX_ID)]
+    session: SessionDep, user: CurrentUser, page: Paged, elder_id: Annotated[int, Query(ge=1, le=MAX_ID)]
 ) -> list[DevicePublic]:
     """An elder's devices, with when each was last heard from."""
-    return [_public(d) for d in await service.devices_of(session=session, user=user, elder_id=elder_id)]
+    return [_public(d) for d in page.of(await service.devices_of(session=session, user=user, elder_id=elder_id))]
 
 
 @router.get("/dormant", response_model=list[DormantShare])
-async def dormant_share(session: SessionDep, user: CurrentUser, district_id: QueryId = None) -> list[DormantShare]:
+async def dormant_share(
+    session: SessionDep, user: CurrentUser, page: Paged, district_id: QueryId = None
+) -> list[DormantShare]:
     """Per district: active devices and the share dormant (no heartbeat for ``ELDERCARE_DEVICE_DORMANT_DAYS``)."""
-    return await service.dormant_share(session=session, user=user, district_id=district_id)
+    return page.of(await service.dormant_share(session=session, user=user, district_id=district_id))
 
 
 @router.get("/{device_id}", response_model=DevicePublic)

@@ -270,7 +270,6 @@ async def nearby_caregivers(
     settings: Settings,
     *,
     radius_km: float,
-    limit: int = 50,
     serving_only: bool = False,
 ) -> list[Nearby]:
     """Caregivers near the elder, nearest first, each with the rules that exclude them (for the operator).
@@ -306,7 +305,7 @@ async def nearby_caregivers(
         assert cid is not None
         found.append(Nearby(cid, pid, name, round(dist, 1), failed, on_order))
     found.sort(key=lambda n: (n.distance_m, n.caregiver_id))
-    return found[:limit]
+    return found
 
 
 def _offer_payload(offer: Offer, request: ServiceRequest) -> dict[str, object]:
@@ -942,7 +941,7 @@ async def open_offers(*, session: AsyncSession, caregiver: Caregiver) -> list[tu
             col(Offer.status) == OfferStatus.pending.value,
             col(Offer.expires_at) > utcnow(),
         )
-        .order_by(col(Offer.expires_at))
+        .order_by(col(Offer.expires_at), col(Offer.id))
     )
     return [(offer, request) for offer, request in rows.all()]
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from backend.access.deps import CurrentUser, ElderToActFor, VisibleRequest
 from backend.core.deps import RuntimeDep, SessionDep
+from backend.core.paging import Paged
 from backend.emergency import service
 from backend.emergency.models import LadderStep, StepCode
 from backend.emergency.schemas import ActBody, SosBody, SosResult, StepPublic
@@ -19,9 +20,9 @@ def _public(step: LadderStep) -> StepPublic:
 
 
 @router.get("/requests/{request_id}/ladder", response_model=list[StepPublic])
-async def get_ladder(request: VisibleRequest, session: SessionDep) -> list[StepPublic]:
+async def get_ladder(request: VisibleRequest, session: SessionDep, page: Paged) -> list[StepPublic]:
     """An emergency's escalation ladder: every rung, its clock, who acted and when (empty for other orders)."""
-    return [_public(s) for s in await service.steps_of(session, request.id)]  # type: ignore[arg-type]
+    return [_public(s) for s in page.of(await service.steps_of(session, request.id))]  # type: ignore[arg-type]
 
 
 @router.post("/requests/{request_id}/ladder/act", response_model=list[StepPublic])

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from backend.access.deps import CurrentUser, FamilyUser, PrivateElder, VisibleElder
 from backend.access.personal import sees_member_whole
 from backend.core.deps import SessionDep
 from backend.core.identity import mask_phone
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.families import service
 from backend.families.models import FamilyMember
@@ -41,10 +41,11 @@ async def add_member(
 
 @router.get("/elders/{elder_id}/family", response_model=list[MemberPublic])
 async def list_members(
-    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: VisibleElder
+    elder_id: PathId, session: SessionDep, user: CurrentUser, _elder: VisibleElder, page: Paged
 ) -> list[MemberPublic]:
     """The elder's family members and their consent settings (phones masked except for the elder and admins)."""
-    return [_public(m, user) for m in await service.members_of(session=session, user=user, elder_id=elder_id)]
+    members = page.of(await service.members_of(session=session, user=user, elder_id=elder_id))
+    return [_public(m, user) for m in members]
 
 
 @router.patch("/elders/{elder_id}/family/{member_id}", response_model=MemberPublic)
@@ -62,9 +63,9 @@ async def set_consent(
 
 
 @router.get("/family/elders", response_model=list[FollowedElder])
-async def followed_elders(session: SessionDep, user: FamilyUser) -> list[FollowedElder]:
+async def followed_elders(session: SessionDep, user: FamilyUser, page: Paged) -> list[FollowedElder]:
     """The elders this family account follows (they let it see their orders), with what else they allow."""
-    return await service.followed_by(session=session, user=user)
+    return await service.followed_by(session=session, user=user, page=page)
 
 
 class NotificationPublic(BaseModel):
@@ -88,10 +89,10 @@ async def notifications(
     elder_id: PathId,
     session: SessionDep,
     _elder: VisibleElder,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    page: Paged,
 ) -> list[NotificationPublic]:
     """What was sent to whom about this elder, newest first (phones masked)."""
-    rows = await of_elder(session, elder_id, limit)
+    rows = await of_elder(session, elder_id, page)
     out = []
     for note in rows:
         public = NotificationPublic.model_validate(note, from_attributes=True)

@@ -9,6 +9,7 @@ from backend.access.changes import access_changed
 from backend.access.scope import ElderUse, check_elder
 from backend.audit import service as audit
 from backend.core.errors import Forbidden, Invalid, NotFound
+from backend.core.paging import Page
 from backend.families.models import FamilyMember
 from backend.families.schemas import ConsentUpdate, FollowedElder, MemberCreate
 from backend.registry.models import Elder
@@ -47,16 +48,15 @@ async def add_member(*, session: AsyncSession, user: User, elder_id: int, data: 
     return member
 
 
-async def followed_by(*, session: AsyncSession, user: User) -> list[FollowedElder]:
-    """The elders who let this family account see their orders (the reads of their names audited)."""
-    rows = (
-        await session.execute(
-            select(FamilyMember, Elder.name)
-            .join(Elder, col(Elder.id) == col(FamilyMember.elder_id))
-            .where(col(FamilyMember.user_id) == user.id, col(FamilyMember.see_orders).is_(True))
-            .order_by(col(FamilyMember.id))
-        )
-    ).all()
+async def followed_by(*, session: AsyncSession, user: User, page: Page) -> list[FollowedElder]:
+    """A page of the elders who let this family account see their orders (the reads of their names audited)."""
+    rows = await page.rows(
+        session,
+        select(FamilyMember, Elder.name)
+        .join(Elder, col(Elder.id) == col(FamilyMember.elder_id))
+        .where(col(FamilyMember.user_id) == user.id, col(FamilyMember.see_orders).is_(True))
+        .order_by(col(FamilyMember.id)),
+    )
     await audit.record_reads(session, action="elder.read", elder_ids=[m.elder_id for m, _ in rows])
     return [
         FollowedElder(

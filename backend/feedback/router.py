@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from backend.access.deps import CurrentUser
 from backend.access.scope import check_request
 from backend.core.deps import SessionDep, SettingsDep
+from backend.core.paging import Paged
 from backend.core.schemas import Body, PathId, QueryId
 from backend.feedback import service
 from backend.feedback.models import Complaint, ComplaintStatus
@@ -60,12 +61,12 @@ async def complain(
 async def list_complaints(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     provider_id: QueryId = None,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ComplaintPublic]:
     """Complaints, nearest deadline first (a provider's admin: their own)."""
-    rows = await service.listing(session=session, user=user, provider_id=provider_id, status=status_, limit=limit)
+    rows = await service.listing(session=session, user=user, provider_id=provider_id, status=status_, page=page)
     return [_public(c) for c in rows]
 
 

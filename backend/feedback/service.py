@@ -15,6 +15,7 @@ from backend.core.config import Settings
 from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.events import emit
+from backend.core.paging import Page
 from backend.feedback.models import Complaint, ComplaintSource, ComplaintStatus
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from backend.followups.service import mark_done, open_follow_up, open_one
@@ -186,9 +187,9 @@ async def resolve(*, session: AsyncSession, user: User, complaint_id: int, text:
 
 
 async def listing(
-    *, session: AsyncSession, user: User, provider_id: int | None, status: ComplaintStatus | None, limit: int
+    *, session: AsyncSession, user: User, provider_id: int | None, status: ComplaintStatus | None, page: Page
 ) -> list[Complaint]:
-    """Complaints, oldest deadline first: the bureau's all, a provider's own."""
+    """A page of complaints, oldest deadline first: the bureau's all, a provider's own."""
     query = select(Complaint)
     if user.role == Role.provider_admin:
         query = query.where(col(Complaint.provider_id) == user.provider_id)
@@ -198,8 +199,7 @@ async def listing(
         query = query.where(col(Complaint.provider_id) == provider_id)
     if status is not None:
         query = query.where(col(Complaint.status) == status.value)
-    rows = await session.execute(query.order_by(col(Complaint.due_at), col(Complaint.id)).limit(limit))
-    return list(rows.scalars())
+    return await page.scalars(session, query.order_by(col(Complaint.due_at), col(Complaint.id)))
 
 
 async def get(*, session: AsyncSession, user: User, complaint_id: int) -> Complaint:

@@ -17,6 +17,7 @@ from backend.access.personal import caregiver_disclosure, sees_elder_whole
 from backend.core.db import utcnow
 from backend.core.deps import SessionDep
 from backend.core.lookups import get_or_404
+from backend.core.paging import Page, paging
 from backend.core.schemas import PathId
 from backend.fhir import resources, service
 from backend.registry import service as registry
@@ -25,8 +26,8 @@ from backend.registry.models import Provider
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
 Month = Annotated[str, Query(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, Suzhou time")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+# A Bundle is paged as every list is, a larger page allowed (a health system fetches months of visits).
+BundlePage = Annotated[Page, paging(maximum=1000)]
 ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {FHIR_JSON: {}}, "description": "the FHIR resource"}}
 
 
@@ -60,33 +61,30 @@ async def organization(provider_id: PathId, session: SessionDep, _user: CurrentU
 
 
 async def _searchset(
-    kind: str, http: Request, session: SessionDep, user: StaffUser, month: str, limit: int, offset: int
+    kind: str, http: Request, session: SessionDep, user: StaffUser, month: str, page: Page
 ) -> Response:
-    page = await service.search(session, kind=kind, month=month, user=user, limit=limit, offset=offset)
+    limit, offset = page.limit, page.offset
+    found = await service.search(session, kind=kind, month=month, user=user, limit=limit, offset=offset)
     base = str(http.base_url).rstrip("/") + "/api/v1/fhir"
-    found = service.bundle(page, base=base, kind=kind, month=month, limit=limit, offset=offset)
-    return fhir(found, headers={"X-Total-Count": str(page.total)})
+    page.total = found.total
+    return fhir(service.bundle(found, base=base, kind=kind, month=month, limit=limit, offset=offset), page.headers)
 
 
 @router.get("/ServiceRequest", responses=ANSWER)
 async def service_requests(
-    http: Request, session: SessionDep, user: StaffUser, month: Month, limit: Limit = 100, offset: Offset = 0
+    http: Request, session: SessionDep, user: StaffUser, month: Month, page: BundlePage
 ) -> Response:
     """The month's orders in the caller's area (by when they were made), a searchset Bundle."""
-    return await _searchset("ServiceRequest", http, session, user, month, limit, offset)
+    return await _searchset("ServiceRequest", http, session, user, month, page)
 
 
 @router.get("/Task", responses=ANSWER)
-async def tasks(
-    http: Request, session: SessionDep, user: StaffUser, month: Month, limit: Limit = 100, offset: Offset = 0
-) -> Response:
+async def tasks(http: Request, session: SessionDep, user: StaffUser, month: Month, page: BundlePage) -> Response:
     """The month's dispatch offers of those orders, as Tasks (owner: the caregiver offered)."""
-    return await _searchset("Task", http, session, user, month, limit, offset)
+    return await _searchset("Task", http, session, user, month, page)
 
 
 @router.get("/Encounter", responses=ANSWER)
-async def encounters(
-    http: Request, session: SessionDep, user: StaffUser, month: Month, limit: Limit = 100, offset: Offset = 0
-) -> Response:
+async def encounters(http: Request, session: SessionDep, user: StaffUser, month: Month, page: BundlePage) -> Response:
     """The month's visits (by check-in), as home-health Encounters."""
-    return await _searchset("Encounter", http, session, user, month, limit, offset)
+    return await _searchset("Encounter", http, session, user, month, page)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
+from backend.core.paging import Paged
 from backend.core.schemas import Body, PathId, QueryId
 from backend.followups import service
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
@@ -45,12 +46,12 @@ def _public(follow_up: FollowUp) -> FollowUpPublic:
 async def list_follow_ups(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     community_id: QueryId = None,
     street_id: QueryId = None,
     district_id: QueryId = None,
     kind: Annotated[FollowUpKind | None, Query()] = None,
     status: Annotated[FollowUpStatus | None, Query()] = FollowUpStatus.open,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[FollowUpPublic]:
     """An area's follow-ups (none: the city, for operators), soonest due first; open ones by default."""
     rows = await service.listing(
@@ -61,7 +62,7 @@ async def list_follow_ups(
         district_id=district_id,
         kind=kind,
         status=status,
-        limit=limit,
+        page=page,
     )
     return [_public(f) for f in rows]
 

@@ -15,6 +15,7 @@ from backend.core.config import Settings
 from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.events import emit
+from backend.core.paging import Page
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from backend.registry.models import Elder
 from backend.users.models import Role, User
@@ -93,17 +94,17 @@ async def listing(
     district_id: int | None,
     kind: FollowUpKind | None,
     status: FollowUpStatus | None,
-    limit: int,
+    page: Page,
 ) -> list[FollowUp]:
-    """An area's follow-ups (none: the city for operators, their own area for an area's staff), soonest due first."""
+    """A page of an area's follow-ups (none: the city for operators, their own area for an area's staff), soonest
+    due first."""
     _area, where = await own_area_condition(session, user, community_id, street_id, district_id)
     query = select(FollowUp).join(Community, col(Community.id) == col(FollowUp.community_id)).where(*where)
     if kind is not None:
         query = query.where(col(FollowUp.kind) == kind.value)
     if status is not None:
         query = query.where(col(FollowUp.status) == status.value)
-    rows = await session.execute(query.order_by(col(FollowUp.due_at), col(FollowUp.id)).limit(limit))
-    return list(rows.scalars())
+    return await page.scalars(session, query.order_by(col(FollowUp.due_at), col(FollowUp.id)))
 
 
 async def finish(*, session: AsyncSession, user: User, follow_up_id: int, outcome: str) -> FollowUp:

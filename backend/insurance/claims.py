@@ -23,6 +23,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.money import format_yuan
+from backend.core.paging import Page
 from backend.insurance.models import (
     Claim,
     ClaimEvent,
@@ -368,9 +369,9 @@ async def list_claims(
     scheme: Scheme | None,
     status: ClaimStatus | None,
     overdue_only: bool,
-    limit: int,
+    page: Page,
 ) -> list[Claim]:
-    """Claims for city staff (all) or a provider's admin (its own and its institutions'), newest first."""
+    """A page of claims for city staff (all) or a provider's admin (its own and its institutions'), newest first."""
     query = select(Claim)
     if user.role == Role.provider_admin and user.provider_id is not None:
         query = query.join(InsurancePolicy, col(InsurancePolicy.id) == col(Claim.policy_id)).where(
@@ -384,5 +385,4 @@ async def list_claims(
         query = query.where(col(Claim.status) == status.value)
     if overdue_only:
         query = query.where(col(Claim.due_at) < utcnow())
-    rows = await session.execute(query.order_by(col(Claim.id).desc()).limit(limit))
-    return list(rows.scalars())
+    return await page.scalars(session, query.order_by(col(Claim.id).desc()))

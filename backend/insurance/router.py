@@ -12,6 +12,7 @@ from backend.access.personal import sees_identity_numbers
 from backend.core.db import local_today
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.offload import compute
+from backend.core.paging import Paged
 from backend.core.schemas import PathId, QueryId
 from backend.core.spreadsheets import CsvEncoding, UploadLimits
 from backend.insurance import claims, importer, service
@@ -60,12 +61,11 @@ async def create_policy(data: PolicyCreate, session: SessionDep, user: CurrentUs
 async def list_policies(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     insured_type: Annotated[InsuredType | None, Query()] = None,
     insured_id: QueryId = None,
     scheme: Annotated[Scheme | None, Query()] = None,
     valid_on: Annotated[date | None, Query(description="only policies valid on this day")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[PolicyPublic]:
     """Policies of a party (``insured_type`` + ``insured_id``), or all a user may see, latest ending first."""
     rows = await service.list_policies(
@@ -75,8 +75,7 @@ async def list_policies(
         insured_id=insured_id,
         scheme=scheme,
         valid_on_day=valid_on,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
     today = local_today()
     return [policy_public(p, name, today) for p, name in rows]
@@ -137,11 +136,11 @@ def _report_json(rows: int, imported: int, errors: list[tuple[int, str]]) -> str
 async def list_reminders(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     since: Annotated[date | None, Query(description="policies ending on or after this day")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReminderPublic]:
     """Expiry reminders (30 and 7 days ahead) of the policies one manages (all for city staff), newest first."""
-    rows = await service.reminders(session=session, user=user, since=since, limit=limit)
+    rows = await service.reminders(session=session, user=user, since=since, page=page)
     return [
         ReminderPublic(
             id=r.id,
@@ -185,14 +184,14 @@ async def report_incident(
 async def list_claims(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     scheme: Annotated[Scheme | None, Query()] = None,
     status_: Annotated[ClaimStatus | None, Query(alias="status")] = None,
     overdue: Annotated[bool, Query(description="only claims past their step's deadline")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ClaimPublic]:
     """Claims (city staff: all; a provider's admin: its own and its institutions'), newest first."""
     rows = await claims.list_claims(
-        session=session, user=user, scheme=scheme, status=status_, overdue_only=overdue, limit=limit
+        session=session, user=user, scheme=scheme, status=status_, overdue_only=overdue, page=page
     )
     return [claim_public(c) for c in rows]
 

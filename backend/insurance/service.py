@@ -20,6 +20,7 @@ from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.lookups import insert_unique
+from backend.core.paging import Page
 from backend.insurance.models import (
     INSURED_BY_SCHEME,
     Claim,
@@ -190,8 +191,7 @@ async def list_policies(
     insured_id: int | None,
     scheme: Scheme | None,
     valid_on_day: date | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> list[tuple[InsurancePolicy, str]]:
     """Policies by insured party, scheme and validity; a party's are for those who may see them, all for city staff."""
     query = select(InsurancePolicy)
@@ -214,13 +214,7 @@ async def list_policies(
         query = query.where(col(InsurancePolicy.scheme) == scheme.value)
     if valid_on_day is not None:
         query = query.where(*valid_on(valid_on_day))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(col(InsurancePolicy.ends_on).desc(), col(InsurancePolicy.id)).limit(limit).offset(offset)
-            )
-        ).scalars()
-    )
+    rows = await page.scalars(session, query.order_by(col(InsurancePolicy.ends_on).desc(), col(InsurancePolicy.id)))
     names = await insured_names(session, rows)
     return [(p, names[(p.insured_type, p.insured_id)]) for p in rows]
 
@@ -318,7 +312,7 @@ async def remind_expiring(*, session: AsyncSession, today: date | None = None) -
 
 
 async def reminders(
-    *, session: AsyncSession, user: User, since: date | None, limit: int
+    *, session: AsyncSession, user: User, since: date | None, page: Page
 ) -> list[tuple[PolicyReminder, InsurancePolicy, str]]:
     """Reminders of policies the user manages (all for city staff), newest first."""
     query = select(PolicyReminder, InsurancePolicy).join(
@@ -330,10 +324,9 @@ async def reminders(
         raise _outside()
     if since is not None:
         query = query.where(col(PolicyReminder.ends_on) >= since)
-    rows = await session.execute(
-        query.order_by(col(PolicyReminder.created_at).desc(), col(PolicyReminder.id).desc()).limit(limit)
+    found = await page.rows(
+        session, query.order_by(col(PolicyReminder.created_at).desc(), col(PolicyReminder.id).desc())
     )
-    found = rows.all()
     names = await insured_names(session, [p for _r, p in found])
     return [(r, p, names[(p.insured_type, p.insured_id)]) for r, p in found]
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from backend.core.db import utcnow
 from backend.core.events import emit
+from backend.core.paging import Page
 from backend.families.models import FamilyMember
 from backend.notifications.models import Channel, Notification, SendStatus
 from backend.notifications.senders import Message, Sender
@@ -138,11 +139,7 @@ async def send_one(session: AsyncSession, senders: Mapping[str, Sender], notific
     return True
 
 
-async def of_elder(session: AsyncSession, elder_id: int, limit: int) -> list[Notification]:
-    rows = await session.execute(
-        select(Notification)
-        .where(col(Notification.elder_id) == elder_id)
-        .order_by(col(Notification.id).desc())
-        .limit(limit)
-    )
-    return list(rows.scalars())
+async def of_elder(session: AsyncSession, elder_id: int, page: Page) -> list[Notification]:
+    """A page of what was sent about an elder, newest first."""
+    query = select(Notification).where(col(Notification.elder_id) == elder_id).order_by(col(Notification.id).desc())
+    return await page.scalars(session, query)

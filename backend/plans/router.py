@@ -8,6 +8,7 @@ from backend.access.deps import ElderToActFor, OperatorUser, StaffUser, VisibleE
 from backend.access.scope import check_elder
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.lookups import get_or_404
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.plans import service
 from backend.plans.models import ServicePlan
@@ -54,9 +55,9 @@ async def create_plan(
 
 
 @router.get("/elders/{elder_id}/plans", response_model=list[PlanPublic])
-async def list_plans(elder_id: PathId, session: SessionDep, elder: VisibleElder) -> list[PlanPublic]:
+async def list_plans(elder_id: PathId, session: SessionDep, elder: VisibleElder, page: Paged) -> list[PlanPublic]:
     """The elder's plans, current and ended."""
-    return [plan_public(p) for p in await service.plans_of(session=session, elder=elder)]
+    return [plan_public(p) for p in page.of(await service.plans_of(session=session, elder=elder))]
 
 
 @router.post("/plans/{plan_id}/end", response_model=PlanPublic)

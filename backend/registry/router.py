@@ -17,6 +17,7 @@ from backend.access.personal import WHOLE, caregiver_disclosure, is_personal_vie
 from backend.core.db import utcnow
 from backend.core.deps import SessionDep
 from backend.core.lookups import get_or_404
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.dispatch import waiting
 from backend.registry import service
@@ -39,9 +40,9 @@ router = APIRouter(tags=["registry"])
 
 
 @router.get("/service-types", response_model=list[ServiceTypePublic])
-async def list_service_types(session: SessionDep, _user: CurrentUser) -> list[ServiceTypePublic]:
+async def list_service_types(session: SessionDep, _user: CurrentUser, page: Paged) -> list[ServiceTypePublic]:
     """The service catalogue (服务项目)."""
-    rows = await service.list_service_types(session=session)
+    rows = page.of(await service.list_service_types(session=session))
     return [ServiceTypePublic.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -94,10 +95,11 @@ async def create_elder(data: ElderCreate, session: SessionDep, user: StaffUser) 
 async def find_elders(
     session: SessionDep,
     user: StaffUser,
+    page: Paged,
     phone: str = Query(min_length=3, max_length=32, description="来电号码 / caller's number"),
 ) -> list[ElderPublic]:
     """The hotline's caller lookup by phone number."""
-    elders = await service.find_elders_by_phone(session=session, phone=phone, user=user)
+    elders = await service.find_elders_by_phone(session=session, phone=phone, user=user, page=page)
     return [await service.elder_file(session, e, whole=is_personal_viewer(user)) for e in elders]
 
 
@@ -117,11 +119,11 @@ async def set_elder_preferences(
 
 
 @router.get("/elders/{elder_id}/blocked-caregivers", response_model=list[BlockPublic])
-async def list_blocked(elder_id: PathId, session: SessionDep, elder: VisibleElder) -> list[BlockPublic]:
+async def list_blocked(elder_id: PathId, session: SessionDep, elder: VisibleElder, page: Paged) -> list[BlockPublic]:
     """Caregivers this elder asked not to be sent (不再派单的护理员)."""
     return [
         BlockPublic.model_validate(b, from_attributes=True)
-        for b in await service.blocked_caregivers(session=session, elder=elder)
+        for b in page.of(await service.blocked_caregivers(session=session, elder=elder))
     ]
 
 

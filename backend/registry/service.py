@@ -28,6 +28,7 @@ from backend.core.identity import (
     normalize_phone,
 )
 from backend.core.lookups import insert_unique, referenced
+from backend.core.paging import Page
 from backend.core.schemas import Location
 from backend.insurance.models import Scheme
 from backend.insurance.schemas import CoverPublic
@@ -329,15 +330,15 @@ async def create_elder(*, session: AsyncSession, data: ElderCreate, user: User |
     return elder
 
 
-async def find_elders_by_phone(*, session: AsyncSession, phone: str, user: User) -> list[Elder]:
-    """The hotline's caller lookup: elders registered with this number, within the user's area."""
+async def find_elders_by_phone(*, session: AsyncSession, phone: str, user: User, page: Page) -> list[Elder]:
+    """The hotline's caller lookup: a page of the elders registered with this number, within the user's area."""
     normalized = phone_or_422(phone)
     matching = col(Elder.phone_index) == blind(normalized, context=ELDER_PHONE)
     query = select(Elder).where(matching).order_by(col(Elder.id))
     area = visible_communities(user)
     if area is not None:
         query = query.where(col(Elder.community_id).in_(area))
-    found = list((await session.execute(query)).scalars())
+    found = await page.scalars(session, query)
     await audit.record_reads(session, action="elder.lookup", elder_ids=[e.id for e in found])
     return found
 
@@ -431,7 +432,7 @@ async def blocked_caregivers(*, session: AsyncSession, elder: Elder) -> list[Blo
     rows = await session.execute(
         select(BlockedCaregiver)
         .where(col(BlockedCaregiver.elder_id) == elder.id)
-        .order_by(col(BlockedCaregiver.created_at))
+        .order_by(col(BlockedCaregiver.created_at), col(BlockedCaregiver.caregiver_id))
     )
     return list(rows.scalars())
 

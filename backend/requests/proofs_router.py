@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from backend.access.deps import AdminUser, CurrentUser, ProofReadableRequest
 from backend.core.deps import SessionDep, StorageDep
+from backend.core.paging import Paged
 from backend.core.schemas import PathId
 from backend.registry.schemas import ServiceTypePublic
 from backend.requests import proofs
@@ -18,11 +19,13 @@ EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
 @router.get("/requests/{request_id}/proofs", response_model=list[ProofPublic])
-async def list_proofs(request: ProofReadableRequest, session: SessionDep, user: CurrentUser) -> list[ProofPublic]:
+async def list_proofs(
+    request: ProofReadableRequest, session: SessionDep, user: CurrentUser, page: Paged
+) -> list[ProofPublic]:
     """The visit's photos and signatures: hash, time and place (admins, operators, the area's staff, the provider
     whose caregiver served it, and the caregiver for what they took)."""
     rows = await proofs.list_proofs(session=session, user=user, request=request)
-    return [ProofPublic.model_validate(p, from_attributes=True) for p in rows]
+    return [ProofPublic.model_validate(p, from_attributes=True) for p in page.of(rows)]
 
 
 @router.get(

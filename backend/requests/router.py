@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Request, status
 
 from backend.access.deps import CurrentUser, OperatorUser, StaffUser, VisibleRequest
 from backend.core.deps import RuntimeDep, SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
+from backend.core.paging import Page, Paged, Whole, paging
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.dispatch.schemas import OfferRecord, score_terms
@@ -26,6 +29,8 @@ from backend.requests.schemas import (
 )
 
 router = APIRouter(prefix="/requests", tags=["requests"])
+# The fifty nearest, as the list always answered by default.
+NearestPage = Annotated[Page, paging(default=50)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestPublic)
@@ -45,14 +50,14 @@ async def create_request(
 async def list_requests(
     session: SessionDep,
     user: CurrentUser,
+    page: Paged,
     community_id: QueryId = None,
     status: Status | None = None,
     elder_id: QueryId = None,
-    limit: int = Query(default=100, ge=1, le=500),
 ) -> list[RequestPublic]:
     """A queue of orders: a community's, one elder's (the hotline's "recent orders"), or whatever the caller may see."""
     rows = await service.list_requests(
-        session=session, user=user, community_id=community_id, status=status, limit=limit, elder_id=elder_id
+        session=session, user=user, community_id=community_id, status=status, page=page, elder_id=elder_id
     )
     return await service.requests_public(session, rows)
 
@@ -109,11 +114,11 @@ async def rate(
 
 @router.get("/{request_id}/candidates", response_model=list[CandidatePublic])
 async def candidates(
-    http: Request, request: VisibleRequest, session: SessionDep, settings: SettingsDep, _user: StaffUser
+    http: Request, request: VisibleRequest, session: SessionDep, settings: SettingsDep, _user: StaffUser, page: Whole
 ) -> list[CandidatePublic]:
     """Who the dispatcher would ask now, ranked by score, each with the score's terms in plain words."""
     english = prefers_english(http)
-    found = await dispatch.find_candidates(session, request, settings)
+    found = page.of(await dispatch.find_candidates(session, request, settings))
     return [
         CandidatePublic(
             caregiver_id=c.caregiver_id,
@@ -131,10 +136,12 @@ async def candidates(
 
 
 @router.get("/{request_id}/offers", response_model=list[OfferRecord])
-async def offers(http: Request, request: VisibleRequest, session: SessionDep, _user: StaffUser) -> list[OfferRecord]:
+async def offers(
+    http: Request, request: VisibleRequest, session: SessionDep, _user: StaffUser, page: Whole
+) -> list[OfferRecord]:
     """Every offer made for this order, oldest first, with how each caregiver ranked and why."""
     english = prefers_english(http)
-    rows = await dispatch.offers_of(session=session, request_id=request.id)  # type: ignore[arg-type]
+    rows = page.of(await dispatch.offers_of(session=session, request_id=request.id))  # type: ignore[arg-type]
     return [
         OfferRecord(
             id=offer.id,
@@ -161,15 +168,13 @@ async def nearby_caregivers(
     session: SessionDep,
     settings: SettingsDep,
     _user: StaffUser,
+    page: NearestPage,
     radius_km: float = Query(default=5.0, gt=0, le=50),
-    limit: int = Query(default=50, ge=1, le=500),
     serving_only: bool = Query(default=False, description="only caregivers of providers serving the community"),
 ) -> list[NearbyCaregiverPublic]:
     """The ``limit`` caregivers nearest the elder and, for each, which rule keeps them from this order (为何不能派)."""
     english = prefers_english(http)
-    found = await dispatch.nearby_caregivers(
-        session, request, settings, radius_km=radius_km, limit=limit, serving_only=serving_only
-    )
+    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km, serving_only=serving_only)
     return [
         NearbyCaregiverPublic(
             caregiver_id=n.caregiver_id,
@@ -180,7 +185,7 @@ async def nearby_caregivers(
             excluded_by=[Exclusion(code=r.code, reason=r.en if english else r.zh) for r in n.failed],
             on_this_order=n.on_order,
         )
-        for n in found
+        for n in page.of(found)
     ]
 
 

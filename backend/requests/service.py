@@ -29,6 +29,7 @@ from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
+from backend.core.paging import Page
 from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
 from backend.dispatch.waiting import caregivers_freed
 from backend.emergency import service as ladder
@@ -233,11 +234,11 @@ async def list_requests(
     user: User,
     community_id: int | None,
     status: Status | None,
-    limit: int,
+    page: Page,
     elder_id: int | None = None,
 ) -> list[ServiceRequest]:
-    """A queue of orders within the user's scope (one elder's, when asked), newest first."""
-    query = select(ServiceRequest).order_by(col(ServiceRequest.id).desc()).limit(limit)
+    """A page of a queue of orders within the user's scope (one elder's, when asked), newest first."""
+    query = select(ServiceRequest).order_by(col(ServiceRequest.id).desc())
     if elder_id is not None:
         query = query.where(col(ServiceRequest.elder_id) == elder_id)
     if community_id is not None:
@@ -261,7 +262,7 @@ async def list_requests(
         query = query.where(col(ServiceRequest.elder_id).in_(followed_elders(user)))
     elif user.role not in (Role.admin, Role.operator):
         query = query.where(false())  # a role this queue does not know sees nothing
-    return list((await session.execute(query)).scalars())
+    return await page.scalars(session, query)
 
 
 async def cancel_request(

@@ -14,6 +14,7 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import insert_unique
+from backend.core.paging import Page
 from backend.registry.models import Caregiver
 from backend.requests.models import Visit
 from backend.settlement.models import CorrectionReason, CorrectionStatus, VisitCorrection
@@ -156,14 +157,9 @@ async def of_request(*, session: AsyncSession, request_id: int) -> list[VisitCor
     return list(rows.scalars())
 
 
-async def pending(*, session: AsyncSession, user: User, limit: int) -> list[VisitCorrection]:
-    """Corrections waiting for a supervisor, oldest first."""
+async def pending(*, session: AsyncSession, user: User, page: Page) -> list[VisitCorrection]:
+    """A page of the corrections waiting for a supervisor, oldest first."""
     if user.role not in SUPERVISORS:
         raise Forbidden("仅主管（市级工作人员）可查看待审批更正", code="role_forbidden", message_en="Supervisors only")
-    rows = await session.execute(
-        select(VisitCorrection)
-        .where(col(VisitCorrection.status) == CorrectionStatus.pending.value)
-        .order_by(col(VisitCorrection.id))
-        .limit(limit)
-    )
-    return list(rows.scalars())
+    query = select(VisitCorrection).where(col(VisitCorrection.status) == CorrectionStatus.pending.value)
+    return await page.scalars(session, query.order_by(col(VisitCorrection.id)))

@@ -18,6 +18,7 @@ from backend.access.scope import check_request
 from backend.audit import service as audit
 from backend.benefits.schemas import MONTH_PATTERN
 from backend.core.deps import ReadSessionDep, SessionDep, SettingsDep
+from backend.core.paging import Page, Paged, paging
 from backend.core.schemas import PathId, QueryId
 from backend.core.spreadsheets import CSV_TYPE, XLSX_TYPE
 from backend.settlement import corrections, service
@@ -39,6 +40,8 @@ from backend.settlement.schemas import (
 
 RESULTS = TypeAdapter(list[RunResult])
 router = APIRouter(tags=["settlement"])
+# A statement's lines, whole by default as they always were: a large provider's month is tens of thousands.
+LinesPage = Annotated[Page, paging(default=100_000, maximum=100_000)]
 
 
 def _correction(c: object) -> CorrectionPublic:
@@ -58,18 +61,18 @@ async def ask_correction(
 
 
 @router.get("/requests/{request_id}/visit/corrections", response_model=list[CorrectionPublic])
-async def list_corrections(request_id: PathId, session: SessionDep, user: CurrentUser) -> list[CorrectionPublic]:
+async def list_corrections(
+    request_id: PathId, session: SessionDep, user: CurrentUser, page: Paged
+) -> list[CorrectionPublic]:
     """A visit's corrections, each with the record before and after."""
     await check_request(session, user, request_id)
-    return [_correction(c) for c in await corrections.of_request(session=session, request_id=request_id)]
+    return [_correction(c) for c in page.of(await corrections.of_request(session=session, request_id=request_id))]
 
 
 @router.get("/visit-corrections", response_model=list[CorrectionPublic])
-async def pending_corrections(
-    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[CorrectionPublic]:
+async def pending_corrections(session: SessionDep, user: CurrentUser, page: Paged) -> list[CorrectionPublic]:
     """Corrections waiting for a supervisor (city staff), oldest first."""
-    return [_correction(c) for c in await corrections.pending(session=session, user=user, limit=limit)]
+    return [_correction(c) for c in await corrections.pending(session=session, user=user, page=page)]
 
 
 @router.post("/visit-corrections/{correction_id}/approve", response_model=CorrectionPublic)
@@ -134,12 +137,12 @@ async def run_month(data: MonthRun, session: SessionDep, settings: SettingsDep, 
 async def list_settlements(
     session: ReadSessionDep,
     user: CurrentUser,
+    page: Paged,
     provider_id: QueryId = None,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[SettlementPublic]:
     """Statements, newest first (a provider's admin: their own); read off the primary."""
-    rows = await service.listing(session=session, user=user, provider_id=provider_id, month=month, limit=limit)
+    rows = await service.listing(session=session, user=user, provider_id=provider_id, month=month, page=page)
     return await service.publics(session, rows)
 
 
@@ -151,12 +154,12 @@ async def get_settlement(settlement_id: PathId, session: SessionDep, user: Curre
 
 @router.get("/settlements/{settlement_id}/lines", response_model=list[LinePublic])
 async def settlement_lines(
-    settlement_id: PathId, session: SessionDep, reads: ReadSessionDep, user: CurrentUser
+    settlement_id: PathId, session: SessionDep, reads: ReadSessionDep, user: CurrentUser, page: LinesPage
 ) -> list[LinePublic]:
     """Every order of the statement: included with its amount, or excluded with the reason."""
     settlement = await service.get(session=session, user=user, settlement_id=settlement_id)
     source = await service.lines_session(session=session, reads=reads, settlement=settlement)
-    return [line_public(x) for x in await service.lines_of(source, settlement.id)]  # type: ignore[arg-type]
+    return [line_public(x) for x in await service.lines_of(source, settlement.id, page)]  # type: ignore[arg-type]
 
 
 def _transition(to: SettlementStatus, doc: str) -> Callable[..., Awaitable[SettlementPublic]]:
@@ -217,7 +220,8 @@ async def subsidy(
     session: ReadSessionDep,
     user: CurrentUser,
     month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+    page: Paged,
     district_id: QueryId = None,
 ) -> list[DistrictSubsidy]:
     """Government money spent per district in a month (the latest statements), against the budget."""
-    return await service.subsidy(session=session, user=user, month=month, district_id=district_id)
+    return page.of(await service.subsidy(session=session, user=user, month=month, district_id=district_id))

@@ -29,6 +29,7 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.money import yuan_cell
 from backend.core.offload import compute
+from backend.core.paging import Page
 from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
@@ -81,14 +82,18 @@ async def lines_session(*, session: AsyncSession, reads: AsyncSession, settlemen
     return reads if await replayed(reads, Settlement, settlement.id) else session
 
 
-async def lines_of(session: AsyncSession, settlement_id: int) -> list[Any]:
-    """A statement's lines as rows of their columns, read in partitions (a month is tens of thousands of lines)."""
-    return await rows_of(
-        session,
+async def lines_of(session: AsyncSession, settlement_id: int, page: Page | None = None) -> list[Any]:
+    """A statement's lines (or a page of them) as rows of their columns, read in partitions (a month is tens of
+    thousands of lines)."""
+    query = (
         sa_select(*SettlementLine.__table__.columns)  # type: ignore[attr-defined]
         .where(col(SettlementLine.settlement_id) == settlement_id)
-        .order_by(col(SettlementLine.request_id)),
+        .order_by(col(SettlementLine.request_id))
     )
+    if page is not None:
+        await page.count(session, query)
+        query = page.window(query, col(SettlementLine.id))
+    return await rows_of(session, query)
 
 
 async def run(
@@ -219,9 +224,9 @@ async def publics(session: AsyncSession, settlements: Sequence[Settlement]) -> l
 
 
 async def listing(
-    *, session: AsyncSession, user: User, provider_id: int | None, month: str | None, limit: int
+    *, session: AsyncSession, user: User, provider_id: int | None, month: str | None, page: Page
 ) -> list[Settlement]:
-    """Statements, newest first: one provider's (its admin), or any (the bureau)."""
+    """A page of statements, newest first: one provider's (its admin), or any (the bureau)."""
     query = select(Settlement)
     if user.role == Role.provider_admin:
         provider_id = provider_id or user.provider_id
@@ -233,8 +238,7 @@ async def listing(
         query = query.where(col(Settlement.provider_id) == provider_id)
     if month is not None:
         query = query.where(col(Settlement.month) == month)
-    rows = await session.execute(query.order_by(col(Settlement.id).desc()).limit(limit))
-    return list(rows.scalars())
+    return await page.scalars(session, query.order_by(col(Settlement.id).desc()))
 
 
 # The statement's columns as a bureau clerk reads them: names and words, not ids and codes (the order number stays:

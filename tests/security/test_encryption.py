@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from alembic import command
 from backend.core.config import Settings
 from backend.core.crypto import CryptoKeyError, Keyring, new_key, parse_index_key, parse_keys
+from backend.core.paging import Page
 from backend.core.runtime import Runtime
 from backend.registry import service as registry
 from backend.registry.models import Elder
@@ -137,7 +138,7 @@ async def test_existing_rows_are_sealed_by_the_migration_and_keys_rotate() -> No
         try:
             async with runtime.sessions() as session:
                 admin_like = type("U", (), {"role": "admin"})()
-                found = await registry.find_elders_by_phone(session=session, phone=phone, user=admin_like)  # type: ignore[arg-type]
+                found = await registry.find_elders_by_phone(session=session, phone=phone, user=admin_like, page=Page())  # type: ignore[arg-type]
                 assert [e.id_number for e in found] == [number]
                 assert (await session.execute(select(Elder).where(col(Elder.birth_date) <= dt.date(1950, 1, 1)))).all()
         finally:

@@ -12,6 +12,7 @@ from sqlalchemy import event, insert
 from sqlmodel import col
 
 from backend.core.db import utcnow
+from backend.core.paging import Page
 from backend.core.runtime import Runtime
 from backend.registry.models import Provider
 from backend.requests.models import ServiceRequest
@@ -84,7 +85,7 @@ async def test_the_list_reads_a_fixed_number_of_queries_and_each_statement_its_o
         async with runtime.sessions() as session:
             with counted(runtime) as statements:
                 rows = await service.listing(
-                    session=session, user=BUREAU, provider_id=provider_id, month=None, limit=50
+                    session=session, user=BUREAU, provider_id=provider_id, month=None, page=Page(limit=50)
                 )
                 shown = await service.publics(session, rows)
             queries[count] = len(statements)
