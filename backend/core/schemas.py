@@ -11,6 +11,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
 from backend.core.geo import Crs, to_wgs84
+from backend.core.i18n import LOCAL_TZ
 from backend.core.input_errors import InputError
 
 MAX_ID = 2**31 - 1
@@ -29,8 +30,9 @@ def _service_day(value: date) -> date:
 
 
 def _service_time(value: datetime) -> datetime:
-    """In range, and in UTC: a time given as ``+08:00`` is answered back as every other time is, with ``Z``."""
-    value = _utc(value)
+    """In range, and in UTC: a time given as ``+08:00`` is answered back as every other time is, with ``Z``; one
+    given without a zone is Suzhou's (``backend.core.db.local_aware``)."""
+    value = _utc(value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ))
     _service_day(value.date())
     return value
 
