@@ -134,13 +134,13 @@ def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
     message = f"Invalid input: {field} {first['msg']}" if english else f"输入有误：{field} {first['msg']}"
     # A refusal with a code of its own (an amount with a third decimal: too_precise) says it; the rest are generic.
-    kind = str(first["type"])
-    code = kind if kind in INPUT_ERRORS else OWN_CODES.get(kind, "validation_error")
+    code = OWN_CODES.get(str(first["type"]), "validation_error")
     return JSONResponse({"error": {"code": code, "message": message}, "detail": errors}, status_code=422)
 
 
 # pydantic's refusals that have a code of their own: a field the platform does not know (a typo, a newer client's).
-OWN_CODES = {"extra_forbidden": "unknown_field"}
+# An amount's own refusals (too_precise, …) keep their type as their code.
+OWN_CODES = {"extra_forbidden": "unknown_field", **{kind: kind for kind in INPUT_ERRORS}}
 
 
 def _loc(error: Any) -> list[Any]:
