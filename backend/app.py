@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+import worker.registry  # noqa: F401  (every task registered: the embedded worker runs them)
 from backend.access.deps import get_current_user
-from backend.access.docs import install_docs
+from backend.access.router import router as audit_router
 from backend.areas.router import router as areas_router
 from backend.audit import service as audit
-from backend.audit.router import router as audit_router
 from backend.benefits.router import router as benefits_router
 from backend.calendars.router import router as calendars_router
 from backend.capacity.router import router as capacity_router
@@ -41,6 +41,7 @@ from backend.feedback.router import router as feedback_router
 from backend.fhir.router import router as fhir_router
 from backend.followups.router import router as followups_router
 from backend.insurance.router import router as insurance_router
+from backend.notifications.router import router as notifications_router
 from backend.operations.metrics import router as metrics_router
 from backend.plans.router import router as plans_router
 from backend.realtime.ws import websocket_router
@@ -52,6 +53,7 @@ from backend.users import service as users
 from backend.users.router import public_router as auth_router
 from backend.users.router import router as users_router
 from backend.web.apps import install as install_apps
+from backend.web.docs import install_docs
 from backend.web.router import install as install_pages
 from mobile_api.proofs import router as mobile_proofs_router
 from mobile_api.router import router as mobile_router
@@ -172,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatch_router,
         emergency_router,
         families_router,
+        notifications_router,
         feedback_router,
         fhir_router,
         followups_router,

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import worker.registry
 from backend.calendars.cli import holidays_app
 from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
@@ -380,7 +381,7 @@ def flower(
         raise typer.BadParameter("set ELDERCARE_REDIS_URL: the embedded mode has no Celery broker to watch")
     if settings.environment == "production" and not os.environ.get("FLOWER_BASIC_AUTH"):
         raise typer.BadParameter("set FLOWER_BASIC_AUTH=user:password: Flower shows every task of the platform")
-    from worker.celery_app import make_celery
+    from backend.core.celery_app import make_celery
 
     _logging()
     assert settings.redis_url is not None

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+import worker.registry  # noqa: F401  (the in-process runtime runs every task)
 from backend.core.config import Settings
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime

@@ -47,6 +47,7 @@ from benchmarks.intake import cpu_seconds, pid_serving
 from benchmarks.stack import private_stack
 from tests.client import ADMIN_PASSWORD, Api, World
 from tests.infra import STACK_SECRET, Process, free_port
+from worker.registry import REGISTRY as _TASKS  # noqa: F401  (the in-process runtime runs every task)
 
 SIGNING = Settings(secret_key=STACK_SECRET, environment="test", access_token_minutes=240)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import worker.registry  # noqa: F401  (the suite's in-process runtimes run every task)
 from backend.core.config import Settings
 from backend.core.runtime import Runtime
 from tests.client import ADMIN_PASSWORD, Api, World

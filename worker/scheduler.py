@@ -21,6 +21,7 @@ from backend.core.heartbeats import sync_beater
 from backend.core.i18n import LOCAL_TZ
 from backend.core.leases import Holder
 from backend.core.metrics import SCHEDULER_ENQUEUED
+from backend.operations.timetable import daily, schedule
 
 if TYPE_CHECKING:
     from backend.core.runtime import Runtime
@@ -40,44 +41,6 @@ def renew_seconds(settings: Settings) -> float:
     return max(0.2, settings.sweep_seconds / 4)
 
 
-def schedule(settings: Settings) -> list[tuple[str, float]]:
-    """(task name, interval in seconds) of every periodic job."""
-    return [
-        ("dispatch.sweep_deadlines", settings.sweep_seconds),
-        ("dispatch.sweep_breaches", settings.breach_sweep_seconds),
-        ("capacity.expire_holds", settings.sweep_seconds),
-        ("emergency.sweep_ladders", settings.sweep_seconds),
-        ("notifications.send", settings.sweep_seconds),
-        ("events.relay", settings.relay_sweep_seconds),
-        ("events.prune", settings.prune_seconds),
-        ("idempotency.prune", settings.prune_seconds),
-        # Idempotent (one reminder per policy and lead time), so hourly catches up after any downtime.
-        ("insurance.remind_expiring", 3600.0),
-        ("insurance.claims_overdue", 600.0),
-        ("devices.sweep_dormant", 3600.0),
-        ("feedback.sweep", 60.0),
-        # Rolling re-optimisation of the day's accepted visits (the lookahead dispatch policy only).
-        *(
-            [("plans.replan_all", settings.replan_minutes * 60)]
-            if settings.looks_ahead and settings.replan_minutes
-            else []
-        ),
-    ]
-
-
-def daily(settings: Settings) -> list[tuple[str, int, int]]:
-    """(task name, hour, minute) of every daily job, Suzhou time."""
-    hour, minute = (int(part) for part in settings.day_plan_at.split(":"))
-    # Last month's statements each night: idempotent, so late corrections show up as a new revision.
-    return [
-        ("plans.plan_tomorrow", hour, minute),
-        ("capacity.snapshot", 23, 55),
-        ("settlement.draft_last_month", 2, 30),
-        ("audit.prune", 3, 15),
-        ("dispatch.train_breach_model", int(settings.breach_train_at[:2]), int(settings.breach_train_at[3:])),
-    ]
-
-
 def run_scheduler(settings: Settings) -> None:
     """Enqueue the periodic tasks to Celery until stopped, while this process holds the scheduler's lease.
 
@@ -87,8 +50,8 @@ def run_scheduler(settings: Settings) -> None:
     """
     from sqlalchemy import create_engine
 
+    from backend.core.celery_app import make_celery
     from backend.core.db import sync_connect_args
-    from worker.celery_app import make_celery
 
     assert settings.redis_url, "the scheduler needs ELDERCARE_REDIS_URL"
     celery = make_celery(settings.redis_url, settings.redis_prefix)

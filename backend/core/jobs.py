@@ -91,8 +91,6 @@ class InProcessJobs:
     """The embedded worker: tasks run as asyncio tasks in the serving process."""
 
     def __init__(self, runtime: Runtime) -> None:
-        import worker.registry  # noqa: F401  (registers every task)
-
         self._runtime = runtime
         self._running: set[asyncio.Task[None]] = set()
 
@@ -125,7 +123,7 @@ class CeleryJobs:
     sending is blocking work (and waits out a broker that blinks), which must not hold the event loop."""
 
     def __init__(self, broker_url: str, prefix: str) -> None:
-        from worker.celery_app import make_celery
+        from backend.core.celery_app import make_celery
 
         self._celery = make_celery(broker_url, prefix)
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="celery-send")

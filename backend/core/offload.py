@@ -9,6 +9,7 @@ arguments must be picklable: module-level functions and plain data.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import os
 import threading
@@ -30,6 +31,7 @@ class _Offload:
 
 
 _state = _Offload()
+_preloaded: list[str] = []  # modules the pool's processes import as they start (``preload``)
 
 
 def use_processes(enabled: bool) -> None:
@@ -37,18 +39,24 @@ def use_processes(enabled: bool) -> None:
     _state.processes = enabled
 
 
+def preload(module: str) -> None:
+    """A module whose functions run in the pool (``compute``) asks for itself to be imported there as the pool
+    starts, so the first import or plan does not wait for it (``preload(__name__)`` at the module's top level)."""
+    if module not in _preloaded:
+        _preloaded.append(module)
+
+
 def warm() -> None:
     """Start the pool's processes now (an API starting), so that the first import or plan does not wait seconds
     for them to start and import what they run."""
     if _state.processes:
         for _ in range(WORKERS):
-            _pool().submit(_prepare)
+            _pool().submit(_prepare, tuple(_preloaded))
 
 
-def _prepare() -> None:
-    import backend.insurance.importer
-    import backend.planning.solver
-    import backend.settlement.service  # noqa: F401
+def _prepare(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _pool() -> ProcessPoolExecutor:

@@ -1,11 +1,8 @@
-"""Family and notification routes: an elder's family, their consent, and the record of messages sent."""
+"""Family routes: an elder's family and their consent."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, status
-from pydantic import BaseModel
 
 from backend.access.deps import CurrentUser, FamilyUser, PrivateElder, VisibleElder
 from backend.access.personal import sees_member_whole
@@ -16,7 +13,6 @@ from backend.core.schemas import PathId
 from backend.families import service
 from backend.families.models import FamilyMember
 from backend.families.schemas import ConsentUpdate, FollowedElder, MemberCreate, MemberPublic
-from backend.notifications.service import of_elder
 from backend.users.models import User
 
 router = APIRouter(tags=["families"])
@@ -66,36 +62,3 @@ async def set_consent(
 async def followed_elders(session: SessionDep, user: FamilyUser, page: Paged) -> list[FollowedElder]:
     """The elders this family account follows (they let it see their orders), with what else they allow."""
     return await service.followed_by(session=session, user=user, page=page)
-
-
-class NotificationPublic(BaseModel):
-    id: int
-    family_member_id: int | None
-    channel: str
-    template: str
-    language: str
-    body: str
-    phone: str | None
-    request_id: int | None
-    status: str
-    attempts: int
-    sent_at: datetime | None
-    error: str | None
-    created_at: datetime
-
-
-@router.get("/elders/{elder_id}/notifications", response_model=list[NotificationPublic])
-async def notifications(
-    elder_id: PathId,
-    session: SessionDep,
-    _elder: VisibleElder,
-    page: Paged,
-) -> list[NotificationPublic]:
-    """What was sent to whom about this elder, newest first (phones masked)."""
-    rows = await of_elder(session, elder_id, page)
-    out = []
-    for note in rows:
-        public = NotificationPublic.model_validate(note, from_attributes=True)
-        public.phone = mask_phone(public.phone) if public.phone else None
-        out.append(public)
-    return out

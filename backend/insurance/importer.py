@@ -32,12 +32,14 @@ from backend.core.crypto import blind
 from backend.core.db import utcnow
 from backend.core.identity import InvalidIdentity, normalize_id_number
 from backend.core.masking import mask_text
-from backend.core.offload import compute
+from backend.core.offload import compute, preload
 from backend.core.schemas import MAX_ID
 from backend.core.spreadsheets import CsvEncoding, UploadLimits, check_upload, read_rows, text
 from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.insurance.schemas import PolicyCreate
 from backend.registry.models import ELDER_ID_NUMBER, Elder, Provider
+
+preload(__name__)  # compute() runs this module's functions in the API's pool of processes
 
 HEADERS_ZH = {
     "险种": "scheme",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 
+from backend.core.offload import preload
 from backend.planning import fast
 from backend.planning.hhcrsp import Instance, Route, Solution, Visit
 from backend.planning.lns import lns
 from backend.planning.schedule import Model, compile_model, schedule
 from backend.planning.search import State, anneal, construct, work_costs
+
+preload(__name__)  # compute() runs this module's functions in the API's pool of processes
 
 # Share of the time limit converted into a deterministic work budget (modelled microseconds, see work_costs).
 BUDGET_SHARE = 0.9

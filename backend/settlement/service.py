@@ -28,7 +28,7 @@ from backend.core.errors import Conflict, Forbidden, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.money import yuan_cell
-from backend.core.offload import compute
+from backend.core.offload import compute, preload
 from backend.core.paging import Page
 from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
@@ -51,6 +51,8 @@ from backend.settlement.schemas import (
     Subtotal,
 )
 from backend.users.models import Role, User
+
+preload(__name__)  # compute() runs this module's functions in the API's pool of processes
 
 NEXT = {
     SettlementStatus.draft: SettlementStatus.confirmed,

@@ -82,8 +82,6 @@ class _SimJobs:
     """The job queue of a simulated day: each task becomes an event at now + countdown."""
 
     def __init__(self, sim: Simulation) -> None:
-        import worker.registry  # noqa: F401  (registers every task)
-
         self._sim = sim
 
     def enqueue(self, name: str, *args: Any, countdown: float = 0) -> None:

@@ -214,7 +214,7 @@ class CityRun:
     def _on_workers(
         self, jobs: list[tuple[dict[str, str], int, str]], watch: Callable[[list[PartState]], None], poll: float
     ) -> list[PartState]:
-        from worker.celery_app import make_celery
+        from backend.core.celery_app import make_celery
 
         assert self.settings.redis_url
         celery = make_celery(self.settings.redis_url, self.settings.redis_prefix)

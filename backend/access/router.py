@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 
 from backend.access.deps import AdminUser, ElderHerselfOrAdmin
+from backend.access.schemas import AccessLogEntry, AuditEventPublic
 from backend.audit import service
-from backend.audit.schemas import AccessLogEntry, AuditEventPublic
 from backend.core.deps import SessionDep
 from backend.core.paging import Paged
 from backend.core.schemas import PathId
