@@ -14,13 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import worker.registry
 from backend.calendars.cli import holidays_app
 from backend.core.config import REPO_ROOT, get_settings
 from backend.core.logging import configure_logging
 from backend.planning.cli import bench_app, plan_app
 from backend.simulation.breaches import bench_breaches
 from backend.simulation.cli import bench_dispatch, simulate
+from worker.registry import REGISTRY as _TASKS  # noqa: F401  (every task registered: commands run them in-process)
 
 if TYPE_CHECKING:
     from backend.core.config import Settings
