@@ -113,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        description="Hotline, dispatch, caregivers and dashboards. Contract v1: /api/v1 and /mobile/v1.",
+        description=(
+            "Hotline, dispatch, caregivers and dashboards. Contract v1 (docs/contract.md): /api/v1 and /mobile/v1."
+        ),
     )
 
     async def refused(request: Request, exc: DomainError) -> None:

@@ -1,4 +1,5 @@
-"""Capacity HTTP routes (contract v1): institutions, beds, holds, admissions, live counts, search."""
+"""Capacity HTTP routes: institutions, beds, holds, admissions, live counts, search (docs/contract.md, "Institutions
+and beds", "Holds and admissions"; the rest in "Routes beyond v1")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Payloads of the capacity API (contract v1: institutions, beds, holds, admissions)."""
+"""Payloads of the capacity API: institutions, beds, holds, admissions (docs/contract.md, "Institutions and beds",
+"Holds and admissions")."""
 
 from __future__ import annotations
 

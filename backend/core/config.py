@@ -167,7 +167,8 @@ class Settings(BaseSettings):
     road_factor: float = Field(default=1.3, ge=1)  # road distance over straight-line distance
     fairness_days: int = Field(default=30, ge=1)  # the window over which providers' shares are counted
     fairness_cache_seconds: float = Field(default=30.0, ge=0)
-    # Only providers with home-care liability cover valid on the visit's day are offered orders (contract v1).
+    # Only providers with home-care liability cover valid on the visit's day are offered orders (docs/contract.md,
+    # "Insurance").
     liability_cover_required: bool = True
     # An emergency's escalation ladder: each rung's timer, swept from the database.
     emergency_ladder: list[LadderStepConfig] = Field(default_factory=default_ladder, min_length=1)

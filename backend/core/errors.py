@@ -38,7 +38,7 @@ class DomainError(Exception):
         return (_restore, (type(self), self.args, self.__dict__))
 
     def body(self, english: bool = False) -> dict[str, Any]:
-        """The JSON body of the contract."""
+        """The JSON body of the contract (docs/contract.md, "Errors")."""
         return {"error": {"code": self.code, "message": self.message_en if english else self.message}}
 
 
@@ -105,7 +105,7 @@ class PayloadTooLarge(StarletteHTTPException):
         self.limit = limit
 
     def body(self, english: bool = False) -> dict[str, Any]:
-        """The JSON body of the contract."""
+        """The JSON body of the contract (docs/contract.md, "Errors")."""
         size = f"{self.limit / 1_048_576:.1f} MB" if self.limit >= 1_048_576 else f"{self.limit // 1024} KB"
         message = f"The request body is over {size}" if english else f"请求内容超过 {size} 上限"
         return {"error": {"code": self.code, "message": message}}
@@ -210,7 +210,8 @@ def _overflow_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI, *, on_refusal: RefusalHook | None = None) -> None:
-    """Render every refusal in the contract's shape; ``on_refusal`` is told of each 403 (the audit trail)."""
+    """Render every refusal in the contract's shape (docs/contract.md, "Errors"); ``on_refusal`` is told of each 403
+    (the audit trail)."""
 
     async def domain_handler(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)

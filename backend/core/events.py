@@ -77,7 +77,7 @@ class Message:
     data: dict[str, Any]
 
     def wire(self) -> dict[str, Any]:
-        """The WebSocket frame of the contract."""
+        """The WebSocket frame of the contract (docs/contract.md, "Real-time (WebSocket)")."""
         return {"type": "event", "channel": self.channel, "seq": self.seq, "event": self.event, "data": self.data}
 
     @cached_property

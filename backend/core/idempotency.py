@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on every POST (contract v1): a retried request is answered as the first time.
+"""``Idempotency-Key`` on every POST (docs/contract.md, "Idempotency and bodies"): a retried request is answered as
+the first time.
 
 A phone that lost its signal mid-request, or replays its offline queue, sends the same key again: the same key
 with the same method, path and body within ``idempotency_hours`` gets the stored answer (``Idempotent-Replayed:

@@ -1,4 +1,4 @@
-"""Loading rows by id with the contract's refusals."""
+"""Loading rows by id with the contract's refusals (docs/contract.md, "Errors": 404 unknown, 403 outside)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Paging, one way for every list (contract v1): ``limit`` and ``offset`` in the query, the list's total in the
-``X-Total-Count`` header, the body the list's own v1 shape.
+"""Paging, one way for every list (docs/contract.md, "Paging and times"): ``limit`` and ``offset`` in the query, the
+list's total in the ``X-Total-Count`` header, the body the list's own v1 shape.
 
 A route takes a ``Paged`` (or ``paging(default=..., maximum=...)`` where its list always had another default, or was
 answered whole); the page then either counts a query and fetches its slice in a stable order (``scalars``, ``rows``)

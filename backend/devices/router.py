@@ -1,4 +1,5 @@
-"""Device HTTP routes (contract v1): staff register devices; devices report alarms with their own credentials."""
+"""Device HTTP routes (docs/contract.md, "One-key devices"): staff register devices; devices report alarms with
+their own credentials."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payloads of the device API (contract v1: registration and alarms)."""
+"""Payloads of the device API: registration and alarms (docs/contract.md, "One-key devices")."""
 
 from __future__ import annotations
 

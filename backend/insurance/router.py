@@ -1,4 +1,5 @@
-"""Insurance HTTP routes (contract v1): policies of the three schemes, imports, reminders, incidents, claims."""
+"""Insurance HTTP routes: policies of the three schemes (docs/contract.md, "Insurance"); imports, reminders,
+incidents, claims ("Extensions in this implementation", "Routes beyond v1")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Payloads of the insurance API (contract v1: policies of the three schemes)."""
+"""Payloads of the insurance API (policies of the three schemes: docs/contract.md, "Insurance")."""
 
 from __future__ import annotations
 

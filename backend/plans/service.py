@@ -262,7 +262,7 @@ async def _plan_provider(
         ).scalars()
     }
     able = {code: sum(code in mine for mine in skills.values()) for code in types}
-    # Without home-care liability cover that day the provider's staff may not visit (contract v1).
+    # Without home-care liability cover that day the provider's staff may not visit (docs/contract.md, "Insurance").
     covered = not settings.liability_cover_required or (
         await cover_on(session, Scheme.home_care_liability, provider_id, midnight.date()) is not None
     )

@@ -1,4 +1,5 @@
-"""The WebSocket protocol of contract v1, shared by ``/api/v1/ws`` and ``/mobile/v1/ws``.
+"""The WebSocket protocol (docs/contract.md, "Real-time (WebSocket)", and its extensions under "WebSocket"), shared
+by ``/api/v1/ws`` and ``/mobile/v1/ws``.
 
 Client: ``{"type": "auth", "token": T}`` first, then ``{"type": "subscribe", "channel": C,
 "since": N?}`` / ``{"type": "unsubscribe", "channel": C}`` / ``{"type": "ping"}``. Server:
