@@ -23,7 +23,6 @@ from backend.core.schemas import Location
 from backend.dispatch.models import Offer, OfferStatus
 from backend.registry import service as registry
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, ProviderCommunity, ProviderService
-from backend.registry.schemas import CaregiverUpdate
 from backend.requests.models import Priority, ServiceRequest, Status
 
 WOKEN_PER_CAREGIVER = 2  # she can hold one offer at a time: the first in line, and one more in case another took it
@@ -46,16 +45,6 @@ async def set_shift(
         assert caregiver.id is not None
         caregivers_freed(session, [caregiver.id])
     return caregiver
-
-
-async def update_caregiver(*, session: AsyncSession, caregiver: Caregiver, data: CaregiverUpdate) -> list[str]:
-    """Change a caregiver's record (``registry.service.update_caregiver``); changed skills wake the orders waiting
-    near her, which she may now be able to serve."""
-    changed = await registry.update_caregiver(session=session, caregiver=caregiver, data=data)
-    if "skills" in changed and caregiver.on_shift:
-        assert caregiver.id is not None
-        caregivers_freed(session, [caregiver.id])
-    return changed
 
 
 async def waiting_near(session: AsyncSession, settings: Settings, caregiver: Caregiver) -> list[int]:

@@ -19,7 +19,6 @@ from backend.core.deps import SessionDep
 from backend.core.lookups import get_or_404
 from backend.core.paging import Paged
 from backend.core.schemas import PathId
-from backend.dispatch import waiting
 from backend.registry import service
 from backend.registry.models import Provider
 from backend.registry.schemas import (
@@ -80,7 +79,7 @@ async def update_caregiver(
 ) -> CaregiverPublic:
     """Change a caregiver's name, phone, skills (服务技能) or languages: admins, or her provider's admin. The
     dispatcher's next decision matches on the new skills and languages."""
-    await waiting.update_caregiver(session=session, caregiver=caregiver, data=data)
+    await service.update_caregiver(session=session, caregiver=caregiver, data=data)
     return await service.caregiver_public(session, caregiver, shown=WHOLE)
 
 

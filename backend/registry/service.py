@@ -16,6 +16,7 @@ from backend.areas.models import Community
 from backend.audit import service as audit
 from backend.core.crypto import blind
 from backend.core.db import local_today, utcnow
+from backend.core.domain_events import publish
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.identity import (
@@ -34,6 +35,7 @@ from backend.insurance.models import Scheme
 from backend.insurance.schemas import CoverPublic
 from backend.insurance.service import cover_on
 from backend.registry.absences import end_absence
+from backend.registry.events import CaregiverChanged
 from backend.registry.models import (
     ELDER_ID_NUMBER,
     ELDER_PHONE,
@@ -191,7 +193,8 @@ async def create_caregiver(*, session: AsyncSession, data: CaregiverCreate, user
 
 async def update_caregiver(*, session: AsyncSession, caregiver: Caregiver, data: CaregiverUpdate) -> list[str]:
     """Change a caregiver's name, phone, skills or languages (422 for null, an unknown service type or a bad phone);
-    the fields that changed, audited (``caregiver.update``) and told to her and her provider (``caregiver.updated``)."""
+    the fields that changed, audited (``caregiver.update``), told to her and her provider (``caregiver.updated``)
+    and to the domains above (``CaregiverChanged``: new skills wake the orders waiting near her)."""
     assert caregiver.id is not None
     for field in sorted(data.model_fields_set):
         if getattr(data, field) is None:
@@ -226,6 +229,8 @@ async def update_caregiver(*, session: AsyncSession, caregiver: Caregiver, data:
         channels = [f"caregiver:{caregiver.id}", f"provider:{caregiver.provider_id}"]
         emit(session, "caregiver.updated", channels, {"caregiver_id": caregiver.id, "fields": changed})
     await session.flush()
+    if changed:
+        await publish(session, CaregiverChanged(caregiver.id, tuple(changed), caregiver.on_shift))
     return changed
 
 

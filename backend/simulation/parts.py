@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import redis
 
+from backend.core.components import Components, load, loaded
 from backend.core.config import Settings
 from backend.simulation.metrics import merge
 from backend.simulation.scenario import CityDay, Scenario
@@ -145,8 +146,10 @@ def _run_part_here(spec: dict[str, str], index: int, scenario_json: str) -> None
     asyncio.run(run_part(spec, index, scenario_json))
 
 
-def _quiet_child() -> None:
+def _child(components: Components) -> None:
+    """A part's process: quiet logs, and the tasks and handlers its parent had."""
     os.environ.setdefault("ELDERCARE_LOG_LEVEL", "WARNING")
+    load(components)
 
 
 class CityRun:
@@ -207,7 +210,9 @@ class CityRun:
                 _run_part_here(*job)
                 watch(self.board.read(len(self.parts)))
             return self.board.read(len(self.parts))
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_quiet_child) as pool:
+        with ProcessPoolExecutor(
+            self.workers, mp_context=get_context("spawn"), initializer=_child, initargs=(loaded(),)
+        ) as pool:
             futures = [pool.submit(_run_part_here, *job) for job in jobs]
             return self._wait(lambda: all(f.done() for f in futures), watch, poll)
 
