@@ -25,10 +25,11 @@ from sqlmodel import col, select
 
 from backend.areas.models import Community
 from backend.areas.suzhou import city_tree
+from backend.capacity.holds import hold_bed
+from backend.capacity.institutions import search_free_beds
 from backend.capacity.models import Bed, BedHold, HoldStatus, Institution
 from backend.capacity.schemas import HoldCreate
 from backend.capacity.seed import CITY_BEDS, seed_institutions
-from backend.capacity.service import hold_bed, search_free_beds
 from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import Conflict

@@ -145,22 +145,8 @@ def _check(
     crs = text(raw.get("crs")).lower() or "wgs84"
     if crs not in CRS_NAMES:
         problems.append(f"坐标系 {crs} 无效（wgs84、gcj02、bd09）")
-    beds: dict[str, int] = {}
-    for header, value in raw.items():
-        if not header.startswith("beds_") or not text(value):
-            continue
-        kind = header.removeprefix("beds_")
-        if kind not in kinds:
-            problems.append(f"床位类型 {kind} 未配置")
-            continue
-        try:
-            count = int(float(text(value)))
-        except (ValueError, OverflowError):
-            problems.append(f"{header} 不是整数")
-            continue
-        if not 0 <= count <= MAX_BEDS:
-            problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
-        beds[kind] = count
+    beds, bed_problems = _beds(raw, kinds)
+    problems += bed_problems
     fee, fee_problem = _fee(text(raw.get("monthly_fee_yuan")))
     if fee_problem:
         problems.append(fee_problem)
@@ -178,6 +164,28 @@ def _check(
         monthly_fee_fen=fee,
     )
     return [], (institution, beds)
+
+
+def _beds(raw: dict[str, Any], kinds: set[str]) -> tuple[dict[str, int], list[str]]:
+    """The row's beds by kind (its ``beds_<kind>`` columns), and what is wrong with them."""
+    beds: dict[str, int] = {}
+    problems: list[str] = []
+    for header, value in raw.items():
+        if not header.startswith("beds_") or not text(value):
+            continue
+        kind = header.removeprefix("beds_")
+        if kind not in kinds:
+            problems.append(f"床位类型 {kind} 未配置")
+            continue
+        try:
+            count = int(float(text(value)))
+        except (ValueError, OverflowError):
+            problems.append(f"{header} 不是整数")
+            continue
+        if not 0 <= count <= MAX_BEDS:
+            problems.append(f"{header} 应在 0 到 {MAX_BEDS} 之间")
+        beds[kind] = count
+    return beds, problems
 
 
 def _fee(value: str) -> tuple[Fen | None, str | None]:

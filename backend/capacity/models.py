@@ -1,6 +1,6 @@
 """Beds (床位) of elder-care institutions, and the holds and admissions that fill them.
 
-A bed's ``status`` changes only through the capacity service (hold, admit, release, expire,
+A bed's ``status`` changes only through ``holds.py`` and ``beds.py`` (hold, admit, release, expire,
 discharge, out of service). The database keeps every bed with at most one live hold and at most one
 occupant, and every elder in at most one bed: partial unique indexes, not application locks.
 """

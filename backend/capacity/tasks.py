@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.capacity import service
+from backend.capacity import beds, figures, holds
 from backend.core.db import local_today, utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
@@ -13,11 +13,11 @@ async def expire_holds(runtime: Runtime) -> int:
     """Free the beds of holds past their deadline, one short transaction per hold."""
     now = utcnow()
     async with runtime.sessions() as session:
-        lapsed = await service.lapsed_holds(session=session, now=now)
+        lapsed = await holds.lapsed_holds(session=session, now=now)
     freed = 0
     for hold_id in lapsed:
         async with runtime.unit_of_work() as session:
-            freed += await service.expire_hold(session=session, settings=runtime.settings, hold_id=hold_id, now=now)
+            freed += await beds.expire_hold(session=session, settings=runtime.settings, hold_id=hold_id, now=now)
     return freed
 
 
@@ -25,4 +25,4 @@ async def expire_holds(runtime: Runtime) -> int:
 async def snapshot(runtime: Runtime) -> int:
     """Record today's bed counts of every institution (run each evening: occupancy over time)."""
     async with runtime.unit_of_work() as session:
-        return await service.take_snapshot(session=session, day=local_today())
+        return await figures.take_snapshot(session=session, day=local_today())

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from backend.access.scope import area_condition
 from backend.areas.models import Community, District
-from backend.capacity.service import area_capacity
+from backend.capacity.figures import area_capacity
 from backend.core.db import local_midnight, local_today
 from backend.core.i18n import LOCAL_TZ
 from backend.core.money import Fen, yuan_cell

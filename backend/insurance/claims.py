@@ -155,38 +155,64 @@ async def report(
     )
     session.add(incident)
     await session.flush()
+    findings, claims = [], []
+    now = utcnow()
+    for scheme, insured_id in _answering(data.kind, elder, caregiver, institution):
+        policy = await cover_on(session, scheme, insured_id, day)
+        findings.append(SchemeFinding(scheme=scheme, insured_id=insured_id, policy_id=policy.id if policy else None))
+        if policy is None:
+            continue
+        facts = await _facts(session, incident, elder, policy, request, caregiver, institution)
+        claims.append(await _open_claim(session, settings, incident, scheme, policy, facts, now))
+    await session.flush()
+    await _announce(session, incident, elder, claims)
+    return incident, claims, findings
+
+
+def _answering(
+    kind: IncidentKind, elder: Elder, caregiver: Caregiver | None, institution: Institution | None
+) -> list[tuple[Scheme, int]]:
+    """The schemes that may answer for the incident, each with whom it insures: the visiting provider, the
+    institution, the elder (for harm to them)."""
     wanted: list[tuple[Scheme, int]] = []
     if caregiver is not None:
         wanted.append((Scheme.home_care_liability, caregiver.provider_id))
     if institution is not None:
         wanted.append((Scheme.institution_liability, institution.id))  # type: ignore[arg-type]
-    if data.kind in HARM_TO_ELDER:
+    if kind in HARM_TO_ELDER:
         wanted.append((Scheme.elder_accident, elder.id))  # type: ignore[arg-type]
-    findings, claims = [], []
-    now = utcnow()
-    for scheme, insured_id in wanted:
-        policy = await cover_on(session, scheme, insured_id, day)
-        findings.append(SchemeFinding(scheme=scheme, insured_id=insured_id, policy_id=policy.id if policy else None))
-        if policy is None:
-            continue
-        claim = Claim(
-            incident_id=incident.id,  # type: ignore[arg-type]
-            scheme=scheme.value,
-            policy_id=policy.id,  # type: ignore[arg-type]
-            status=ClaimStatus.reported.value,
-            facts=await _facts(session, incident, elder, policy, request, caregiver, institution),
-            due_at=_deadline(settings, ClaimStatus.reported, now),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(claim)
-        await session.flush()
-        assert claim.id is not None
-        session.add(
-            ClaimEvent(claim_id=claim.id, status=claim.status, by=incident.reported_by, note="事故报告", at=now)
-        )
-        claims.append(claim)
+    return wanted
+
+
+async def _open_claim(
+    session: AsyncSession,
+    settings: Settings,
+    incident: Incident,
+    scheme: Scheme,
+    policy: InsurancePolicy,
+    facts: dict[str, Any],
+    now: datetime,
+) -> Claim:
+    """Open a claim under the policy, ``reported``, with its first deadline and record."""
+    claim = Claim(
+        incident_id=incident.id,  # type: ignore[arg-type]
+        scheme=scheme.value,
+        policy_id=policy.id,  # type: ignore[arg-type]
+        status=ClaimStatus.reported.value,
+        facts=facts,
+        due_at=_deadline(settings, ClaimStatus.reported, now),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(claim)
     await session.flush()
+    assert claim.id is not None
+    session.add(ClaimEvent(claim_id=claim.id, status=claim.status, by=incident.reported_by, note="事故报告", at=now))
+    return claim
+
+
+async def _announce(session: AsyncSession, incident: Incident, elder: Elder, claims: list[Claim]) -> None:
+    """Tell the elder's area, and the provider if one answers, of the incident and its claims."""
     emit(
         session,
         "incident.reported",
@@ -199,7 +225,6 @@ async def report(
             "claims": [{"claim_id": c.id, "scheme": c.scheme} for c in claims],
         },
     )
-    return incident, claims, findings
 
 
 async def _facts(

@@ -240,6 +240,32 @@ async def _adopt(
     """Book the new routes of everyone whose visits changed, hand the moved visits over, and tell everyone."""
     people = {cid for m in moves for cid in (*m.before, *m.after)}
     by_id = {h.request.id: h for h in held}
+    routes = await _rebook(session, settings, midnight, instance, solution, keys, held, people)
+    names = {c.id: c.name for c in keys.values()}
+    header, _header_en = WHY.get(why, WHY["periodic"])
+    for move in moves:
+        h = by_id[move.request_id]
+        left, joined = set(move.before) - set(move.after), set(move.after) - set(move.before)
+        reason = (
+            f"{header}：改由 {'、'.join(names[c] for c in move.after)} 上门"
+            f"（原 {'、'.join(names[c] for c in move.before)}），整体可省路程与迟到约 {saved:.0f} 分钟"
+        )
+        await _hand_over(session, h.request, move, left, joined, reason)
+    _publish(session, midnight, people, routes, moves, why, saved)
+
+
+async def _rebook(
+    session: AsyncSession,
+    settings: Settings,
+    midnight: datetime,
+    instance: hhcrsp.Instance,
+    solution: hhcrsp.Solution,
+    keys: dict[str, Caregiver],
+    held: list[Held],
+    people: set[int],
+) -> dict[int, list[hhcrsp.Visit]]:
+    """Release these caregivers' held visits and book their new routes; their visits, by caregiver."""
+    by_id = {h.request.id: h for h in held}
     for h in held:  # everyone's time back first: a route may now pass where another one's visit was
         for cid in set(h.crew) & people:
             await release(session, h.request.id, caregiver_id=cid)  # type: ignore[arg-type]
@@ -261,16 +287,20 @@ async def _adopt(
             )
             previous = departure
             routes.setdefault(caregiver.id, []).append(visit)
-    names = {c.id: c.name for c in keys.values()}
+    return routes
+
+
+def _publish(
+    session: AsyncSession,
+    midnight: datetime,
+    people: set[int],
+    routes: dict[int, list[hhcrsp.Visit]],
+    moves: list[Move],
+    why: str,
+    saved: float,
+) -> None:
+    """Publish each changed route to its caregiver's phone, with the reason and the visits gained and lost."""
     header, header_en = WHY.get(why, WHY["periodic"])
-    for move in moves:
-        h = by_id[move.request_id]
-        left, joined = set(move.before) - set(move.after), set(move.after) - set(move.before)
-        reason = (
-            f"{header}：改由 {'、'.join(names[c] for c in move.after)} 上门"
-            f"（原 {'、'.join(names[c] for c in move.before)}），整体可省路程与迟到约 {saved:.0f} 分钟"
-        )
-        await _hand_over(session, h.request, move, left, joined, reason)
     day = midnight.date().isoformat()
     for cid in sorted(people):
         visits = sorted(routes.get(cid, []), key=lambda v: v.arrival)

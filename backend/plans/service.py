@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from backend.benefits.service import decide_payer
 from backend.calendars.holidays import Day, day_info
 from backend.calendars.models import DayKind
-from backend.calendars.rosters import working_periods
+from backend.calendars.rosters import Period, working_periods
 from backend.calendars.service import book
 from backend.core.config import Settings
 from backend.core.db import iso, local_midnight, local_today, utcnow
@@ -224,6 +224,18 @@ async def plan_day(
     return result
 
 
+@dataclass
+class _Staffing:
+    """What the planner knows of one provider's day: its caregivers' working periods and skills, the visits'
+    service types, and whether its liability cover lets its staff visit."""
+
+    provider: Provider
+    periods: dict[str, tuple[Caregiver, Period | None]]
+    skills: dict[int, set[str]]
+    types: dict[str, ServiceTypeRow]
+    covered: bool
+
+
 async def _plan_provider(
     session: AsyncSession,
     settings: Settings,
@@ -233,6 +245,20 @@ async def _plan_provider(
     seconds: float,
     result: DayPlan,
 ) -> None:
+    """Plan one provider's visits of the day: load its staff, build the planner's instance, solve it, apply it."""
+    staffing = await _load(session, settings, provider_id, visits, midnight)
+    routable = _routable(session, settings, staffing, visits, result)
+    if not routable:
+        return
+    instance = await _build(session, settings, staffing, routable, midnight)
+    solution = await compute(solve, instance, time_limit=seconds, seed=0)  # seconds of solving: off the loop
+    await _apply(session, settings, staffing, routable, instance, solution, midnight, result)
+
+
+async def _load(
+    session: AsyncSession, settings: Settings, provider_id: int, visits: list[ServiceRequest], midnight: datetime
+) -> _Staffing:
+    """The provider, its caregivers' working periods and skills that day, the visits' service types, its cover."""
     provider = await session.get(Provider, provider_id)
     assert provider is not None
     staff = list(
@@ -261,24 +287,41 @@ async def _plan_provider(
             )
         ).scalars()
     }
-    able = {code: sum(code in mine for mine in skills.values()) for code in types}
     # Without home-care liability cover that day the provider's staff may not visit (docs/contract.md, "Insurance").
     covered = not settings.liability_cover_required or (
         await cover_on(session, Scheme.home_care_liability, provider_id, midnight.date()) is not None
     )
+    return _Staffing(provider=provider, periods=periods, skills=skills, types=types, covered=covered)
+
+
+def _routable(
+    session: AsyncSession, settings: Settings, staffing: _Staffing, visits: list[ServiceRequest], result: DayPlan
+) -> list[ServiceRequest]:
+    """The visits the provider's staff may do that day; the others go to the dispatcher."""
+    types = staffing.types
+    able = {code: sum(code in mine for mine in staffing.skills.values()) for code in types}
     # A visit needs as many able caregivers as it has seats (the planner pairs at most two).
     routable = [
         v
         for v in visits
-        if provider.active and covered and 0 < types[v.service_type].caregivers_needed <= min(2, able[v.service_type])
+        if staffing.provider.active
+        and staffing.covered
+        and 0 < types[v.service_type].caregivers_needed <= min(2, able[v.service_type])
     ]
     for request in visits:
         if request not in routable:  # nobody (or not enough people) here may do it: the dispatcher looks city-wide
             assert request.id is not None
             result.to_dispatcher.append(request.id)
             dispatch_after_commit(session, settings, request)
-    if not routable:
-        return
+    return routable
+
+
+async def _build(
+    session: AsyncSession, settings: Settings, staffing: _Staffing, routable: list[ServiceRequest], midnight: datetime
+) -> hhcrsp.Instance:
+    """The planner's instance: the visits at the elders' homes within their windows, the caregivers' periods and
+    skills, and the travel minutes between every two places, the provider's office first."""
+    provider, types = staffing.provider, staffing.types
     durations = {code: float(t.default_minutes) for code, t in types.items()}
     homes = {}
     for request in routable:
@@ -293,8 +336,8 @@ async def _plan_provider(
         assert at is not None
         return (at - midnight).total_seconds() / 60
 
-    instance = hhcrsp.Instance(
-        name=f"provider-{provider_id}-{midnight.date()}",
+    return hhcrsp.Instance(
+        name=f"provider-{provider.id}-{midnight.date()}",
         patients=tuple(
             hhcrsp.Patient(
                 id=str(v.id),
@@ -308,14 +351,27 @@ async def _plan_provider(
             for v in routable
         ),
         caregivers=tuple(
-            hhcrsp.Caregiver(id=key, abilities=frozenset(skills.get(c.id or 0, set())), shift=shift)
-            for key, (c, shift) in periods.items()
+            hhcrsp.Caregiver(id=key, abilities=frozenset(staffing.skills.get(c.id or 0, set())), shift=shift)
+            for key, (c, shift) in staffing.periods.items()
         ),
         services=durations,
         office=(0.0, 0.0),
         distances=matrix,
     )
-    solution = await compute(solve, instance, time_limit=seconds, seed=0)  # seconds of solving: off the loop
+
+
+async def _apply(
+    session: AsyncSession,
+    settings: Settings,
+    staffing: _Staffing,
+    routable: list[ServiceRequest],
+    instance: hhcrsp.Instance,
+    solution: hhcrsp.Solution,
+    midnight: datetime,
+    result: DayPlan,
+) -> None:
+    """Publish each caregiver's route and give them its visits; what the plan could not place goes to the
+    dispatcher."""
     by_id = {str(v.id): v for v in routable}
     # A visit the plan could not fit into its caregivers' shifts, or only far after its window, goes to
     # the dispatcher (all its seats): it may find someone elsewhere, or an operator will.
@@ -328,7 +384,7 @@ async def _plan_provider(
     seats: dict[str, list[Seat]] = {}
     days: dict[int, PlannedRoute] = {}  # one route a person, their shifts' routes in time order
     for route in sorted(solution.routes, key=lambda r: r.visits[0].arrival if r.visits else 0.0):
-        caregiver, _shift = periods[route.caregiver]
+        caregiver, _shift = staffing.periods[route.caregiver]
         planned = days.setdefault(caregiver.id, PlannedRoute(caregiver_id=caregiver.id))  # type: ignore[arg-type]
         previous_end = None  # each shift's route sets off afresh
         for visit in route.visits:

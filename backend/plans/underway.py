@@ -57,41 +57,12 @@ async def day_instance(
 ) -> tuple[hhcrsp.Instance, Plan, dict[str, Caregiver]] | None:
     """The planner's instance for the rest of the day, the plan as it stands (None: it does not fit the
     caregivers' remaining working periods, e.g. a roster changed after booking; the day stays as it is)."""
-
-    def minutes(at: datetime) -> float:
-        return (at - midnight).total_seconds() / 60
-
-    # Where and when each caregiver is free: after the visits of hers that stay, or now where she is.
-    origins: dict[int, tuple[float, tuple[float, float]]] = {}
-    for caregiver, _shift in periods.values():
-        assert caregiver.id is not None
-        last = max(firm.get(caregiver.id, []), key=lambda b: b.ends_at, default=None)
-        free = max(now, last.ends_at) if last else now
-        origins[caregiver.id] = (minutes(free), (last.lat, last.lon) if last else (caregiver.lat, caregiver.lon))
-    keys: dict[str, Caregiver] = {}
-    shifts: dict[str, tuple[float, float]] = {}
-    for key, (caregiver, shift) in periods.items():
-        lo, hi = shift or (0.0, math.inf)
-        start = max(lo, origins[caregiver.id][0])  # type: ignore[index]
-        if start < hi:
-            keys[key], shifts[key] = caregiver, (start, hi)
-    warm: Plan = {key: [] for key in keys}
-    for h in sorted(held, key=lambda h: min(s for s, _ in h.spans)):
-        for cid, (starts_at, _ends_at) in zip(h.crew, h.spans, strict=True):
-            mine = [key for key, c in keys.items() if c.id == cid]
-            fits = [key for key in mine if shifts[key][0] <= minutes(starts_at) < shifts[key][1]]
-            if not (fits or mine):
-                return None
-            warm[(fits or mine)[0]].append(str(h.request.id))
-    skills: dict[int, set[str]] = {}
-    for cid, code in (
-        await session.execute(
-            select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type).where(
-                col(CaregiverSkill.caregiver_id).in_(sorted({c.id for c in keys.values()}))
-            )
-        )
-    ).all():
-        skills.setdefault(cid, set()).add(code)
+    origins = _origins(now, midnight, periods, firm)
+    keys, shifts = _remaining(periods, origins)
+    warm = _as_it_stands(midnight, held, keys, shifts)
+    if warm is None:
+        return None
+    skills = await _skills(session, keys)
     refused = await _refused(session, held, keys)
     homes = [(h.elder.lat, h.elder.lon) for h in held]
     places = [origins[c.id][1] for c in keys.values()]  # type: ignore[index]
@@ -103,8 +74,8 @@ async def day_instance(
             hhcrsp.Patient(
                 id=str(h.request.id),
                 location=(h.elder.lat, h.elder.lon),
-                earliest=minutes(h.request.window_start),  # type: ignore[arg-type]
-                latest=minutes(h.request.window_end or h.request.window_start),  # type: ignore[arg-type]
+                earliest=_minutes(midnight, h.request.window_start),  # type: ignore[arg-type]
+                latest=_minutes(midnight, h.request.window_end or h.request.window_start),  # type: ignore[arg-type]
                 requirements=(hhcrsp.Requirement(h.service.code, float(h.service.default_minutes)),) * len(h.crew),
                 sync=hhcrsp.Synchronization("simultaneous") if len(h.crew) > 1 else None,
                 holders=frozenset(key for key, c in keys.items() if c.id in h.crew),
@@ -128,6 +99,74 @@ async def day_instance(
         change_cost=settings.replan_change_minutes,
     )
     return instance, warm, keys
+
+
+def _minutes(midnight: datetime, at: datetime) -> float:
+    return (at - midnight).total_seconds() / 60
+
+
+def _origins(
+    now: datetime,
+    midnight: datetime,
+    periods: dict[str, tuple[Caregiver, tuple[float, float] | None]],
+    firm: dict[int, list[Booked]],
+) -> dict[int, tuple[float, tuple[float, float]]]:
+    """Where and when each caregiver is free: after the visits of hers that stay, or now where she is."""
+    origins: dict[int, tuple[float, tuple[float, float]]] = {}
+    for caregiver, _shift in periods.values():
+        assert caregiver.id is not None
+        last = max(firm.get(caregiver.id, []), key=lambda b: b.ends_at, default=None)
+        free = max(now, last.ends_at) if last else now
+        origins[caregiver.id] = (
+            _minutes(midnight, free),
+            (last.lat, last.lon) if last else (caregiver.lat, caregiver.lon),
+        )
+    return origins
+
+
+def _remaining(
+    periods: dict[str, tuple[Caregiver, tuple[float, float] | None]],
+    origins: dict[int, tuple[float, tuple[float, float]]],
+) -> tuple[dict[str, Caregiver], dict[str, tuple[float, float]]]:
+    """The working periods with time left, each from when its caregiver is free: their caregivers and spans."""
+    keys: dict[str, Caregiver] = {}
+    shifts: dict[str, tuple[float, float]] = {}
+    for key, (caregiver, shift) in periods.items():
+        lo, hi = shift or (0.0, math.inf)
+        start = max(lo, origins[caregiver.id][0])  # type: ignore[index]
+        if start < hi:
+            keys[key], shifts[key] = caregiver, (start, hi)
+    return keys, shifts
+
+
+def _as_it_stands(
+    midnight: datetime, held: list[Held], keys: dict[str, Caregiver], shifts: dict[str, tuple[float, float]]
+) -> Plan | None:
+    """The plan as it stands: each held visit in the period of its holder it starts in, else her first one left
+    (None when a holder has no period left)."""
+    warm: Plan = {key: [] for key in keys}
+    for h in sorted(held, key=lambda h: min(s for s, _ in h.spans)):
+        for cid, (starts_at, _ends_at) in zip(h.crew, h.spans, strict=True):
+            mine = [key for key, c in keys.items() if c.id == cid]
+            fits = [key for key in mine if shifts[key][0] <= _minutes(midnight, starts_at) < shifts[key][1]]
+            if not (fits or mine):
+                return None
+            warm[(fits or mine)[0]].append(str(h.request.id))
+    return warm
+
+
+async def _skills(session: AsyncSession, keys: dict[str, Caregiver]) -> dict[int, set[str]]:
+    """The service types each of these caregivers may do."""
+    skills: dict[int, set[str]] = {}
+    for cid, code in (
+        await session.execute(
+            select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type).where(
+                col(CaregiverSkill.caregiver_id).in_(sorted({c.id for c in keys.values()}))
+            )
+        )
+    ).all():
+        skills.setdefault(cid, set()).add(code)
+    return skills
 
 
 async def _refused(session: AsyncSession, held: list[Held], keys: dict[str, Caregiver]) -> dict[int, frozenset[str]]:

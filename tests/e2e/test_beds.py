@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from backend.capacity.holds import hold_bed
 from backend.capacity.models import Bed, BedHold, HoldStatus
 from backend.capacity.schemas import HoldCreate
-from backend.capacity.service import hold_bed
 from backend.core.config import Settings
 from backend.core.i18n import LOCAL_TZ
 from backend.core.jobs import REGISTRY
