@@ -128,116 +128,175 @@ def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
     return Location(lat=lat + rng.uniform(-km, km) / 111.0, lon=lon + rng.uniform(-km, km) / 95.0)
 
 
+# Demo providers, by district; each gets five caregivers and two elders in each of its district's communities.
+DEMO_PROVIDERS = [
+    ("姑苏区", "姑苏区平江居家养老服务中心"),
+    ("苏州工业园区", "园区湖西颐家居家养老服务社"),
+    ("吴中区", "吴中区长桥乐龄居家服务中心"),
+]
+ALL_TYPES = [
+    "meal",
+    "bathing",
+    "bed_bathing",
+    "cleaning",
+    "emergency",
+    "medical_escort",
+    "mobility",
+    "companionship",
+]
+SKILL_SETS = [
+    ALL_TYPES,
+    ["meal", "cleaning", "companionship"],
+    ["bathing", "bed_bathing", "mobility", "emergency"],
+    ["meal", "medical_escort", "emergency"],
+]
+
+
+@dataclass
+class _DemoTally:
+    """Running numbers of the demo (caregivers and elders so far) and the first provider, community and elder."""
+
+    cg_no: int = 0
+    elder_no: int = 0
+    first_provider_id: int | None = None
+    first_community_id: int | None = None
+    first_elder_id: int | None = None
+
+
 async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
     """Providers, caregivers, elders and one account per role, in 姑苏区, 工业园区 and 吴中区."""
     if (await session.execute(select(User.id).where(col(User.username) == "operator"))).first():
         return _demo_accounts(await session.execute(select(User.username, User.role)))
     rng = random.Random(2019)
+    await _require_demo_proof(session)
+    districts = {d.name: d for d in (await session.execute(select(District))).scalars()}
+    tally = _DemoTally()
+    for district_name, provider_name in DEMO_PROVIDERS:
+        await _seed_demo_provider(session, rng=rng, district=districts[district_name], name=provider_name, tally=tally)
+    first_elder_id, first_community_id = tally.first_elder_id, tally.first_community_id
+    assert first_elder_id is not None and first_community_id is not None
+    await _seed_demo_day_care(session, rng=rng, community_id=first_community_id)
+    _seed_demo_device(session, elder_id=first_elder_id)
+    gusu = districts["姑苏区"]
+    await _seed_demo_users(
+        session,
+        community_id=first_community_id,
+        district_id=gusu.id,
+        provider_id=tally.first_provider_id,
+        elder_id=first_elder_id,
+    )
+    await session.flush()
+    return _demo_accounts(await session.execute(select(User.username, User.role)))
+
+
+async def _require_demo_proof(session: AsyncSession) -> None:
+    """The proof the demo city asks of each visit (DEMO_PROOF), on the service types that exist."""
     for code, required in DEMO_PROOF.items():
         kind = await session.get(ServiceType, code)
         if kind is not None:
             kind.proof_required = required
-    districts = {d.name: d for d in (await session.execute(select(District))).scalars()}
-    plans = [
-        ("姑苏区", "姑苏区平江居家养老服务中心"),
-        ("苏州工业园区", "园区湖西颐家居家养老服务社"),
-        ("吴中区", "吴中区长桥乐龄居家服务中心"),
-    ]
-    all_types = [
-        "meal",
-        "bathing",
-        "bed_bathing",
-        "cleaning",
-        "emergency",
-        "medical_escort",
-        "mobility",
-        "companionship",
-    ]
-    skill_sets = [
-        all_types,
-        ["meal", "cleaning", "companionship"],
-        ["bathing", "bed_bathing", "mobility", "emergency"],
-        ["meal", "medical_escort", "emergency"],
-    ]
-    cg_no = elder_no = 0
-    first_provider_id = first_community_id = first_elder_id = None
-    for district_name, provider_name in plans:
-        district = districts[district_name]
-        communities = list(
-            (
-                await session.execute(
-                    select(Community).where(col(Community.district_id) == district.id).order_by(col(Community.code))
-                )
-            ).scalars()
-        )
-        provider = await registry.create_provider(
+
+
+async def _seed_demo_provider(
+    session: AsyncSession, *, rng: random.Random, district: District, name: str, tally: _DemoTally
+) -> None:
+    """A home-care provider covering the district's communities, its caregivers and the communities' elders."""
+    communities = list(
+        (
+            await session.execute(
+                select(Community).where(col(Community.district_id) == district.id).order_by(col(Community.code))
+            )
+        ).scalars()
+    )
+    provider = await registry.create_provider(
+        session=session,
+        data=ProviderCreate(
+            name=name,
+            kind="home_care",
+            community_ids=[c.id for c in communities],
+            service_types=ALL_TYPES,
+            location=Location(lat=district.lat, lon=district.lon),
+            uscc=demo_uscc(rng),
+        ),
+    )
+    tally.first_provider_id = tally.first_provider_id or provider.id
+    await insure_providers(session, [provider.id])
+    session.add_all(
+        ProviderRate(provider_id=provider.id, service_type=code, price_fen=yuan_to_fen(price))
+        for code, price in SELF_PAY_PRICES.items()
+    )
+    await _seed_demo_caregivers(session, rng=rng, provider_id=provider.id, communities=communities, tally=tally)
+    for community in communities:
+        tally.first_community_id = tally.first_community_id or community.id
+        for _ in range(2):
+            await _seed_demo_elder(session, rng=rng, community=community, tally=tally)
+
+
+async def _seed_demo_caregivers(
+    session: AsyncSession,
+    *,
+    rng: random.Random,
+    provider_id: int | None,
+    communities: list[Community],
+    tally: _DemoTally,
+) -> None:
+    """Five caregivers of the provider, based in its first communities."""
+    for i in range(5):
+        tally.cg_no += 1
+        cg_no = tally.cg_no
+        base = communities[i % len(communities)]
+        await registry.create_caregiver(
             session=session,
-            data=ProviderCreate(
-                name=provider_name,
-                kind="home_care",
-                community_ids=[c.id for c in communities],
-                service_types=all_types,
-                location=Location(lat=district.lat, lon=district.lon),
-                uscc=demo_uscc(rng),
+            user=None,
+            data=CaregiverCreate(
+                provider_id=provider_id,
+                name=demo_person(rng, "male" if i == 4 else "female"),
+                phone=f"1390512{cg_no:04d}",
+                username=f"cg{cg_no:02d}",
+                password=DEMO_PASSWORD,
+                skills=SKILL_SETS[i % len(SKILL_SETS)],
+                gender="male" if i == 4 else "female",  # most home caregivers are women
+                # Two in five grew up here and speak 苏州话 with the elders who prefer it.
+                languages=["mandarin", "suzhounese"] if i in (0, 3) else ["mandarin"],
+                location=_near(rng, base.lat, base.lon, 1.0),
             ),
         )
-        first_provider_id = first_provider_id or provider.id
-        await insure_providers(session, [provider.id])
-        session.add_all(
-            ProviderRate(provider_id=provider.id, service_type=code, price_fen=yuan_to_fen(price))
-            for code, price in SELF_PAY_PRICES.items()
+
+
+async def _seed_demo_elder(
+    session: AsyncSession, *, rng: random.Random, community: Community, tally: _DemoTally
+) -> None:
+    """One elder of the community, with 低保 or accident cover for some."""
+    tally.elder_no += 1
+    elder_no = tally.elder_no
+    born = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 22))
+    gender = "female" if rng.random() < 0.6 else "male"  # women outlive men
+    elder = await registry.create_elder(
+        session=session,
+        user=None,
+        data=ElderCreate(
+            name=demo_person(rng, gender),
+            id_number=demo_id_number(rng, born, gender),
+            language="suzhounese" if elder_no % 3 == 0 else None,
+            phone=f"1381234{elder_no:04d}",
+            community_id=community.id,
+            address=f"{community.name}{rng.randint(1, 60)}幢{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
+            location=_near(rng, community.lat, community.lon, 0.4),
+        ),
+    )
+    tally.first_elder_id = tally.first_elder_id or elder.id
+    assert elder.id is not None
+    if elder_no % 3 == 1:  # every third elder receives 低保 (and with it 8 orders a month)
+        session.add(
+            ElderBenefit(elder_id=elder.id, category="low_income", valid_from=date(2025, 1, 1), by="system:seed")
         )
-        for i in range(5):
-            cg_no += 1
-            base = communities[i % len(communities)]
-            await registry.create_caregiver(
-                session=session,
-                user=None,
-                data=CaregiverCreate(
-                    provider_id=provider.id,
-                    name=demo_person(rng, "male" if i == 4 else "female"),
-                    phone=f"1390512{cg_no:04d}",
-                    username=f"cg{cg_no:02d}",
-                    password=DEMO_PASSWORD,
-                    skills=skill_sets[i % len(skill_sets)],
-                    gender="male" if i == 4 else "female",  # most home caregivers are women
-                    # Two in five grew up here and speak 苏州话 with the elders who prefer it.
-                    languages=["mandarin", "suzhounese"] if i in (0, 3) else ["mandarin"],
-                    location=_near(rng, base.lat, base.lon, 1.0),
-                ),
-            )
-        for community in communities:
-            first_community_id = first_community_id or community.id
-            for _ in range(2):
-                elder_no += 1
-                born = date(1930, 1, 1) + timedelta(days=rng.randint(0, 365 * 22))
-                gender = "female" if rng.random() < 0.6 else "male"  # women outlive men
-                elder = await registry.create_elder(
-                    session=session,
-                    user=None,
-                    data=ElderCreate(
-                        name=demo_person(rng, gender),
-                        id_number=demo_id_number(rng, born, gender),
-                        language="suzhounese" if elder_no % 3 == 0 else None,
-                        phone=f"1381234{elder_no:04d}",
-                        community_id=community.id,
-                        address=f"{community.name}{rng.randint(1, 60)}幢{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
-                        location=_near(rng, community.lat, community.lon, 0.4),
-                    ),
-                )
-                first_elder_id = first_elder_id or elder.id
-                assert elder.id is not None
-                if elder_no % 3 == 1:  # every third elder receives 低保 (and with it 8 orders a month)
-                    session.add(
-                        ElderBenefit(
-                            elder_id=elder.id, category="low_income", valid_from=date(2025, 1, 1), by="system:seed"
-                        )
-                    )
-                if elder_no % 4 == 0:  # every fourth has their own accident cover
-                    await insure(session, Scheme.elder_accident, [elder.id])
-    assert first_elder_id is not None and first_community_id is not None
-    # A day-care centre in the first community: its places show on the community's dashboard.
-    home = await session.get(Community, first_community_id)
+    if elder_no % 4 == 0:  # every fourth has their own accident cover
+        await insure(session, Scheme.elder_accident, [elder.id])
+
+
+async def _seed_demo_day_care(session: AsyncSession, *, rng: random.Random, community_id: int) -> None:
+    """A day-care centre in the first community: its places show on the community's dashboard."""
+    home = await session.get(Community, community_id)
     assert home is not None
     centre = await registry.create_provider(
         session=session,
@@ -251,14 +310,16 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
         ),
     )
     session.add(
-        DayCareCentre(
-            provider_id=centre.id, community_id=first_community_id, places=30, meal_places=25, transport_places=8
-        )
+        DayCareCentre(provider_id=centre.id, community_id=community_id, places=30, meal_places=25, transport_places=8)
     )
+
+
+def _seed_demo_device(session: AsyncSession, *, elder_id: int) -> None:
+    """The demo's one-key device (DEMO_DEVICE) in the first elder's home."""
     serial, secret = DEMO_DEVICE
     session.add(
         Device(
-            elder_id=first_elder_id,
+            elder_id=elder_id,
             serial=serial,
             model="一键通演示机",
             sim="1440000000001",
@@ -266,44 +327,45 @@ async def seed_demo(session: AsyncSession) -> list[DemoAccount]:
             last_seen_at=utcnow(),
         )
     )
-    gusu = districts["姑苏区"]
+
+
+async def _seed_demo_users(
+    session: AsyncSession, *, community_id: int, district_id: int | None, provider_id: int | None, elder_id: int
+) -> None:
+    """One account per role (operator, community and district staff, provider, elder) and the elder's daughter."""
     for data in (
         UserCreate(username="operator", password=DEMO_PASSWORD, role=Role.operator, display_name="话务员小王"),
         UserCreate(
             username="community",
             password=DEMO_PASSWORD,
             role=Role.community_staff,
-            community_id=first_community_id,
+            community_id=community_id,
             display_name="社区工作人员",
         ),
         UserCreate(
             username="district",
             password=DEMO_PASSWORD,
             role=Role.community_staff,
-            district_id=gusu.id,
+            district_id=district_id,
             display_name="姑苏区民政",
         ),
         UserCreate(
             username="provider",
             password=DEMO_PASSWORD,
             role=Role.provider_admin,
-            provider_id=first_provider_id,
+            provider_id=provider_id,
             display_name="服务中心管理员",
         ),
         UserCreate(
-            username="elder", password=DEMO_PASSWORD, role=Role.elder, elder_id=first_elder_id, display_name="老人账号"
+            username="elder", password=DEMO_PASSWORD, role=Role.elder, elder_id=elder_id, display_name="老人账号"
         ),
         UserCreate(username="family", password=DEMO_PASSWORD, role=Role.family, display_name="家属（女儿）"),
     ):
         made = await users.create_user(session=session, data=data)
         if made.role == Role.family:  # the first elder's daughter: follows her orders, told of emergencies
             session.add(
-                FamilyMember(
-                    elder_id=first_elder_id, user_id=made.id, name="王丽", phone="+8613912340001", relation="女儿"
-                )
+                FamilyMember(elder_id=elder_id, user_id=made.id, name="王丽", phone="+8613912340001", relation="女儿")
             )
-    await session.flush()
-    return _demo_accounts(await session.execute(select(User.username, User.role)))
 
 
 async def seed_demo_cover(session: AsyncSession) -> int:

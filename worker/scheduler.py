@@ -9,6 +9,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,9 @@ from backend.core.metrics import SCHEDULER_ENQUEUED
 from backend.operations.timetable import daily, schedule
 
 if TYPE_CHECKING:
+    from celery import Celery
+    from sqlalchemy.engine import Engine
+
     from backend.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,40 @@ def renew_seconds(settings: Settings) -> float:
     return max(0.2, settings.sweep_seconds / 4)
 
 
+class _Enqueuer:
+    """Sends the periodic tasks to Celery while this process holds the scheduler's lease."""
+
+    def __init__(self, settings: Settings, celery: Celery, beat: Callable[..., None], lease: Holder) -> None:
+        self.settings = settings
+        self.celery = celery
+        self.beat = beat
+        self.lease = lease
+        self.missed: dict[str, float] = {}  # daily jobs that came due while standing by: when
+
+    def enqueue(self, name: str, expires: float | None = None, daily: bool = False) -> None:
+        """Send one task, if leading; a daily one missed while standing by is remembered."""
+        if not self.lease.leading:
+            if daily:
+                self.missed[name] = time.monotonic()
+            return
+        self.celery.send_task(name, expires=expires)
+        SCHEDULER_ENQUEUED.labels(name).inc()
+        self.beat("scheduler")  # the API's /metrics says when the scheduler last enqueued
+
+    def hold(self) -> None:
+        """Renew (or try to take) the lease; on taking over, catch up on the sweeps and recent daily jobs."""
+        was = self.lease.leading
+        LEADING.set(1 if self.lease.renew() else 0)
+        if self.lease.leading and not was:
+            log.info("scheduler %s leads: enqueueing", self.lease.holder)
+            for name, seconds in schedule(self.settings):  # at once, not at the next tick: the sweeps catch up
+                self.enqueue(name, expires=max(3 * seconds, 5))
+            for name, when in list(self.missed.items()):
+                if time.monotonic() - when < CATCH_UP_SECONDS:
+                    self.enqueue(name)
+            self.missed.clear()
+
+
 def run_scheduler(settings: Settings) -> None:
     """Enqueue the periodic tasks to Celery until stopped, while this process holds the scheduler's lease.
 
@@ -48,52 +86,49 @@ def run_scheduler(settings: Settings) -> None:
     and take over within two sweep intervals of the leader's death (at once when it stops cleanly). A daily job
     that came due while this process stood by is enqueued when it takes over, if it is still recent.
     """
-    from sqlalchemy import create_engine
-
     from backend.core.celery_app import make_celery
-    from backend.core.db import sync_connect_args
 
     assert settings.redis_url, "the scheduler needs ELDERCARE_REDIS_URL"
     celery = make_celery(settings.redis_url, settings.redis_prefix)
     beat = sync_beater(settings)
-    engine = create_engine(
+    engine = _lease_engine(settings)
+    me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease = Holder(engine, "scheduler", me, lease_seconds(settings))
+    enqueuer = _Enqueuer(settings, celery, beat, lease)
+    if settings.scheduler_metrics_port:
+        start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
+    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    _add_jobs(scheduler, enqueuer, settings)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop gives the lease up
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+    finally:
+        lease.release()
+        engine.dispose()
+
+
+def _lease_engine(settings: Settings) -> Engine:
+    """A small synchronous engine for the lease."""
+    from sqlalchemy import create_engine
+
+    from backend.core.db import sync_connect_args
+
+    return create_engine(
         settings.sync_database_url,
         pool_size=1,
         max_overflow=1,
         pool_pre_ping=True,
         connect_args=sync_connect_args(settings.database_pgbouncer),
     )
-    me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    lease = Holder(engine, "scheduler", me, lease_seconds(settings))
-    missed: dict[str, float] = {}  # daily jobs that came due while standing by: when
-    if settings.scheduler_metrics_port:
-        start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
 
-    def enqueue(name: str, expires: float | None = None, daily: bool = False) -> None:
-        if not lease.leading:
-            if daily:
-                missed[name] = time.monotonic()
-            return
-        celery.send_task(name, expires=expires)
-        SCHEDULER_ENQUEUED.labels(name).inc()
-        beat("scheduler")  # the API's /metrics says when the scheduler last enqueued
 
-    def hold() -> None:
-        was = lease.leading
-        LEADING.set(1 if lease.renew() else 0)
-        if lease.leading and not was:
-            log.info("scheduler %s leads: enqueueing", lease.holder)
-            for name, seconds in schedule(settings):  # at once, not at the next tick: the sweeps catch up
-                enqueue(name, expires=max(3 * seconds, 5))
-            for name, when in list(missed.items()):
-                if time.monotonic() - when < CATCH_UP_SECONDS:
-                    enqueue(name)
-            missed.clear()
-
-    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+def _add_jobs(scheduler: BlockingScheduler, enqueuer: _Enqueuer, settings: Settings) -> None:
+    """The lease's renewal at once and every quarter sweep, then every periodic and daily job."""
     first = datetime.now(LOCAL_TZ)
     scheduler.add_job(
-        hold,
+        enqueuer.hold,
         "interval",
         seconds=renew_seconds(settings),
         id="lease",
@@ -105,7 +140,7 @@ def run_scheduler(settings: Settings) -> None:
     for name, seconds in schedule(settings):
         # A sweep not started within a few intervals is dropped: the next one does its work.
         scheduler.add_job(
-            enqueue,
+            enqueuer.enqueue,
             "interval",
             args=[name],
             kwargs={"expires": max(3 * seconds, 5)},
@@ -117,7 +152,7 @@ def run_scheduler(settings: Settings) -> None:
         log.info("scheduled %s every %ss", name, seconds)
     for name, hour, minute in daily(settings):
         scheduler.add_job(
-            enqueue,
+            enqueuer.enqueue,
             "cron",
             args=[name],
             kwargs={"daily": True},
@@ -128,14 +163,6 @@ def run_scheduler(settings: Settings) -> None:
             coalesce=True,
         )
         log.info("scheduled %s daily at %02d:%02d", name, hour, minute)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a clean stop gives the lease up
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
-    finally:
-        lease.release()
-        engine.dispose()
 
 
 def start_embedded(runtime: Runtime) -> AsyncIOScheduler:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Result, Row
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -79,8 +80,27 @@ async def queue(
 ) -> Queue:
     """An area's open orders with who, where, how long they have waited and their SLA colour."""
     area, where = await _area(session, user, community_id, street_id, district_id)
+    rows = await _open_orders(session, where)
+    now = utcnow()
+    found = rows.all()
+    await audit.record_reads(session, action="elder.list", elder_ids=[r[0].elder_id for r in found])
+    items = [_queue_item(row, now=now, settings=settings) for row in found]
+    items.sort(key=_queue_rank)
+    counts = Counter(i.status for i in items)
+    return Queue(
+        area=area,
+        generated_at=now,
+        counts={s.value: counts.get(s.value, 0) for s in OPEN},
+        late=sum(1 for i in items if i.sla == "late"),
+        at_risk=sum(1 for i in items if i.predicted_breach_at is not None),
+        orders=items[:limit],
+    )
+
+
+async def _open_orders(session: AsyncSession, where: list[ColumnElement[bool]]) -> Result[*tuple[Any, ...]]:
+    """The area's open orders, oldest first, with their elder, community, service, caregiver and breach watch."""
     in_area = select(Community.id).where(*where)
-    rows = await session.execute(
+    return await session.execute(
         sa_select(
             ServiceRequest,
             col(Elder.name),
@@ -101,60 +121,51 @@ async def queue(
         .where(col(ServiceRequest.status).in_(OPEN), col(ServiceRequest.community_id).in_(in_area))
         .order_by(col(ServiceRequest.created_at))
     )
-    now = utcnow()
-    items = []
-    found = rows.all()
-    await audit.record_reads(session, action="elder.list", elder_ids=[r[0].elder_id for r in found])
-    for request, elder, address, lat, lon, community, zh, en, caregiver, watch in found:
-        state, due = sla_of(request, now, settings)
-        assert request.id is not None
-        items.append(
-            QueueItem(
-                id=request.id,
-                status=request.status,
-                priority=request.priority,
-                service_type=request.service_type,
-                service_name_zh=zh,
-                service_name_en=en,
-                elder_id=request.elder_id,
-                elder_name=elder,
-                address=address,
-                lat=lat,
-                lon=lon,
-                community_id=request.community_id,
-                community_name=community,
-                caregiver_id=request.assigned_caregiver_id,
-                caregiver_name=caregiver,
-                escalation_reason=request.escalation_reason,
-                window_start=request.window_start,
-                window_end=request.window_end,
-                created_at=request.created_at,
-                waiting_seconds=max(0, int((now - request.created_at).total_seconds())),
-                sla=state,
-                sla_due_at=due,
-                predicted_breach_at=watch.predicted_breach_at if watch is not None else None,
-                breach_risk=watch.risk if watch is not None else None,
-                breach_probability=watch.probability if watch is not None else None,
-                breach_sla=watch.sla if watch is not None and watch.sla else None,
-            )
-        )
-    items.sort(
-        key=lambda i: (
-            i.status != Status.escalated,
-            SLA_ORDER[i.sla],
-            i.predicted_breach_at is None,  # then those likely to breach
-            PRIORITY_ORDER.get(i.priority, 3),
-            i.created_at,
-        )
+
+
+def _queue_item(row: Row[*tuple[Any, ...]], *, now: datetime, settings: Settings) -> QueueItem:
+    """One row of `_open_orders` as the queue shows it."""
+    request, elder, address, lat, lon, community, zh, en, caregiver, watch = row
+    state, due = sla_of(request, now, settings)
+    assert request.id is not None
+    return QueueItem(
+        id=request.id,
+        status=request.status,
+        priority=request.priority,
+        service_type=request.service_type,
+        service_name_zh=zh,
+        service_name_en=en,
+        elder_id=request.elder_id,
+        elder_name=elder,
+        address=address,
+        lat=lat,
+        lon=lon,
+        community_id=request.community_id,
+        community_name=community,
+        caregiver_id=request.assigned_caregiver_id,
+        caregiver_name=caregiver,
+        escalation_reason=request.escalation_reason,
+        window_start=request.window_start,
+        window_end=request.window_end,
+        created_at=request.created_at,
+        waiting_seconds=max(0, int((now - request.created_at).total_seconds())),
+        sla=state,
+        sla_due_at=due,
+        predicted_breach_at=watch.predicted_breach_at if watch is not None else None,
+        breach_risk=watch.risk if watch is not None else None,
+        breach_probability=watch.probability if watch is not None else None,
+        breach_sla=watch.sla if watch is not None and watch.sla else None,
     )
-    counts = Counter(i.status for i in items)
-    return Queue(
-        area=area,
-        generated_at=now,
-        counts={s.value: counts.get(s.value, 0) for s in OPEN},
-        late=sum(1 for i in items if i.sla == "late"),
-        at_risk=sum(1 for i in items if i.predicted_breach_at is not None),
-        orders=items[:limit],
+
+
+def _queue_rank(i: QueueItem) -> tuple[bool, int, bool, int, datetime]:
+    """Escalated first, then by SLA colour, then those likely to breach, then by priority and age."""
+    return (
+        i.status != Status.escalated,
+        SLA_ORDER[i.sla],
+        i.predicted_breach_at is None,  # then those likely to breach
+        PRIORITY_ORDER.get(i.priority, 3),
+        i.created_at,
     )
 
 
@@ -181,7 +192,33 @@ async def caregivers(
     if not everyone:
         query = query.where(col(Caregiver.on_shift).is_(True))
     people = (await session.execute(query)).all()
-    ids = [c.id for c, _ in people]
+    holding, offered = await _engagements(session, [c.id for c, _ in people])
+    now = utcnow()
+    out = []
+    for caregiver, provider in people:
+        assert caregiver.id is not None
+        state = _caregiver_state(caregiver, holding=holding, offered=offered, now=now)
+        request_id = holding.get(caregiver.id) or offered.get(caregiver.id)
+        shown = caregiver_disclosure(user, caregiver, now)
+        out.append(
+            CaregiverRow(
+                id=caregiver.id,
+                name=caregiver.name,
+                phone=caregiver.phone if shown.phone else mask_phone(caregiver.phone),
+                provider_id=caregiver.provider_id,
+                provider_name=provider,
+                lat=caregiver.lat if shown.position else None,
+                lon=caregiver.lon if shown.position else None,
+                state=state,
+                request_id=request_id if state in ("busy", "offered") else None,
+            )
+        )
+    counts = Counter(c.state for c in out)
+    return Caregivers(area=area, counts=dict(counts), caregivers=out)
+
+
+async def _engagements(session: AsyncSession, ids: list[int | None]) -> tuple[dict[int, int], dict[int, int]]:
+    """The order each caregiver holds (on the way or in service, as first or partner) and the one offered to them."""
     holding: dict[int, int] = {}
     offered: dict[int, int] = {}
     if ids:
@@ -201,36 +238,21 @@ async def caregivers(
             )
         )
         offered = dict(pending.tuples().all())
-    now = utcnow()
-    out = []
-    for caregiver, provider in people:
-        assert caregiver.id is not None
-        state: CaregiverState
-        request_id = holding.get(caregiver.id) or offered.get(caregiver.id)
-        if caregiver.absent_until is not None and caregiver.absent_until > now:
-            state = "absent"
-        elif caregiver.id in holding:
-            state = "busy"
-        elif caregiver.id in offered:
-            state = "offered"
-        else:
-            state = "idle" if caregiver.on_shift else "off_shift"
-        shown = caregiver_disclosure(user, caregiver, now)
-        out.append(
-            CaregiverRow(
-                id=caregiver.id,
-                name=caregiver.name,
-                phone=caregiver.phone if shown.phone else mask_phone(caregiver.phone),
-                provider_id=caregiver.provider_id,
-                provider_name=provider,
-                lat=caregiver.lat if shown.position else None,
-                lon=caregiver.lon if shown.position else None,
-                state=state,
-                request_id=request_id if state in ("busy", "offered") else None,
-            )
-        )
-    counts = Counter(c.state for c in out)
-    return Caregivers(area=area, counts=dict(counts), caregivers=out)
+    return holding, offered
+
+
+def _caregiver_state(
+    caregiver: Caregiver, *, holding: dict[int, int], offered: dict[int, int], now: datetime
+) -> CaregiverState:
+    """Absent, busy with an order, offered one, idle on shift or off shift."""
+    assert caregiver.id is not None
+    if caregiver.absent_until is not None and caregiver.absent_until > now:
+        return "absent"
+    if caregiver.id in holding:
+        return "busy"
+    if caregiver.id in offered:
+        return "offered"
+    return "idle" if caregiver.on_shift else "off_shift"
 
 
 async def figures(

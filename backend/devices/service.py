@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.access.scope import ElderUse, area_condition, check_elder
 from backend.areas.models import Community, District
@@ -95,30 +96,50 @@ async def _seen(session: AsyncSession, settings: Settings, device: Device, now: 
 async def alarm(*, session: AsyncSession, settings: Settings, device: Device, data: AlarmIn) -> AlarmResult:
     """Take an alarm once: red opens an emergency order, green asks an operator to call back, test is a sign of life."""
     now = utcnow()
-    previous = (
-        await session.execute(
-            select(DeviceAlarm).where(
-                col(DeviceAlarm.device_id) == device.id, col(DeviceAlarm.alarm_id) == data.alarm_id
-            )
-        )
-    ).scalar_one_or_none()
+    previous = (await session.execute(_same_alarm(device, data.alarm_id))).scalar_one_or_none()
     if previous is not None:
         return await _result(session, device, previous, duplicate=True)
     record = DeviceAlarm(device_id=device.id, alarm_id=data.alarm_id, button=data.button.value, at=data.at)  # type: ignore[arg-type]
     try:
         record = await insert_unique(session, record, Conflict("", code="duplicate_alarm"))
     except Conflict:  # the same alarm arriving twice at once: the other one took it
-        previous = (
-            await session.execute(
-                select(DeviceAlarm).where(
-                    col(DeviceAlarm.device_id) == device.id, col(DeviceAlarm.alarm_id) == data.alarm_id
-                )
-            )
-        ).scalar_one()
+        previous = (await session.execute(_same_alarm(device, data.alarm_id))).scalar_one()
         return await _result(session, device, previous, duplicate=True)
     await _seen(session, settings, device, now)
     elder = await session.get(Elder, device.elder_id)
     assert elder is not None
+    await _answer_button(session, settings, device=device, elder=elder, record=record, data=data, now=now)
+    await session.flush()
+    channels = [f"elder:{elder.id}", *await area_channels(session, elder.community_id)]
+    if record.absorbed:  # whoever follows the open emergency hears that she pressed again
+        channels.append(f"request:{record.request_id}")
+    result = await _result(session, device, record, duplicate=False)
+    if data.button != Button.test:
+        emit(
+            session,
+            "device.alarm",
+            channels,
+            {"device_id": device.id, "elder_id": elder.id, **result.model_dump(mode="json")},
+        )
+    return result
+
+
+def _same_alarm(device: Device, alarm_id: str) -> SelectOfScalar[DeviceAlarm]:
+    """The device's alarm of this id, taken before."""
+    return select(DeviceAlarm).where(col(DeviceAlarm.device_id) == device.id, col(DeviceAlarm.alarm_id) == alarm_id)
+
+
+async def _answer_button(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    device: Device,
+    elder: Elder,
+    record: DeviceAlarm,
+    data: AlarmIn,
+    now: datetime,
+) -> None:
+    """Red: an emergency order (or her open one absorbs it); green: a call back from an operator; test: nothing."""
     if data.button == Button.red:  # her open emergency absorbs the press, else a new one starts its ladder
         request, record.absorbed = await raise_emergency(
             session=session,
@@ -143,19 +164,6 @@ async def alarm(*, session: AsyncSession, settings: Settings, device: Device, da
             reason=f"一键通求助（设备 {device.serial}）：请回电了解需求",
             due_at=now + timedelta(minutes=settings.help_call_minutes),
         )
-    await session.flush()
-    channels = [f"elder:{elder.id}", *await area_channels(session, elder.community_id)]
-    if record.absorbed:  # whoever follows the open emergency hears that she pressed again
-        channels.append(f"request:{record.request_id}")
-    result = await _result(session, device, record, duplicate=False)
-    if data.button != Button.test:
-        emit(
-            session,
-            "device.alarm",
-            channels,
-            {"device_id": device.id, "elder_id": elder.id, **result.model_dump(mode="json")},
-        )
-    return result
 
 
 async def _result(session: AsyncSession, device: Device, record: DeviceAlarm, *, duplicate: bool) -> AlarmResult:

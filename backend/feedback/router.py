@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
 
 from backend.access.deps import CurrentUser
 from backend.access.scope import check_request
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.paging import Paged
-from backend.core.schemas import Body, PathId, QueryId
+from backend.core.schemas import PathId, QueryId
 from backend.feedback import service
 from backend.feedback.models import Complaint, ComplaintStatus
+from backend.feedback.schemas import ComplaintPublic, Text
 
 router = APIRouter(tags=["complaints"])
-
-
-class Text(Body):
-    text: str = Field(min_length=1, max_length=1000)
-
-
-class ComplaintPublic(BaseModel):
-    id: int
-    request_id: int
-    elder_id: int
-    provider_id: int
-    source: str
-    text: str
-    status: str
-    by: str
-    due_at: datetime
-    created_at: datetime
-    answer: str | None
-    answered_at: datetime | None
-    escalated_at: datetime | None
-    resolved_at: datetime | None
-    resolution: str | None
 
 
 def _public(complaint: Complaint) -> ComplaintPublic:

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from backend.access.deps import CurrentUser
 from backend.core.deps import SessionDep
 from backend.core.paging import Paged
-from backend.core.schemas import Body, PathId, QueryId
+from backend.core.schemas import PathId, QueryId
 from backend.followups import service
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+from backend.followups.schemas import FollowUpPublic, Outcome
 
 router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
-
-
-class FollowUpPublic(BaseModel):
-    id: int
-    kind: str
-    elder_id: int
-    community_id: int
-    device_id: int | None
-    request_id: int | None
-    status: str
-    reason: str
-    due_at: datetime
-    created_at: datetime
-    done_at: datetime | None
-    done_by: str | None
-    outcome: str | None
-
-
-class Outcome(Body):
-    outcome: str = Field(min_length=1, max_length=500)
 
 
 def _public(follow_up: FollowUp) -> FollowUpPublic:

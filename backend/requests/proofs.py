@@ -109,21 +109,8 @@ async def add_proof(
         raise Invalid("经纬度须同时提供", code="incomplete_location", message_en="Give both lat and lon, or neither")
     when = device_time(settings, at)
     digest = await anyio.to_thread.run_sync(_sha256, data)  # up to megabytes: off the event loop
-    request = await assigned_request(session, request_id, caregiver)
-    if request.status not in ALLOWED[kind]:
-        raise Conflict(
-            "当前工单状态不能上传此类凭证（离开照片与签名须在服务中上传）",
-            code="proof_not_allowed_now",
-            message_en=f"A {kind.value} cannot be added to a {request.status} order",
-        )
-    kept = await session.execute(
-        select(VisitProof).where(
-            col(VisitProof.request_id) == request_id,
-            col(VisitProof.kind) == kind.value,
-            col(VisitProof.sha256) == digest,
-        )
-    )
-    existing = kept.scalar_one_or_none()
+    request = await _open_for_proof(session, request_id, caregiver, kind)
+    existing = await _kept_proof(session, request_id, kind, digest)
     if existing is not None:
         return existing, False
     elder = await session.get(Elder, request.elder_id)
@@ -146,8 +133,7 @@ async def add_proof(
     )
     session.add(proof)
     if kind == ProofKind.signature:
-        visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
-        visit.confirmed_by, visit.confirmed_at = Confirmation.signature.value, when
+        await _confirm_by_signature(session, request_id, when)
     await session.flush()
     emit(
         session,
@@ -156,6 +142,38 @@ async def add_proof(
         {"request_id": request_id, "proof_id": proof.id, "kind": kind.value},
     )
     return proof, True
+
+
+async def _open_for_proof(
+    session: AsyncSession, request_id: int, caregiver: Caregiver, kind: ProofKind
+) -> ServiceRequest:
+    """The caregiver's order, in a status that allows this kind of proof (409 ``proof_not_allowed_now``)."""
+    request = await assigned_request(session, request_id, caregiver)
+    if request.status not in ALLOWED[kind]:
+        raise Conflict(
+            "当前工单状态不能上传此类凭证（离开照片与签名须在服务中上传）",
+            code="proof_not_allowed_now",
+            message_en=f"A {kind.value} cannot be added to a {request.status} order",
+        )
+    return request
+
+
+async def _kept_proof(session: AsyncSession, request_id: int, kind: ProofKind, digest: str) -> VisitProof | None:
+    """The record of the same file of the same kind kept before for the order, if any."""
+    kept = await session.execute(
+        select(VisitProof).where(
+            col(VisitProof.request_id) == request_id,
+            col(VisitProof.kind) == kind.value,
+            col(VisitProof.sha256) == digest,
+        )
+    )
+    return kept.scalar_one_or_none()
+
+
+async def _confirm_by_signature(session: AsyncSession, request_id: int, when: datetime) -> None:
+    """The elder's signature confirms the visit."""
+    visit = (await session.execute(select(Visit).where(col(Visit.request_id) == request_id))).scalar_one()
+    visit.confirmed_by, visit.confirmed_at = Confirmation.signature.value, when
 
 
 async def send_confirmation_code(

@@ -28,6 +28,7 @@ SHELL_FILES = (
     "app/core.js",
     "app/outbox.js",
     "app/caregiver.js",
+    "app/visit.js",
     "app/elder.js",
     "app/icon-192.png",
     "app/icon-512.png",
