@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -79,9 +79,8 @@ def _warm_routes(app: FastAPI) -> None:
                 pass
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application; the runtime (engine, bus, jobs) is made in its lifespan."""
-    settings = settings or get_settings()
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down of the serving process: its runtime, and in the embedded mode its scheduler."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,56 +104,69 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 scheduler.shutdown(wait=False)
             await runtime.stop()
 
-    app = FastAPI(
-        title="虚拟养老服务派单平台 · Virtual elder-care dispatch",
-        version="1.0.0",
-        lifespan=lifespan,
-        # Served by ``install_docs``: public in development, behind a sign-in in production.
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        description=(
-            "Hotline, dispatch, caregivers and dashboards. Contract v1 (docs/contract.md): /api/v1 and /mobile/v1."
-        ),
-    )
+    return lifespan
 
-    async def refused(request: Request, exc: DomainError) -> None:
-        await audit.record_refusal(
-            request.app.state.runtime, method=request.method, route=request.url.path, code=exc.code
-        )
 
-    install_error_handlers(app, on_refusal=refused)
-    app.add_middleware(Idempotency)  # inside the guard: bodies are bounded before they are kept
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+health = APIRouter(tags=["health"])
 
-    health = APIRouter(tags=["health"])
 
-    @health.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
+@health.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
 
-    @health.get("/readyz")
-    async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """The database (and Redis, where configured) answer. A read replica is reported, with its lag, but its
-        absence does not make the process unready: its reads go to the primary meanwhile."""
-        checks: dict[str, str] = {}
-        try:
-            async with runtime.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception:
-            checks["database"] = "unreachable"
-        if not settings.embedded:
-            checks["redis"] = "ok" if await runtime.bus.ping() else "unreachable"
-        ready = all(v == "ok" for v in checks.values())
-        body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": checks}
-        replica = await runtime.reads.probe()
-        if replica is not None:
-            checks["read_replica"] = "ok" if replica.answers else "unreachable"
-            body |= {"reads": "replica" if replica.answers else "primary", "read_lag_seconds": replica.lag_seconds}
-        return JSONResponse(body, status_code=200 if ready else 503)
 
+@health.get("/readyz")
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """The database (and Redis, where configured) answer. A read replica is reported, with its lag, but its
+    absence does not make the process unready: its reads go to the primary meanwhile."""
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:
+        checks["database"] = "unreachable"
+    if not runtime.settings.embedded:
+        checks["redis"] = "ok" if await runtime.bus.ping() else "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": checks}
+    replica = await runtime.reads.probe()
+    if replica is not None:
+        checks["read_replica"] = "ok" if replica.answers else "unreachable"
+        body |= {"reads": "replica" if replica.answers else "primary", "read_lag_seconds": replica.lag_seconds}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+# Every signed-in router of /api/v1 (a user's token checked before anything else).
+SIGNED_IN_ROUTERS = (
+    absence_router,
+    areas_router,
+    audit_router,
+    benefits_router,
+    calendars_router,
+    capacity_router,
+    dashboard_router,
+    daycare_router,
+    devices_router,
+    dispatch_router,
+    emergency_router,
+    families_router,
+    notifications_router,
+    feedback_router,
+    fhir_router,
+    followups_router,
+    insurance_router,
+    plans_router,
+    proofs_router,
+    registry_router,
+    requests_router,
+    settlement_router,
+    users_router,
+)
+
+
+def _include_routes(app: FastAPI) -> None:
     # The sockets first: a socket's route is found before the HTTP routes are tried (thousands of phones reconnect).
     app.include_router(websocket_router(), prefix="/api/v1")
     app.include_router(websocket_router(), prefix="/mobile/v1")
@@ -163,34 +175,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(device_router, prefix="/api/v1")  # devices bring their own credentials
     protected = [Depends(get_current_user)]
-    for router in (
-        absence_router,
-        areas_router,
-        audit_router,
-        benefits_router,
-        calendars_router,
-        capacity_router,
-        dashboard_router,
-        daycare_router,
-        devices_router,
-        dispatch_router,
-        emergency_router,
-        families_router,
-        notifications_router,
-        feedback_router,
-        fhir_router,
-        followups_router,
-        insurance_router,
-        plans_router,
-        proofs_router,
-        registry_router,
-        requests_router,
-        settlement_router,
-        users_router,
-    ):
+    for router in SIGNED_IN_ROUTERS:
         app.include_router(router, prefix="/api/v1", dependencies=protected)
     app.include_router(mobile_router, prefix="/mobile/v1", dependencies=protected)
     app.include_router(mobile_proofs_router, prefix="/mobile/v1", dependencies=protected)
+
+
+async def _refused(request: Request, exc: DomainError) -> None:
+    await audit.record_refusal(request.app.state.runtime, method=request.method, route=request.url.path, code=exc.code)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the runtime (engine, bus, jobs) is made in its lifespan."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="虚拟养老服务派单平台 · Virtual elder-care dispatch",
+        version="1.0.0",
+        lifespan=_lifespan(settings),
+        # Served by ``install_docs``: public in development, behind a sign-in in production.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        description=(
+            "Hotline, dispatch, caregivers and dashboards. Contract v1 (docs/contract.md): /api/v1 and /mobile/v1."
+        ),
+    )
+    install_error_handlers(app, on_refusal=_refused)
+    app.add_middleware(Idempotency)  # inside the guard: bodies are bounded before they are kept
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    _include_routes(app)
     install_pages(app)
     install_apps(app)
     document_idempotency(app)
