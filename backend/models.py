@@ -22,6 +22,7 @@ from backend.feedback.models import Complaint
 from backend.followups.models import FollowUp
 from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
 from backend.notifications.models import Notification
+from backend.orders.models import ConfirmationCode, RequestHistory, ServiceRequest, Visit, VisitProof
 from backend.plans.models import ServicePlan
 from backend.registry.models import (
     BlockedCaregiver,
@@ -34,7 +35,6 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.models import ConfirmationCode, RequestHistory, ServiceRequest, Visit, VisitProof
 from backend.settlement.models import Settlement, SettlementLine, VisitCorrection
 from backend.users.models import User
 

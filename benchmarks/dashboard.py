@@ -36,9 +36,9 @@ from backend.core.db import utcnow
 from backend.core.runtime import Runtime
 from backend.dashboard import city as bureau
 from backend.dashboard import service
+from backend.orders.models import RequestHistory, ServiceRequest, Visit
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity
 from backend.registry.service import synthetic_identity
-from backend.requests.models import RequestHistory, ServiceRequest, Visit
 from backend.seed import seed_areas
 from backend.users.models import Role, User
 from tests.infra import migrate, private_database

@@ -32,6 +32,7 @@ from backend.core.security import hash_password
 from backend.dispatch import service as dispatch_service
 from backend.dispatch.service import find_candidates, run_round
 from backend.insurance.seed import insure_providers
+from backend.orders.models import ServiceRequest
 from backend.registry.models import (
     Caregiver,
     CaregiverSkill,
@@ -42,7 +43,6 @@ from backend.registry.models import (
     placed,
 )
 from backend.registry.service import synthetic_identity
-from backend.requests.models import ServiceRequest
 from backend.seed import seed_areas
 from backend.users.models import User
 from tests.infra import migrate, private_database

@@ -27,7 +27,7 @@ import worker.registry  # noqa: F401  (the in-process runtime runs every task)
 from backend.core.config import Settings
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
-from backend.requests.models import ServiceRequest, Visit
+from backend.orders.models import ServiceRequest, Visit
 from benchmarks.stack import private_stack
 from tests.client import ADMIN_PASSWORD, Api, World
 from tests.e2e.test_insurance import CSV_HEADER

@@ -10,8 +10,8 @@ from backend.access.deps import CurrentCaregiver
 from backend.core.deps import SessionDep, SettingsDep, StorageDep
 from backend.core.geo import Crs, to_wgs84
 from backend.core.schemas import CRS_DESCRIPTION, PathId, ServiceTime
+from backend.orders.models import ProofKind
 from backend.requests import proofs
-from backend.requests.models import ProofKind
 from backend.requests.schemas import CodeRecipient, CodeSent, ProofPublic
 
 router = APIRouter(tags=["mobile"])

@@ -19,13 +19,13 @@ from backend.dispatch import waiting
 from backend.dispatch.briefs import OfferBrief, offer_briefs
 from backend.dispatch.models import Offer
 from backend.dispatch.schemas import AbsenceBody, AbsencePublic, score_terms
+from backend.orders.lifecycle import Actor
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver
 from backend.registry.schemas import CaregiverPublic, ShiftUpdate
 from backend.registry.service import caregiver_public, report_location
 from backend.requests import service as requests
 from backend.requests import today as todays
-from backend.requests.lifecycle import Actor
-from backend.requests.models import ServiceRequest
 from backend.requests.schemas import CheckIn, CheckOut, DeviceTime
 from mobile_api.schemas import (
     AssignmentPublic,

@@ -17,8 +17,8 @@ from backend.core.deps import SessionDep, SettingsDep
 from backend.core.errors import Forbidden, NotFound, Unauthorized
 from backend.core.schemas import PathId
 from backend.core.security import TokenClaims, decode_access_token
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver, Elder
-from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

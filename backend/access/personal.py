@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import Caregiver
-from backend.requests.models import ServiceRequest, Status
 from backend.users.models import Role, User
 
 # An order's visit is under way: its crew and its elder (with her family) may call each other.

@@ -15,8 +15,8 @@ from backend.core.errors import Forbidden, Invalid, NotFound
 from backend.core.schemas import MAX_ID
 from backend.dispatch.models import Offer, OfferStatus
 from backend.families.models import FamilyMember
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity
-from backend.requests.models import ServiceRequest
 from backend.users.models import Role, User
 
 CHANNEL = re.compile(

@@ -30,8 +30,8 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.i18n import LOCAL_TZ
 from backend.core.identity import InvalidIdentity
 from backend.core.lookups import insert_unique
+from backend.orders.models import Payer, ServiceRequest, Status
 from backend.registry.models import Elder, Provider, ProviderCommunity, ProviderService, ServiceType
-from backend.requests.models import Payer, ServiceRequest, Status
 from backend.users.models import Role, User
 
 STAFF = frozenset({Role.admin.value, Role.operator.value, Role.community_staff.value})

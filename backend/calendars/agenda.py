@@ -18,9 +18,9 @@ from backend.core.db import local_aware, local_midnight, local_today
 from backend.core.errors import Invalid
 from backend.core.i18n import LOCAL_TZ
 from backend.core.identity import courtesy_name
+from backend.orders.models import Priority, ServiceRequest, Status
 from backend.registry.absences import absences_between
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests.models import Priority, ServiceRequest, Status
 
 DEFAULT_DAYS = 7  # no span asked for: a week from today's midnight in Suzhou
 MAX_DAYS = 31

@@ -25,8 +25,8 @@ from backend.areas.models import Community
 from backend.calendars.models import CaregiverBooking
 from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Elder
-from backend.requests.models import ServiceRequest
 
 METRES_PER_DEGREE = 111_320.0
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from backend.calendars.models import DayKind, DaySource
 from backend.core.input_errors import InputError
 from backend.core.schemas import Body
-from backend.requests.models import Priority, Status
+from backend.orders.models import Priority, Status
 
 
 class ShiftIn(Body):

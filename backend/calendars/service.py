@@ -17,8 +17,8 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.errors import DEADLOCK, Conflict, sqlstate
 from backend.core.geo import distance_m
+from backend.orders.models import Priority, ServiceRequest, Status
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests.models import Priority, ServiceRequest, Status
 
 
 def is_scheduled(request: ServiceRequest, now: datetime) -> bool:

@@ -25,7 +25,7 @@ from backend.core.db import local_midnight, local_today
 from backend.core.i18n import LOCAL_TZ
 from backend.dashboard.models import OrderFigure
 from backend.dashboard.schemas import DayFigures
-from backend.requests.models import RequestHistory, ServiceRequest, Status, Visit
+from backend.orders.models import RequestHistory, ServiceRequest, Status, Visit
 
 K = TypeVar("K")
 DONE = (Status.completed.value, Status.closed.value)

@@ -33,9 +33,9 @@ from backend.dashboard.schemas import (
     Sla,
 )
 from backend.dispatch.models import BreachWatch, Offer, OfferStatus
+from backend.orders.models import ServiceRequest, Status
+from backend.orders.sla import accept_due, arrive_due
 from backend.registry.models import Caregiver, Elder, Provider, ProviderCommunity, ServiceType
-from backend.requests.models import ServiceRequest, Status
-from backend.requests.sla import accept_due, arrive_due
 from backend.users.models import User
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)

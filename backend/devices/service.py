@@ -29,10 +29,10 @@ from backend.devices.models import Button, Device, DeviceAlarm
 from backend.devices.schemas import AlarmIn, AlarmResult, DeviceCreate, DormantShare
 from backend.followups.models import FollowUp, FollowUpKind
 from backend.followups.service import mark_done, open_follow_up, open_one
+from backend.orders.lifecycle import Actor
+from backend.orders.models import Priority
 from backend.registry.models import Elder
 from backend.requests.emergencies import raise_emergency
-from backend.requests.lifecycle import Actor
-from backend.requests.models import Priority
 from backend.requests.schemas import RequestCreate
 from backend.users.models import Role, User
 

@@ -1,7 +1,7 @@
 """SLA-breach prediction: which open orders will miss their time to be accepted or reached, seen coming.
 
 The sweep (``dispatch.sweep_breaches``, every ``ELDERCARE_BREACH_SWEEP_SECONDS``) scores each open order whose SLA
-time (``backend.requests.sla``) is still ahead: the features (``breach_features``), the newest trained model or,
+time (``backend.orders.sla``) is still ahead: the features (``breach_features``), the newest trained model or,
 before there is one, the rule (``breach_model``). Each order's latest prediction is kept in ``breach_watch``. An
 order at or above ``ELDERCARE_BREACH_THRESHOLD`` is flagged: once for each of its times (to accept, to arrive) the
 operators are told (``request.breach_predicted`` on the order's and its area's channels), and the order is boosted:
@@ -35,8 +35,8 @@ from backend.dispatch.breach_features import FEATURES, OrderFacts, gather, open_
 from backend.dispatch.breach_model import Estimate, Trained, predicted_times, rows_of, rule
 from backend.dispatch.models import BreachModel, BreachSnapshot, BreachWatch
 from backend.dispatch.service import dispatch_after_commit
-from backend.requests.models import RequestHistory, ServiceRequest, Status, Visit
-from backend.requests.sla import accept_due, arrive_due
+from backend.orders.models import RequestHistory, ServiceRequest, Status, Visit
+from backend.orders.sla import accept_due, arrive_due
 
 log = logging.getLogger(__name__)
 Risk = Literal["low", "medium", "high"]

@@ -22,9 +22,9 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.service import supply_near
+from backend.orders.models import RequestHistory, ServiceRequest, Status
+from backend.orders.sla import SlaKind, accept_due, arrive_due
 from backend.registry.models import Caregiver, Elder
-from backend.requests.models import RequestHistory, ServiceRequest, Status
-from backend.requests.sla import SlaKind, accept_due, arrive_due
 
 WAITING = (Status.new, Status.dispatching, Status.offered, Status.escalated)
 ON_THE_WAY = (Status.accepted, Status.en_route)

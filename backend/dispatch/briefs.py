@@ -18,8 +18,8 @@ from backend.areas.models import Community, Street
 from backend.audit import service as audit
 from backend.calendars.models import CaregiverBooking
 from backend.core.identity import courtesy_name
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests.models import ServiceRequest
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from sqlmodel import col, select
 
 from backend.core.config import Settings
 from backend.core.db import utcnow
+from backend.orders.models import Payer, ServiceRequest, Status, Visit
 from backend.registry.models import Caregiver, Provider
-from backend.requests.models import Payer, ServiceRequest, Status, Visit
 
 NEUTRAL_RATING = 4.0  # what a provider without enough ratings is assumed to earn
 MIN_RATINGS = 3

@@ -10,7 +10,7 @@ from backend.core.schemas import PathId
 from backend.dispatch import service
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.schemas import AbsenceBody, AbsencePublic, FairnessPublic, ProviderSharePublic
-from backend.requests.lifecycle import Actor
+from backend.orders.lifecycle import Actor
 
 router = APIRouter(prefix="/dispatch", tags=["dispatch"])
 caregiver_router = APIRouter(tags=["dispatch"])

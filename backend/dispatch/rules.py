@@ -20,6 +20,7 @@ from backend.calendars.rosters import rostered
 from backend.calendars.service import is_scheduled, needed_span, overlapping
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -30,7 +31,6 @@ from backend.registry.models import (
     ProviderService,
     ServiceType,
 )
-from backend.requests.models import ACTIVE_STATUSES, Priority, ServiceRequest, Status
 
 ON_THIS_ORDER = "on_this_order"  # not a reason to leave her out: where she already stands on the order
 

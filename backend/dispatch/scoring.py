@@ -35,8 +35,8 @@ from backend.core.config import DispatchWeights, Settings
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.fairness import provider_gaps
 from backend.dispatch.rules import visit_day
+from backend.orders.models import Payer, ServiceRequest, Visit
 from backend.registry.models import Elder, ServiceType
-from backend.requests.models import Payer, ServiceRequest, Visit
 
 POOR_RATING = 2  # stars at or below which a visit counts against continuity
 LANGUAGE_ZH = {"mandarin": "普通话", "suzhounese": "苏州话"}

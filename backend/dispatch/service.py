@@ -42,6 +42,8 @@ from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_c
 from backend.dispatch.waiting import caregivers_freed
 from backend.insurance.models import Scheme
 from backend.insurance.service import insured_on
+from backend.orders.lifecycle import Actor, check_transition, lock_request, request_channels, transition
+from backend.orders.models import Priority, ServiceRequest, Status
 from backend.plans.triggers import replan_after
 from backend.registry.absences import record_absence
 from backend.registry.models import (
@@ -50,8 +52,6 @@ from backend.registry.models import (
     Elder,
     ServiceType,
 )
-from backend.requests.lifecycle import Actor, check_transition, lock_request, request_channels, transition
-from backend.requests.models import Priority, ServiceRequest, Status
 
 log = logging.getLogger(__name__)
 DISPATCHER = Actor.system("dispatcher")

@@ -7,7 +7,7 @@ from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
 from backend.dispatch import breach, service, waiting
-from backend.requests.models import Status
+from backend.orders.models import Status
 
 
 @task("dispatch.run_round")

@@ -21,9 +21,9 @@ from backend.core.geo import distance_m
 from backend.core.jobs import enqueue_after_commit
 from backend.core.schemas import Location
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.models import Priority, ServiceRequest, Status
 from backend.registry import service as registry
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, ProviderCommunity, ProviderService
-from backend.requests.models import Priority, ServiceRequest, Status
 
 WOKEN_PER_CAREGIVER = 2  # she can hold one offer at a time: the first in line, and one more in case another took it
 LOOKED_AT = 500  # waiting orders looked at per freed caregiver, most urgent and oldest first

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Body
-from backend.requests.schemas import LadderEntry
+
+
+class LadderEntry(BaseModel):
+    """A rung of an emergency's escalation ladder: when it ran, how it ended, who acted."""
+
+    code: str
+    status: str
+    started_at: datetime | None
+    due_at: datetime | None
+    ended_at: datetime | None
+    acted_by: str | None
+    note: str | None
 
 
 class StepPublic(LadderEntry):

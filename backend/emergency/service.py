@@ -18,9 +18,9 @@ from backend.core.i18n import LOCAL_TZ
 from backend.emergency.models import LadderStep, StepCode, StepStatus
 from backend.emergency.schemas import Answer
 from backend.notifications.service import notify_family
+from backend.orders.lifecycle import Actor
+from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import Caregiver, CaregiverSkill, Elder
-from backend.requests.lifecycle import Actor
-from backend.requests.models import ServiceRequest, Status
 from backend.users.models import Role, User
 
 # Help has reached the elder, or the order is over: the ladder has nothing left to do.

@@ -19,9 +19,9 @@ from backend.core.paging import Page
 from backend.feedback.models import Complaint, ComplaintSource, ComplaintStatus
 from backend.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from backend.followups.service import mark_done, open_follow_up, open_one
+from backend.orders.lifecycle import Actor, transition
+from backend.orders.models import ServiceRequest, Status, Visit
 from backend.registry.models import Caregiver, Elder
-from backend.requests.lifecycle import Actor, transition
-from backend.requests.models import ServiceRequest, Status, Visit
 from backend.users.models import Role, User
 
 CLOSER = Actor.system("follow_up")

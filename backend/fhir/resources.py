@@ -21,8 +21,8 @@ from fhir.resources.R4B.task import Task
 
 from backend.core.db import iso
 from backend.dispatch.models import Offer
+from backend.orders.models import ServiceRequest, Visit
 from backend.registry.schemas import CaregiverPublic, ElderPublic, ProviderPublic
-from backend.requests.models import ServiceRequest, Visit
 
 SYSTEM = "urn:eldercare"  # the platform's identifier systems and code systems, under one root
 RESIDENT_ID = f"{SYSTEM}:resident-id"  # 居民身份证号码

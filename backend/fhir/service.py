@@ -25,8 +25,8 @@ from backend.core.db import local_midnight
 from backend.core.errors import Forbidden, Invalid
 from backend.dispatch.models import Offer
 from backend.fhir import resources
+from backend.orders.models import ServiceRequest, Visit
 from backend.registry.models import Caregiver, Elder
-from backend.requests.models import ServiceRequest, Visit
 from backend.users.models import User
 
 KINDS = ("ServiceRequest", "Task", "Encounter")

@@ -36,8 +36,8 @@ from backend.insurance.models import (
 )
 from backend.insurance.schemas import ClaimAdvance, IncidentCreate, SchemeFinding
 from backend.insurance.service import cover_on, provider_owned
+from backend.orders.models import ServiceRequest, Visit
 from backend.registry.models import Caregiver, Elder, Provider
-from backend.requests.models import ServiceRequest, Visit
 from backend.users.models import Role, User
 
 # The bureau decides these steps, never the insured party itself.

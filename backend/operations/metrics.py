@@ -26,8 +26,8 @@ from backend.core.runtime import Runtime
 from backend.emergency.models import LadderStep, StepStatus
 from backend.notifications.models import Notification, SendStatus
 from backend.operations.timetable import daily, schedule
-from backend.requests.models import ServiceRequest as Order
-from backend.requests.models import Status
+from backend.orders.models import ServiceRequest as Order
+from backend.orders.models import Status
 
 OPEN = [s.value for s in Status if s not in (Status.completed, Status.closed, Status.cancelled)]
 CELERY_QUEUE = "celery"

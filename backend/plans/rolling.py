@@ -36,12 +36,12 @@ from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.offload import compute
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.lifecycle import Actor, lock_request, request_channels, status_payload
+from backend.orders.models import Priority, RequestHistory, ServiceRequest, Status
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
 from backend.plans.underway import Booked, Held, day_instance, new_crews, plan_costs
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
-from backend.requests.lifecycle import Actor, lock_request, request_channels, status_payload
-from backend.requests.models import Priority, RequestHistory, ServiceRequest, Status
 
 REPLANNER = Actor.system("replanner")
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from backend.core.schemas import Body, Id, ServiceDay, UtcTime
-from backend.requests.models import ChosenPayer, Payer
+from backend.orders.models import ChosenPayer, Payer
 
 Weekday = Annotated[int, Field(ge=1, le=7)]
 

@@ -37,6 +37,8 @@ from backend.core.offload import compute
 from backend.dispatch.service import dispatch_after_commit
 from backend.insurance.models import Scheme
 from backend.insurance.service import cover_on
+from backend.orders.lifecycle import Actor, lock_request, record_creation, transition
+from backend.orders.models import Payer, ServiceRequest, Status
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
 from backend.plans.models import ServicePlan
@@ -44,8 +46,6 @@ from backend.plans.schemas import PlanCreate
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
 from backend.registry.models import ServiceType as ServiceTypeRow
 from backend.registry.service import known_service_types
-from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
-from backend.requests.models import Payer, ServiceRequest, Status
 from backend.users.models import User
 
 PLANNER = Actor.system("planner")

@@ -13,12 +13,12 @@ from sqlmodel import col, select
 from backend.core.config import Settings
 from backend.core.geo import distance_m
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.models import ServiceRequest
 from backend.planning import hhcrsp
 from backend.planning.schedule import compile_model
 from backend.planning.search import State
 from backend.planning.solver import warm_routes
 from backend.registry.models import BlockedCaregiver, Caregiver, CaregiverSkill, Elder, ServiceType
-from backend.requests.models import ServiceRequest
 
 
 @dataclass(frozen=True)

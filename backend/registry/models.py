@@ -27,7 +27,7 @@ class ServiceType(SQLModel, table=True):
     caregivers_needed: int = 1
     # What the government pays a provider for one order bought for an entitled elder.
     government_price_fen: Fen = Field(default=0, sa_type=BigInteger)
-    # What proof each visit needs to be paid (backend.requests.models.ProofItem): arrival_photo, departure_photo,
+    # What proof each visit needs to be paid (backend.orders.models.ProofItem): arrival_photo, departure_photo,
     # confirmation. None required by default; a visit without it is still checked out, but not settled.
     proof_required: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 

@@ -12,8 +12,8 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.geo import distance_m
 from backend.core.identity import mask_phone
+from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import Caregiver, Elder
-from backend.requests.models import ServiceRequest, Status
 from backend.requests.schemas import ComingCaregiver, ComingPublic
 from backend.users.models import User
 

@@ -22,7 +22,7 @@ from backend.core.db import utcnow
 from backend.core.errors import Invalid
 from backend.core.runtime import Runtime
 from backend.core.throttle import Throttle
-from backend.requests.models import Confirmation, ConfirmationCode, Visit
+from backend.orders.models import Confirmation, ConfirmationCode, Visit
 
 log = logging.getLogger(__name__)
 CONTEXT = "confirmation_code"

@@ -17,9 +17,9 @@ from backend.core.db import lock_transaction
 from backend.core.events import emit
 from backend.core.throttle import Throttle
 from backend.emergency.schemas import SosResult
+from backend.orders.lifecycle import Actor
+from backend.orders.models import Priority, ServiceRequest, Status
 from backend.registry.models import Elder
-from backend.requests.lifecycle import Actor
-from backend.requests.models import Priority, ServiceRequest, Status
 from backend.requests.schemas import RequestCreate
 from backend.requests.service import create_request, elder_to_order_for, open_request
 from backend.users.models import Role, User

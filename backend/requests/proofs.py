@@ -28,9 +28,7 @@ from backend.core.jobs import enqueue_after_commit
 from backend.core.storage import Storage, StorageMissing
 from backend.families.models import FamilyMember
 from backend.notifications.service import send_sms
-from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests import confirmation
-from backend.requests.models import (
+from backend.orders.models import (
     ACTIVE_STATUSES,
     Confirmation,
     ConfirmationCode,
@@ -41,6 +39,8 @@ from backend.requests.models import (
     Visit,
     VisitProof,
 )
+from backend.registry.models import Caregiver, Elder, ServiceType
+from backend.requests import confirmation
 from backend.requests.service import assigned_request, device_time
 from backend.users.models import Role, User
 

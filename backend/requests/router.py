@@ -13,9 +13,9 @@ from backend.core.paging import Page, Paged, Whole, paging
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.dispatch.schemas import OfferRecord, score_terms
+from backend.orders.lifecycle import Actor
+from backend.orders.models import Status
 from backend.requests import coming, emergencies, service
-from backend.requests.lifecycle import Actor
-from backend.requests.models import Status
 from backend.requests.schemas import (
     AssignBody,
     CandidatePublic,

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from backend.core.schemas import Body, Id, PlaceIn, ServiceTime
 from backend.dispatch.schemas import ScoreTerm
-from backend.requests.models import ChosenPayer, Confirmation, Payer, Priority, ProofItem, ProofKind, Status
+from backend.emergency.schemas import LadderEntry
+from backend.orders.models import ChosenPayer, Payer, Priority, ProofItem, ProofKind, Status
+from backend.orders.schemas import VisitPublic
 
 
 class RequestCreate(Body):
@@ -33,46 +35,6 @@ class HistoryEntry(BaseModel):
     at: datetime
     by: str
     reason: str | None
-
-
-class ProofSummary(BaseModel):
-    """A photo or signature of the visit, as the order shows it (the file itself: ``…/proofs/{id}/content``)."""
-
-    id: int
-    kind: ProofKind
-    sha256: str
-    taken_at: datetime
-    distance_m: float | None = None  # from the elder's home, where the phone said it was
-
-
-class VisitPublic(BaseModel):
-    checkin_at: datetime
-    checkin_distance_m: float
-    checkin_accuracy_m: float | None = None
-    location_flagged: bool
-    checkout_at: datetime | None
-    notes: str | None
-    rating: int | None = None
-    rating_comment: str | None = None
-    confirmed_by: Confirmation | None = None  # the elder's signature, or the code she was sent
-    confirmed_at: datetime | None = None
-    proofs: list[ProofSummary] = Field(default_factory=list)
-    proof_required: list[ProofItem] = Field(default_factory=list)  # what its service needs to be paid
-    proof_missing: list[ProofItem] = Field(default_factory=list)  # of those, what the visit lacks
-    min_minutes: float | None = None  # the least a visit of its service lasts to be paid (ELDERCARE_MIN_VISIT_SHARE)
-    too_short: bool = False  # checked out sooner than that: settlement leaves it out (too_short)
-
-
-class LadderEntry(BaseModel):
-    """A rung of an emergency's escalation ladder: when it ran, how it ended, who acted."""
-
-    code: str
-    status: str
-    started_at: datetime | None
-    due_at: datetime | None
-    ended_at: datetime | None
-    acted_by: str | None
-    note: str | None
 
 
 class RequestPublic(BaseModel):

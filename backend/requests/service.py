@@ -34,14 +34,11 @@ from backend.dispatch.service import dispatch_after_commit, withdraw_other_offer
 from backend.dispatch.waiting import caregivers_freed
 from backend.emergency import service as ladder
 from backend.emergency.models import LadderStep
+from backend.emergency.schemas import LadderEntry
 from backend.feedback import service as feedback
 from backend.notifications.service import notify_family
-from backend.plans.triggers import replan_after
-from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.registry.service import service_type_or_422
-from backend.requests.confirmation import confirm_with_code
-from backend.requests.lifecycle import Actor, lock_request, record_creation, transition
-from backend.requests.models import (
+from backend.orders.lifecycle import Actor, lock_request, record_creation, transition
+from backend.orders.models import (
     ACTIVE_STATUSES,
     REFILLING_STATUSES,
     Payer,
@@ -51,10 +48,13 @@ from backend.requests.models import (
     Status,
     Visit,
 )
-from backend.requests.proof_status import min_visit_share, proofs_by_request, visit_public
+from backend.orders.proof_status import min_visit_share, proofs_by_request, visit_public
+from backend.plans.triggers import replan_after
+from backend.registry.models import Caregiver, Elder, ServiceType
+from backend.registry.service import service_type_or_422
+from backend.requests.confirmation import confirm_with_code
 from backend.requests.schemas import (
     HistoryEntry,
-    LadderEntry,
     RatingBody,
     RequestCreate,
     RequestPublic,

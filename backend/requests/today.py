@@ -17,8 +17,8 @@ from sqlmodel import col, select
 
 from backend.calendars.models import CaregiverBooking
 from backend.core.db import local_midnight, local_today
+from backend.orders.models import ServiceRequest, Status, Visit
 from backend.registry.models import Caregiver, ServiceType
-from backend.requests.models import ServiceRequest, Status, Visit
 from backend.requests.service import held, on_crew
 
 DONE = [Status.completed.value, Status.closed.value]

@@ -15,8 +15,8 @@ from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import insert_unique
 from backend.core.paging import Page
+from backend.orders.models import Visit
 from backend.registry.models import Caregiver
-from backend.requests.models import Visit
 from backend.settlement.models import CorrectionReason, CorrectionStatus, VisitCorrection
 from backend.settlement.schemas import CorrectionCreate
 from backend.users.models import Role, User

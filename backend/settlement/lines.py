@@ -27,9 +27,9 @@ from backend.calendars.models import DayKind
 from backend.core.db import local_midnight
 from backend.core.i18n import LOCAL_TZ
 from backend.core.money import Fen, percent_of
+from backend.orders.models import Payer, ServiceRequest, Status, Visit, VisitProof
+from backend.orders.proof_status import label, missing, proofs_by_request, too_short
 from backend.registry.models import Caregiver, Elder, ServiceType
-from backend.requests.models import Payer, ServiceRequest, Status, Visit, VisitProof
-from backend.requests.proof_status import label, missing, proofs_by_request, too_short
 from backend.settlement.models import Exclusion, LineKind
 from backend.settlement.schemas import Difference, LineChange, LinePublic
 

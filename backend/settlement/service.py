@@ -32,8 +32,8 @@ from backend.core.offload import compute, preload
 from backend.core.paging import Page
 from backend.core.reads import replayed
 from backend.core.spreadsheets import write_rows
+from backend.orders.models import Payer
 from backend.registry.models import Caregiver, Elder, Provider, ServiceType
-from backend.requests.models import Payer
 from backend.settlement.lines import WRITE_PARTITION, compare, read_month, rows_of, total
 from backend.settlement.models import (
     Exclusion,

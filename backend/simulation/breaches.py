@@ -31,8 +31,8 @@ from backend.core.runtime import Runtime
 from backend.dispatch import breach, breach_model
 from backend.dispatch.breach import Labelled
 from backend.dispatch.models import BreachModel
-from backend.requests.models import ServiceRequest
-from backend.requests.sla import breach_of
+from backend.orders.models import ServiceRequest
+from backend.orders.sla import breach_of
 from backend.simulation.engine import Simulation
 from backend.simulation.scenario import Scenario, generate
 

@@ -37,12 +37,12 @@ from backend.core.runtime import Runtime
 from backend.dispatch import service as dispatch
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.models import Payer, Priority, ServiceRequest, Status
 from backend.registry.models import (
     Caregiver,
     Elder,
 )
 from backend.requests import service as requests
-from backend.requests.models import Payer, Priority, ServiceRequest, Status
 from backend.requests.schemas import RequestCreate
 from backend.simulation.hindsight import known_requests, plan_in_hindsight
 from backend.simulation.metrics import summarise

@@ -16,8 +16,8 @@ from backend.core.db import local_midnight, local_today, utcnow
 from backend.core.runtime import Runtime
 from backend.dashboard import city as bureau
 from backend.dashboard.figures import count_days, count_rows, day_series, order_rows
+from backend.orders.models import RequestHistory, ServiceRequest, Visit
 from backend.registry.models import Caregiver, Provider
-from backend.requests.models import RequestHistory, ServiceRequest, Visit
 from backend.users.models import User
 from tests.factories import elder_at_home, new_community
 from tests.infra import ROOT

@@ -20,7 +20,7 @@ from backend.dispatch import breach
 from backend.dispatch.breach_features import FEATURES
 from backend.dispatch.models import BreachModel, BreachSnapshot
 from backend.operations.timetable import daily, schedule
-from backend.requests.models import RequestHistory, ServiceRequest, Status
+from backend.orders.models import RequestHistory, ServiceRequest, Status
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
 from tests.conftest import Stack, running_stack
 from tests.infra import migrate, private_database, private_redis

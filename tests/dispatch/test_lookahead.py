@@ -13,8 +13,8 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
 from backend.dispatch import service
 from backend.insurance.seed import insure_providers
+from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
-from backend.requests.models import ServiceRequest, Status
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community

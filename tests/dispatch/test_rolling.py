@@ -20,11 +20,11 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
 from backend.dispatch import service as dispatch
 from backend.dispatch.models import Offer, OfferStatus
+from backend.orders.lifecycle import Actor
+from backend.orders.models import RequestHistory, ServiceRequest, Status
 from backend.plans import rolling
 from backend.registry.models import BlockedCaregiver, Caregiver, CaregiverSkill, Provider
 from backend.requests import service as requests
-from backend.requests.lifecycle import Actor
-from backend.requests.models import RequestHistory, ServiceRequest, Status
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community

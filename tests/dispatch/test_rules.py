@@ -12,6 +12,7 @@ from backend.core.runtime import Runtime
 from backend.dispatch import service
 from backend.dispatch.models import Offer, OfferStatus
 from backend.insurance.seed import insure_providers
+from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,
@@ -20,7 +21,6 @@ from backend.registry.models import (
     ProviderCommunity,
     ProviderService,
 )
-from backend.requests.models import ServiceRequest, Status
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community

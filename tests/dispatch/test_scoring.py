@@ -9,8 +9,8 @@ import pytest
 from backend.core.config import DispatchWeights, Settings
 from backend.dispatch.fairness import weighted_gini
 from backend.dispatch.scoring import History, OrderContext, explain, score
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Elder, ServiceType
-from backend.requests.models import ServiceRequest
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite+aiosqlite://", travel_speed_kmh=15, road_factor=1.3)

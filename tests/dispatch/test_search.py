@@ -15,8 +15,8 @@ from backend.core.geo import covering_cells, distance_m, h3_cells
 from backend.core.runtime import Runtime
 from backend.dispatch import service
 from backend.insurance.seed import insure_providers
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
-from backend.requests.models import ServiceRequest
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from backend.core.config import Settings
 from backend.dashboard.service import sla_of
-from backend.requests.models import ServiceRequest
+from backend.orders.models import ServiceRequest
 from tests.client import Api, offer_for, offset
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, func, select, update
 from backend.core.runtime import Runtime
 from backend.devices.models import Device
 from backend.devices.tasks import sweep_dormant
-from backend.requests.models import ServiceRequest
+from backend.orders.models import ServiceRequest
 from tests.client import Api, Ws
 
 

@@ -10,7 +10,7 @@ from backend.core.runtime import Runtime
 from backend.feedback.models import Complaint
 from backend.feedback.service import sampled
 from backend.feedback.tasks import sweep
-from backend.requests.models import Visit
+from backend.orders.models import Visit
 from tests.client import Ws
 from tests.e2e.test_scoring import serve
 

@@ -15,8 +15,8 @@ from backend.benefits.models import ElderBenefit, ProviderRate
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
 from backend.insurance.seed import insure_providers
+from backend.orders.models import ServiceRequest, Visit
 from backend.registry.models import Caregiver, Provider
-from backend.requests.models import ServiceRequest, Visit
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.e2e.test_benefits import grant

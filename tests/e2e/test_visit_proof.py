@@ -22,7 +22,7 @@ from sqlmodel import select
 from backend.core.config import Settings
 from backend.core.runtime import Runtime
 from backend.core.storage import LocalStorage, S3Storage, StorageMissing, StorageUnavailable, make_storage
-from backend.requests.models import ConfirmationCode
+from backend.orders.models import ConfirmationCode
 from scripts.make_app_icons import encode_png
 from tests.client import Api, World, offer_for
 from tests.e2e.test_families import family, sent

@@ -7,7 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from backend.core.runtime import Runtime
-from backend.requests.models import Status
+from backend.orders.models import Status
 from backend.settlement.lines import Month, build, read_month
 
 

@@ -14,8 +14,8 @@ from sqlmodel import col
 from backend.core.db import utcnow
 from backend.core.paging import Page
 from backend.core.runtime import Runtime
+from backend.orders.models import ServiceRequest
 from backend.registry.models import Provider
-from backend.requests.models import ServiceRequest
 from backend.settlement import service
 from backend.settlement.models import Settlement, SettlementLine
 from backend.users.models import Role, User

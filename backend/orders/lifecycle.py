@@ -21,8 +21,8 @@ from backend.core.db import iso, utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import emit
 from backend.core.masking import mask_text
+from backend.orders.models import RequestHistory, ServiceRequest, Status
 from backend.registry.models import Caregiver
-from backend.requests.models import RequestHistory, ServiceRequest, Status
 from backend.users.models import Role, User
 
 SYSTEM = "system"

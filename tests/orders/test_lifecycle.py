@@ -12,11 +12,11 @@ from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden
 from backend.core.events import OutboxEvent
 from backend.core.runtime import Runtime
+from backend.orders.lifecycle import RIGHTS, Actor, transition
+from backend.orders.models import RequestHistory, ServiceRequest, Status
 from backend.registry.models import Elder
 from backend.registry.schemas import ElderCreate
 from backend.registry.service import create_elder
-from backend.requests.lifecycle import RIGHTS, Actor, transition
-from backend.requests.models import RequestHistory, ServiceRequest, Status
 from tests.client import id_number, unique_phone
 from tests.factories import HERE, new_community
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backend.requests.models import ProofItem, Visit, VisitProof
-from backend.requests.proof_status import shortest_minutes, too_short, visit_public
+from backend.orders.models import ProofItem, Visit, VisitProof
+from backend.orders.proof_status import shortest_minutes, too_short, visit_public
 
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

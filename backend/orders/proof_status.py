@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.core.config import Settings
-from backend.requests.models import ProofItem, ProofKind, Visit, VisitProof
-from backend.requests.schemas import ProofSummary, VisitPublic
+from backend.orders.models import ProofItem, ProofKind, Visit, VisitProof
+from backend.orders.schemas import ProofSummary, VisitPublic
 
 DEFAULT_VISIT_SHARE: float = Settings.model_fields["min_visit_share"].default
 

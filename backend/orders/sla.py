@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from backend.core.config import Settings
-from backend.requests.models import ServiceRequest
+from backend.orders.models import ServiceRequest
 
 SlaKind = Literal["accept", "arrive"]
 
