@@ -48,6 +48,7 @@ from backend.realtime.ws import websocket_router
 from backend.registry.router import router as registry_router
 from backend.requests.proofs_router import router as proofs_router
 from backend.requests.router import router as requests_router
+from backend.requests.router import sos_router
 from backend.settlement.router import router as settlement_router
 from backend.users import service as users
 from backend.users.router import public_router as auth_router
@@ -161,6 +162,7 @@ SIGNED_IN_ROUTERS = (
     proofs_router,
     registry_router,
     requests_router,
+    sos_router,
     settlement_router,
     users_router,
 )

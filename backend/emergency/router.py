@@ -1,16 +1,16 @@
-"""Emergency routes: the ladder's steps with their clocks, the action that stops it, and the elder's SOS."""
+"""Emergency routes: the ladder's steps with their clocks and the action that stops it (the elder's SOS, which
+opens an emergency order, is an order route: ``backend.requests.router``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 
-from backend.access.deps import CurrentUser, ElderToActFor, VisibleRequest
-from backend.core.deps import RuntimeDep, SessionDep
+from backend.access.deps import CurrentUser, VisibleRequest
+from backend.core.deps import SessionDep
 from backend.core.paging import Paged
 from backend.emergency import service
 from backend.emergency.models import LadderStep, StepCode
-from backend.emergency.schemas import ActBody, SosBody, SosResult, StepPublic
-from backend.requests import emergencies
+from backend.emergency.schemas import ActBody, StepPublic
 
 router = APIRouter(tags=["emergency"])
 
@@ -33,21 +33,3 @@ async def act(request: VisibleRequest, body: ActBody, session: SessionDep, user:
     409 ``ladder_not_running``, ``family_not_reached``."""
     steps = await service.act(session=session, user=user, request=request, note=body.note, answer=body.answer)
     return [_public(s) for s in steps]
-
-
-@router.post("/elders/{elder_id}/sos", status_code=status.HTTP_201_CREATED, response_model=SosResult)
-async def sos(
-    elder: ElderToActFor, session: SessionDep, runtime: RuntimeDep, user: CurrentUser, body: SosBody | None = None
-) -> SosResult:
-    """The elder's SOS (紧急呼叫) from her app, her family's (with her consent to act for her) or staff's in her name:
-    an emergency order like the one-key device's red button, its escalation ladder started. While an emergency of
-    hers is open, a press joins it (``absorbed``, the same ``request_id``) and whoever follows it hears she pressed
-    again (``sos.pressed``). 429 with ``Retry-After`` past ``ELDERCARE_SOS_LIMIT`` presses per elder."""
-    return await emergencies.press_sos(
-        session=session,
-        settings=runtime.settings,
-        throttle=runtime.throttle,
-        user=user,
-        elder=elder,
-        note=body.note if body else None,
-    )

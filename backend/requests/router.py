@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from backend.access.deps import CurrentUser, OperatorUser, StaffUser, VisibleRequest
+from backend.access.deps import CurrentUser, ElderToActFor, OperatorUser, StaffUser, VisibleRequest
 from backend.core.deps import RuntimeDep, SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.paging import Page, Paged, Whole, paging
 from backend.core.schemas import QueryId
 from backend.dispatch import service as dispatch
 from backend.dispatch.schemas import OfferRecord, score_terms
+from backend.emergency.schemas import SosBody, SosResult
 from backend.orders.lifecycle import Actor
 from backend.orders.models import Status
 from backend.requests import coming, emergencies, service
@@ -29,6 +30,8 @@ from backend.requests.schemas import (
 )
 
 router = APIRouter(prefix="/requests", tags=["requests"])
+# The elder's SOS opens an emergency order: an order route, outside /requests.
+sos_router = APIRouter(tags=["emergency"])
 # The fifty nearest, as the list always answered by default.
 NearestPage = Annotated[Page, paging(default=50)]
 
@@ -203,3 +206,21 @@ async def assign(
         reason=body.reason,
     )
     return await service.request_public(session, assigned)
+
+
+@sos_router.post("/elders/{elder_id}/sos", status_code=status.HTTP_201_CREATED, response_model=SosResult)
+async def sos(
+    elder: ElderToActFor, session: SessionDep, runtime: RuntimeDep, user: CurrentUser, body: SosBody | None = None
+) -> SosResult:
+    """The elder's SOS (紧急呼叫) from her app, her family's (with her consent to act for her) or staff's in her name:
+    an emergency order like the one-key device's red button, its escalation ladder started. While an emergency of
+    hers is open, a press joins it (``absorbed``, the same ``request_id``) and whoever follows it hears she pressed
+    again (``sos.pressed``). 429 with ``Retry-After`` past ``ELDERCARE_SOS_LIMIT`` presses per elder."""
+    return await emergencies.press_sos(
+        session=session,
+        settings=runtime.settings,
+        throttle=runtime.throttle,
+        user=user,
+        elder=elder,
+        note=body.note if body else None,
+    )
