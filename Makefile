@@ -36,6 +36,7 @@ test: install-test services browser pgbouncer
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy backend mobile_api worker
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 services:
@@ -50,7 +51,7 @@ pgbouncer:
 	@bash scripts/ensure-pgbouncer.sh
 
 lint: install-test
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
 
 typecheck: install-test
 	$(BIN)/mypy backend mobile_api worker
