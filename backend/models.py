@@ -20,10 +20,11 @@ from backend.emergency.models import LadderStep
 from backend.families.models import FamilyMember
 from backend.feedback.models import Complaint
 from backend.followups.models import FollowUp
-from backend.insurance.models import Claim, ClaimEvent, Incident, InsurancePolicy, PolicyReminder
+from backend.insurance.models import Claim, ClaimEvent, Incident, PolicyReminder
 from backend.notifications.models import Notification
 from backend.orders.models import ConfirmationCode, RequestHistory, ServiceRequest, Visit, VisitProof
 from backend.plans.models import ServicePlan
+from backend.policies.models import InsurancePolicy
 from backend.registry.models import (
     BlockedCaregiver,
     Caregiver,

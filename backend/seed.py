@@ -22,8 +22,8 @@ from backend.daycare.models import DayCareCentre
 from backend.devices.models import Device
 from backend.devices.service import digest
 from backend.families.models import FamilyMember
-from backend.insurance.models import InsurancePolicy, Scheme
 from backend.insurance.seed import insure, insure_providers
+from backend.policies.models import InsurancePolicy, Scheme
 from backend.registry import service as registry
 from backend.registry.models import ServiceType
 from backend.registry.schemas import CaregiverCreate, ElderCreate, ProviderCreate

@@ -21,8 +21,8 @@ from backend.core.db import local_today, utcnow
 from backend.core.errors import Conflict, NotFound
 from backend.core.events import emit
 from backend.core.lookups import get_or_404, insert_unique, referenced
-from backend.insurance.models import Scheme
-from backend.insurance.service import cover_on
+from backend.policies.cover import cover_on
+from backend.policies.models import Scheme
 from backend.users.models import User
 
 

@@ -40,11 +40,11 @@ from backend.dispatch.models import BreachWatch, Offer, OfferStatus
 from backend.dispatch.rules import ON_THIS_ORDER, Rule, hard_rules, offered_this_order, visit_day
 from backend.dispatch.scoring import Ahead, OrderContext, Term, explain, order_context, score
 from backend.dispatch.waiting import caregivers_freed
-from backend.insurance.models import Scheme
-from backend.insurance.service import insured_on
 from backend.orders.lifecycle import Actor, check_transition, lock_request, request_channels, transition
 from backend.orders.models import Priority, ServiceRequest, Status
 from backend.plans.triggers import replan_after
+from backend.policies.cover import insured_on
+from backend.policies.models import Scheme
 from backend.registry.absences import record_absence
 from backend.registry.models import (
     Caregiver,

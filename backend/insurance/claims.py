@@ -24,19 +24,12 @@ from backend.core.events import emit
 from backend.core.i18n import LOCAL_TZ
 from backend.core.money import format_yuan
 from backend.core.paging import Page
-from backend.insurance.models import (
-    Claim,
-    ClaimEvent,
-    ClaimStatus,
-    Incident,
-    IncidentKind,
-    IncidentSetting,
-    InsurancePolicy,
-    Scheme,
-)
+from backend.insurance.models import Claim, ClaimEvent, ClaimStatus, Incident, IncidentKind, IncidentSetting
 from backend.insurance.schemas import ClaimAdvance, IncidentCreate, SchemeFinding
-from backend.insurance.service import cover_on, provider_owned
+from backend.insurance.service import provider_owned
 from backend.orders.models import ServiceRequest, Visit
+from backend.policies.cover import cover_on
+from backend.policies.models import InsurancePolicy, Scheme
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.users.models import Role, User
 

@@ -35,8 +35,8 @@ from backend.core.masking import mask_text
 from backend.core.offload import compute, preload
 from backend.core.schemas import MAX_ID
 from backend.core.spreadsheets import CsvEncoding, UploadLimits, check_upload, read_rows, text
-from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.insurance.schemas import PolicyCreate
+from backend.policies.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.registry.models import ELDER_ID_NUMBER, Elder, Provider
 
 preload(__name__)  # compute() runs this module's functions in the API's pool of processes

@@ -17,7 +17,7 @@ from backend.core.paging import Paged
 from backend.core.schemas import PathId, QueryId
 from backend.core.spreadsheets import CsvEncoding, UploadLimits
 from backend.insurance import claims, importer, service
-from backend.insurance.models import Claim, ClaimEvent, ClaimStatus, InsurancePolicy, InsuredType, Scheme
+from backend.insurance.models import Claim, ClaimEvent, ClaimStatus
 from backend.insurance.schemas import (
     CancelBody,
     ClaimAdvance,
@@ -33,6 +33,7 @@ from backend.insurance.schemas import (
     ReminderPublic,
     RowError,
 )
+from backend.policies.models import InsurancePolicy, InsuredType, Scheme
 
 router = APIRouter(prefix="/insurance", tags=["insurance"])
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from backend.core.input_errors import InputError
 from backend.core.money import AmountsIn, Fen, YuanText, fen_field, format_yuan
 from backend.core.schemas import Body, Id, ServiceDay, ServiceTime
-from backend.insurance.models import ClaimStatus, IncidentKind, InsuredType, Payer, Scheme
+from backend.insurance.models import ClaimStatus, IncidentKind
+from backend.policies.models import InsuredType, Payer, Scheme
 
 MAX_LIMIT_YUAN = 100_000_000
 
@@ -104,16 +105,6 @@ class PolicyPublic(PolicyCreate):
 
 class CancelBody(Body):
     reason: str = Field(min_length=1, max_length=255)
-
-
-class CoverPublic(BaseModel):
-    """The policy that covers someone on a day, in short (the operator's screen, an offer's explanation)."""
-
-    policy_id: int
-    scheme: Scheme
-    insurer: str
-    number: str
-    ends_on: date
 
 
 class ReminderPublic(BaseModel):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import local_today
 from backend.core.money import yuan_to_fen
-from backend.insurance.models import INSURED_BY_SCHEME, InsurancePolicy, Payer, Scheme
+from backend.policies.models import INSURED_BY_SCHEME, InsurancePolicy, Payer, Scheme
 
 INSURER = "中国人民财产保险股份有限公司苏州市分公司"
 # Number prefix and limits (per event, per year) of each scheme's seeded policies, in yuan.

@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from backend.access.scope import CITYWIDE, ElderUse, area_condition, check_elder, covers_community
 from backend.areas.models import Community
@@ -21,17 +20,10 @@ from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.lookups import insert_unique
 from backend.core.paging import Page
-from backend.insurance.models import (
-    INSURED_BY_SCHEME,
-    Claim,
-    Incident,
-    InsurancePolicy,
-    InsuredType,
-    PolicyReminder,
-    PolicyStatus,
-    Scheme,
-)
+from backend.insurance.models import Claim, Incident, PolicyReminder
 from backend.insurance.schemas import ClaimCount, CoverStatistics, PolicyCreate, Rate
+from backend.policies.cover import cover_on, insured_on, valid_on
+from backend.policies.models import INSURED_BY_SCHEME, InsurancePolicy, InsuredType, PolicyStatus, Scheme
 from backend.registry.models import Elder, Provider, ProviderCommunity
 from backend.users.models import Role, User
 
@@ -46,40 +38,6 @@ INSURED_ZH = {InsuredType.institution: "养老机构", InsuredType.provider: "�
 
 def _outside() -> Forbidden:
     return Forbidden("超出您的管辖范围", code="out_of_scope", message_en="Outside your scope")
-
-
-def valid_on(day: date | ColumnElement[Any]) -> list[ColumnElement[bool]]:
-    """The conditions of a policy valid on ``day``."""
-    return [
-        col(InsurancePolicy.status) == PolicyStatus.active.value,
-        col(InsurancePolicy.starts_on) <= day,
-        col(InsurancePolicy.ends_on) >= day,
-    ]
-
-
-def insured_on(scheme: Scheme, day: date) -> SelectOfScalar[int]:
-    """The ids of the parties a scheme covers on ``day``, as a subquery."""
-    return select(InsurancePolicy.insured_id).where(
-        col(InsurancePolicy.scheme) == scheme.value,
-        col(InsurancePolicy.insured_type) == INSURED_BY_SCHEME[scheme].value,
-        *valid_on(day),
-    )
-
-
-async def cover_on(session: AsyncSession, scheme: Scheme, insured_id: int, day: date) -> InsurancePolicy | None:
-    """The policy of a scheme covering a party on ``day`` (the one ending last), or None."""
-    rows = await session.execute(
-        select(InsurancePolicy)
-        .where(
-            col(InsurancePolicy.scheme) == scheme.value,
-            col(InsurancePolicy.insured_type) == INSURED_BY_SCHEME[scheme].value,
-            col(InsurancePolicy.insured_id) == insured_id,
-            *valid_on(day),
-        )
-        .order_by(col(InsurancePolicy.ends_on).desc(), col(InsurancePolicy.id))
-        .limit(1)
-    )
-    return rows.scalar_one_or_none()
 
 
 def provider_owned(provider_id: int) -> ColumnElement[bool]:

@@ -35,14 +35,14 @@ from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.offload import compute
 from backend.dispatch.service import dispatch_after_commit
-from backend.insurance.models import Scheme
-from backend.insurance.service import cover_on
 from backend.orders.lifecycle import Actor, lock_request, record_creation, transition
 from backend.orders.models import Payer, ServiceRequest, Status
 from backend.planning import hhcrsp
 from backend.planning.solver import solve
 from backend.plans.models import ServicePlan
 from backend.plans.schemas import PlanCreate
+from backend.policies.cover import cover_on
+from backend.policies.models import Scheme
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
 from backend.registry.models import ServiceType as ServiceTypeRow
 from backend.registry.service import known_service_types

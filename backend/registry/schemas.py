@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from backend.core.money import Fen, YuanText, format_yuan
 from backend.core.schemas import Body, Id, Location, PlaceIn, Uscc
-from backend.insurance.schemas import CoverPublic
+from backend.policies.schemas import CoverPublic
 
 ProviderKind = Literal["home_care", "day_care", "institution"]
 Gender = Literal["female", "male"]

@@ -31,9 +31,9 @@ from backend.core.identity import (
 from backend.core.lookups import insert_unique, referenced
 from backend.core.paging import Page
 from backend.core.schemas import Location
-from backend.insurance.models import Scheme
-from backend.insurance.schemas import CoverPublic
-from backend.insurance.service import cover_on
+from backend.policies.cover import cover_on
+from backend.policies.models import Scheme
+from backend.policies.schemas import CoverPublic
 from backend.registry.absences import end_absence
 from backend.registry.events import CaregiverChanged
 from backend.registry.models import (
