@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,15 @@ async def referenced(session: AsyncSession, model: type[T], ident: Any, *, what:
     if row is None:
         raise Invalid(f"{what}不存在：{ident}", code=f"unknown_{what_en}", message_en=f"Unknown {what_en} {ident}")
     return row
+
+
+async def referenced_by(session: AsyncSession, key: Any, ident: Any, *, what: str, what_en: str) -> None:
+    """The row a foreign key column (``User.provider_id``) names exists, or 422 ``unknown_<what_en>``: checked
+    through the key's own target, so a table's module need not import the class of the table it points at."""
+    (foreign,) = key.property.columns[0].foreign_keys
+    target = foreign.column
+    if await session.scalar(select(target).where(target == ident)) is None:
+        raise Invalid(f"{what}不存在：{ident}", code=f"unknown_{what_en}", message_en=f"Unknown {what_en} {ident}")
 
 
 async def insert_unique(session: AsyncSession, row: T, conflict: Conflict) -> T:

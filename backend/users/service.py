@@ -12,16 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.access.changes import access_changed
+from backend.access.scope import caregiver_of
 from backend.areas.models import Community, District, Street
 from backend.audit import service as audit
 from backend.audit.models import Outcome
 from backend.core.config import WELL_KNOWN_SECRETS, Settings
 from backend.core.context import current
 from backend.core.errors import Conflict, Invalid, TooManyRequests, Unauthorized
-from backend.core.lookups import get_or_404, insert_unique, referenced
+from backend.core.lookups import get_or_404, insert_unique, referenced, referenced_by
 from backend.core.runtime import Runtime
 from backend.core.security import hash_password, verify_password
-from backend.registry.models import Caregiver, Elder, Provider
 from backend.users.models import Role, User
 from backend.users.schemas import PasswordChange, UserCreate, UserPublic, UserUpdate
 
@@ -139,9 +139,9 @@ async def _check_scope(session: AsyncSession, data: UserCreate | User) -> None:
     if data.district_id is not None:
         await referenced(session, District, data.district_id, what="区", what_en="district")
     if data.provider_id is not None:
-        await referenced(session, Provider, data.provider_id, what="服务组织", what_en="provider")
+        await referenced_by(session, User.provider_id, data.provider_id, what="服务组织", what_en="provider")
     if data.elder_id is not None:
-        await referenced(session, Elder, data.elder_id, what="老人", what_en="elder")
+        await referenced_by(session, User.elder_id, data.elder_id, what="老人", what_en="elder")
     needs = {
         Role.community_staff: data.community_id or data.street_id or data.district_id,
         Role.provider_admin: data.provider_id,
@@ -227,7 +227,6 @@ async def ensure_admin(*, session: AsyncSession, settings: Settings) -> str | No
 
 async def to_public(session: AsyncSession, user: User) -> UserPublic:
     """The account as shown to its owner or an admin."""
-    caregiver_id = None
-    if user.role == Role.caregiver:
-        caregiver_id = (await session.execute(select(Caregiver.id).where(col(Caregiver.user_id) == user.id))).scalar()
+    caregiver = await caregiver_of(session, user)
+    caregiver_id = caregiver.id if caregiver is not None else None
     return UserPublic.model_validate(user, from_attributes=True).model_copy(update={"caregiver_id": caregiver_id})
