@@ -2,7 +2,7 @@
 
 Read in a few queries for every open order at once: the order (age, priority, service, window, status), its offers in
 this dispatch (made, declined, lapsed, pending), the caregivers free and soon free near it by the dispatcher's own
-rules (``backend.dispatch.service.supply_near``), the queue waiting in its community, the hour, and how long the
+rules (``backend.dispatch.candidates.supply_near``), the queue waiting in its community, the hour, and how long the
 platform took to accept orders lately (its community's median over the last day, else the city's).
 """
 
@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from backend.core.config import Settings
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
+from backend.dispatch.candidates import supply_near
 from backend.dispatch.models import Offer, OfferStatus
-from backend.dispatch.service import supply_near
 from backend.registry.models import Caregiver, Elder
 from backend.requests.models import RequestHistory, ServiceRequest, Status
 from backend.requests.sla import SlaKind, accept_due, arrive_due
