@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, true
+from sqlalchemy import ColumnElement, Select, func, literal, or_, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -102,6 +102,106 @@ async def rules_for(
     )
 
 
+# One scored caregiver: (cost, distance, caregiver id, provider id, name, load, terms), ranked by its first three.
+Scored = tuple[float, float, int, int, str, int, list[Term]]
+
+
+def _by_cost(row: Scored) -> tuple[float, float, int]:
+    return row[0], row[1], row[2]
+
+
+def _load_on(day: date) -> ColumnElement[int]:
+    """Her orders on the visit's day: booked for it, or taken that day without a window (not later days' visits)."""
+    day_start = local_midnight(day)
+    day_of = func.coalesce(col(ServiceRequest.window_start), col(ServiceRequest.updated_at))
+    return (
+        select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
+        .where(
+            or_(
+                col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
+                col(ServiceRequest.partner_caregiver_id) == Caregiver.id,
+            ),
+            day_of >= day_start,
+            day_of < day_start + timedelta(days=1),
+            col(ServiceRequest.status) != Status.cancelled.value,
+        )
+        .correlate(Caregiver)
+        .scalar_subquery()
+    )
+
+
+def _gives_way(request: ServiceRequest, ctx: OrderContext, now: datetime) -> ColumnElement[int]:
+    """How many booked visits each caregiver would give up for an emergency (0 for any other order)."""
+    if request.priority == Priority.emergency:
+        start, end = needed_span(request, ctx.service_type, now)
+        moved = movable_overlapping(col(Caregiver.id), start, end).correlate(Caregiver)
+        return select(func.count()).select_from(moved.subquery()).scalar_subquery()
+    return literal(0)
+
+
+async def _personal(
+    session: AsyncSession, request: ServiceRequest, ctx: OrderContext, booked_at: datetime | None, radius_m: float
+) -> list[int]:
+    """Caregivers fetched by id wherever they are: those with a personal bonus (her preferred caregiver, those
+    who served her) and, looking ahead, those ending a visit near her before ``booked_at``."""
+    elder = ctx.elder
+    personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
+    if booked_at is not None:
+        personal = sorted({*personal, *await positions.booked_nearby(session, request, elder, booked_at, radius_m)})
+    return personal
+
+
+def _score_ring(
+    ctx: OrderContext,
+    settings: Settings,
+    rows: Sequence[Any],
+    days: dict[int, positions.Around] | None,
+    dispatch_radius: float,
+) -> dict[int, Scored]:
+    """Score a ring's caregivers within the dispatch radius; ``days`` when looking ahead (where each sets off)."""
+    elder = ctx.elder
+    scored: dict[int, Scored] = {}
+    for cid, pid, name, lat, lon, load, languages, moves in rows:
+        ahead = _ahead(settings, elder, (lat, lon), days.get(cid)) if days is not None else None
+        dist = distance_m(elder.lat, elder.lon, *ahead[0]) if ahead else distance_m(elder.lat, elder.lon, lat, lon)
+        if dist > dispatch_radius:
+            continue
+        cost, terms = score(
+            ctx,
+            settings,
+            caregiver_id=cid,
+            provider_id=pid,
+            distance_m=dist,
+            load=int(load or 0),
+            languages=languages or [],
+            gives_way=int(moves or 0),
+            ahead=ahead[1] if ahead else None,
+        )
+        scored[cid] = (round(cost, 3), dist, cid, pid, name, int(load or 0), terms)
+    return scored
+
+
+def _ranked(scored: dict[int, Scored], want: int) -> list[Candidate]:
+    """The ``want`` cheapest, ranked, each with its explanation."""
+    ranked = sorted(scored.values(), key=_by_cost)
+    total = len(ranked)
+    return [
+        Candidate(
+            caregiver_id=cid,
+            provider_id=pid,
+            name=name,
+            distance_m=round(dist, 1),
+            load=load,
+            rank=rank,
+            score=cost,
+            terms=terms,
+            explanation=explain(terms, rank=rank, total=total, english=False),
+            explanation_en=explain(terms, rank=rank, total=total, english=True),
+        )
+        for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(ranked[:want], start=1)
+    ]
+
+
 async def find_candidates(
     session: AsyncSession,
     request: ServiceRequest,
@@ -124,85 +224,25 @@ async def find_candidates(
     want = limit or settings.max_candidates
     rules = [r.holds for r in await rules_for(session, settings, request, elder)]
     ctx = await order_context(session, settings, request, elder, now)
-    # Her orders on the visit's day: booked for it, or taken that day without a window (not later days' visits).
     assert ctx.day is not None
-    day_start = local_midnight(ctx.day)
-    day_of = func.coalesce(col(ServiceRequest.window_start), col(ServiceRequest.updated_at))
-    load_today = (
-        select(func.count(ServiceRequest.id))  # type: ignore[arg-type]
-        .where(
-            or_(
-                col(ServiceRequest.assigned_caregiver_id) == Caregiver.id,
-                col(ServiceRequest.partner_caregiver_id) == Caregiver.id,
-            ),
-            day_of >= day_start,
-            day_of < day_start + timedelta(days=1),
-            col(ServiceRequest.status) != Status.cancelled.value,
-        )
-        .correlate(Caregiver)
-        .scalar_subquery()
-    )
-    if request.priority == Priority.emergency:  # how many booked visits each caregiver would give up for it
-        start, end = needed_span(request, ctx.service_type, now)
-        moved = movable_overlapping(col(Caregiver.id), start, end).correlate(Caregiver)
-        gives_way: Any = select(func.count()).select_from(moved.subquery()).scalar_subquery()
-    else:
-        gives_way = literal(0)
-    personal = sorted({*ctx.history, *([elder.preferred_caregiver_id] if elder.preferred_caregiver_id else [])})
+    columns = (_load_on(ctx.day), col(Caregiver.languages), _gives_way(request, ctx, now))
     weights = settings.dispatch_weights
     stranger_bonus = stranger_bonus_bound(ctx, settings)
     dispatch_radius = (radius_km or settings.candidate_radius_km) * 1000
     # Looking ahead at a visit booked for later: those ending a visit near her that day set off from there.
     booked_at = request.window_start if settings.looks_ahead and is_scheduled(request, now) else None
-    if booked_at is not None:
-        personal = sorted(
-            {*personal, *await positions.booked_nearby(session, request, elder, booked_at, dispatch_radius)}
-        )
-    scored: dict[int, tuple[float, float, int, int, str, int, list[Term]]] = {}
+    personal = await _personal(session, request, ctx, booked_at, dispatch_radius)
+    scored: dict[int, Scored] = {}
     for ring, radius in enumerate(search_radii(settings, radius_km)):
-        query = caregivers_near(
-            elder, radius, load_today, col(Caregiver.languages), gives_way, also=personal if ring == 0 else ()
-        ).where(*rules)
+        query = caregivers_near(elder, radius, *columns, also=personal if ring == 0 else ()).where(*rules)
         rows = [row for row in (await session.execute(query)).all() if row[0] not in scored]
-        days = await positions.around(session, request, booked_at, [row[0] for row in rows]) if booked_at else {}
-        for cid, pid, name, lat, lon, load, languages, moves in rows:
-            ahead = _ahead(settings, elder, (lat, lon), days.get(cid)) if booked_at else None
-            dist = distance_m(elder.lat, elder.lon, *ahead[0]) if ahead else distance_m(elder.lat, elder.lon, lat, lon)
-            if dist > dispatch_radius:
-                continue
-            cost, terms = score(
-                ctx,
-                settings,
-                caregiver_id=cid,
-                provider_id=pid,
-                distance_m=dist,
-                load=int(load or 0),
-                languages=languages or [],
-                gives_way=int(moves or 0),
-                ahead=ahead[1] if ahead else None,
-            )
-            scored[cid] = (round(cost, 3), dist, cid, pid, name, int(load or 0), terms)
-        ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
+        days = await positions.around(session, request, booked_at, [row[0] for row in rows]) if booked_at else None
+        scored.update(_score_ring(ctx, settings, rows, days, dispatch_radius))
+        ranked = sorted(scored.values(), key=_by_cost)
         floor = weights.travel_per_minute * settings.travel_minutes(radius) - stranger_bonus
         if len(ranked) >= want and ranked[want - 1][0] <= floor:
             break  # nobody beyond this ring can beat the ones found
-    ranked = sorted(scored.values(), key=lambda row: (row[0], row[1], row[2]))
-    total = len(ranked)
-    return [
-        Candidate(
-            caregiver_id=cid,
-            provider_id=pid,
-            name=name,
-            distance_m=round(dist, 1),
-            load=load,
-            rank=rank,
-            score=cost,
-            terms=terms,
-            explanation=explain(terms, rank=rank, total=total, english=False),
-            explanation_en=explain(terms, rank=rank, total=total, english=True),
-        )
-        for rank, (cost, dist, cid, pid, name, load, terms) in enumerate(ranked[:want], start=1)
-    ]
+    return _ranked(scored, want)
 
 
 def _ahead(
