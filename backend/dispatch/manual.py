@@ -102,6 +102,50 @@ async def assign_by_hand(
     return request
 
 
+async def _orders_of(session: AsyncSession, caregiver_id: int, until: datetime) -> list[int]:
+    """The orders an absent caregiver leaves: her visits starting before ``until``, and those offered to her."""
+    before_until = or_(col(ServiceRequest.window_start).is_(None), col(ServiceRequest.window_start) < until)
+    # Their visits: accepted, or joined as one of a two-caregiver crew still waiting for the other.
+    mine = (
+        select(ServiceRequest.id)
+        .join(CaregiverBooking, col(CaregiverBooking.request_id) == col(ServiceRequest.id))
+        .where(
+            col(CaregiverBooking.caregiver_id) == caregiver_id,
+            col(CaregiverBooking.active).is_(True),
+            col(ServiceRequest.status).in_(
+                [s.value for s in (Status.accepted, Status.dispatching, Status.offered, Status.escalated)]
+            ),
+            before_until,
+        )
+    )
+    offered = select(Offer.request_id).where(
+        col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
+    )
+    return sorted({*(await session.execute(mine)).scalars(), *(await session.execute(offered)).scalars()})
+
+
+async def _withdraw_offer_to(
+    session: AsyncSession, settings: Settings, request: ServiceRequest, caregiver_id: int, *, reason: str
+) -> None:
+    """Withdraw the (locked) order's pending offer to the caregiver; the order is dispatched again if none is left."""
+    pending = await session.execute(
+        select(Offer).where(
+            col(Offer.request_id) == request.id,
+            col(Offer.caregiver_id) == caregiver_id,
+            col(Offer.status) == OfferStatus.pending.value,
+        )
+    )
+    for offer in pending.scalars():
+        await close_offer(session, offer, OfferStatus.withdrawn, utcnow())
+        emit(
+            session,
+            "offer.withdrawn",
+            [f"caregiver:{caregiver_id}"],
+            {"offer_id": offer.id, "request_id": request.id},
+        )
+    await after_offer_closed(session, settings, request, reason=reason)
+
+
 async def report_absence(
     *,
     session: AsyncSession,
@@ -125,24 +169,7 @@ async def report_absence(
         until = _start_of_local_day(now) + timedelta(days=1)
     elif until <= now:
         raise Invalid("请假结束时间必须晚于现在", code="invalid_until", message_en="until must be in the future")
-    before_until = or_(col(ServiceRequest.window_start).is_(None), col(ServiceRequest.window_start) < until)
-    # Their visits: accepted, or joined as one of a two-caregiver crew still waiting for the other.
-    mine = (
-        select(ServiceRequest.id)
-        .join(CaregiverBooking, col(CaregiverBooking.request_id) == col(ServiceRequest.id))
-        .where(
-            col(CaregiverBooking.caregiver_id) == caregiver_id,
-            col(CaregiverBooking.active).is_(True),
-            col(ServiceRequest.status).in_(
-                [s.value for s in (Status.accepted, Status.dispatching, Status.offered, Status.escalated)]
-            ),
-            before_until,
-        )
-    )
-    offered = select(Offer.request_id).where(
-        col(Offer.caregiver_id) == caregiver_id, col(Offer.status) == OfferStatus.pending.value
-    )
-    orders = sorted({*(await session.execute(mine)).scalars(), *(await session.execute(offered)).scalars()})
+    orders = await _orders_of(session, caregiver_id, until)
     why = f"{reported_by.label} 报告护理员请假{('：' + reason) if reason else ''}，重新派单"
     redone = []
     for request_id in orders:  # each order locked before its offers and bookings: the one lock order
@@ -151,22 +178,7 @@ async def report_absence(
         if await hand_back(session, settings, request, caregiver_id, reason=why):
             redone.append(request_id)
         elif request.status == Status.offered:
-            pending = await session.execute(
-                select(Offer).where(
-                    col(Offer.request_id) == request_id,
-                    col(Offer.caregiver_id) == caregiver_id,
-                    col(Offer.status) == OfferStatus.pending.value,
-                )
-            )
-            for offer in pending.scalars():
-                await close_offer(session, offer, OfferStatus.withdrawn, utcnow())
-                emit(
-                    session,
-                    "offer.withdrawn",
-                    [f"caregiver:{caregiver_id}"],
-                    {"offer_id": offer.id, "request_id": request_id},
-                )
-            await after_offer_closed(session, settings, request, reason=why)
+            await _withdraw_offer_to(session, settings, request, caregiver_id, reason=why)
     caregiver = (
         await session.execute(select(Caregiver).where(col(Caregiver.id) == caregiver_id).with_for_update())
     ).scalar_one()
