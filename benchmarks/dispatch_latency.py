@@ -29,8 +29,9 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.runtime import Runtime
 from backend.core.security import hash_password
-from backend.dispatch import service as dispatch_service
-from backend.dispatch.service import find_candidates, run_round
+from backend.dispatch import candidates as candidate_search
+from backend.dispatch.candidates import find_candidates
+from backend.dispatch.rounds import run_round
 from backend.insurance.seed import insure_providers
 from backend.orders.models import ServiceRequest
 from backend.registry.models import (
@@ -127,13 +128,13 @@ async def _run(url: str, caregivers: int, orders: int) -> None:
     rng = random.Random(7)
     settings = Settings(database_url=url, redis_url=None, environment="test")
     rings: list[float] = []
-    near = dispatch_service._caregivers_near
+    near = candidate_search.caregivers_near
 
     def counted(elder: Elder, radius: float, *columns: Any, **kw: Any) -> Any:
         rings.append(radius)
         return near(elder, radius, *columns, **kw)
 
-    dispatch_service._caregivers_near = counted  # type: ignore[assignment]
+    candidate_search.caregivers_near = counted  # type: ignore[assignment]
     runtime = Runtime(settings, role="worker")  # pooled connections, as the Celery worker that dispatches
     try:
         started = time.perf_counter()

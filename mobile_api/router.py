@@ -14,9 +14,10 @@ from backend.core.identity import mask_phone
 from backend.core.navigation import navigation_links
 from backend.core.paging import Paged
 from backend.core.schemas import Location, PathId, PlaceIn
-from backend.dispatch import service as dispatch
+from backend.dispatch import offers as dispatch_offers
 from backend.dispatch import waiting
 from backend.dispatch.briefs import OfferBrief, offer_briefs
+from backend.dispatch.manual import report_absence
 from backend.dispatch.models import Offer
 from backend.dispatch.schemas import AbsenceBody, AbsencePublic, score_terms
 from backend.orders.lifecycle import Actor
@@ -119,7 +120,7 @@ async def absence(
 ) -> AbsencePublic:
     """Call in sick (请假) from the phone: off shift; visits before ``until`` not yet started go to colleagues."""
     assert caregiver.id is not None
-    until, redone = await dispatch.report_absence(
+    until, redone = await report_absence(
         session=session,
         settings=settings,
         caregiver_id=caregiver.id,
@@ -143,7 +144,7 @@ async def list_offers(
 ) -> list[OfferPublic]:
     """The caller's open offers, soonest deadline first, each with what a caregiver judges it by: the elder as they
     would greet her (「王奶奶」), her street and community, the service, and the partner of a two-caregiver crew."""
-    offers = page.of(await dispatch.open_offers(session=session, caregiver=caregiver))
+    offers = page.of(await dispatch_offers.open_offers(session=session, caregiver=caregiver))
     return await _offers_public(session, caregiver, offers, english=prefers_english(http))
 
 
@@ -152,7 +153,9 @@ async def accept_offer(
     offer_id: PathId, session: SessionDep, settings: SettingsDep, caregiver: CurrentCaregiver
 ) -> AssignmentPublic:
     """Take the order (接单); 409 when someone else was faster, the offer lapsed, or the time is booked."""
-    request = await dispatch.accept_offer(session=session, settings=settings, offer_id=offer_id, caregiver=caregiver)
+    request = await dispatch_offers.accept_offer(
+        session=session, settings=settings, offer_id=offer_id, caregiver=caregiver
+    )
     return await _assignment(session, request, caregiver)
 
 
@@ -166,7 +169,7 @@ async def decline_offer(
     body: DeclineBody | None = None,
 ) -> OfferPublic:
     """Turn the order down (拒单); it goes to the next candidate."""
-    offer = await dispatch.decline_offer(
+    offer = await dispatch_offers.decline_offer(
         session=session, settings=settings, offer_id=offer_id, caregiver=caregiver, reason=body.reason if body else None
     )
     request = await session.get(ServiceRequest, offer.request_id)

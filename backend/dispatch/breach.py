@@ -34,7 +34,7 @@ from backend.dispatch import breach_model
 from backend.dispatch.breach_features import FEATURES, OrderFacts, gather, open_orders
 from backend.dispatch.breach_model import Estimate, Trained, predicted_times, rows_of, rule
 from backend.dispatch.models import BreachModel, BreachSnapshot, BreachWatch
-from backend.dispatch.service import dispatch_after_commit
+from backend.dispatch.rounds import dispatch_after_commit
 from backend.orders.models import RequestHistory, ServiceRequest, Status, Visit
 from backend.orders.sla import accept_due, arrive_due
 

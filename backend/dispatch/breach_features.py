@@ -2,7 +2,7 @@
 
 Read in a few queries for every open order at once: the order (age, priority, service, window, status), its offers in
 this dispatch (made, declined, lapsed, pending), the caregivers free and soon free near it by the dispatcher's own
-rules (``backend.dispatch.service.supply_near``), the queue waiting in its community, the hour, and how long the
+rules (``backend.dispatch.candidates.supply_near``), the queue waiting in its community, the hour, and how long the
 platform took to accept orders lately (its community's median over the last day, else the city's).
 """
 
@@ -20,8 +20,8 @@ from sqlmodel import col, select
 from backend.core.config import Settings
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
+from backend.dispatch.candidates import supply_near
 from backend.dispatch.models import Offer, OfferStatus
-from backend.dispatch.service import supply_near
 from backend.orders.models import RequestHistory, ServiceRequest, Status
 from backend.orders.sla import SlaKind, accept_due, arrive_due
 from backend.registry.models import Caregiver, Elder
@@ -115,14 +115,8 @@ async def open_orders(session: AsyncSession, *, limit: int = 5000) -> list[Servi
     return list(rows.scalars())
 
 
-async def gather(
-    session: AsyncSession, settings: Settings, orders: list[ServiceRequest], now: datetime
-) -> list[OrderFacts]:
-    """The features of each order whose SLA is still at stake."""
-    watched = [(r, stake) for r in orders if (stake := at_stake(r, settings, now)) is not None]
-    if not watched:
-        return []
-    ids = [r.id for r, _ in watched]
+async def _offers_this_dispatch(session: AsyncSession, ids: list[int | None]) -> dict[int, Counter[str]]:
+    """Each order's offers in its current dispatch, counted by status."""
     offers: dict[int, Counter[str]] = defaultdict(Counter)
     rows = await session.execute(
         select(Offer.request_id, Offer.status, Offer.created_at, ServiceRequest.dispatch_started_at)
@@ -132,6 +126,38 @@ async def gather(
     for request_id, status, made, started in rows.all():
         if started is None or made >= started:  # this dispatch's offers (an operator's redispatch starts afresh)
             offers[request_id][status] += 1
+    return offers
+
+
+def _order_values(
+    request: ServiceRequest, sla: SlaKind, due: datetime, now: datetime, made: Counter[str]
+) -> dict[str, float]:
+    """The features read from the order itself and its offers; the queue, the history and the supply come after."""
+    return {
+        "sla_accept": 1.0 if sla == "accept" else 0.0,
+        "minutes_left": (due - now).total_seconds() / 60,
+        "age_minutes": (now - request.created_at).total_seconds() / 60,
+        "priority": PRIORITY_CODE.get(request.priority, 0),
+        "booked": 1.0 if request.window_start is not None else 0.0,
+        "minutes_to_window": (
+            (request.window_start - now).total_seconds() / 60 if request.window_start is not None else 0.0
+        ),
+        "status": STATUS_CODE.get(Status(request.status), 4),
+        "offers": sum(made.values()),
+        "declined": made[OfferStatus.declined.value],
+        "lapsed": made[OfferStatus.expired.value] + made[OfferStatus.withdrawn.value],
+        "pending": made[OfferStatus.pending.value],
+    }
+
+
+async def gather(
+    session: AsyncSession, settings: Settings, orders: list[ServiceRequest], now: datetime
+) -> list[OrderFacts]:
+    """The features of each order whose SLA is still at stake."""
+    watched = [(r, stake) for r in orders if (stake := at_stake(r, settings, now)) is not None]
+    if not watched:
+        return []
+    offers = await _offers_this_dispatch(session, [r.id for r, _ in watched])
     elders = {
         e.id: e
         for e in (
@@ -149,21 +175,7 @@ async def gather(
     for request, (sla, due) in watched:
         assert request.id is not None
         elder = elders[request.elder_id]
-        made = offers[request.id]
-        values: dict[str, float] = {
-            "sla_accept": 1.0 if sla == "accept" else 0.0,
-            "minutes_left": (due - now).total_seconds() / 60,
-            "age_minutes": (now - request.created_at).total_seconds() / 60,
-            "priority": PRIORITY_CODE.get(request.priority, 0),
-            "booked": 1.0 if request.window_start is not None else 0.0,
-            "minutes_to_window": (
-                (request.window_start - now).total_seconds() / 60 if request.window_start is not None else 0.0
-            ),
-            "status": STATUS_CODE.get(Status(request.status), 4),
-            "offers": sum(made.values()),
-            "declined": made[OfferStatus.declined.value],
-            "lapsed": made[OfferStatus.expired.value] + made[OfferStatus.withdrawn.value],
-            "pending": made[OfferStatus.pending.value],
+        values: dict[str, float] = _order_values(request, sla, due, now, offers[request.id]) | {
             "queue": queue.get(request.community_id, 0),
             "hour": hour.hour + hour.minute / 60,
             "history_accept_minutes": area_minutes.get(request.community_id, city_minutes),

@@ -8,10 +8,11 @@ weighted Gini index of "actual share / fair share" (0: everyone gets exactly the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -61,42 +62,49 @@ def weighted_gini(values: list[float], weights: list[float]) -> float:
     return spread / (2 * total * total * mean)
 
 
+async def _active_providers(session: AsyncSession) -> Sequence[Row[int, str, int]]:
+    """Every active provider with the number of caregivers on its books."""
+    rows = await session.execute(
+        select(Provider.id, Provider.name, func.count(col(Caregiver.id)))
+        .join(Caregiver, col(Caregiver.provider_id) == col(Provider.id))
+        .where(col(Provider.active).is_(True))
+        .group_by(col(Provider.id), col(Provider.name))
+    )
+    return rows.all()
+
+
+async def _government_orders(session: AsyncSession, since: datetime) -> dict[int, int]:
+    """Per provider: the government-paid orders its caregivers took since ``since``."""
+    rows = await session.execute(
+        select(Caregiver.provider_id, func.count(col(ServiceRequest.id)))
+        .join(Caregiver, col(Caregiver.id) == col(ServiceRequest.assigned_caregiver_id))
+        .where(
+            col(ServiceRequest.paid_by) == Payer.government.value,
+            col(ServiceRequest.created_at) >= since,
+            col(ServiceRequest.status) != Status.cancelled.value,
+        )
+        .group_by(col(Caregiver.provider_id))
+    )
+    return dict(rows.all())
+
+
+async def _ratings(session: AsyncSession, since: datetime) -> dict[int, tuple[float, int]]:
+    """Per provider: the mean stars elders gave its caregivers' visits since ``since``, and how many ratings."""
+    rows = await session.execute(
+        select(Caregiver.provider_id, func.avg(col(Visit.rating)), func.count(col(Visit.rating)))
+        .join(Caregiver, col(Caregiver.id) == col(Visit.caregiver_id))
+        .where(col(Visit.rated_at) >= since)
+        .group_by(col(Caregiver.provider_id))
+    )
+    return {pid: (float(mean), int(n)) for pid, mean, n in rows.all()}
+
+
 async def provider_fairness(*, session: AsyncSession, settings: Settings, now: datetime | None = None) -> Fairness:
     """Every active provider's share of government-paid orders in the window, and the spread."""
     since = (now or utcnow()) - timedelta(days=settings.fairness_days)
-    providers = (
-        await session.execute(
-            select(Provider.id, Provider.name, func.count(col(Caregiver.id)))
-            .join(Caregiver, col(Caregiver.provider_id) == col(Provider.id))
-            .where(col(Provider.active).is_(True))
-            .group_by(col(Provider.id), col(Provider.name))
-        )
-    ).all()
-    taken = dict(
-        (
-            await session.execute(
-                select(Caregiver.provider_id, func.count(col(ServiceRequest.id)))
-                .join(Caregiver, col(Caregiver.id) == col(ServiceRequest.assigned_caregiver_id))
-                .where(
-                    col(ServiceRequest.paid_by) == Payer.government.value,
-                    col(ServiceRequest.created_at) >= since,
-                    col(ServiceRequest.status) != Status.cancelled.value,
-                )
-                .group_by(col(Caregiver.provider_id))
-            )
-        ).all()
-    )
-    ratings = {
-        pid: (float(mean), int(n))
-        for pid, mean, n in (
-            await session.execute(
-                select(Caregiver.provider_id, func.avg(col(Visit.rating)), func.count(col(Visit.rating)))
-                .join(Caregiver, col(Caregiver.id) == col(Visit.caregiver_id))
-                .where(col(Visit.rated_at) >= since)
-                .group_by(col(Caregiver.provider_id))
-            )
-        ).all()
-    }
+    providers = await _active_providers(session)
+    taken = await _government_orders(session, since)
+    ratings = await _ratings(session, since)
     weights: dict[int, float] = {}
     for pid, _name, caregivers in providers:
         mean, n = ratings.get(pid, (NEUTRAL_RATING, 0))

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from backend.access.deps import AbsenceReporter, CurrentUser, OperatorUser
 from backend.core.deps import SessionDep, SettingsDep
 from backend.core.schemas import PathId
-from backend.dispatch import service
+from backend.dispatch import manual
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.schemas import AbsenceBody, AbsencePublic, FairnessPublic, ProviderSharePublic
 from backend.orders.lifecycle import Actor
@@ -51,7 +51,7 @@ async def report_absence(
 ) -> AbsencePublic:
     """The caregiver called in sick (请假): their visits not yet started go to other caregivers (the hotline, their
     provider's admin)."""
-    until, redone = await service.report_absence(
+    until, redone = await manual.report_absence(
         session=session,
         settings=settings,
         caregiver_id=caregiver_id,

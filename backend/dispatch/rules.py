@@ -88,6 +88,18 @@ def hard_rules(
     query); None when cover is not required. ``calendar_day``: what kind of day the visit's day is (a public
     holiday, an adjusted working day), for the rosters; None: a plain day of the week.
     """
+    start, end = needed_span(request, service_type, now)
+    day = start.astimezone(LOCAL_TZ).date()
+    return [
+        *_provider_rules(request, covered, day),
+        *_personal_rules(request, elder, service_type),
+        *_time_rules(request, now, start, end, waiting=waiting, calendar_day=calendar_day),
+        *_order_rules(request),
+    ]
+
+
+def _provider_rules(request: ServiceRequest, covered: Collection[int] | None, day: date) -> list[Rule]:
+    """Her provider: active, insured on the visit's day, serving the elder's community, offering the service."""
     provider = col(Caregiver.provider_id)
     provider_active = select(Provider.id).where(col(Provider.active).is_(True))
     serves_area = select(ProviderCommunity.provider_id).where(
@@ -96,46 +108,6 @@ def hard_rules(
     offers_service = select(ProviderService.provider_id).where(
         col(ProviderService.service_type) == request.service_type
     )
-    skilled = exists().where(
-        col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
-        col(CaregiverSkill.service_type) == request.service_type,
-    )
-    start, end = needed_span(request, service_type, now)
-    day = start.astimezone(LOCAL_TZ).date()
-    scheduled = is_scheduled(request, now)
-    # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
-    emergency = request.priority == Priority.emergency
-    # Serving or on the way now, or holding an order to serve now (one booked for later does not count).
-    # The rules about her other orders never count this one: holding it is ``on_this_order``.
-    busy = exists().where(
-        or_(
-            col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
-            col(ServiceRequest.partner_caregiver_id) == col(Caregiver.id),
-        ),
-        col(ServiceRequest.id) != request.id,
-        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
-        or_(
-            col(ServiceRequest.status) != Status.accepted.value,
-            col(ServiceRequest.window_start).is_(None),
-            col(ServiceRequest.window_start) < end if not emergency else false(),
-        ),
-    )
-    open_offer = exists().where(
-        col(Offer.caregiver_id) == col(Caregiver.id),
-        col(Offer.status) == OfferStatus.pending.value,
-        col(Offer.request_id) != request.id,
-    )
-    # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
-    declined = exists().where(
-        col(Offer.caregiver_id) == col(Caregiver.id),
-        col(Offer.request_id) == request.id,
-        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
-        col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
-    )
-    blocked = exists().where(
-        col(BlockedCaregiver.elder_id) == elder.id, col(BlockedCaregiver.caregiver_id) == col(Caregiver.id)
-    )
-    same_gender = service_type.personal_care and elder.same_gender_care
     return [
         Rule(
             "provider_inactive",
@@ -161,6 +133,20 @@ def hard_rules(
             "their provider does not offer this service",
             provider.in_(offers_service),
         ),
+    ]
+
+
+def _personal_rules(request: ServiceRequest, elder: Elder, service_type: ServiceType) -> list[Rule]:
+    """She herself: skilled for the service, not blocked by the elder, of the gender the elder asked for."""
+    skilled = exists().where(
+        col(CaregiverSkill.caregiver_id) == col(Caregiver.id),
+        col(CaregiverSkill.service_type) == request.service_type,
+    )
+    blocked = exists().where(
+        col(BlockedCaregiver.elder_id) == elder.id, col(BlockedCaregiver.caregiver_id) == col(Caregiver.id)
+    )
+    same_gender = service_type.personal_care and elder.same_gender_care
+    return [
         Rule("lacks_skill", "不具备该项服务技能", "lacks the skill", skilled),
         Rule("blocked_by_elder", "老人或家属要求不再派此护理员", "the elder asked not to be sent them", ~blocked),
         Rule(
@@ -169,6 +155,48 @@ def hard_rules(
             "the elder asked for a caregiver of their own gender for this service",
             col(Caregiver.gender) == elder.gender if same_gender else true(),
         ),
+    ]
+
+
+def _busy(request: ServiceRequest, end: datetime, *, emergency: bool) -> ColumnElement[bool]:
+    """Serving or on the way now, or holding an order to serve now (one booked for later does not count).
+
+    The rules about her other orders never count this one: holding it is ``on_this_order``.
+    """
+    return exists().where(
+        or_(
+            col(ServiceRequest.assigned_caregiver_id) == col(Caregiver.id),
+            col(ServiceRequest.partner_caregiver_id) == col(Caregiver.id),
+        ),
+        col(ServiceRequest.id) != request.id,
+        col(ServiceRequest.status).in_([s.value for s in ACTIVE_STATUSES]),
+        or_(
+            col(ServiceRequest.status) != Status.accepted.value,
+            col(ServiceRequest.window_start).is_(None),
+            col(ServiceRequest.window_start) < end if not emergency else false(),
+        ),
+    )
+
+
+def _time_rules(
+    request: ServiceRequest,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    *,
+    waiting: bool,
+    calendar_day: Day | None,
+) -> list[Rule]:
+    """Her time: on shift (or rostered), not busy, not booked for an overlapping visit, no other open offer."""
+    scheduled = is_scheduled(request, now)
+    # An emergency goes first: a visit booked for a window that has not begun gives way (to a colleague).
+    emergency = request.priority == Priority.emergency
+    open_offer = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.status) == OfferStatus.pending.value,
+        col(Offer.request_id) != request.id,
+    )
+    return [
         Rule(
             "off_shift",
             "不在班" if not scheduled else "预约时段不在排班内",
@@ -181,7 +209,12 @@ def hard_rules(
             if scheduled
             else col(Caregiver.on_shift).is_(True),
         ),
-        Rule("busy", "正在服务其他工单", "serving another order", true() if scheduled else ~busy),
+        Rule(
+            "busy",
+            "正在服务其他工单",
+            "serving another order",
+            true() if scheduled else ~_busy(request, end, emergency=emergency),
+        ),
         Rule(
             "booked",
             "该时段已有预约服务",
@@ -192,6 +225,19 @@ def hard_rules(
             ),
         ),
         Rule("has_open_offer", "有待回复的其他派单", "has another open offer", ~open_offer),
+    ]
+
+
+def _order_rules(request: ServiceRequest) -> list[Rule]:
+    """This order: she is not on it already, and has not said no to it (or let it lapse) in this dispatch."""
+    # Who already said no (or let it lapse) in this dispatch; an operator's redispatch starts afresh.
+    declined = exists().where(
+        col(Offer.caregiver_id) == col(Caregiver.id),
+        col(Offer.request_id) == request.id,
+        col(Offer.status).in_([OfferStatus.declined.value, OfferStatus.expired.value]),
+        col(Offer.created_at) >= (request.dispatch_started_at or request.created_at),
+    )
+    return [
         Rule(
             ON_THIS_ORDER,
             "已在本单中（已派给其本人或已接单）",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from backend.core.db import utcnow
 from backend.core.jobs import task
 from backend.core.runtime import Runtime
-from backend.dispatch import breach, service, waiting
+from backend.dispatch import breach, offers, rounds, waiting
 from backend.orders.models import Status
 
 
@@ -14,7 +14,7 @@ from backend.orders.models import Status
 async def run_round(runtime: Runtime, request_id: int) -> None:
     """Offer the order to its next candidate(s), or escalate it."""
     async with runtime.unit_of_work() as session:
-        await service.run_round(session=session, settings=runtime.settings, request_id=request_id)
+        await rounds.run_round(session=session, settings=runtime.settings, request_id=request_id)
 
 
 @task("dispatch.wake_waiting")
@@ -25,7 +25,7 @@ async def wake_waiting(runtime: Runtime, caregiver_id: int) -> list[int]:
         woken = await waiting.waiting_for(session=session, settings=runtime.settings, caregiver_id=caregiver_id)
     for request_id in woken:  # a round is idempotent: one under way for the order at once makes nothing twice
         async with runtime.unit_of_work() as session:
-            request = await service.run_round(session=session, settings=runtime.settings, request_id=request_id)
+            request = await rounds.run_round(session=session, settings=runtime.settings, request_id=request_id)
             if request is not None and request.status == Status.offered:
                 break
     return woken
@@ -35,7 +35,7 @@ async def wake_waiting(runtime: Runtime, caregiver_id: int) -> list[int]:
 async def run_batch(runtime: Runtime) -> None:
     """Match the orders waiting for an offer jointly (the batching window has passed)."""
     async with runtime.unit_of_work() as session:
-        await service.run_batch(session=session, settings=runtime.settings)
+        await rounds.run_batch(session=session, settings=runtime.settings)
 
 
 @task("dispatch.sweep_deadlines")
@@ -43,19 +43,19 @@ async def sweep_deadlines(runtime: Runtime) -> int:
     """Expire lapsed offers, escalate late emergencies, restart lost rounds: one short transaction per order."""
     now = utcnow()
     async with runtime.sessions() as session:
-        lapsed = await service.orders_with_lapsed_offers(session=session, now=now)
-        late = await service.late_emergencies(session=session, settings=runtime.settings, now=now)
+        lapsed = await offers.orders_with_lapsed_offers(session=session, now=now)
+        late = await offers.late_emergencies(session=session, settings=runtime.settings, now=now)
     expired = 0
     for request_id in lapsed:
         async with runtime.unit_of_work() as session:
-            expired += await service.expire_offers_of(
+            expired += await offers.expire_offers_of(
                 session=session, settings=runtime.settings, request_id=request_id, now=now
             )
     for request_id in late:
         async with runtime.unit_of_work() as session:
-            await service.escalate_late_emergency(session=session, settings=runtime.settings, request_id=request_id)
+            await offers.escalate_late_emergency(session=session, settings=runtime.settings, request_id=request_id)
     async with runtime.unit_of_work() as session:
-        await service.restart_stalled(session=session, settings=runtime.settings, now=now)
+        await rounds.restart_stalled(session=session, settings=runtime.settings, now=now)
     return expired
 
 

@@ -1,7 +1,7 @@
 """Orders waiting for a caregiver, woken the moment one becomes free.
 
 An order whose nearby caregivers were all busy, or all holding other offers, stays dispatching without an offer
-(``service._worth_waiting``), marked ``waiting_since``. Instead of waiting for a sweep, it gets its next round as
+(``rounds._worth_waiting``), marked ``waiting_since``. Instead of waiting for a sweep, it gets its next round as
 soon as a caregiver who could serve it becomes free: she declines or lets an offer lapse, another caregiver's
 acceptance withdraws hers, she checks out of a visit, the order she held is cancelled, or her shift starts. The
 batches leave it out meanwhile, and the stall sweep looks at it only every ``waiting_recheck_seconds``.

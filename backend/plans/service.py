@@ -34,7 +34,7 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.offload import compute
-from backend.dispatch.service import dispatch_after_commit
+from backend.dispatch.rounds import dispatch_after_commit
 from backend.orders.lifecycle import Actor, lock_request, record_creation, transition
 from backend.orders.models import Payer, ServiceRequest, Status
 from backend.planning import hhcrsp

@@ -11,7 +11,9 @@ from backend.core.deps import RuntimeDep, SessionDep, SettingsDep
 from backend.core.i18n import prefers_english
 from backend.core.paging import Page, Paged, Whole, paging
 from backend.core.schemas import QueryId
-from backend.dispatch import service as dispatch
+from backend.dispatch import candidates as search
+from backend.dispatch.manual import assign_by_hand
+from backend.dispatch.offers import offers_of
 from backend.dispatch.schemas import OfferRecord, score_terms
 from backend.emergency.schemas import SosBody, SosResult
 from backend.orders.lifecycle import Actor
@@ -121,7 +123,7 @@ async def candidates(
 ) -> list[CandidatePublic]:
     """Who the dispatcher would ask now, ranked by score, each with the score's terms in plain words."""
     english = prefers_english(http)
-    found = page.of(await dispatch.find_candidates(session, request, settings))
+    found = page.of(await search.find_candidates(session, request, settings))
     return [
         CandidatePublic(
             caregiver_id=c.caregiver_id,
@@ -144,7 +146,7 @@ async def offers(
 ) -> list[OfferRecord]:
     """Every offer made for this order, oldest first, with how each caregiver ranked and why."""
     english = prefers_english(http)
-    rows = page.of(await dispatch.offers_of(session=session, request_id=request.id))  # type: ignore[arg-type]
+    rows = page.of(await offers_of(session=session, request_id=request.id))  # type: ignore[arg-type]
     return [
         OfferRecord(
             id=offer.id,
@@ -177,7 +179,7 @@ async def nearby_caregivers(
 ) -> list[NearbyCaregiverPublic]:
     """The ``limit`` caregivers nearest the elder and, for each, which rule keeps them from this order (为何不能派)."""
     english = prefers_english(http)
-    found = await dispatch.nearby_caregivers(session, request, settings, radius_km=radius_km, serving_only=serving_only)
+    found = await search.nearby_caregivers(session, request, settings, radius_km=radius_km, serving_only=serving_only)
     return [
         NearbyCaregiverPublic(
             caregiver_id=n.caregiver_id,
@@ -197,7 +199,7 @@ async def assign(
     request: VisibleRequest, body: AssignBody, session: SessionDep, settings: SettingsDep, user: OperatorUser
 ) -> RequestPublic:
     """Assign an order to a caregiver by hand (the operator reached them)."""
-    assigned = await dispatch.assign_by_hand(
+    assigned = await assign_by_hand(
         session=session,
         settings=settings,
         request_id=request.id,  # type: ignore[arg-type]

@@ -30,7 +30,8 @@ from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.core.lookups import referenced
 from backend.core.paging import Page
-from backend.dispatch.service import dispatch_after_commit, withdraw_other_offers
+from backend.dispatch.offers import withdraw_other_offers
+from backend.dispatch.rounds import dispatch_after_commit
 from backend.dispatch.waiting import caregivers_freed
 from backend.emergency import service as ladder
 from backend.emergency.models import LadderStep

@@ -34,7 +34,7 @@ from backend.core.errors import DomainError
 from backend.core.geo import distance_m
 from backend.core.jobs import REGISTRY
 from backend.core.runtime import Runtime
-from backend.dispatch import service as dispatch
+from backend.dispatch import offers
 from backend.dispatch.fairness import provider_fairness
 from backend.dispatch.models import Offer, OfferStatus
 from backend.orders.models import Payer, Priority, ServiceRequest, Status
@@ -332,7 +332,7 @@ class Simulation:
             assert caregiver is not None
             if not accept:
                 self.declines += 1
-                await dispatch.decline_offer(
+                await offers.decline_offer(
                     session=session,
                     settings=runtime.settings,
                     offer_id=offer_id,
@@ -340,7 +340,7 @@ class Simulation:
                     reason="模拟拒单",
                 )
                 return
-            request = await dispatch.accept_offer(
+            request = await offers.accept_offer(
                 session=session, settings=runtime.settings, offer_id=offer_id, caregiver=caregiver
             )
         assert request.id is not None

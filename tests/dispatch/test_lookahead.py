@@ -11,7 +11,7 @@ from backend.core.config import Settings
 from backend.core.db import local_today, utcnow
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
-from backend.dispatch import service
+from backend.dispatch.candidates import find_candidates
 from backend.insurance.seed import insure_providers
 from backend.orders.models import ServiceRequest, Status
 from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, ProviderCommunity, ProviderService
@@ -114,8 +114,8 @@ async def test_a_booked_visit_goes_to_who_will_be_next_door_not_to_who_is_neares
         stored = await session.get(ServiceRequest, order.id)
         chosen = await session.get(Caregiver, later_next_door)
         assert stored is not None and chosen is not None
-        greedy = await service.find_candidates(session, stored, settings(None))
-        ahead = await service.find_candidates(session, stored, settings("lookahead"))
+        greedy = await find_candidates(session, stored, settings(None))
+        ahead = await find_candidates(session, stored, settings("lookahead"))
         # Her calendar holds the visit from when she sets off from next door (2 min before), not from 6 km away.
         now_span = await span_of(session, settings(None), stored, chosen)
         ahead_span = await span_of(session, settings("lookahead"), stored, chosen)

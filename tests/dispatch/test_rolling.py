@@ -18,7 +18,7 @@ from backend.core.db import local_today, set_clock
 from backend.core.events import ChannelEvent
 from backend.core.i18n import LOCAL_TZ
 from backend.core.runtime import Runtime
-from backend.dispatch import service as dispatch
+from backend.dispatch.manual import report_absence
 from backend.dispatch.models import Offer, OfferStatus
 from backend.orders.lifecycle import Actor
 from backend.orders.models import RequestHistory, ServiceRequest, Status
@@ -251,7 +251,7 @@ async def test_a_visit_she_sets_off_for_soon_stays_with_her(ahead: Runtime) -> N
 async def test_a_sick_call_and_a_cancellation_ask_for_a_re_plan_of_the_provider(ahead: Runtime) -> None:
     town = await crossed(ahead)
     async with ahead.unit_of_work() as session:
-        await dispatch.report_absence(
+        await report_absence(
             session=session,
             settings=ahead.settings,
             caregiver_id=town.west,
@@ -275,7 +275,7 @@ async def test_greedy_and_batched_never_re_plan(runtime: Runtime, clock: None) -
     runtime.jobs, kept = recorded, runtime.jobs  # type: ignore[assignment]
     try:
         async with runtime.unit_of_work() as session:
-            await dispatch.report_absence(
+            await report_absence(
                 session=session,
                 settings=runtime.settings,
                 caregiver_id=town.west,

@@ -9,7 +9,7 @@ from backend.calendars.models import CaregiverBooking
 from backend.core.config import Settings
 from backend.core.db import local_today, utcnow
 from backend.core.runtime import Runtime
-from backend.dispatch import service
+from backend.dispatch.candidates import find_candidates, nearby_caregivers
 from backend.dispatch.models import Offer, OfferStatus
 from backend.insurance.seed import insure_providers
 from backend.orders.models import ServiceRequest, Status
@@ -161,13 +161,13 @@ async def test_each_hard_rule_alone_keeps_a_caregiver_from_the_order(runtime: Ru
     async with runtime.sessions() as session:
         stored = await session.get(ServiceRequest, request.id)
         assert stored is not None
-        nearby = await service.nearby_caregivers(session, stored, settings, radius_km=2)
+        nearby = await nearby_caregivers(session, stored, settings, radius_km=2)
         seen = {n.caregiver_id: [rule.code for rule in n.failed] for n in nearby if n.caregiver_id in expected}
         assert seen == expected
         here = {n.caregiver_id: (n.on_order, [rule.code for rule in n.failed]) for n in nearby}
         assert here[offered_here] == ("offered", []) and here[crew_here] == ("crew", [])
         assert {n.on_order for n in nearby if n.caregiver_id in expected} == {None}
-        candidates = await service.find_candidates(session, stored, settings)
+        candidates = await find_candidates(session, stored, settings)
         assert [c.caregiver_id for c in candidates if c.caregiver_id in (*expected, offered_here, crew_here)] == [
             cid for cid, codes in expected.items() if not codes
         ]

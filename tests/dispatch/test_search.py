@@ -13,7 +13,7 @@ from backend.core.config import Settings
 from backend.core.db import utcnow
 from backend.core.geo import covering_cells, distance_m, h3_cells
 from backend.core.runtime import Runtime
-from backend.dispatch import service
+from backend.dispatch import candidates
 from backend.insurance.seed import insure_providers
 from backend.orders.models import ServiceRequest
 from backend.registry.models import Caregiver, CaregiverSkill, Provider, ProviderCommunity, ProviderService
@@ -105,19 +105,19 @@ async def test_widening_ring_by_ring_finds_what_a_full_scan_finds(
 
     async def ranking(limit: int) -> list[tuple[int, float]]:
         async with runtime.sessions() as session:
-            found = await service.find_candidates(session, request, settings, limit=limit)
+            found = await candidates.find_candidates(session, request, settings, limit=limit)
         return [(c.caregiver_id, c.score) for c in found]
 
     rings: list[float] = []
-    near = service._caregivers_near
+    near = candidates.caregivers_near
     monkeypatch.setattr(
-        service,
-        "_caregivers_near",
+        candidates,
+        "caregivers_near",
         lambda elder, radius, *a, **kw: rings.append(radius) or near(elder, radius, *a, **kw),
     )
     widened = {limit: await ranking(limit) for limit in (1, 6, 20, 200)}
-    assert rings.count(2_000.0) == 4 and len(rings) < 4 * len(service.search_radii(settings))  # stopped early
-    monkeypatch.setattr(service, "search_radii", lambda s, r=None: [(r or s.candidate_radius_km) * 1000])
+    assert rings.count(2_000.0) == 4 and len(rings) < 4 * len(candidates.search_radii(settings))  # stopped early
+    monkeypatch.setattr(candidates, "search_radii", lambda s, r=None: [(r or s.candidate_radius_km) * 1000])
     for limit, found in widened.items():
         full = await ranking(limit)
         assert found == full, limit
