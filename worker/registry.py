@@ -13,6 +13,7 @@ import backend.emergency.tasks
 import backend.feedback.tasks
 import backend.insurance.tasks
 import backend.notifications.tasks
+import backend.plans.handlers
 import backend.plans.tasks
 import backend.settlement.tasks
 import backend.simulation.tasks  # noqa: F401

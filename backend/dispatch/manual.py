@@ -12,17 +12,18 @@ from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import book, crew_of
 from backend.core.config import Settings
 from backend.core.db import utcnow
+from backend.core.domain_events import publish
 from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.events import emit
 from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 from backend.dispatch.candidates import rules_for
+from backend.dispatch.events import CaregiverDayChanged
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.offers import close_offer, free_seat, hand_back, join_crew, make_room
 from backend.dispatch.rounds import after_offer_closed, offer_payload
 from backend.orders.lifecycle import Actor, check_transition, lock_request
 from backend.orders.models import ServiceRequest, Status
-from backend.plans.triggers import replan_after
 from backend.registry.absences import record_absence
 from backend.registry.models import Caregiver, CaregiverSkill, Elder
 
@@ -186,5 +187,5 @@ async def report_absence(
     await record_absence(
         session=session, caregiver_id=caregiver_id, at=now, until=until, reason=reason, reported_by=reported_by.role
     )
-    await replan_after(session, [caregiver_id], "absence")
+    await publish(session, CaregiverDayChanged((caregiver_id,), "absence"))
     return until, redone

@@ -15,14 +15,15 @@ from backend.access.changes import caregivers_access_changed
 from backend.calendars.service import book, crew_of, movable_overlapping, release, span_of
 from backend.core.config import Settings
 from backend.core.db import utcnow
+from backend.core.domain_events import publish
 from backend.core.errors import Conflict, NotFound
 from backend.core.events import emit
+from backend.dispatch.events import CaregiverDayChanged
 from backend.dispatch.models import Offer, OfferStatus
 from backend.dispatch.rounds import DISPATCHER, after_offer_closed, dispatch_after_commit, needed
 from backend.dispatch.waiting import caregivers_freed
 from backend.orders.lifecycle import Actor, check_transition, lock_request, request_channels, transition
 from backend.orders.models import Priority, ServiceRequest, Status
-from backend.plans.triggers import replan_after
 from backend.registry.models import Caregiver
 
 SCHEDULER = Actor.system("scheduler")
@@ -252,7 +253,7 @@ async def make_room(session: AsyncSession, settings: Settings, request: ServiceR
         why = f"护理员 {caregiver.name} 赶赴紧急工单 #{request.id}，本次上门改派同事"
         await hand_back(session, settings, other, caregiver.id, reason=why)  # type: ignore[arg-type]
     if moved:
-        await replan_after(session, [caregiver.id], "emergency")
+        await publish(session, CaregiverDayChanged((caregiver.id,), "emergency"))  # type: ignore[arg-type]
 
 
 async def hand_back(
