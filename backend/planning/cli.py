@@ -7,9 +7,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 plan_app = typer.Typer(help="Plan caregiver routes.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
@@ -75,10 +79,6 @@ def bench_planner(
 ) -> None:
     """Run the planner on the benchmark instances and compare with the reference costs."""
     from rich.console import Console
-    from rich.table import Table
-
-    from backend.planning.hhcrsp import load_instance, validate
-    from backend.planning.solver import solve
 
     folder = data or default_data_dir()
     ref_file = folder / "reference_costs.csv"
@@ -90,6 +90,24 @@ def bench_planner(
         refs = {row["instance"]: float(row["total_cost"]) for row in csv.DictReader(fh)}
     names = sorted((n for n in refs if _size_of(n) in wanted), key=lambda n: (_size_of(n), _size_of_index(n)))
     console = Console()
+    rows = _run_instances(console, folder, names, refs, time_limit, seed)
+    console.print(_summary(rows, wanted))
+    if rows:
+        with out.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _run_instances(
+    console: Console, folder: Path, names: list[str], refs: dict[str, float], time_limit: float, seed: int
+) -> list[dict[str, str | float | int | bool]]:
+    """Solve and validate each named instance, printing a line each and then the table; one row per instance."""
+    from rich.table import Table
+
+    from backend.planning.hhcrsp import load_instance, validate
+    from backend.planning.solver import solve
+
     table = Table(title=f"HHCRSP planner, {time_limit:g} s per instance")
     for col in ("instance", "cost", "reference", "ratio", "seconds", "feasible"):
         table.add_column(col, justify="left" if col == "instance" else "right", no_wrap=True)
@@ -117,6 +135,13 @@ def bench_planner(
         )
         console.print(f"{name}: cost {report.cost:.3f} ratio {ratio:.4f} feasible {report.feasible}")
     console.print(table)
+    return rows
+
+
+def _summary(rows: list[dict[str, str | float | int | bool]], wanted: set[int]) -> Table:
+    """Mean cost ratio and feasible count per instance size."""
+    from rich.table import Table
+
     summary = Table(title="Mean cost ratio per size")
     for col in ("size", "instances", "mean ratio", "feasible"):
         summary.add_column(col, justify="right")
@@ -126,12 +151,7 @@ def bench_planner(
             mean = sum(float(r["ratio"]) for r in group) / len(group)
             feasible = sum(1 for r in group if r["feasible"])
             summary.add_row(str(size), str(len(group)), f"{mean:.4f}", f"{feasible}/{len(group)}")
-    console.print(summary)
-    if rows:
-        with out.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+    return summary
 
 
 def _size_of_index(name: str) -> int:

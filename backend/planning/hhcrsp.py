@@ -238,97 +238,123 @@ def write_solution(solution: Solution, path: str | Path) -> None:
 
 def validate(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE) -> Report:
     """Recompute feasibility and cost of `solution` from the raw instance data."""
-    violations: list[str] = []
+    tally = _Tally()
     pidx = instance.patient_index()
-    patients = instance.patients
     caregivers = {c.id: c for c in instance.caregivers}
-    dist = instance.distances
     seen_caregivers: set[str] = set()
-    # (patient, service) -> list of (caregiver, start)
-    performed: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    distance = 0.0
-    total_tard = 0.0
-    max_tard = 0.0
-    outside: dict[str, list[str]] = {}
     for route in solution.routes:
         cg = caregivers.get(route.caregiver)
         if cg is None:
-            violations.append(f"unknown caregiver {route.caregiver}")
+            tally.violations.append(f"unknown caregiver {route.caregiver}")
             continue
         if route.caregiver in seen_caregivers:
-            violations.append(f"caregiver {route.caregiver} has more than one route")
+            tally.violations.append(f"caregiver {route.caregiver} has more than one route")
         seen_caregivers.add(route.caregiver)
-        shift_start, shift_end = cg.shift or (0.0, math.inf)
-        node, ready = cg.origin, shift_start  # set off (from the office) at the shift start (time 0 without one)
-        for v in route.visits:
-            where = f"{route.caregiver}/{v.patient}/{v.service}"
-            i = pidx.get(v.patient)
-            if i is None:
-                violations.append(f"{where}: unknown patient")
-                continue
-            patient = patients[i]
-            req = next((r for r in patient.requirements if r.service == v.service), None)
-            if req is None:
-                violations.append(f"{where}: service not required by patient")
-                continue
-            if v.service not in cg.abilities:
-                violations.append(f"{where}: caregiver lacks ability {v.service}")
-            if route.caregiver in patient.excluded:
-                violations.append(f"{where}: caregiver excluded for this patient")
-            performed.setdefault((v.patient, v.service), []).append((route.caregiver, v.arrival))
-            travel = dist[node][i + 1]
-            distance += travel
-            if v.arrival < patient.earliest - tol:
-                violations.append(f"{where}: start {v.arrival:.3f} before window opens at {patient.earliest:.3f}")
-            if v.arrival < ready + travel - tol:
-                violations.append(f"{where}: start {v.arrival:.3f} earlier than reachable at {ready + travel:.3f}")
-            if abs(v.departure - (v.arrival + req.duration)) > tol:
-                violations.append(f"{where}: departure {v.departure:.3f} != start + duration {req.duration:.3f}")
-            end = v.arrival + req.duration
-            early, late = v.arrival < shift_start - tol, end > shift_end + tol
-            if early:
-                violations.append(f"{where}: start {v.arrival:.3f} before shift starts at {shift_start:.3f}")
-            if late:
-                violations.append(f"{where}: end {end:.3f} after shift ends at {shift_end:.3f}")
-            if early or late:
-                outside.setdefault(route.caregiver, []).append(v.patient)
-            tard = max(0.0, v.arrival - patient.latest)
-            total_tard += tard
-            max_tard = max(max_tard, tard)
-            node, ready = i + 1, end
-        if cg.returns:
-            distance += dist[node][0]
-    for patient in patients:
-        starts: list[float | None] = []
-        for req in patient.requirements:
-            done = performed.get((patient.id, req.service), [])
-            if not done:
-                violations.append(f"{patient.id}/{req.service}: service missing")
-            elif len(done) > 1:
-                violations.append(f"{patient.id}/{req.service}: service performed {len(done)} times")
-            starts.append(done[0][1] if len(done) == 1 else None)
-        if len(starts) == 2 and all(len(performed.get((patient.id, r.service), [])) == 1 for r in patient.requirements):
-            who = {performed[(patient.id, r.service)][0][0] for r in patient.requirements}
-            if len(who) == 1:
-                violations.append(f"{patient.id}: both services performed by the same caregiver {who.pop()}")
-        sync = patient.sync
-        if sync is None or len(starts) != 2:
+        _check_route(instance, pidx, cg, route, tol, tally)
+    for patient in instance.patients:
+        _check_patient(patient, tally.performed, tol, tally.violations)
+    return Report(tally.violations, tally.distance, tally.total_tard, tally.max_tard, tally.outside)
+
+
+@dataclass
+class _Tally:
+    """What `validate` adds up over the routes."""
+
+    violations: list[str] = field(default_factory=list)
+    # (patient, service) -> list of (caregiver, start)
+    performed: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
+    outside: dict[str, list[str]] = field(default_factory=dict)
+    distance: float = 0.0
+    total_tard: float = 0.0
+    max_tard: float = 0.0
+
+
+def _check_route(
+    instance: Instance, pidx: dict[str, int], cg: Caregiver, route: Route, tol: float, tally: _Tally
+) -> None:
+    """Check the visits of one caregiver's route in order, adding up its travel and tardiness."""
+    violations = tally.violations
+    shift_start, shift_end = cg.shift or (0.0, math.inf)
+    node, ready = cg.origin, shift_start  # set off (from the office) at the shift start (time 0 without one)
+    for v in route.visits:
+        where = f"{route.caregiver}/{v.patient}/{v.service}"
+        i = pidx.get(v.patient)
+        if i is None:
+            violations.append(f"{where}: unknown patient")
             continue
-        first, second = starts
-        if first is None or second is None:
+        patient = instance.patients[i]
+        req = next((r for r in patient.requirements if r.service == v.service), None)
+        if req is None:
+            violations.append(f"{where}: service not required by patient")
             continue
-        if sync.kind == "simultaneous":
-            if abs(first - second) > tol:
-                violations.append(f"{patient.id}: simultaneous services start at {first:.3f} and {second:.3f}")
-        elif sync.kind == "sequential":
-            gap = second - first
-            if gap < sync.min_gap - tol or gap > sync.max_gap + tol:
-                violations.append(
-                    f"{patient.id}: sequential gap {gap:.3f} outside [{sync.min_gap:g}, {sync.max_gap:g}]"
-                )
-        else:
-            violations.append(f"{patient.id}: unknown synchronisation {sync.kind}")
-    return Report(violations, distance, total_tard, max_tard, outside)
+        if v.service not in cg.abilities:
+            violations.append(f"{where}: caregiver lacks ability {v.service}")
+        if route.caregiver in patient.excluded:
+            violations.append(f"{where}: caregiver excluded for this patient")
+        tally.performed.setdefault((v.patient, v.service), []).append((route.caregiver, v.arrival))
+        travel = instance.distances[node][i + 1]
+        tally.distance += travel
+        if v.arrival < patient.earliest - tol:
+            violations.append(f"{where}: start {v.arrival:.3f} before window opens at {patient.earliest:.3f}")
+        if v.arrival < ready + travel - tol:
+            violations.append(f"{where}: start {v.arrival:.3f} earlier than reachable at {ready + travel:.3f}")
+        if abs(v.departure - (v.arrival + req.duration)) > tol:
+            violations.append(f"{where}: departure {v.departure:.3f} != start + duration {req.duration:.3f}")
+        end = v.arrival + req.duration
+        _check_shift(route.caregiver, v, where, end, (shift_start, shift_end), tol, tally)
+        tard = max(0.0, v.arrival - patient.latest)
+        tally.total_tard += tard
+        tally.max_tard = max(tally.max_tard, tard)
+        node, ready = i + 1, end
+    if cg.returns:
+        tally.distance += instance.distances[node][0]
+
+
+def _check_shift(
+    caregiver: str, v: Visit, where: str, end: float, shift: tuple[float, float], tol: float, tally: _Tally
+) -> None:
+    """A visit that starts before the caregiver's shift or ends after it: a violation, and named in `outside`."""
+    shift_start, shift_end = shift
+    early, late = v.arrival < shift_start - tol, end > shift_end + tol
+    if early:
+        tally.violations.append(f"{where}: start {v.arrival:.3f} before shift starts at {shift_start:.3f}")
+    if late:
+        tally.violations.append(f"{where}: end {end:.3f} after shift ends at {shift_end:.3f}")
+    if early or late:
+        tally.outside.setdefault(caregiver, []).append(v.patient)
+
+
+def _check_patient(
+    patient: Patient, performed: dict[tuple[str, str], list[tuple[str, float]]], tol: float, violations: list[str]
+) -> None:
+    """Each of the patient's services done exactly once, by two caregivers, synchronised as required."""
+    starts: list[float | None] = []
+    for req in patient.requirements:
+        done = performed.get((patient.id, req.service), [])
+        if not done:
+            violations.append(f"{patient.id}/{req.service}: service missing")
+        elif len(done) > 1:
+            violations.append(f"{patient.id}/{req.service}: service performed {len(done)} times")
+        starts.append(done[0][1] if len(done) == 1 else None)
+    if len(starts) == 2 and all(len(performed.get((patient.id, r.service), [])) == 1 for r in patient.requirements):
+        who = {performed[(patient.id, r.service)][0][0] for r in patient.requirements}
+        if len(who) == 1:
+            violations.append(f"{patient.id}: both services performed by the same caregiver {who.pop()}")
+    sync = patient.sync
+    if sync is None or len(starts) != 2:
+        return
+    first, second = starts
+    if first is None or second is None:
+        return
+    if sync.kind == "simultaneous":
+        if abs(first - second) > tol:
+            violations.append(f"{patient.id}: simultaneous services start at {first:.3f} and {second:.3f}")
+    elif sync.kind == "sequential":
+        gap = second - first
+        if gap < sync.min_gap - tol or gap > sync.max_gap + tol:
+            violations.append(f"{patient.id}: sequential gap {gap:.3f} outside [{sync.min_gap:g}, {sync.max_gap:g}]")
+    else:
+        violations.append(f"{patient.id}: unknown synchronisation {sync.kind}")
 
 
 def overtime(instance: Instance, solution: Solution, tol: float = TIME_TOLERANCE) -> dict[str, list[str]]:

@@ -225,43 +225,7 @@ class Partial:
 
         Each candidate is skipped with probability `blink` (randomised greedy insertion).
         """
-        model = self.model
-        ranked: list[tuple[float, float, Insertion]] = []
-        if len(unit) == 1:
-            t = unit[0]
-            for lb, dd, _, k, i, _ in self.candidates(t):
-                ranked.append((lb, dd, [(t, k, i)]))
-        else:
-            t, p = unit
-            ct, cp = sorted(self.candidates(t)), sorted(self.candidates(p))
-            sim = model.kind[t] == SIMULTANEOUS
-            lo, hi = model.gap_min[p], model.gap_max[t]
-            lt, lp, mt = model.latest[t], model.latest[p], self.max_tard
-            # Pair the best positions of each service, or all of them if the best ones all lie in one route.
-            for keep in (PAIR_CANDIDATES, None):
-                for _, d1, a1, k1, i1, f1 in ct[:keep]:
-                    for _, d2, a2, k2, i2, f2 in cp[:keep]:
-                        if k1 == k2:
-                            continue
-                        if sim:
-                            s1 = s2 = a1 if a1 > a2 else a2
-                        else:
-                            s1, s2 = a1, a2
-                            if s2 < s1 + lo:
-                                s2 = s1 + lo
-                            if s1 < s2 - hi:
-                                s1 = s2 - hi
-                        x1 = s1 - lt if s1 > lt else 0.0
-                        x2 = s2 - lp if s2 > lp else 0.0
-                        worst = x1 if x1 > x2 else x2
-                        lb = d1 + d2 + x1 + x2 + (worst - mt if worst > mt else 0.0)
-                        if s1 > f1:
-                            lb += OVERTIME_WEIGHT * (s1 - f1)
-                        if s2 > f2:
-                            lb += OVERTIME_WEIGHT * (s2 - f2)
-                        ranked.append((lb, d1 + d2, [(t, k1, i1), (p, k2, i2)]))
-                if ranked:
-                    break
+        ranked = self._ranked(unit)
         ranked.sort(key=lambda c: c[0])
         base = self.total
         best: tuple[Insertion, dict[int, float]] | None = None
@@ -284,6 +248,48 @@ class Partial:
                 if res is not None:
                     return (ins, res[1]), evals
         return best, evals
+
+    def _ranked(self, unit: tuple[int, ...]) -> list[tuple[float, float, Insertion]]:
+        """Insertion candidates of `unit` with their lower bound and added distance, unsorted."""
+        if len(unit) == 1:
+            t = unit[0]
+            return [(lb, dd, [(t, k, i)]) for lb, dd, _, k, i, _ in self.candidates(t)]
+        return self._ranked_pairs(unit[0], unit[1])
+
+    def _ranked_pairs(self, t: int, p: int) -> list[tuple[float, float, Insertion]]:
+        """Candidates for a synchronised pair: each service's position in a different route, bounded jointly."""
+        model = self.model
+        ranked: list[tuple[float, float, Insertion]] = []
+        ct, cp = sorted(self.candidates(t)), sorted(self.candidates(p))
+        sim = model.kind[t] == SIMULTANEOUS
+        lo, hi = model.gap_min[p], model.gap_max[t]
+        lt, lp, mt = model.latest[t], model.latest[p], self.max_tard
+        # Pair the best positions of each service, or all of them if the best ones all lie in one route.
+        for keep in (PAIR_CANDIDATES, None):
+            for _, d1, a1, k1, i1, f1 in ct[:keep]:
+                for _, d2, a2, k2, i2, f2 in cp[:keep]:
+                    if k1 == k2:
+                        continue
+                    if sim:
+                        s1 = s2 = a1 if a1 > a2 else a2
+                    else:
+                        s1, s2 = a1, a2
+                        if s2 < s1 + lo:
+                            s2 = s1 + lo
+                        if s1 < s2 - hi:
+                            s1 = s2 - hi
+                    x1 = s1 - lt if s1 > lt else 0.0
+                    x2 = s2 - lp if s2 > lp else 0.0
+                    worst = x1 if x1 > x2 else x2
+                    lb = d1 + d2 + x1 + x2 + (worst - mt if worst > mt else 0.0)
+                    if s1 > f1:
+                        lb += OVERTIME_WEIGHT * (s1 - f1)
+                    if s2 > f2:
+                        lb += OVERTIME_WEIGHT * (s2 - f2)
+                    ranked.append((lb, d1 + d2, [(t, k1, i1), (p, k2, i2)]))
+            if ranked:
+                break
+        return ranked
 
 
 def choose_removal(

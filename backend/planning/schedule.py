@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from backend.planning.hhcrsp import Instance
+from backend.planning.hhcrsp import Instance, Patient
 
 NONE, SIMULTANEOUS, SEQ_FIRST, SEQ_SECOND = 0, 1, 2, 3
 EPS = 1e-9
@@ -48,48 +48,91 @@ class Model:
 
 def compile_model(instance: Instance) -> Model:
     """Flatten an instance into per-task arrays; task order follows patients and their requirements."""
-    node: list[int] = []
-    duration: list[float] = []
-    earliest: list[float] = []
-    latest: list[float] = []
-    partner: list[int] = []
-    kind: list[int] = []
-    gap_min: list[float] = []
-    gap_max: list[float] = []
-    allowed: list[list[int]] = []
-    patient_ids: list[str] = []
-    service_ids: list[str] = []
-    n_pairs = 0
+    tasks = _Tasks()
     for i, p in enumerate(instance.patients):
-        base = len(node)
+        tasks.add_patient(instance, i, p)
+    n_cg = len(instance.caregivers)
+    shifts = [c.shift or (0.0, math.inf) for c in instance.caregivers]
+    can = [[k in set(a) for k in range(n_cg)] for a in tasks.allowed]
+    dist, back = _distances_and_ends(instance)
+    partner = tasks.partner
+    return Model(
+        len(tasks.node),
+        n_cg,
+        tasks.node,
+        tasks.duration,
+        tasks.earliest,
+        tasks.latest,
+        partner,
+        tasks.kind,
+        tasks.gap_min,
+        tasks.gap_max,
+        tasks.allowed,
+        can,
+        [a for a, _ in shifts],
+        [b for _, b in shifts],
+        [k for k, c in enumerate(instance.caregivers) if c.shift is not None],
+        dist,
+        tasks.patient_ids,
+        tasks.service_ids,
+        min(2 * tasks.n_pairs + 3, MAX_PASSES),
+        [(t, partner[t]) for t in range(len(tasks.node)) if partner[t] > t],
+        origin=[c.origin for c in instance.caregivers],
+        back=back,
+        extra=_change_costs(instance),
+    )
+
+
+@dataclass
+class _Tasks:
+    """The per-task arrays of a `Model`, filled patient by patient."""
+
+    node: list[int] = field(default_factory=list)
+    duration: list[float] = field(default_factory=list)
+    earliest: list[float] = field(default_factory=list)
+    latest: list[float] = field(default_factory=list)
+    partner: list[int] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    gap_min: list[float] = field(default_factory=list)
+    gap_max: list[float] = field(default_factory=list)
+    allowed: list[list[int]] = field(default_factory=list)
+    patient_ids: list[str] = field(default_factory=list)
+    service_ids: list[str] = field(default_factory=list)
+    n_pairs: int = 0
+
+    def add_patient(self, instance: Instance, i: int, p: Patient) -> None:
+        """One task per requirement of patient `p` (the i-th), coupled when her two services are synchronised."""
+        base = len(self.node)
         paired = p.sync is not None and len(p.requirements) == 2
-        n_pairs += int(paired)
+        self.n_pairs += int(paired)
         for j, req in enumerate(p.requirements):
-            node.append(i + 1)
-            duration.append(req.duration)
-            earliest.append(p.earliest)
-            latest.append(p.latest)
-            patient_ids.append(p.id)
-            service_ids.append(req.service)
-            allowed.append(
+            self.node.append(i + 1)
+            self.duration.append(req.duration)
+            self.earliest.append(p.earliest)
+            self.latest.append(p.latest)
+            self.patient_ids.append(p.id)
+            self.service_ids.append(req.service)
+            self.allowed.append(
                 [k for k, c in enumerate(instance.caregivers) if req.service in c.abilities and c.id not in p.excluded]
             )
             if paired and p.sync is not None:
-                partner.append(base + 1 - j)
+                self.partner.append(base + 1 - j)
                 if p.sync.kind == "simultaneous":
-                    kind.append(SIMULTANEOUS)
+                    self.kind.append(SIMULTANEOUS)
                 else:
-                    kind.append(SEQ_FIRST if j == 0 else SEQ_SECOND)
-                gap_min.append(p.sync.min_gap)
-                gap_max.append(p.sync.max_gap)
+                    self.kind.append(SEQ_FIRST if j == 0 else SEQ_SECOND)
+                self.gap_min.append(p.sync.min_gap)
+                self.gap_max.append(p.sync.max_gap)
             else:
-                partner.append(-1)
-                kind.append(NONE)
-                gap_min.append(0.0)
-                gap_max.append(0.0)
+                self.partner.append(-1)
+                self.kind.append(NONE)
+                self.gap_min.append(0.0)
+                self.gap_max.append(0.0)
+
+
+def _distances_and_ends(instance: Instance) -> tuple[list[list[float]], list[int]]:
+    """The distance matrix and each caregiver's route end: the office, or a sink when her return does not count."""
     n_cg = len(instance.caregivers)
-    shifts = [c.shift or (0.0, math.inf) for c in instance.caregivers]
-    can = [[k in set(a) for k in range(n_cg)] for a in allowed]
     dist = [list(row) for row in instance.distances]
     back = [0] * n_cg
     if not all(c.returns for c in instance.caregivers):
@@ -98,38 +141,17 @@ def compile_model(instance: Instance) -> Model:
             row.append(0.0)
         dist.append([0.0] * (sink + 1))
         back = [0 if c.returns else sink for c in instance.caregivers]
-    extra = None
-    if instance.change_cost > 0 and any(p.holders for p in instance.patients):
-        holders = [p.holders for p in instance.patients for _ in p.requirements]
-        extra = [
-            [instance.change_cost if held and c.id not in held else 0.0 for c in instance.caregivers]
-            for held in holders
-        ]
-    return Model(
-        len(node),
-        n_cg,
-        node,
-        duration,
-        earliest,
-        latest,
-        partner,
-        kind,
-        gap_min,
-        gap_max,
-        allowed,
-        can,
-        [a for a, _ in shifts],
-        [b for _, b in shifts],
-        [k for k, c in enumerate(instance.caregivers) if c.shift is not None],
-        dist,
-        patient_ids,
-        service_ids,
-        min(2 * n_pairs + 3, MAX_PASSES),
-        [(t, partner[t]) for t in range(len(node)) if partner[t] > t],
-        origin=[c.origin for c in instance.caregivers],
-        back=back,
-        extra=extra,
-    )
+    return dist, back
+
+
+def _change_costs(instance: Instance) -> list[list[float]] | None:
+    """Per task and caregiver, the cost of giving it to her rather than its holders (None: nothing anywhere)."""
+    if not (instance.change_cost > 0 and any(p.holders for p in instance.patients)):
+        return None
+    holders = [p.holders for p in instance.patients for _ in p.requirements]
+    return [
+        [instance.change_cost if held and c.id not in held else 0.0 for c in instance.caregivers] for held in holders
+    ]
 
 
 def route_distance(model: Model, route: list[int], k: int) -> float:
@@ -161,46 +183,15 @@ def schedule(
     `pairs` restricts the synchronised (first, second) task pairs that are checked (default: all; the
     construction passes only the routed ones).
     """
-    dist, node, dur, partner, kind = model.dist, model.node, model.duration, model.partner, model.kind
-    gmin, gmax, shift_start = model.gap_min, model.gap_max, model.shift_start
     if pairs is None:
         pairs = model.pairs
     start[:] = model.earliest
     todo = list(range(len(routes)))
     for _ in range(model.max_passes):
         for k in todo:
-            row, ready = dist[model.origin[k]], shift_start[k]
-            for t in routes[k]:
-                n = node[t]
-                s = ready + row[n]
-                if s < start[t]:
-                    s = start[t]
-                p = partner[t]
-                if p >= 0:
-                    k = kind[t]
-                    lb = (
-                        start[p]
-                        if k == SIMULTANEOUS
-                        else (start[p] - gmax[t] if k == SEQ_FIRST else start[p] + gmin[t])
-                    )
-                    if lb > s:
-                        s = lb
-                start[t] = s
-                ready = s + dur[t]
-                row = dist[n]
+            _time_route(model, routes[k], k, 0, start)
         # Route precedence now holds everywhere; collect the routes holding a violated synchronisation.
-        bad: list[int] = []
-        for f, g in pairs:
-            sf, sg = start[f], start[g]
-            if kind[f] == SIMULTANEOUS:
-                if sf > sg + EPS:
-                    bad.append(g)
-                elif sg > sf + EPS:
-                    bad.append(f)
-            elif sg < sf + gmin[g] - EPS:
-                bad.append(g)
-            elif sf < sg - gmax[f] - EPS:
-                bad.append(f)
+        bad = _violated(model, start, pairs)
         if not bad:
             return True
         if len(bad) == 1:
@@ -258,10 +249,34 @@ def reschedule(
     route order or synchronisation keep their times; the others are recomputed from their window openings.
     `pairs` restricts the checked synchronised pairs as in `schedule` (default: all).
     """
-    dist, node, dur, partner, kind = model.dist, model.node, model.duration, model.partner, model.kind
-    gmin, gmax = model.gap_min, model.gap_max
     checked = model.pairs if pairs is None else pairs
     start[:] = base
+    first = _cone(model, routes, start, changed, where, moved)
+    todo = list(first)
+    for _ in range(model.max_passes):
+        for k in todo:
+            _time_route(model, routes[k], k, first[k], start)
+        bad = _violated(model, start, checked)
+        if not bad:
+            return True
+        marks = set(bad)
+        todo = [k for k in first if not marks.isdisjoint(routes[k][first[k] :])]
+        if not todo:
+            return False  # a violation outside the recomputed cone cannot be repaired here
+    return False
+
+
+def _cone(
+    model: Model,
+    routes: list[list[int]],
+    start: list[float],
+    changed: dict[int, int],
+    where: list[int],
+    moved: dict[int, int],
+) -> dict[int, int]:
+    """The first position to recompute in each affected route: the changed positions, then transitively the
+    partners of the tasks after them; those tasks' start times are reset to their window openings."""
+    partner = model.partner
     first = dict(changed)
     stack = list(changed.items())
     while stack:
@@ -281,51 +296,48 @@ def reschedule(
                 if j < first.get(kp, len(rp)):
                     first[kp] = j
                     stack.append((kp, j))
-    todo = list(first)
-    for _ in range(model.max_passes):
-        for k in todo:
-            route = routes[k]
-            i = first[k]
-            if i > 0:
-                prev = route[i - 1]
-                row, ready = dist[node[prev]], start[prev] + dur[prev]
-            else:
-                row, ready = dist[model.origin[k]], model.shift_start[k]
-            for idx in range(i, len(route)):
-                t = route[idx]
-                n = node[t]
-                s = ready + row[n]
-                if s < start[t]:
-                    s = start[t]
-                p = partner[t]
-                if p >= 0:
-                    kk = kind[t]
-                    lb = (
-                        start[p]
-                        if kk == SIMULTANEOUS
-                        else (start[p] - gmax[t] if kk == SEQ_FIRST else start[p] + gmin[t])
-                    )
-                    if lb > s:
-                        s = lb
-                start[t] = s
-                ready = s + dur[t]
-                row = dist[n]
-        bad: list[int] = []
-        for f, g in checked:
-            sf, sg = start[f], start[g]
-            if kind[f] == SIMULTANEOUS:
-                if sf > sg + EPS:
-                    bad.append(g)
-                elif sg > sf + EPS:
-                    bad.append(f)
-            elif sg < sf + gmin[g] - EPS:
+    return first
+
+
+def _time_route(model: Model, route: list[int], k: int, i: int, start: list[float]) -> None:
+    """Earliest starts along caregiver k's route from position i on, after its predecessor (or her shift start)."""
+    dist, node, dur, partner, kind = model.dist, model.node, model.duration, model.partner, model.kind
+    gmin, gmax = model.gap_min, model.gap_max
+    if i > 0:
+        prev = route[i - 1]
+        row, ready = dist[node[prev]], start[prev] + dur[prev]
+    else:
+        row, ready = dist[model.origin[k]], model.shift_start[k]
+    for idx in range(i, len(route)):
+        t = route[idx]
+        n = node[t]
+        s = ready + row[n]
+        if s < start[t]:
+            s = start[t]
+        p = partner[t]
+        if p >= 0:
+            kk = kind[t]
+            lb = start[p] if kk == SIMULTANEOUS else (start[p] - gmax[t] if kk == SEQ_FIRST else start[p] + gmin[t])
+            if lb > s:
+                s = lb
+        start[t] = s
+        ready = s + dur[t]
+        row = dist[n]
+
+
+def _violated(model: Model, start: list[float], pairs: list[tuple[int, int]]) -> list[int]:
+    """The task of each synchronised pair that starts too early for its partner (the one to move later)."""
+    kind, gmin, gmax = model.kind, model.gap_min, model.gap_max
+    bad: list[int] = []
+    for f, g in pairs:
+        sf, sg = start[f], start[g]
+        if kind[f] == SIMULTANEOUS:
+            if sf > sg + EPS:
                 bad.append(g)
-            elif sf < sg - gmax[f] - EPS:
+            elif sg > sf + EPS:
                 bad.append(f)
-        if not bad:
-            return True
-        marks = set(bad)
-        todo = [k for k in first if not marks.isdisjoint(routes[k][first[k] :])]
-        if not todo:
-            return False  # a violation outside the recomputed cone cannot be repaired here
-    return False
+        elif sg < sf + gmin[g] - EPS:
+            bad.append(g)
+        elif sf < sg - gmax[f] - EPS:
+            bad.append(f)
+    return bad

@@ -144,11 +144,7 @@ def anneal(
     best_routes, best_cost = st.copy_routes(), st.cost
     scratch = [0.0] * model.n_tasks
     fns = [f for f, _ in MOVES]
-    cum: list[float] = []
-    acc = 0.0
-    for _, w in MOVES:
-        acc += w
-        cum.append(acc)
+    cum = _cumulated([w for _, w in MOVES])
     log_ratio = math.log(t_end / t_start)
     temp = t_start
     it = evals = 0
@@ -160,11 +156,7 @@ def anneal(
                 break
             temp = t_start * math.exp(log_ratio * max(done, (now - t0) / span))
         it += 1
-        u = rng.random() * acc
-        m = 0
-        while cum[m] < u:
-            m += 1
-        prop = fns[m](model, st.routes, st.where, st.start, rng)
+        prop = fns[_pick(cum, rng.random() * cum[-1])](model, st.routes, st.where, st.start, rng)
         if not prop:
             continue
         # Accept if new cost < limit; distance alone is a lower bound on the new cost.
@@ -177,38 +169,81 @@ def anneal(
         for k, r in prop.items():
             st.routes[k] = r
         evals += 1
+        terms = _evaluate(model, st, old, scratch, distance, incremental)
+        if terms is None or terms[3] >= limit:
+            _put_back(st, old)
+            continue
+        scratch = _accept(st, prop, new_d, scratch, distance, terms)
+        if st.cost < best_cost - 1e-9:
+            best_cost = st.cost
+            best_routes = st.copy_routes()
+    return best_routes, it
+
+
+def _cumulated(weights: list[float]) -> list[float]:
+    """Running sums of the move weights (the last one is their total)."""
+    cum: list[float] = []
+    acc = 0.0
+    for w in weights:
+        acc += w
+        cum.append(acc)
+    return cum
+
+
+def _pick(cum: list[float], u: float) -> int:
+    """The index of the first running sum not below `u`."""
+    m = 0
+    while cum[m] < u:
+        m += 1
+    return m
+
+
+def _evaluate(
+    model: Model, st: State, old: dict[int, list[int]], scratch: list[float], distance: float, incremental: bool
+) -> tuple[float, float, float, float] | None:
+    """Start times of the changed routes (`st.routes`, `old` their routes before) into `scratch`; total and max
+    tardiness, overtime and cost, None when the routes cannot be scheduled."""
+    if incremental:
         changed: dict[int, int] = {}
         moved: dict[int, int] = {}
-        for k, r in prop.items() if incremental else ():
-            o = old[k]
+        for k, o in old.items():
+            r = st.routes[k]
             i, n = 0, min(len(o), len(r))
             while i < n and o[i] == r[i]:
                 i += 1
             changed[k] = i
             for t in r[i:]:
                 moved[t] = k
-        if incremental:
-            ok = reschedule(model, st.routes, scratch, st.start, changed, st.where, moved)
-        else:
-            ok = schedule(model, st.routes, scratch)
-        if not ok:
-            for k, r in old.items():
-                st.routes[k] = r
-            continue
-        tt, mt = tardiness(model, scratch)
-        ot = overtime_minutes(model, st.routes, scratch)
-        cost = (distance + tt + mt + OVERTIME_WEIGHT * ot) / 3.0
-        if cost >= limit:
-            for k, r in old.items():
-                st.routes[k] = r
-            continue
-        st.start, scratch = scratch, st.start
-        st.distance, st.total_tard, st.max_tard, st.overtime, st.cost = distance, tt, mt, ot, cost
-        for k, r in prop.items():
-            st.rdist[k] = new_d[k]
-            for t in r:
-                st.where[t] = k
-        if cost < best_cost - 1e-9:
-            best_cost = cost
-            best_routes = st.copy_routes()
-    return best_routes, it
+        ok = reschedule(model, st.routes, scratch, st.start, changed, st.where, moved)
+    else:
+        ok = schedule(model, st.routes, scratch)
+    if not ok:
+        return None
+    tt, mt = tardiness(model, scratch)
+    ot = overtime_minutes(model, st.routes, scratch)
+    return tt, mt, ot, (distance + tt + mt + OVERTIME_WEIGHT * ot) / 3.0
+
+
+def _put_back(st: State, old: dict[int, list[int]]) -> None:
+    """Undo a move: its routes as they were."""
+    for k, r in old.items():
+        st.routes[k] = r
+
+
+def _accept(
+    st: State,
+    prop: dict[int, list[int]],
+    new_d: dict[int, float],
+    scratch: list[float],
+    distance: float,
+    terms: tuple[float, float, float, float],
+) -> list[float]:
+    """Make the evaluated move current in `st`; the old start times, to be reused as scratch."""
+    st.start, scratch = scratch, st.start
+    st.distance = distance
+    st.total_tard, st.max_tard, st.overtime, st.cost = terms
+    for k, r in prop.items():
+        st.rdist[k] = new_d[k]
+        for t in r:
+            st.where[t] = k
+    return scratch

@@ -86,50 +86,85 @@ def solve(
     if budget is None:
         budget = max(0.05, time_limit) * 1e6 * BUDGET_SHARE
     t_start = max(1.0, 0.008 * initial.objective)
-    run = fast.anneal_fast if fast.available() else anneal
-    best, best_cost = routes, initial.cost
     runs = max(1, restarts)
     first_share = 0.5 if runs > 1 else 1.0
+    best, best_cost = _restarts(model, routes, initial.cost, (t0, end), seed, budget, first_share, t_start, runs)
+    if runs > 1:
+        lns_share = (1.0 - first_share) * LNS_SHARE
+        budgets = (budget * lns_share, budget * (1.0 - first_share - lns_share))
+        best = _improve(model, best, best_cost, end, seed * 7919 + runs, budgets, t_start)
+    return to_solution(instance, model, best)
+
+
+def _restarts(
+    model: Model,
+    routes: list[list[int]],
+    cost0: float,
+    clock: tuple[float, float],
+    seed: int,
+    budget: float,
+    share: float,
+    t_start: float,
+    runs: int,
+) -> tuple[list[list[int]], float]:
+    """The best of `runs` independent annealing runs from `routes` (of cost `cost0`), sharing `share` of the
+    budget and of the time from clock = (t0, end); its routes and cost."""
+    run = fast.anneal_fast if fast.available() else anneal
+    t0, end = clock
+    best, best_cost = routes, cost0
     for i in range(runs):
         now = time.monotonic()
-        deadline = now + (end - t0) * first_share / runs
+        deadline = now + (end - t0) * share / runs
         found, _ = run(
             model,
             [r[:] for r in routes],
             deadline=min(deadline, end),
             seed=seed * 7919 + i,
-            budget=budget * first_share / runs,
+            budget=budget * share / runs,
             t_start=t_start,
             t_end=0.01,
         )
         cost = State(model, found).cost
         if cost < best_cost:
             best, best_cost = found, cost
-    if runs > 1:
-        lns_share = (1.0 - first_share) * LNS_SHARE
-        now = time.monotonic()
-        found, _ = lns(
-            model,
-            [r[:] for r in best],
-            deadline=min(end, now + (end - now) * LNS_SHARE),
-            seed=seed * 7919 + runs,
-            budget=budget * lns_share,
-            t_start=max(0.3, LNS_T0 * State(model, best).objective),
-            t_end=0.01,
-            eval_cost=work_costs(model)[1],
-        )
-        cost = State(model, found).cost
-        if cost < best_cost:
-            best, best_cost = found, cost
-        found, _ = run(
-            model,
-            [r[:] for r in best],
-            deadline=end,
-            seed=seed * 7919 + runs + 1,
-            budget=budget * (1.0 - first_share - lns_share),
-            t_start=t_start / 16,
-            t_end=0.01,
-        )
-        if State(model, found).cost < best_cost:
-            best = found
-    return to_solution(instance, model, best)
+    return best, best_cost
+
+
+def _improve(
+    model: Model,
+    best: list[list[int]],
+    best_cost: float,
+    end: float,
+    seed: int,
+    budgets: tuple[float, float],
+    t_start: float,
+) -> list[list[int]]:
+    """Ruin-and-recreate on the best routes (LNS_SHARE of the time left, the first of `budgets`), then a cool
+    annealing run on the rest (the second)."""
+    run = fast.anneal_fast if fast.available() else anneal
+    now = time.monotonic()
+    found, _ = lns(
+        model,
+        [r[:] for r in best],
+        deadline=min(end, now + (end - now) * LNS_SHARE),
+        seed=seed,
+        budget=budgets[0],
+        t_start=max(0.3, LNS_T0 * State(model, best).objective),
+        t_end=0.01,
+        eval_cost=work_costs(model)[1],
+    )
+    cost = State(model, found).cost
+    if cost < best_cost:
+        best, best_cost = found, cost
+    found, _ = run(
+        model,
+        [r[:] for r in best],
+        deadline=end,
+        seed=seed + 1,
+        budget=budgets[1],
+        t_start=t_start / 16,
+        t_end=0.01,
+    )
+    if State(model, found).cost < best_cost:
+        best = found
+    return best
