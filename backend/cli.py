@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.calendars.cli import holidays_app
-from backend.core.config import REPO_ROOT, get_settings
+from backend.core.config import get_settings
 from backend.core.logging import configure_logging
+from backend.core.migrations import alembic_config
 from backend.planning.cli import bench_app, plan_app
 from backend.simulation.breaches import bench_breaches
 from backend.simulation.cli import bench_dispatch, simulate
@@ -39,18 +40,6 @@ bench_app.command("breaches")(bench_breaches)
 def _logging() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-
-
-def alembic_config() -> object:
-    """Alembic's configuration: ./alembic.ini if present (deployments), else the repository's."""
-    from alembic.config import Config
-
-    ini = Path.cwd() / "alembic.ini"
-    if not ini.exists():
-        ini = REPO_ROOT / "alembic.ini"
-    config = Config(str(ini))
-    config.attributes["configure_logging"] = False
-    return config
 
 
 @app.command()

@@ -468,7 +468,7 @@ def _fresh_database(path: Path) -> None:
 
 def _migrate(sync_url: str) -> None:
     from alembic import command
-    from backend.cli import alembic_config
+    from backend.core.migrations import alembic_config
 
     config: Any = alembic_config()
     config.attributes["url"] = sync_url
