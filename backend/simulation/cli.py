@@ -84,30 +84,11 @@ def simulate(
 ) -> None:
     """Simulate a day through the real dispatcher on a simulated clock; write its metrics as JSON."""
     if generate_kind is not None:
-        made: Scenario | CityDay
-        try:
-            if generate_kind == "suzhou-day":
-                made = suzhou_day(requests=requests, caregivers=caregivers, seed=seed or 1)
-            else:
-                made = generate(generate_kind, supply=supply, seed=seed or 1)
-        except (ValueError, KeyError) as exc:
-            raise typer.BadParameter(str(exc)) from exc
-        text = made.model_dump_json(indent=2)
-        if out is None:
-            typer.echo(text)
-        else:
-            out.write_text(text + "\n", encoding="utf-8")
-            console.print(f"场景已写入 {out} (scenario written)")
+        _write_generated(generate_kind, supply=supply, requests=requests, caregivers=caregivers, seed=seed, out=out)
         return
     if scenario is None:
         raise typer.BadParameter("give SCENARIO.json, or --generate city")
-    try:
-        text = scenario.read_text(encoding="utf-8")
-        loaded: Scenario | CityDay = (
-            CityDay.model_validate_json(text) if '"parts"' in text else Scenario.model_validate_json(text)
-        )
-    except (OSError, ValidationError) as exc:
-        raise typer.BadParameter(f"cannot read the scenario: {exc}") from exc
+    loaded = _read_scenario(scenario)
     changes: dict[str, Any] = {}
     if policy is not None:
         if policy not in POLICIES:
@@ -122,6 +103,35 @@ def simulate(
     text = json.dumps(metrics, ensure_ascii=False, indent=2)
     (out or Path("metrics.json")).write_text(text + "\n", encoding="utf-8")
     console.print(text)
+
+
+def _write_generated(
+    kind: str, *, supply: str, requests: int, caregivers: int, seed: int | None, out: Path | None
+) -> None:
+    """Write a ready-made scenario (city, town, small or suzhou-day) to `out`, or print it."""
+    made: Scenario | CityDay
+    try:
+        if kind == "suzhou-day":
+            made = suzhou_day(requests=requests, caregivers=caregivers, seed=seed or 1)
+        else:
+            made = generate(kind, supply=supply, seed=seed or 1)
+    except (ValueError, KeyError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    text = made.model_dump_json(indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"场景已写入 {out} (scenario written)")
+
+
+def _read_scenario(path: Path) -> Scenario | CityDay:
+    """A scenario file: a city's day when it has parts, else one day."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return CityDay.model_validate_json(text) if '"parts"' in text else Scenario.model_validate_json(text)
+    except (OSError, ValidationError) as exc:
+        raise typer.BadParameter(f"cannot read the scenario: {exc}") from exc
 
 
 def bench_dispatch(
@@ -150,6 +160,12 @@ def bench_dispatch(
             metrics["supply"] = f"{one.strip()} {supply}"
             results.append(metrics)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    console.print(_comparison(results, chosen))
+    _print_travel_ratios(results)
+
+
+def _comparison(results: list[dict[str, Any]], chosen: list[str]) -> Table:
+    """One row per day and policy: fill rate, travel, lateness, waits, escalations, fairness, decision time."""
     table = Table(title="派单策略对比 · " + " vs ".join(chosen))
     for column in (
         "supply",
@@ -181,7 +197,11 @@ def bench_dispatch(
             f"{m['provider_gini']:.3f}",
             str(m["decision_ms"]["p99"]),
         )
-    console.print(table)
+    return table
+
+
+def _print_travel_ratios(results: list[dict[str, Any]]) -> None:
+    """Per day: the batched and look-ahead travel per visit against greedy's and hindsight's."""
     for supply in dict.fromkeys(m["supply"] for m in results):
         day = {m["policy"]: m for m in results if m["supply"] == supply}
         if "greedy" not in day or "hindsight" not in day:

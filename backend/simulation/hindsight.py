@@ -61,57 +61,12 @@ class _Provider:
 
 async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Known]) -> dict[str, Any]:
     """Plan the whole day at once and judge the plan as the online days are judged."""
-    settings = runtime.settings
-    async with runtime.sessions() as session:
-        providers = {
-            p.id: _Provider(p.id, p.lat, p.lon, set(), set(), [])  # type: ignore[arg-type]
-            for p in (await session.execute(select(Provider))).scalars()
-        }
-        for pid, cid in await session.execute(select(ProviderCommunity.provider_id, ProviderCommunity.community_id)):
-            providers[pid].communities.add(cid)
-        for pid, code in await session.execute(select(ProviderService.provider_id, ProviderService.service_type)):
-            providers[pid].services.add(code)
-        for caregiver in (await session.execute(select(Caregiver).order_by(col(Caregiver.id)))).scalars():
-            providers[caregiver.provider_id].staff.append(caregiver)
-        skills: dict[int, set[str]] = {}
-        for cid, code in await session.execute(select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type)):
-            skills.setdefault(cid, set()).add(code)
-        types = {t.code: t for t in (await session.execute(select(ServiceTypeRow))).scalars()}
-        elders = {
-            e.id: e
-            for e in (
-                await session.execute(select(Elder).where(col(Elder.id).in_(sorted({k.elder_id for k in known}))))
-            ).scalars()
-        }
+    world = await _load(runtime, known)
+    providers = world.providers
     group = _groups(list(providers.values()), scenario.hindsight_group, scenario.seed)
-    shares: dict[int, list[tuple[Known, frozenset[int]]]] = {}
-    unplaced: list[Known] = []
-    for request in known:
-        elder, needed = elders[request.elder_id], types[request.service_type].caregivers_needed
-        able = [
-            p
-            for p in providers.values()
-            if elder.community_id in p.communities
-            and request.service_type in p.services
-            and sum(request.service_type in skills.get(c.id or 0, set()) for c in p.staff) >= needed
-            and needed <= 2
-        ]
-        if not able:
-            unplaced.append(request)
-            continue
-        # The provider with the caregiver able to do it who lives nearest (the online dispatcher's first choice).
-        nearest = min(
-            able,
-            key=lambda p: min(
-                distance_m(c.lat, c.lon, elder.lat, elder.lon)
-                for c in p.staff
-                if request.service_type in skills.get(c.id or 0, set())
-            ),
-        )
-        # Planned with the providers near that one, by whichever of them may serve her.
-        shares.setdefault(group[nearest.id], []).append((request, frozenset(p.id for p in able)))
+    shares, unplaced = _share_out(world, known, group)
     started = time.perf_counter()
-    day = _Day(scenario, settings, elders, types, skills)
+    day = _Day(scenario, runtime.settings, world.elders, world.types, world.skills)
     decision_ms = []
     for key, requests in sorted(shares.items()):
         began = time.perf_counter()
@@ -140,6 +95,77 @@ async def plan_in_hindsight(runtime: Runtime, scenario: Scenario, known: list[Kn
     )
     metrics["plan_seconds"] = round(time.perf_counter() - started, 1)
     return metrics
+
+
+@dataclass
+class _World:
+    """The day's providers (with their communities, services and staff), skills, service types and elders."""
+
+    providers: dict[int | None, _Provider]
+    skills: dict[int, set[str]]
+    types: dict[str, ServiceTypeRow]
+    elders: dict[int | None, Elder]
+
+
+async def _load(runtime: Runtime, known: list[Known]) -> _World:
+    """Read what planning the known requests needs from the day's database."""
+    async with runtime.sessions() as session:
+        providers = {
+            p.id: _Provider(p.id, p.lat, p.lon, set(), set(), [])  # type: ignore[arg-type]
+            for p in (await session.execute(select(Provider))).scalars()
+        }
+        for pid, cid in await session.execute(select(ProviderCommunity.provider_id, ProviderCommunity.community_id)):
+            providers[pid].communities.add(cid)
+        for pid, code in await session.execute(select(ProviderService.provider_id, ProviderService.service_type)):
+            providers[pid].services.add(code)
+        for caregiver in (await session.execute(select(Caregiver).order_by(col(Caregiver.id)))).scalars():
+            providers[caregiver.provider_id].staff.append(caregiver)
+        skills: dict[int, set[str]] = {}
+        for cid, code in await session.execute(select(CaregiverSkill.caregiver_id, CaregiverSkill.service_type)):
+            skills.setdefault(cid, set()).add(code)
+        types = {t.code: t for t in (await session.execute(select(ServiceTypeRow))).scalars()}
+        elders = {
+            e.id: e
+            for e in (
+                await session.execute(select(Elder).where(col(Elder.id).in_(sorted({k.elder_id for k in known}))))
+            ).scalars()
+        }
+    return _World(providers, skills, types, elders)
+
+
+def _share_out(
+    world: _World, known: list[Known], group: dict[int, int]
+) -> tuple[dict[int, list[tuple[Known, frozenset[int]]]], list[Known]]:
+    """Each request to the group of the provider whose able caregiver lives nearest, with the providers that may
+    serve it; the requests no provider can take."""
+    skills = world.skills
+    shares: dict[int, list[tuple[Known, frozenset[int]]]] = {}
+    unplaced: list[Known] = []
+    for request in known:
+        elder, needed = world.elders[request.elder_id], world.types[request.service_type].caregivers_needed
+        able = [
+            p
+            for p in world.providers.values()
+            if elder.community_id in p.communities
+            and request.service_type in p.services
+            and sum(request.service_type in skills.get(c.id or 0, set()) for c in p.staff) >= needed
+            and needed <= 2
+        ]
+        if not able:
+            unplaced.append(request)
+            continue
+        # The provider with the caregiver able to do it who lives nearest (the online dispatcher's first choice).
+        nearest = min(
+            able,
+            key=lambda p: min(
+                distance_m(c.lat, c.lon, elder.lat, elder.lon)
+                for c in p.staff
+                if request.service_type in skills.get(c.id or 0, set())
+            ),
+        )
+        # Planned with the providers near that one, by whichever of them may serve her.
+        shares.setdefault(group[nearest.id], []).append((request, frozenset(p.id for p in able)))
+    return shares, unplaced
 
 
 class _Day:
@@ -180,21 +206,7 @@ class _Day:
         instance = hhcrsp.Instance(
             name=f"hindsight-{key}",
             patients=tuple(
-                hhcrsp.Patient(
-                    id=str(n),
-                    location=homes[n],
-                    earliest=windows[n][0],
-                    latest=windows[n][1],
-                    requirements=(
-                        hhcrsp.Requirement(r.service_type, float(self.types[r.service_type].default_minutes)),
-                    )
-                    * self.types[r.service_type].caregivers_needed,
-                    sync=hhcrsp.Synchronization("simultaneous")
-                    if self.types[r.service_type].caregivers_needed > 1
-                    else None,
-                    excluded=frozenset(str(c.id) for c in staff if c.provider_id not in able),
-                )
-                for n, (r, able) in enumerate(wanted)
+                self._patient(n, r, able, homes[n], windows[n], staff) for n, (r, able) in enumerate(wanted)
             ),
             caregivers=tuple(
                 hhcrsp.Caregiver(
@@ -211,6 +223,42 @@ class _Day:
             distances=matrix,
         )
         solution = solve(instance, time_limit=s.hindsight_seconds * len(providers), seed=s.seed)
+        self._count(instance, solution, staff, requests, points, windows)
+
+    def _patient(
+        self,
+        n: int,
+        r: Known,
+        able: frozenset[int],
+        home: tuple[float, float],
+        window: tuple[float, float],
+        staff: list[Caregiver],
+    ) -> hhcrsp.Patient:
+        """Request n as a patient of the plan: one service per caregiver needed, excluded for other providers."""
+        needed = self.types[r.service_type].caregivers_needed
+        return hhcrsp.Patient(
+            id=str(n),
+            location=home,
+            earliest=window[0],
+            latest=window[1],
+            requirements=(hhcrsp.Requirement(r.service_type, float(self.types[r.service_type].default_minutes)),)
+            * needed,
+            sync=hhcrsp.Synchronization("simultaneous") if needed > 1 else None,
+            excluded=frozenset(str(c.id) for c in staff if c.provider_id not in able),
+        )
+
+    def _count(
+        self,
+        instance: hhcrsp.Instance,
+        solution: hhcrsp.Solution,
+        staff: list[Caregiver],
+        requests: list[Known],
+        points: list[tuple[float, float]],
+        windows: list[tuple[float, float]],
+    ) -> None:
+        """Add the plan's served visits to the day's figures (travel, lateness or wait, served per provider)."""
+        settings = self.settings
+        homes = points[1 : 1 + len(requests)]
         provider_of = {str(c.id): c.provider_id for c in staff}
         outside = {p for late in hhcrsp.overtime(instance, solution).values() for p in late}
         counted: set[str] = set()

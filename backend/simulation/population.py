@@ -88,6 +88,42 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
     unknown = sorted(set(s.service_mix) - set(minutes))
     if unknown:
         raise ValueError(f"unknown service types in service_mix: {', '.join(unknown)}")
+    points = [(p.lat, p.lon) for p in s.communities] if s.communities else _grid(s, center)
+    communities = await _communities(session, center, points)
+    operator = User(username="sim-operator", password_hash="-", role=Role.operator.value)
+    session.add(operator)
+    await session.flush()
+    assert operator.id is not None
+    services = sorted(s.service_mix)
+    providers = await _providers(session, s, rng, points, communities, services)
+    await insure_providers(
+        session, [p.id for p in providers if p.id is not None], starts_on=now.date() - timedelta(days=30)
+    )
+    await _caregivers(session, s, rng, providers, services, now)
+    elders = _elder_rows(s, rng, communities, now)
+    elder_ids = await _insert_ids(session, Elder, elders)
+    # The scenario's elders are entitled (低保): its government-paid share of orders uses their quota.
+    await session.execute(
+        insert(ElderBenefit),
+        [
+            {
+                "elder_id": eid,
+                "category": "low_income",
+                "valid_from": now.date() - timedelta(days=60),
+                "by": "system:simulation",
+                "created_at": now,
+            }
+            for eid in elder_ids
+        ],
+    )
+    homes = {int(eid): (float(e["lat"]), float(e["lon"])) for eid, e in zip(elder_ids, elders, strict=True)}
+    return People(minutes=minutes, operator_id=operator.id, elders=elder_ids, homes=homes)
+
+
+async def _communities(
+    session: AsyncSession, center: tuple[float, float], points: list[tuple[float, float]]
+) -> list[Community]:
+    """The simulated district and street, and one community at each point."""
     district = District(code="SIM", name="模拟区", kind="district", lat=center[0], lon=center[1])
     session.add(district)
     await session.flush()
@@ -95,7 +131,6 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
     street = Street(district_id=district.id, code="SIM-S", name="模拟街道", kind="street", lat=center[0], lon=center[1])
     session.add(street)
     await session.flush()
-    points = [(p.lat, p.lon) for p in s.communities] if s.communities else _grid(s, center)
     communities = []
     for k, (lat, lon) in enumerate(points):
         community = Community(
@@ -109,11 +144,19 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
         )
         session.add(community)
         communities.append(community)
-    operator = User(username="sim-operator", password_hash="-", role=Role.operator.value)
-    session.add(operator)
-    await session.flush()
-    assert operator.id is not None
-    services = sorted(s.service_mix)
+    return communities
+
+
+async def _providers(
+    session: AsyncSession,
+    s: Scenario,
+    rng: random.Random,
+    points: list[tuple[float, float]],
+    communities: list[Community],
+    services: list[str],
+) -> list[Provider]:
+    """The scenario's providers, each serving the communities within its reach and every service of the mix."""
+    center = (s.center.lat, s.center.lon)
     providers = []
     for k in range(s.providers):
         # Providers stand among the people they serve: near a community when the scenario places them.
@@ -129,9 +172,18 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
         await session.execute(
             insert(ProviderService), [{"provider_id": provider.id, "service_type": t} for t in services]
         )
-    await insure_providers(
-        session, [p.id for p in providers if p.id is not None], starts_on=now.date() - timedelta(days=30)
-    )
+    return providers
+
+
+async def _caregivers(
+    session: AsyncSession,
+    s: Scenario,
+    rng: random.Random,
+    providers: list[Provider],
+    services: list[str],
+    now: datetime,
+) -> None:
+    """The caregivers (users too), shared out among the providers round-robin, living near them, with skills."""
     users = [
         {"username": f"sim-cg-{i}", "password_hash": "-", "role": Role.caregiver.value, "created_at": now}
         for i in range(s.caregivers)
@@ -159,6 +211,10 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
         for t in rng.sample(services, min(len(services), s.caregiver.skills_per_caregiver)):
             skills.append({"caregiver_id": cid, "service_type": t})
     await session.execute(insert(CaregiverSkill), skills)
+
+
+def _elder_rows(s: Scenario, rng: random.Random, communities: list[Community], now: datetime) -> list[dict[str, Any]]:
+    """The scenario's elders, each living near a community's centre."""
     elders = []
     for i in range(s.elders):
         home = rng.choice(communities)
@@ -175,20 +231,4 @@ async def populate(session: AsyncSession, s: Scenario, rng: random.Random, now: 
                 "created_at": now,
             }
         )
-    elder_ids = await _insert_ids(session, Elder, elders)
-    # The scenario's elders are entitled (低保): its government-paid share of orders uses their quota.
-    await session.execute(
-        insert(ElderBenefit),
-        [
-            {
-                "elder_id": eid,
-                "category": "low_income",
-                "valid_from": now.date() - timedelta(days=60),
-                "by": "system:simulation",
-                "created_at": now,
-            }
-            for eid in elder_ids
-        ],
-    )
-    homes = {int(eid): (float(e["lat"]), float(e["lon"])) for eid, e in zip(elder_ids, elders, strict=True)}
-    return People(minutes=minutes, operator_id=operator.id, elders=elder_ids, homes=homes)
+    return elders
