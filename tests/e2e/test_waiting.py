@@ -115,3 +115,31 @@ async def test_an_order_waits_for_the_caregiver_serving_a_visit_and_is_offered_a
     assert offer["request_id"] == b
     print(f"a visit ended → the order waiting for her offered {after_checkout * 1000:.0f} ms later")
     await operator.close()
+
+
+async def test_an_order_waiting_for_a_skill_is_offered_once_a_free_caregiver_learns_it(world: World) -> None:
+    """Her provider's admin records that she now gives baths: the bath waiting for the one busy bather is offered to
+    her at once (registry states the change; dispatch wakes the orders waiting near her), not at the stall sweep."""
+    operator = await world.user("operator")
+    (near, near_api), (_other, other_api) = ((c, c["api"]) for c in world.caregivers)
+    await world.admin.ok("PATCH", f"/api/v1/caregivers/{near['id']}", {"skills": ["meal"]})
+    meal = await operator.ok(
+        "POST", "/api/v1/requests", {"elder_id": world.elders[0]["id"], "service_type": "meal"}, 201
+    )
+    await offer_for(near_api, meal["id"])  # the nearer one is asked first; the bather stays free for the bath
+    second = await world.add_elder()
+    held = await operator.ok("POST", "/api/v1/requests", {"elder_id": second["id"], "service_type": "meal"}, 201)
+    await offer_for(other_api, held["id"])  # now the only bather holds an offer too
+    third = await world.add_elder()
+    bath = await operator.ok("POST", "/api/v1/requests", {"elder_id": third["id"], "service_type": "bathing"}, 201)
+    await _waits(operator, other_api, bath["id"])
+
+    declined = (await offer_for(near_api, meal["id"]))["id"]  # she says no to the meal: free, but no bather yet
+    await near_api.ok(
+        "POST", f"/mobile/v1/offers/{declined}/decline", {"reason": "在另一户服务"}
+    )  # free, no bather yet
+    learns = world.admin.ok("PATCH", f"/api/v1/caregivers/{near['id']}", {"skills": ["meal", "bathing"]})
+    offer, after = await _offered_after(learns, near_api, bath["id"])
+    assert offer["request_id"] == bath["id"]
+    print(f"a skill learnt → the order waiting for it offered {after * 1000:.0f} ms later")
+    await operator.close()
