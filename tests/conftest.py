@@ -15,7 +15,7 @@ import worker.registry  # noqa: F401  (the suite's in-process runtimes run every
 from backend.core.config import Settings
 from backend.core.runtime import Runtime
 from tests.client import ADMIN_PASSWORD, Api, World
-from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis, wait_ready
+from tests.infra import Process, free_port, migrated_database, platform_env, private_redis, wait_ready
 
 # Short clocks so deadlines pass within a test.
 STACK_SETTINGS = {
@@ -52,8 +52,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    with private_database() as url:
-        migrate(url)
+    with migrated_database() as url:
         yield url
 
 

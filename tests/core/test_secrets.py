@@ -10,12 +10,11 @@ from backend.core.runtime import Runtime
 from backend.core.security import create_access_token, decode_access_token, verify_password
 from backend.users.models import User
 from backend.users.service import ensure_admin
-from tests.infra import migrate, private_database
+from tests.infra import migrated_database
 
 
 async def test_processes_share_a_generated_signing_key_and_admin_gets_a_random_password() -> None:
-    with private_database() as url:
-        migrate(url)
+    with migrated_database() as url:
         settings = Settings(database_url=url, redis_url=None, secret_key=None, admin_password=None)
         first, second = Runtime(settings, role="api"), Runtime(settings, role="api")
         try:

@@ -23,7 +23,7 @@ from backend.operations.timetable import daily, schedule
 from backend.orders.models import RequestHistory, ServiceRequest, Status
 from tests.client import ADMIN_PASSWORD, Api, World, Ws
 from tests.conftest import Stack, running_stack
-from tests.infra import migrate, private_database, private_redis
+from tests.infra import migrated_database, private_redis
 
 SLA_NORMAL_MINUTES = 5  # short enough that waiting ten minutes for a busy caregiver misses it
 BREACH_SETTINGS = {
@@ -37,10 +37,12 @@ BREACH_SETTINGS = {
 
 @pytest.fixture(scope="module")
 def breach_stack() -> Iterator[Stack]:
-    with private_database() as database_url, private_redis() as redis_url:
-        migrate(database_url)
-        with running_stack(database_url, redis_url, name="breach-", **BREACH_SETTINGS) as running:
-            yield running
+    with (
+        migrated_database() as database_url,
+        private_redis() as redis_url,
+        running_stack(database_url, redis_url, name="breach-", **BREACH_SETTINGS) as running,
+    ):
+        yield running
 
 
 @pytest.fixture

@@ -11,24 +11,26 @@ import pytest
 from tests.client import ADMIN_PASSWORD, Api, World
 from tests.conftest import Stack, running_stack
 from tests.e2e.test_scoring import offers_of, order
-from tests.infra import migrate, private_database, private_redis
+from tests.infra import migrated_database, private_redis
 
 BATCH_SECONDS = 4
 
 
 @pytest.fixture(scope="module")
 def batch_stack() -> Iterator[Stack]:
-    with private_database() as database_url, private_redis() as redis_url:
-        migrate(database_url)
-        with running_stack(
+    with (
+        migrated_database() as database_url,
+        private_redis() as redis_url,
+        running_stack(
             database_url,
             redis_url,
             name="batch-",
             ELDERCARE_DISPATCH_BATCH_SECONDS=str(BATCH_SECONDS),
             ELDERCARE_OFFER_FANOUT_EMERGENCY="1",
             ELDERCARE_OFFER_SECONDS_NORMAL="30",
-        ) as running:
-            yield running
+        ) as running,
+    ):
+        yield running
 
 
 async def window_opens() -> None:

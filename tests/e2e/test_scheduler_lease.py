@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Stack, running_stack
-from tests.infra import Process, free_port, migrate, platform_env, private_database, private_redis
+from tests.infra import Process, free_port, migrated_database, platform_env, private_redis
 
 # Seconds: the lease runs out 1.25 sweeps after its last renewal and is tried every quarter sweep, so a takeover
 # comes 1.25-1.5 sweeps after a death; two sweeps of 4 s leave room for a loaded machine's scheduling delays.
@@ -54,11 +54,13 @@ def lease_stack() -> Iterator[tuple[Stack, dict[str, str]]]:
         # The standby enqueues where the stack's workers listen: Celery's queue is under the deployment's prefix.
         "ELDERCARE_REDIS_PREFIX": f"lease-{uuid.uuid4().hex[:8]}",
     }
-    with private_database() as database_url, private_redis() as redis_url:
-        migrate(database_url)
-        with running_stack(database_url, redis_url, name="lease-", **settings) as stack:
-            env = platform_env(ELDERCARE_DATABASE_URL=database_url, ELDERCARE_REDIS_URL=redis_url, **settings)
-            yield stack, env
+    with (
+        migrated_database() as database_url,
+        private_redis() as redis_url,
+        running_stack(database_url, redis_url, name="lease-", **settings) as stack,
+    ):
+        env = platform_env(ELDERCARE_DATABASE_URL=database_url, ELDERCARE_REDIS_URL=redis_url, **settings)
+        yield stack, env
 
 
 def _second_scheduler(env: dict[str, str], name: str) -> tuple[Process, str]:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.client import ADMIN_PASSWORD, Api, World, offer_for, offset
 from tests.conftest import Stack, running_stack
-from tests.infra import migrate, private_database, private_redis
+from tests.infra import migrated_database, private_redis
 
 STALL_SWEEP_S = 120  # the stall sweep cannot be what offers the waiting order
 FREE_TO_OFFER_S = 5  # the goal: offered within 5 s of a caregiver being free
@@ -20,8 +20,7 @@ FREE_TO_OFFER_S = 5  # the issue's goal: offered within 5 s of a caregiver being
 
 @pytest.fixture(scope="module")
 def slow_sweep_stack() -> Iterator[Stack]:
-    with private_database() as database_url, private_redis() as redis_url:
-        migrate(database_url)
+    with migrated_database() as database_url, private_redis() as redis_url:
         slow = {
             "ELDERCARE_STALLED_SECONDS": str(STALL_SWEEP_S),
             "ELDERCARE_WAITING_RECHECK_SECONDS": str(STALL_SWEEP_S),

@@ -18,7 +18,7 @@ from backend.core.runtime import Runtime
 from backend.realtime.ws import Connection
 from backend.users.models import User
 from tests.factories import new_community
-from tests.infra import migrate, private_database
+from tests.infra import migrate, migrated_database
 
 
 class FakeSocket:
@@ -37,8 +37,7 @@ class FakeSocket:
 @pytest.fixture(scope="module")
 async def runtime() -> AsyncIterator[Runtime]:
     """A runtime on a database of its own: the suite's stack would otherwise relay these events on its own bus."""
-    with private_database() as url:
-        migrate(url)
+    with migrated_database() as url:
         runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
         yield runtime
         await runtime.stop()
@@ -150,8 +149,7 @@ async def test_an_event_right_after_a_subscribe_arrives_even_when_the_sender_is_
 
 
 async def test_pruning_forgets_old_events_but_sequence_numbers_keep_increasing() -> None:
-    with private_database() as url:  # pruning is database-wide: keep it away from the other tests' events
-        migrate(url)
+    with migrated_database() as url:  # pruning is database-wide: keep it away from the other tests' events
         runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
         try:
             channel = "community:1"
@@ -177,8 +175,7 @@ async def test_one_relay_numbers_many_events_per_channel_in_the_order_they_were_
     order they were written, across batches, and publish each once."""
     with contextlib.ExitStack() as stack:
         if engine == "postgresql":
-            url = stack.enter_context(private_database())
-            migrate(url)
+            url = stack.enter_context(migrated_database())
         else:
             url = f"sqlite+aiosqlite:///{tmp_path}/relay.db"
             migrate(url)

@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.client import ADMIN_PASSWORD, PASSWORD
 from tests.conftest import running_stack
-from tests.infra import migrate, private_database
+from tests.infra import migrated_database
 
 EXAMPLES = 5
 PHASES = os.environ.get("ELDERCARE_FUZZ_PHASES", "examples,fuzzing").split(",")
@@ -26,10 +26,8 @@ PHASES = os.environ.get("ELDERCARE_FUZZ_PHASES", "examples,fuzzing").split(",")
 
 @pytest.fixture(scope="module")
 def fuzz_stack(redis_url: str) -> Iterator[str]:
-    with private_database() as url:
-        migrate(url)
-        with running_stack(url, redis_url, name="fuzz-") as stack:
-            yield stack.base_url
+    with migrated_database() as url, running_stack(url, redis_url, name="fuzz-") as stack:
+        yield stack.base_url
 
 
 def _token(base_url: str, username: str, password: str) -> str:

@@ -14,16 +14,18 @@ from backend.core.i18n import LOCAL_TZ
 from tests.client import ADMIN_PASSWORD, Api, World, offer_for
 from tests.conftest import Stack, running_stack
 from tests.dispatch.test_breach import BREACH_SETTINGS, SLA_NORMAL_MINUTES
-from tests.infra import migrate, private_database, private_redis
+from tests.infra import migrated_database, private_redis
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     """A stack of its own, sweeping for breaches every second (the pages' fixtures open tabs on it)."""
-    with private_database() as database_url, private_redis() as redis_url:
-        migrate(database_url)
-        with running_stack(database_url, redis_url, name="breach-web-", **BREACH_SETTINGS) as running:
-            yield running
+    with (
+        migrated_database() as database_url,
+        private_redis() as redis_url,
+        running_stack(database_url, redis_url, name="breach-web-", **BREACH_SETTINGS) as running,
+    ):
+        yield running
 
 
 @pytest.fixture
