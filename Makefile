@@ -1,4 +1,4 @@
-# The two commands: `make run` (embedded demo) and `make test` (PostgreSQL + Redis).
+# The two commands: `make run` (embedded demo) and `make test` (PostgreSQL + Redis); `make unit`, the fast tier.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ PORT ?= 8000
 # The suite runs in two workers, each with its own database, Redis index and stack (a test file stays in one).
 TEST_WORKERS ?= 2
 
-.PHONY: run test install install-test lint typecheck services browser pgbouncer clean bench bench-scale
+.PHONY: run test unit install install-test lint typecheck services browser pgbouncer clean bench bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: install-test services browser pgbouncer
 	$(BIN)/mypy backend mobile_api worker
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+## The fast tier, in under a minute: the tests marked `unit` (no process started; services on a rolled-back session).
+unit: install-test services
+	$(BIN)/pytest -m unit -p no:xdist $(PYTEST_ARGS)
 
 services:
 	@bash scripts/ensure-services.sh

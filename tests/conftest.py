@@ -1,4 +1,5 @@
-"""Shared fixtures: the real stack (API, Celery worker, scheduler on PostgreSQL and Redis)."""
+"""Shared fixtures: the real stack (API, Celery worker, scheduler on PostgreSQL and Redis), and for the fast tier
+(``make unit``, tests marked ``unit``) a runtime and a rolled-back session on the suite's database."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import worker.registry  # noqa: F401  (the suite's in-process runtimes run every task)
 from backend.core.config import Settings
@@ -38,6 +41,25 @@ STACK_SETTINGS = {
         + [{"code": "public_emergency", "seconds": 0}]
     ),
 }
+
+
+UNIT = "pytest.mark.unit"
+
+
+def _marks_unit(path: Path) -> bool:
+    """Whether a test file, or any test file under a folder, marks a test ``unit``."""
+    files = [path] if path.is_file() else path.rglob("test_*.py")
+    return any(UNIT in file.read_text(encoding="utf-8") for file in files)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``-m unit`` (make unit) imports only the files that mark tests ``unit``, not every module of the suite: the
+    others (browsers, fuzzers, stacks) would take seconds to import for nothing."""
+    if config.option.markexpr != "unit" or collection_path == Path(config.rootpath, "tests"):
+        return None
+    if collection_path.is_file() and not collection_path.name.startswith("test_"):
+        return None
+    return None if _marks_unit(collection_path) else True
 
 
 @dataclass
@@ -132,3 +154,23 @@ async def runtime(database_url: str) -> AsyncIterator[Runtime]:
     runtime = Runtime(Settings(database_url=database_url, redis_url=None, environment="test"), role="cli")
     yield runtime
     await runtime.stop()
+
+
+@pytest.fixture
+async def session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
+    """A session on the suite's database, inside a transaction rolled back after the test: what the test writes no
+    other test sees, and nothing is left behind (SQLAlchemy's "joining a session into an external transaction"; a
+    commit inside only releases a savepoint). Work waiting for a commit (jobs, event relays) never runs."""
+    async with runtime.engine.connect() as connection:
+        outer = await connection.begin()
+        session = AsyncSession(
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            info={"runtime": runtime},
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()

@@ -15,6 +15,8 @@ from backend.areas.suzhou import (
     demo_tree,
 )
 
+pytestmark = pytest.mark.unit
+
 EXPECTED_DISTRICTS: dict[str, tuple[str, str, float, float]] = {
     "姑苏区": ("320508", "district", 31.31, 120.62),
     "苏州高新区(虎丘区)": ("320505", "district", 31.30, 120.54),

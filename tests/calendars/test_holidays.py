@@ -28,6 +28,8 @@ from backend.plans.models import ServicePlan
 from backend.plans.service import runs_on
 from backend.registry.models import Caregiver
 
+pytestmark = pytest.mark.unit
+
 NATIONAL_DAY = date(2026, 10, 1)  # Thursday, 国庆节
 SUNDAY_WORKED = date(2026, 9, 20)  # 调休上班, pays for Tuesday 10-06
 SATURDAY_WORKED = date(2026, 10, 10)  # 调休上班, pays for Wednesday 10-07

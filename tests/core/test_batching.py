@@ -8,6 +8,8 @@ import pytest
 
 from backend.core.batching import Batcher
 
+pytestmark = pytest.mark.unit
+
 
 async def test_lookups_asked_together_are_answered_by_one_fetch_and_later_ones_by_the_next() -> None:
     fetched: list[list[int]] = []

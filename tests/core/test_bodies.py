@@ -7,11 +7,14 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from backend.app import create_app
 from backend.core.config import Settings
+
+pytestmark = pytest.mark.unit
 
 
 def _routes(routes: Any) -> Iterator[APIRoute]:

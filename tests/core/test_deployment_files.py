@@ -34,6 +34,7 @@ def _resources() -> list[dict[str, Any]]:
     return [doc for name in _kustomization()["resources"] for doc in _documents(K8S / name)]
 
 
+@pytest.mark.unit
 def test_every_kubernetes_manifest_is_valid_and_listed() -> None:
     listed = set(_kustomization()["resources"])
     assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
@@ -59,6 +60,7 @@ def test_every_kubernetes_manifest_is_valid_and_listed() -> None:
         assert {name for k, name in kinds if k == kind} == wanted, kind
 
 
+@pytest.mark.unit
 def test_every_pod_has_probes_limits_and_no_root() -> None:
     for doc in _resources():
         if doc["kind"] not in ("Deployment", "Job"):
@@ -80,6 +82,7 @@ def test_every_pod_has_probes_limits_and_no_root() -> None:
     assert scheduler["spec"]["replicas"] >= 2  # one leads, one stands by
 
 
+@pytest.mark.unit
 def test_the_deployment_files_name_only_real_settings() -> None:
     named: dict[str, set[str]] = {}
     config = next(d for d in _resources() if d["kind"] == "ConfigMap")
@@ -97,6 +100,7 @@ def test_the_deployment_files_name_only_real_settings() -> None:
     assert "CHANGE-ME" in secrets  # an example: no real secret in the repository
 
 
+@pytest.mark.unit
 def test_compose_seeds_no_demo_redis_has_a_password_and_pgbouncer_pools() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     services = compose["services"]

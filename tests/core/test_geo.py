@@ -6,6 +6,8 @@ import pytest
 
 from backend.core.geo import bd09_to_gcj02, distance_m, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
 
+pytestmark = pytest.mark.unit
+
 # (WGS-84 lat, lon) → (GCJ-02 lat, lon): the test vectors of googollee/eviltransform (python/test.py: Shanghai,
 # Shenzhen, Beijing) and of wandergis/coordtransform (test/app.js: wgs84togcj02(116.404, 39.915)).
 PUBLISHED = [

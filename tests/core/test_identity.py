@@ -18,6 +18,8 @@ from backend.core.identity import (
     normalize_phone,
 )
 
+pytestmark = pytest.mark.unit
+
 # ISO 7064 MOD 11-2 weights for the first 17 digits: 2**(17 - i) mod 11.
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK_CHARS = "10X98765432"

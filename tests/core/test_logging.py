@@ -9,6 +9,8 @@ import pytest
 
 from backend.core.logging import RedactPersonalData, redact
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("raw", "masked"),

@@ -27,6 +27,8 @@ from backend.core.money import (
     yuan_to_fen,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("yuan", "fen"),

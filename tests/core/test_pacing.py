@@ -6,7 +6,11 @@ import asyncio
 import itertools
 import time
 
+import pytest
+
 from backend.core.pacing import Pacer
+
+pytestmark = pytest.mark.unit
 
 
 async def test_a_crowd_takes_its_turns_at_the_rate_after_a_short_burst() -> None:

@@ -13,6 +13,8 @@ from backend.core.reads import ReadOnlySessionError, Reads
 from backend.core.runtime import Runtime
 from tests.infra import free_port
 
+pytestmark = pytest.mark.unit
+
 
 def _reads(runtime: Runtime, read_url: str | None, retry: float = 60) -> Reads:
     settings = runtime.settings.model_copy(update={"database_read_url": read_url, "database_read_retry_seconds": retry})

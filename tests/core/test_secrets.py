@@ -41,6 +41,7 @@ async def test_processes_share_a_generated_signing_key_and_admin_gets_a_random_p
             await second.stop()
 
 
+@pytest.mark.unit
 def test_production_refuses_placeholder_secrets() -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(environment="production", secret_key="change-me")

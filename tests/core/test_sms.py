@@ -23,6 +23,8 @@ from backend.notifications.senders import aliyun_signature, senders, tc3_authori
 from backend.notifications.templates import fields, params, render
 from tests.factories import elder_at_home, new_community
 
+pytestmark = pytest.mark.unit
+
 LATER = timedelta(days=1)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
 from backend.core.db import lock_transaction, make_engine, make_sessionmaker
+
+pytestmark = pytest.mark.unit
 
 
 async def test_a_second_transaction_taking_the_lock_waits_for_the_first_to_end_on_sqlite(tmp_path) -> None:

@@ -22,6 +22,8 @@ from backend.users.models import User
 from tests.factories import elder_at_home, new_community
 from tests.infra import ROOT
 
+pytestmark = pytest.mark.unit
+
 MIGRATION = ROOT / "alembic" / "versions" / "20261207_order_figures.py"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
+import pytest
+
 from backend.calendars.models import CaregiverBooking
 from backend.calendars.service import span_of
 from backend.core.config import Settings
@@ -18,6 +20,8 @@ from backend.registry.models import Caregiver, CaregiverSkill, Elder, Provider, 
 from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community
+
+pytestmark = pytest.mark.unit
 
 KM = 1 / 111.32  # a kilometre of latitude, in degrees
 

@@ -29,6 +29,8 @@ from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community
 
+pytestmark = pytest.mark.unit
+
 KM = 1 / (111.32 * 0.854)  # a kilometre of longitude at Suzhou's latitude, in degrees
 MORNING = datetime.combine(local_today() + timedelta(days=1), time(8, 0), LOCAL_TZ)
 

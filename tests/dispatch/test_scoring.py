@@ -12,6 +12,8 @@ from backend.dispatch.scoring import History, OrderContext, explain, score
 from backend.orders.models import ServiceRequest
 from backend.registry.models import Elder, ServiceType
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite+aiosqlite://", travel_speed_kmh=15, road_factor=1.3)
 

@@ -21,6 +21,8 @@ from backend.users.models import User
 from tests.client import unique_phone
 from tests.factories import HERE, elder_at_home, new_community
 
+pytestmark = pytest.mark.unit
+
 
 def _point_at(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
     return (

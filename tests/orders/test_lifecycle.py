@@ -20,6 +20,8 @@ from backend.registry.service import create_elder
 from tests.client import id_number, unique_phone
 from tests.factories import HERE, new_community
 
+pytestmark = pytest.mark.unit
+
 S = Status
 # Written out from DESIGN.md's diagram, independently of the module's own table.
 LEGAL = {

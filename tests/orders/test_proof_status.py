@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from backend.orders.models import ProofItem, Visit, VisitProof
 from backend.orders.proof_status import shortest_minutes, too_short, visit_public
+
+pytestmark = pytest.mark.unit
 
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from backend.core.config import Settings
 from backend.dispatch.breach_features import at_stake
 from backend.orders.models import ServiceRequest, Status
 from backend.orders.sla import breach_of
+
+pytestmark = pytest.mark.unit
 
 MADE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 SETTINGS = Settings(sla_accept_minutes={"normal": 60, "urgent": 15, "emergency": 3}, sla_late_arrival_minutes=30)

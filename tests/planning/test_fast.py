@@ -17,7 +17,7 @@ from backend.planning.solver import to_solution
 
 DATA: Path = default_data_dir()
 
-pytestmark = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+pytestmark = [pytest.mark.unit, pytest.mark.skipif(not fast.available(), reason="numba is not installed")]
 
 
 def _shifted(instance: Instance) -> Instance:

@@ -31,6 +31,8 @@ from backend.planning.schedule import OVERTIME_WEIGHT, compile_model, overtime_m
 from backend.planning.search import MOVES, State, construct, work_costs
 from backend.planning.solver import solve, to_solution
 
+pytestmark = pytest.mark.unit
+
 DATA = default_data_dir()
 if not (DATA / "reference_costs.csv").is_file():
     pytest.skip(f"HHCRSP benchmark data not found at {DATA} (set ELDERCARE_HHCRSP_DATA)", allow_module_level=True)

@@ -11,6 +11,8 @@ from backend.planning.hhcrsp import Caregiver, Instance, Patient, Requirement, v
 from backend.planning.schedule import compile_model
 from backend.planning.solver import solve, warm_routes
 
+pytestmark = pytest.mark.unit
+
 MEAL = Requirement("meal", 30.0)
 
 

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from backend.planning.hhcrsp import (
     Caregiver,
     Instance,
@@ -21,6 +23,8 @@ from backend.planning.hhcrsp import (
     validate,
 )
 from backend.planning.solver import solve
+
+pytestmark = pytest.mark.unit
 
 DURATION = 30.0
 

@@ -6,9 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
+
 from backend.core.runtime import Runtime
 from backend.orders.models import Status
 from backend.settlement.lines import Month, build, read_month
+
+pytestmark = pytest.mark.unit
 
 
 def _order(request_id: int, day: date, paid_by: str) -> SimpleNamespace:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import event, insert
 from sqlmodel import col
 
@@ -20,6 +21,8 @@ from backend.settlement import service
 from backend.settlement.models import Settlement, SettlementLine
 from backend.users.models import Role, User
 from tests.factories import elder_at_home, new_community
+
+pytestmark = pytest.mark.unit
 
 BUREAU = User(id=0, username="bureau", password_hash="-", role=Role.admin.value)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from backend.dispatch.breach import Labelled
 from backend.simulation.breaches import Day, judge
+
+pytestmark = pytest.mark.unit
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
