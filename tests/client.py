@@ -15,6 +15,8 @@ import httpx
 import websockets
 from stdnum.cn import ric
 
+from backend.areas.suzhou import SUZHOU_BOUNDS
+from backend.core.geo import distance_m
 from backend.core.i18n import LOCAL_TZ
 
 ADMIN_PASSWORD = "admin-test-pass"
@@ -170,6 +172,38 @@ def offset(lat: float, lon: float, east_km: float = 0.0, north_km: float = 0.0) 
     return {"lat": lat + north_km / 111.32, "lon": lon + east_km / 95.3}
 
 
+# Each world has a place of its own in Suzhou: the next cell of a grid laid over SUZHOU_BOUNDS, 0.1° of latitude
+# (11 km) by 0.12° of longitude (11.4 km) apart, with room for a world's people east (8 km), west and north (3 km)
+# of its home. A world's caregivers are then never in another world's nearby lists (5 km around the elder by default;
+# the tests' people stand within 3 km of their home), and the dispatcher's widening rings and an emergency's nearest
+# helpers reach another world's only far out. Cells within 11 km of the fixed points other tests use (the services'
+# tests at factories.HERE, 31.3/120.6; 31.31/120.62) are left out. The 154 cells are handed out in turn by each process
+# (a worker of the suite builds fewer worlds than that); a process that builds more starts again from the first.
+WORLD_STEP = (0.1, 0.12)
+_FIXED_POINTS = ((31.3, 120.6), (31.31, 120.62))
+
+
+def _world_cells() -> list[dict[str, float]]:
+    south, west, north, east = SUZHOU_BOUNDS
+    rows = int((north - south - 0.1) / WORLD_STEP[0] + 1e-9) + 1
+    columns = int((east - west - 0.15) / WORLD_STEP[1] + 1e-9) + 1
+    cells = [
+        {"lat": round(south + 0.05 + r * WORLD_STEP[0], 4), "lon": round(west + 0.05 + c * WORLD_STEP[1], 4)}
+        for r in range(rows)
+        for c in range(columns)
+    ]
+    return [cell for cell in cells if all(distance_m(cell["lat"], cell["lon"], *p) > 11_000 for p in _FIXED_POINTS)]
+
+
+WORLD_CELLS = _world_cells()
+_next_cell = itertools.count()
+
+
+def world_home() -> dict[str, float]:
+    """The next world's home: a cell of the grid no other world of this process has had (until they run out)."""
+    return dict(WORLD_CELLS[next(_next_cell) % len(WORLD_CELLS)])
+
+
 @dataclass
 class World:
     """A fresh district → street → community with a provider, its caregivers and elders."""
@@ -182,7 +216,7 @@ class World:
     provider: dict[str, Any] = field(default_factory=dict)
     caregivers: list[dict[str, Any]] = field(default_factory=list)
     elders: list[dict[str, Any]] = field(default_factory=list)
-    home: dict[str, float] = field(default_factory=lambda: {"lat": 31.31, "lon": 120.62})
+    home: dict[str, float] = field(default_factory=world_home)
 
     @classmethod
     async def build(

@@ -56,7 +56,7 @@ async def test_a_visit_booked_for_tomorrow_blocks_only_its_own_time(stack, admin
         await asyncio.sleep(0.2)
         escalated = await operator.ok("GET", f"/api/v1/requests/{clash}")
     assert escalated["status"] == "escalated"
-    nearby = await operator.ok("GET", f"/api/v1/requests/{clash}/nearby-caregivers?limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{clash}/nearby-caregivers")
     why = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     assert why[caregiver["id"]] == ["booked"]
     refused = await operator.post(f"/api/v1/requests/{clash}/assign", {"caregiver_id": caregiver["id"]})
@@ -177,7 +177,7 @@ async def test_visits_booked_for_later_respect_the_weekly_roster(stack, admin, m
     nearby = []
     for _ in range(50):
         if (await operator.ok("GET", f"/api/v1/requests/{afternoon}"))["status"] == "escalated":
-            nearby = await operator.ok("GET", f"/api/v1/requests/{afternoon}/nearby-caregivers?limit=500")
+            nearby = await operator.ok("GET", f"/api/v1/requests/{afternoon}/nearby-caregivers")
             break
         await asyncio.sleep(0.2)
     why = {n["caregiver_id"]: n["excluded_by"] for n in nearby}

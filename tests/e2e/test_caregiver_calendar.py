@@ -184,7 +184,7 @@ async def test_skills_changed_after_registration_change_what_she_is_offered(stac
     # Bathing: she lacks the skill, so nobody is left and the order goes to an operator.
     before = await order(operator, elder, service_type="bathing")
     await escalated(operator, before)
-    nearby = await operator.ok("GET", f"/api/v1/requests/{before}/nearby-caregivers?limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{before}/nearby-caregivers")
     why = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     assert "lacks_skill" in why[caregiver["id"]]
 

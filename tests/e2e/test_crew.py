@@ -97,7 +97,7 @@ async def test_with_one_caregiver_left_the_operator_completes_the_crew_by_hand(s
     # Nobody else can be the second: the order goes to an operator, never to one caregiver alone.
     escalated = await status_of(operator, rid, "escalated")
     assert escalated["crew"] == [alone["id"]] and escalated["assigned_caregiver_id"] is None
-    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers")
     why = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     assert why[alone["id"]] == []  # her own order is not "an overlapping visit": she is on its crew
     assert {n["caregiver_id"]: n["on_this_order"] for n in nearby}[alone["id"]] == "crew"

@@ -219,7 +219,7 @@ async def test_a_caregiver_who_does_not_work_holidays_is_neither_planned_nor_dis
         },
         201,
     )
-    nearby = await operator.ok("GET", f"/api/v1/requests/{order['id']}/nearby-caregivers?radius_km=2&limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{order['id']}/nearby-caregivers?radius_km=2")
     reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     assert reasons[resting["id"]] == ["off_shift"]
     assert "off_shift" not in reasons[working["id"]]

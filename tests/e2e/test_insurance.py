@@ -129,7 +129,7 @@ async def test_a_provider_without_cover_on_the_visit_day_is_never_offered_the_or
     rid = await order(operator, world.elders[0])
     offers = await offers_of(operator, rid)
     assert [o["caregiver_id"] for o in offers] == [covered["id"]]
-    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers")
     why = {n["caregiver_id"]: n["excluded_by"] for n in nearby}
     assert [e["code"] for e in why[near["id"]]] == ["no_liability_cover"]
     assert "无有效居家服务责任险" in why[near["id"]][0]["reason"]

@@ -265,7 +265,7 @@ async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_
     await ws.subscribe(f"request:{rid}", since=0)
     await ws.wait_status(rid, "offered")
 
-    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2&limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2")
     reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     # It was just offered to them: that is where they stand on it, not a reason they were left out.
     assert reasons[eligible["id"]] == []
@@ -279,7 +279,7 @@ async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_
     worded = {n["caregiver_id"]: n["excluded_by"] for n in nearby}[resting["id"]]
     assert worded == [{"code": "off_shift", "reason": "不在班"}]
     english = await operator.get(
-        f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2&limit=500", headers={"Accept-Language": "en"}
+        f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2", headers={"Accept-Language": "en"}
     )
     assert {n["caregiver_id"]: n["excluded_by"] for n in english.json()}[unskilled["id"]][0][
         "reason"
@@ -288,7 +288,7 @@ async def test_the_operator_sees_which_rule_keeps_each_nearby_caregiver_from_an_
     [offer] = await eligible["api"].ok("GET", "/mobile/v1/offers")
     await eligible["api"].ok("POST", f"/mobile/v1/offers/{offer['id']}/decline")
     await ws.wait_status(rid, "escalated")
-    after = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2&limit=500")
+    after = await operator.ok("GET", f"/api/v1/requests/{rid}/nearby-caregivers?radius_km=2")
     assert {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in after}[eligible["id"]] == ["declined"]
     await ws.close()
 
@@ -327,7 +327,7 @@ async def test_same_gender_personal_care_and_blocked_caregivers_are_hard_rules(s
     assert blocked["caregiver_id"] == same["id"]
     order = await operator.ok("POST", "/api/v1/requests", {"elder_id": elder["id"], "service_type": "bathing"}, 201)
     await ws.wait_status(order["id"], "escalated")
-    nearby = await operator.ok("GET", f"/api/v1/requests/{order['id']}/nearby-caregivers?radius_km=1&limit=500")
+    nearby = await operator.ok("GET", f"/api/v1/requests/{order['id']}/nearby-caregivers?radius_km=1")
     reasons = {n["caregiver_id"]: [e["code"] for e in n["excluded_by"]] for n in nearby}
     assert reasons[same["id"]] == ["blocked_by_elder"] and reasons[nearer["id"]] == ["gender"]
 
