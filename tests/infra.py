@@ -5,9 +5,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -117,6 +119,28 @@ def run_cli(env: dict[str, str], *args: str) -> str:
 def migrate(database_url: str) -> None:
     """Run ``eldercare migrate`` against the database."""
     run_cli(platform_env(ELDERCARE_DATABASE_URL=database_url), "migrate")
+
+
+_sqlite_templates: dict[tuple[str, ...], Path] = {}
+
+
+def sqlite_database(path: Path, *commands: str) -> str:
+    """A SQLite database at ``path`` as ``eldercare migrate`` and then the ``commands`` (``seed``) leave it: made once
+    per process and per commands, then copied (each command is a process of several seconds). Its URL."""
+    steps = ("migrate", *commands)
+    if steps not in _sqlite_templates:
+        folder = Path(tempfile.mkdtemp(prefix="eldercare-test-sqlite-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "template.db"
+        env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{template}")
+        for step in steps:
+            run_cli(env, *step.split())
+        _sqlite_templates[steps] = template
+    template = _sqlite_templates[steps]
+    for suffix in ("", "-wal", "-shm"):  # what a write-ahead log still holds, if anything
+        if Path(f"{template}{suffix}").exists():
+            shutil.copyfile(f"{template}{suffix}", f"{path}{suffix}")
+    return f"sqlite+aiosqlite:///{path}"
 
 
 class Process:

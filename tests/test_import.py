@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from backend.core.geo import distance_m, wgs84_to_gcj02
-from tests.infra import ROOT, platform_env
+from tests.infra import ROOT, platform_env, sqlite_database
 from tests.infra import run_cli as _cli
 
 HEADER = "licence_no,name,operator_kind,community_code,lat,lon,monthly_fee_yuan,beds_nursing,beds_ordinary"
@@ -24,8 +24,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def _seeded(env: dict[str, str], db: Path) -> str:
     """Migrate and seed the database; the code of a community the rows can name."""
-    _cli(env, "migrate")
-    _cli(env, "seed")
+    sqlite_database(db, "seed")  # the database ``env`` names
     with sqlite3.connect(db) as conn:
         return str(conn.execute("SELECT code FROM community ORDER BY id LIMIT 1").fetchone()[0])
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 from backend.seed import GIVEN
-from tests.infra import platform_env
+from tests.infra import platform_env, sqlite_database
 from tests.infra import run_cli as _cli
 
 
 def test_city_scale_seed_builds_the_whole_administrative_tree_once(tmp_path) -> None:
     db = tmp_path / "city.db"
-    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
-    _cli(env, "migrate")
+    env = platform_env(ELDERCARE_DATABASE_URL=sqlite_database(db))
     assert "新增 2188 个社区/村" in _cli(env, "seed", "--scale", "city")
     assert "新增 0 个社区/村" in _cli(env, "seed", "--scale", "city")  # a second run adds nothing
     with sqlite3.connect(db) as conn:
@@ -37,8 +36,7 @@ def test_city_scale_seed_builds_the_whole_administrative_tree_once(tmp_path) -> 
 
 def test_demo_seed_is_idempotent(tmp_path) -> None:
     db = tmp_path / "demo.db"
-    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}")
-    _cli(env, "migrate")
+    env = platform_env(ELDERCARE_DATABASE_URL=sqlite_database(db))
     first = _cli(env, "seed", "--demo")
     second = _cli(env, "seed", "--demo")
     assert "operator" in first and "operator" in second

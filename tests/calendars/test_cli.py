@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.infra import ROOT, platform_env
+from tests.infra import ROOT, platform_env, sqlite_database
 from tests.infra import run_cli as _cli
 
 HEADER = "日期,类型,名称,英文名称,按周几上班,备注"
@@ -29,7 +29,7 @@ def _entries(db: Path) -> list[tuple[str, str, str | None, int | None]]:
 def test_an_arrangement_is_imported_whole_or_not_at_all(tmp_path) -> None:
     db = tmp_path / "holidays.db"
     env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", COLUMNS="200")
-    _cli(env, "migrate")
+    sqlite_database(db)
     rows = [
         HEADER,
         "2027-02-06..2027-02-14,放假,春节,Spring Festival,,",

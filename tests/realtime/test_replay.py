@@ -18,7 +18,7 @@ from backend.core.runtime import Runtime
 from backend.realtime.ws import Connection
 from backend.users.models import User
 from tests.factories import new_community
-from tests.infra import migrate, migrated_database
+from tests.infra import migrated_database, sqlite_database
 
 
 class FakeSocket:
@@ -177,8 +177,7 @@ async def test_one_relay_numbers_many_events_per_channel_in_the_order_they_were_
         if engine == "postgresql":
             url = stack.enter_context(migrated_database())
         else:
-            url = f"sqlite+aiosqlite:///{tmp_path}/relay.db"
-            migrate(url)
+            url = sqlite_database(tmp_path / "relay.db")
         runtime = Runtime(Settings(database_url=url, redis_url=None, environment="test"), role="cli")
         try:
             heard: list[Message] = []

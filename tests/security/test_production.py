@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.client import ADMIN_PASSWORD, PASSWORD, Api
-from tests.infra import ROOT, Process, free_port, platform_env, run_cli, wait_ready
+from tests.infra import ROOT, Process, free_port, platform_env, run_cli, sqlite_database, wait_ready
 
 PRODUCTION = {"ELDERCARE_ENVIRONMENT": "production"}
 
@@ -46,8 +46,7 @@ def production_api(database_url: str, redis_url: str, stack) -> Iterator[str]:
 
 def test_production_refuses_to_seed_the_demo(tmp_path: Path) -> None:
     db = tmp_path / "prod.db"
-    env = platform_env(ELDERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{db}", **PRODUCTION)
-    run_cli(env, "migrate")
+    env = platform_env(ELDERCARE_DATABASE_URL=sqlite_database(db), **PRODUCTION)
     done = subprocess.run(
         [sys.executable, "-m", "backend.cli", "seed", "--demo"], env=env, cwd=ROOT, capture_output=True, text=True
     )
@@ -68,7 +67,7 @@ async def test_demo_accounts_and_admin_admin_never_sign_in_in_production(tmp_pat
         ).items()
         if k != "ELDERCARE_ADMIN_PASSWORD"  # the laptop demo's admin/admin
     }
-    run_cli(development, "migrate")
+    sqlite_database(db)
     printed = run_cli(development, "seed", "--demo")
     assert "demo1234" in printed
     env = development | PRODUCTION
