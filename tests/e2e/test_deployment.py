@@ -159,8 +159,7 @@ async def test_an_order_lives_its_whole_life_through_pgbouncer_and_a_redis_with_
                 ELDERCARE_DATABASE_URL=pooled_url, ELDERCARE_REDIS_URL=redis_url, FLOWER_BASIC_AUTH=FLOWER_AUTH, **env
             ),
         )
-        try:
-            _wait_port(flower_port, flower.proc, "flower")
+        try:  # Flower starts while the stack does, and is listening by the time the stack is ready
             with running_stack(
                 pooled_url,
                 redis_url,
@@ -169,6 +168,7 @@ async def test_an_order_lives_its_whole_life_through_pgbouncer_and_a_redis_with_
                 ELDERCARE_DATABASE_MAX_OVERFLOW="4",
                 **env,
             ) as pooled:
+                _wait_port(flower_port, flower.proc, "flower")
                 pooled_admin = await Api.login(pooled.base_url, "admin", ADMIN_PASSWORD)
                 through = await _lives(pooled.base_url, pooled_admin)
                 await pooled_admin.close()
