@@ -176,9 +176,10 @@ def offset(lat: float, lon: float, east_km: float = 0.0, north_km: float = 0.0) 
 # (11 km) by 0.12° of longitude (11.4 km) apart, with room for a world's people east (8 km), west and north (3 km)
 # of its home. A world's caregivers are then never in another world's nearby lists (5 km around the elder by default;
 # the tests' people stand within 3 km of their home), and the dispatcher's widening rings and an emergency's nearest
-# helpers reach another world's only far out. Cells within 11 km of the fixed points other tests use (the services'
-# tests at factories.HERE, 31.3/120.6; 31.31/120.62) are left out. The 154 cells are handed out in turn by each process
-# (a worker of the suite builds fewer worlds than that); a process that builds more starts again from the first.
+# helpers reach another world's only far out. Cells within 11 km of the fixed points other tests use are left out:
+# factories.HERE (31.3/120.6, the services' tests) and 31.31/120.62 (in 姑苏区, where a test that needs that district
+# puts its world). Each process hands the 154 cells out in turn (a worker of the suite builds fewer worlds than
+# that); a process that builds more starts again from the first.
 WORLD_STEP = (0.1, 0.12)
 _FIXED_POINTS = ((31.3, 120.6), (31.31, 120.62))
 
@@ -226,8 +227,10 @@ class World:
         *,
         caregivers_km: tuple[float, ...] = (0.5,),
         skills: tuple[str, ...] = ("meal", "bathing", "emergency"),
+        home: dict[str, float] | None = None,
     ) -> World:
-        world = cls(base_url, admin)
+        """``home``: a place of the test's choosing (a district's, say) instead of the next cell of the grid."""
+        world = cls(base_url, admin, home=home) if home is not None else cls(base_url, admin)
         tag = uuid.uuid4().hex[:8]
         world.district = await admin.ok(
             "POST", "/api/v1/districts", {"code": f"D{tag}", "name": f"测试区{tag}", "location": world.home}, 201

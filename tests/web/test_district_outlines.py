@@ -30,6 +30,7 @@ DISTRICTS = {
 # Suzhou municipality's extent in WGS-84, with a little room: a GCJ-02 outline left unconverted would still fit, so
 # the datum itself is checked on the vendoring (README.txt), this catches a wrong city, order or scale.
 LON, LAT = (119.9, 121.4), (30.7, 32.1)
+GUSU = {"lat": 31.31, "lon": 120.62}  # a point of 姑苏区, the old town (worlds are elsewhere by default)
 OUTLINES = re.compile(r'data-outlines="(/web/static/vendor/suzhou-districts/districts\.geojson\?v=([0-9a-f]{12}))"')
 
 
@@ -117,7 +118,7 @@ def _rings_in_file() -> int:
 
 
 async def test_the_dashboard_map_draws_the_districts_beneath_its_points(make_world, sign_in) -> None:
-    world = await make_world()  # its community lies in 姑苏区
+    world = await make_world(home=GUSU)  # its community lies in 姑苏区
     staff = await world.user("community_staff", community_id=world.community["id"])
     tab = await sign_in(staff.username, lands_on="/web/dashboard")
     option = await _map_option(tab.page, "map")
@@ -132,7 +133,7 @@ async def test_the_dashboard_map_draws_the_districts_beneath_its_points(make_wor
 
 
 async def test_the_console_map_names_the_district_in_english(make_world, sign_in) -> None:
-    world = await make_world()
+    world = await make_world(home=GUSU)
     operator = await world.user("operator")
     tab = await sign_in(operator.username, lands_on="/web/console", lang="en")
     await tab.page.get_by_role("textbox", name="Caller's number").fill(world.elders[0]["raw_phone"])
