@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.config import Settings
 from backend.core.db import utcnow
@@ -45,69 +46,68 @@ def test_the_cells_cover_every_point_within_the_radius(radius_m: float) -> None:
 
 
 async def test_widening_ring_by_ring_finds_what_a_full_scan_finds(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    session: AsyncSession, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """150 caregivers up to 28 km around, on a rolled-back session: none is left for another test's lists."""
     rng = random.Random(7)
     settings = Settings(database_url=runtime.settings.database_url, fairness_cache_seconds=0)
-    async with runtime.unit_of_work() as session:
-        community = await new_community(session)
-        providers = []
-        for k in range(3):
-            provider = Provider(name=f"搜索测试{k}", kind="home_care", lat=HERE.lat, lon=HERE.lon)
-            session.add(provider)
-            await session.flush()
-            assert provider.id is not None
-            providers.append(provider.id)
-        await session.execute(
-            insert(ProviderCommunity), [{"provider_id": p, "community_id": community.id} for p in providers]
-        )
-        await session.execute(insert(ProviderService), [{"provider_id": p, "service_type": "meal"} for p in providers])
-        await insure_providers(session, providers)
-        tag = uuid.uuid4().hex[:8]
-        caregivers = []
-        for i in range(150):
-            user = User(username=f"search_{tag}_{i}", password_hash="x", role="caregiver")
-            session.add(user)
-            await session.flush()
-            # Mostly within a few kilometres, some across the city.
-            metres = rng.expovariate(1 / 3_000) if i % 10 else rng.uniform(5_000, 28_000)
-            lat, lon = _point_at(HERE.lat, HERE.lon, metres, rng.uniform(0, 2 * math.pi))
-            caregiver = Caregiver(
-                provider_id=providers[i % 3],
-                user_id=user.id,  # type: ignore[arg-type]
-                name=f"护理员{i}",
-                phone=unique_phone(),
-                lat=lat,
-                lon=lon,
-                on_shift=rng.random() > 0.1,
-                languages=["mandarin", "suzhounese"] if i % 4 == 0 else ["mandarin"],
-            )
-            session.add(caregiver)
-            await session.flush()
-            caregivers.append(caregiver.id)
-        await session.execute(insert(CaregiverSkill), [{"caregiver_id": c, "service_type": "meal"} for c in caregivers])
-        far_favourite = caregivers[10]  # one of the far ones
-        elder = elder_at_home(community, language="suzhounese", preferred_caregiver_id=far_favourite)
-        session.add(elder)
+    community = await new_community(session)
+    providers = []
+    for k in range(3):
+        provider = Provider(name=f"搜索测试{k}", kind="home_care", lat=HERE.lat, lon=HERE.lon)
+        session.add(provider)
         await session.flush()
-        now = utcnow()
-        request = ServiceRequest(
-            elder_id=elder.id,  # type: ignore[arg-type]
-            community_id=community.id,  # type: ignore[arg-type]
-            service_type="meal",
-            status="dispatching",
-            paid_by="government",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(request)
+        assert provider.id is not None
+        providers.append(provider.id)
+    await session.execute(
+        insert(ProviderCommunity), [{"provider_id": p, "community_id": community.id} for p in providers]
+    )
+    await session.execute(insert(ProviderService), [{"provider_id": p, "service_type": "meal"} for p in providers])
+    await insure_providers(session, providers)
+    tag = uuid.uuid4().hex[:8]
+    caregivers = []
+    for i in range(150):
+        user = User(username=f"search_{tag}_{i}", password_hash="x", role="caregiver")
+        session.add(user)
         await session.flush()
-        placed = await session.get(Caregiver, far_favourite)
-        assert placed is not None and placed.h3_r8 == h3_cells(placed.lat, placed.lon)[0]
+        # Mostly within a few kilometres, some across the city.
+        metres = rng.expovariate(1 / 3_000) if i % 10 else rng.uniform(5_000, 28_000)
+        lat, lon = _point_at(HERE.lat, HERE.lon, metres, rng.uniform(0, 2 * math.pi))
+        caregiver = Caregiver(
+            provider_id=providers[i % 3],
+            user_id=user.id,  # type: ignore[arg-type]
+            name=f"护理员{i}",
+            phone=unique_phone(),
+            lat=lat,
+            lon=lon,
+            on_shift=rng.random() > 0.1,
+            languages=["mandarin", "suzhounese"] if i % 4 == 0 else ["mandarin"],
+        )
+        session.add(caregiver)
+        await session.flush()
+        caregivers.append(caregiver.id)
+    await session.execute(insert(CaregiverSkill), [{"caregiver_id": c, "service_type": "meal"} for c in caregivers])
+    far_favourite = caregivers[10]  # one of the far ones
+    elder = elder_at_home(community, language="suzhounese", preferred_caregiver_id=far_favourite)
+    session.add(elder)
+    await session.flush()
+    now = utcnow()
+    request = ServiceRequest(
+        elder_id=elder.id,  # type: ignore[arg-type]
+        community_id=community.id,  # type: ignore[arg-type]
+        service_type="meal",
+        status="dispatching",
+        paid_by="government",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    placed = await session.get(Caregiver, far_favourite)
+    assert placed is not None and placed.h3_r8 == h3_cells(placed.lat, placed.lon)[0]
 
     async def ranking(limit: int) -> list[tuple[int, float]]:
-        async with runtime.sessions() as session:
-            found = await candidates.find_candidates(session, request, settings, limit=limit)
+        found = await candidates.find_candidates(session, request, settings, limit=limit)
         return [(c.caregiver_id, c.score) for c in found]
 
     rings: list[float] = []

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from backend.core.db import utcnow
@@ -58,35 +59,38 @@ async def elder_id(runtime: Runtime) -> int:
     return elder.id
 
 
-async def _order_in(runtime: Runtime, elder_id: int, status: Status) -> int:
+async def _order_in(session: AsyncSession, elder_id: int, status: Status) -> int:
     """An order placed straight into a given state."""
-    async with runtime.unit_of_work() as session:
-        elder = await session.get(Elder, elder_id)
-        assert elder is not None
-        now = utcnow()
-        request = ServiceRequest(
-            elder_id=elder_id,
-            community_id=elder.community_id,
-            service_type="meal",
-            status=status,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(request)
-        await session.flush()
-        assert request.id is not None
-        return request.id
+    elder = await session.get(Elder, elder_id)
+    assert elder is not None
+    now = utcnow()
+    request = ServiceRequest(
+        elder_id=elder_id,
+        community_id=elder.community_id,
+        service_type="meal",
+        status=status,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    assert request.id is not None
+    return request.id
 
 
-async def _written(runtime: Runtime, request_id: int) -> tuple[int, int]:
-    async with runtime.sessions() as session:
-        history = await session.scalar(select(func.count()).where(col(RequestHistory.request_id) == request_id))
-        outbox = await session.scalar(
-            select(func.count())
-            .select_from(OutboxEvent)
-            .where(col(OutboxEvent.data)["request_id"].as_integer() == request_id)
-        )
+async def _written(session: AsyncSession, request_id: int) -> tuple[int, int]:
+    history = await session.scalar(select(func.count()).where(col(RequestHistory.request_id) == request_id))
+    outbox = await session.scalar(
+        select(func.count())
+        .select_from(OutboxEvent)
+        .where(col(OutboxEvent.data)["request_id"].as_integer() == request_id)
+    )
     return int(history or 0), int(outbox or 0)
+
+
+async def _status(session: AsyncSession, request_id: int) -> str | None:
+    """The order's state as the database has it."""
+    return await session.scalar(select(ServiceRequest.status).where(col(ServiceRequest.id) == request_id))
 
 
 def _actor_for(to: Status) -> Actor:
@@ -96,22 +100,20 @@ def _actor_for(to: Status) -> Actor:
 
 @pytest.mark.parametrize("to", [s for s in Status if s != Status.new])
 @pytest.mark.parametrize("current", list(Status))
-async def test_each_move_is_allowed_exactly_when_the_design_allows_it(runtime, elder_id, current, to) -> None:
-    request_id = await _order_in(runtime, elder_id, current)
+async def test_each_move_is_allowed_exactly_when_the_design_allows_it(session, elder_id, current, to) -> None:
+    request_id = await _order_in(session, elder_id, current)
+    request = await session.get(ServiceRequest, request_id)
+    assert request is not None
     try:
-        async with runtime.unit_of_work() as session:
-            request = await session.get(ServiceRequest, request_id)
-            assert request is not None
+        async with session.begin_nested():  # as a unit of work: the whole move, or nothing of it
             await transition(session, request, to, actor=_actor_for(to), reason="test")
         moved = True
     except Conflict as refused:
         assert refused.code == "illegal_transition"
         moved = False
     assert moved == ((current, to) in LEGAL)
-    async with runtime.sessions() as session:
-        stored = await session.get(ServiceRequest, request_id)
-        assert stored is not None and stored.status == (to if moved else current)
-    assert await _written(runtime, request_id) == ((1, 1) if moved else (0, 0))
+    assert await _status(session, request_id) == (to if moved else current)
+    assert await _written(session, request_id) == ((1, 1) if moved else (0, 0))
 
 
 @pytest.mark.parametrize(
@@ -124,20 +126,23 @@ async def test_each_move_is_allowed_exactly_when_the_design_allows_it(runtime, e
         (S.escalated, "elder"),
     ],
 )
-async def test_roles_without_the_right_are_refused_and_nothing_is_written(runtime, elder_id, to, role) -> None:
+async def test_roles_without_the_right_are_refused_and_nothing_is_written(session, elder_id, to, role) -> None:
     start = next(current for current, target in LEGAL if target == to)
-    request_id = await _order_in(runtime, elder_id, start)
+    request_id = await _order_in(session, elder_id, start)
+    request = await session.get(ServiceRequest, request_id)
+    assert request is not None
     with pytest.raises(Forbidden) as refused:
-        async with runtime.unit_of_work() as session:
-            request = await session.get(ServiceRequest, request_id)
-            assert request is not None
+        async with session.begin_nested():
             await transition(session, request, to, actor=Actor(role=role, label=role))
     assert refused.value.code == "transition_forbidden"
-    assert await _written(runtime, request_id) == (0, 0)
+    assert await _status(session, request_id) == start
+    assert await _written(session, request_id) == (0, 0)
 
 
 async def test_two_concurrent_moves_from_the_same_state_one_wins_one_loses(runtime, elder_id) -> None:
-    request_id = await _order_in(runtime, elder_id, S.offered)
+    """Two units of work on two connections, committed: the database decides."""
+    async with runtime.unit_of_work() as session:
+        request_id = await _order_in(session, elder_id, S.offered)
     loaded = asyncio.Event()
 
     async def move(to: Status, delay: float) -> str:
@@ -159,6 +164,5 @@ async def test_two_concurrent_moves_from_the_same_state_one_wins_one_loses(runti
     results = await asyncio.gather(move(S.accepted, 0), move(S.cancelled, 0.05))
     assert results == ["won", "lost_race"]
     async with runtime.sessions() as session:
-        stored = await session.get(ServiceRequest, request_id)
-        assert stored is not None and stored.status == S.accepted
-    assert await _written(runtime, request_id) == (1, 1)
+        assert await _status(session, request_id) == S.accepted
+        assert await _written(session, request_id) == (1, 1)
