@@ -7,7 +7,11 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.infra import ROOT
+
+pytestmark = pytest.mark.unit
 
 MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 60
