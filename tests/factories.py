@@ -14,6 +14,7 @@ from backend.core.runtime import Runtime
 from backend.core.schemas import Location
 from backend.registry.models import CaregiverSkill, Elder, ProviderService, ServiceType
 from backend.registry.service import elder_identity
+from backend.users.models import Role, User
 from tests.client import World, id_number, unique_phone
 
 HERE = Location(lat=31.3, lon=120.6)
@@ -29,6 +30,14 @@ async def new_community(session: AsyncSession) -> Community:
     return await create_community(
         session=session, data=CommunityCreate(street_id=street.id, code=f"TC{tag}", name="测试社区", location=HERE)
     )
+
+
+async def new_account(session: AsyncSession, role: Role, **scope: int | None) -> User:
+    """A stored account of the role (no password to sign in with: services are called directly)."""
+    user = User(username=f"{role.value}_{uuid.uuid4().hex[:10]}", password_hash="-", role=role.value, **scope)
+    session.add(user)
+    await session.flush()
+    return user
 
 
 def elder_at_home(community: Community, *, born: str = "19450302", **wishes: Any) -> Elder:

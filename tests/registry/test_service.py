@@ -3,7 +3,6 @@ at rest and masked for staff, found by the hotline by phone within its area, and
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
@@ -16,18 +15,11 @@ from backend.core.paging import Page
 from backend.core.schemas import Location
 from backend.registry.schemas import ElderCreate
 from backend.registry.service import create_elder, elder_public, find_elders_by_phone
-from backend.users.models import Role, User
+from backend.users.models import Role
 from tests.client import id_number, unique_phone
-from tests.factories import HERE, new_community
+from tests.factories import HERE, new_account, new_community
 
 pytestmark = pytest.mark.unit
-
-
-async def _user(session: AsyncSession, role: Role, **scope: int | None) -> User:
-    user = User(username=f"{role.value}_{uuid.uuid4().hex[:10]}", password_hash="-", role=role.value, **scope)
-    session.add(user)
-    await session.flush()
-    return user
 
 
 def _elder(community: Community, number: str, phone: str) -> ElderCreate:
@@ -45,7 +37,7 @@ async def test_a_registered_elder_is_what_her_id_number_says_sealed_at_rest_and_
     session: AsyncSession,
 ) -> None:
     community = await new_community(session)
-    staff = await _user(session, Role.community_staff, community_id=community.id)
+    staff = await new_account(session, Role.community_staff, community_id=community.id)
     number, phone = id_number(born="19430817", region="320508"), unique_phone()
     elder = await create_elder(session=session, data=_elder(community, number, phone), user=staff)
     whole, masked = elder_public(elder, whole=True), elder_public(elder, whole=False)
@@ -63,9 +55,9 @@ async def test_the_hotline_finds_her_by_phone_within_its_area_only(session: Asyn
     community, elsewhere = await new_community(session), await new_community(session)
     phone = unique_phone()
     elder = await create_elder(session=session, data=_elder(community, id_number(), phone), user=None)
-    operator = await _user(session, Role.operator)
-    ours = await _user(session, Role.community_staff, community_id=community.id)
-    theirs = await _user(session, Role.community_staff, community_id=elsewhere.id)
+    operator = await new_account(session, Role.operator)
+    ours = await new_account(session, Role.community_staff, community_id=community.id)
+    theirs = await new_account(session, Role.community_staff, community_id=elsewhere.id)
     for user, found in ((operator, [elder.id]), (ours, [elder.id]), (theirs, [])):
         callers = await find_elders_by_phone(session=session, phone=f"+86 {phone}", user=user, page=Page())
         assert [e.id for e in callers] == found, user.role
@@ -78,7 +70,7 @@ async def test_an_elder_is_registered_once_and_only_within_the_staffs_area(sessi
     with pytest.raises(Conflict) as twice:
         await create_elder(session=session, data=_elder(community, number, unique_phone()), user=None)
     assert twice.value.code == "elder_exists"
-    outsider = await _user(session, Role.community_staff, community_id=elsewhere.id)
+    outsider = await new_account(session, Role.community_staff, community_id=elsewhere.id)
     with pytest.raises(Forbidden) as no:
         await create_elder(session=session, data=_elder(community, id_number(), unique_phone()), user=outsider)
     assert no.value.code == "out_of_scope"

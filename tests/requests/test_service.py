@@ -3,7 +3,6 @@ and a cancellation as the caregiver offered it and the elder see it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,18 +19,11 @@ from backend.orders.models import Payer, ServiceRequest, Status
 from backend.registry.models import Caregiver, Elder, Provider
 from backend.requests.schemas import RequestCreate
 from backend.requests.service import cancel_request, create_request, request_public
-from backend.users.models import Role, User
+from backend.users.models import Role
 from tests.client import unique_phone
-from tests.factories import HERE, elder_at_home, new_community
+from tests.factories import HERE, elder_at_home, new_account, new_community
 
 pytestmark = pytest.mark.unit
-
-
-async def _user(session: AsyncSession, role: Role, **scope: int | None) -> User:
-    user = User(username=f"{role.value}_{uuid.uuid4().hex[:10]}", password_hash="-", role=role.value, **scope)
-    session.add(user)
-    await session.flush()
-    return user
 
 
 async def _elder(session: AsyncSession) -> tuple[Community, Elder]:
@@ -60,7 +52,7 @@ async def test_an_operators_order_opens_new_in_its_history_and_on_its_screens(
     session: AsyncSession, runtime: Runtime
 ) -> None:
     community, elder = await _elder(session)
-    operator = await _user(session, Role.operator)
+    operator = await new_account(session, Role.operator)
     order = await create_request(
         session=session, settings=runtime.settings, user=operator, data=_order(elder, notes="午饭少盐")
     )
@@ -84,17 +76,17 @@ async def test_only_those_who_may_order_for_an_elder_do(session: AsyncSession, r
     elsewhere = await new_community(session)
     refused = {
         "out_of_scope": [
-            await _user(session, Role.community_staff, community_id=elsewhere.id),  # another community's staff
-            await _user(session, Role.elder),  # an elder for someone else
+            await new_account(session, Role.community_staff, community_id=elsewhere.id),  # another community's staff
+            await new_account(session, Role.elder),  # an elder for someone else
         ],
-        "role_forbidden": [await _user(session, Role.caregiver), await _user(session, Role.provider_admin)],
+        "role_forbidden": [await new_account(session, Role.caregiver), await new_account(session, Role.provider_admin)],
     }
     for code, users in refused.items():
         for user in users:
             with pytest.raises(Forbidden) as no:
                 await create_request(session=session, settings=runtime.settings, user=user, data=_order(elder))
             assert no.value.code == code, user.role
-    herself = await _user(session, Role.elder, elder_id=elder.id)
+    herself = await new_account(session, Role.elder, elder_id=elder.id)
     with pytest.raises(Forbidden) as no:  # the government's money only on a member of staff's word
         await create_request(
             session=session, settings=runtime.settings, user=herself, data=_order(elder, paid_by="government")
@@ -107,7 +99,7 @@ async def test_only_those_who_may_order_for_an_elder_do(session: AsyncSession, r
 
 async def test_a_window_that_ends_before_it_starts_is_refused(session: AsyncSession, runtime: Runtime) -> None:
     _, elder = await _elder(session)
-    operator = await _user(session, Role.operator)
+    operator = await new_account(session, Role.operator)
     start = utcnow() + timedelta(hours=2)
     backwards = _order(elder, window_start=start.isoformat(), window_end=(start - timedelta(hours=1)).isoformat())
     with pytest.raises(Invalid) as no:
@@ -118,7 +110,7 @@ async def test_a_window_that_ends_before_it_starts_is_refused(session: AsyncSess
 
 async def _offered_to_a_caregiver(session: AsyncSession, order: ServiceRequest) -> Offer:
     provider = Provider(name="取消测试服务组织", kind="home_care", lat=HERE.lat, lon=HERE.lon)
-    account = await _user(session, Role.caregiver)
+    account = await new_account(session, Role.caregiver)
     session.add(provider)
     await session.flush()
     caregiver = Caregiver(
@@ -149,7 +141,7 @@ async def test_a_cancelled_order_withdraws_its_offer_and_says_who_cancelled_and_
     session: AsyncSession, runtime: Runtime
 ) -> None:
     _, elder = await _elder(session)
-    operator = await _user(session, Role.operator)
+    operator = await new_account(session, Role.operator)
     order = await create_request(session=session, settings=runtime.settings, user=operator, data=_order(elder))
     offer = await _offered_to_a_caregiver(session, order)
 
@@ -173,7 +165,7 @@ async def test_an_elder_cancels_until_the_caregiver_sets_off_then_only_the_hotli
     session: AsyncSession, runtime: Runtime, status: Status, elder_may: bool
 ) -> None:
     _, elder = await _elder(session)
-    herself = await _user(session, Role.elder, elder_id=elder.id)
+    herself = await new_account(session, Role.elder, elder_id=elder.id)
     order = await create_request(session=session, settings=runtime.settings, user=herself, data=_order(elder))
     order.status = status.value
     await session.flush()
@@ -183,7 +175,7 @@ async def test_an_elder_cancels_until_the_caregiver_sets_off_then_only_the_hotli
     with pytest.raises(Forbidden) as no:
         await cancel_request(session=session, request=order, user=herself, reason=None)
     assert no.value.code == "too_late_to_cancel"
-    operator = await _user(session, Role.operator)
+    operator = await new_account(session, Role.operator)
     cancelled = await cancel_request(session=session, request=order, user=operator, reason=None)
     assert cancelled.status == Status.cancelled
     assert [h.reason for h in (await request_public(session, cancelled)).history][-1] == "取消"  # the default reason
